@@ -1,0 +1,48 @@
+/* What bzgen computes about a graph before writing anything: torchinfo
+ * MACs, the deploy graph, liveness-based memory plans, GEMM workspace. */
+#ifndef GEN_ANALYSIS_H
+#define GEN_ANALYSIS_H
+
+#include "graph.h"
+
+/* torchinfo's rule (see shared/reference/README.md): conv weight and
+ * bias x output pixels; other leaves' weight/bias x 1; modules with
+ * children (BatchNormAct2d) and parameter-free ops count 0. */
+long node_macs(const node *n);
+long graph_params(const graph *g);     /* trainable floats */
+
+/* Deploy graph: a conv whose only consumer is a BatchNorm absorbs it. */
+typedef struct {
+    int node;           /* the train-graph node computed here             */
+    int folded_bn;      /* BN node merged into this conv, or -1           */
+    int in, out;        /* tensor ids (out: the BN's output when folded)  */
+    long w_offset, b_offset;   /* deploy arena; b_offset -1: no bias      */
+} deploy_step;
+
+typedef struct {
+    deploy_step *steps;
+    int n_steps;
+    long n_floats;      /* deploy arena size                              */
+} deploy_graph;
+
+deploy_graph build_deploy(const graph *g);
+
+/* Per-sample activation offsets (floats, -1: not in the arena) for one
+ * mode; `size` is the arena's per-sample size. */
+typedef struct {
+    long *act_offset;   /* by tensor id */
+    long *grad_offset;  /* by tensor id; training only */
+    long size;
+} memory_plan;
+
+memory_plan plan_training(const graph *g);
+memory_plan plan_inference(const graph *g);
+memory_plan plan_deploy(const graph *g, const deploy_graph *d);
+
+/* Does this conv go through im2col + GEMM in the optimised backend, and
+ * how many samples per GEMM (bounded scratch)? */
+int conv_uses_im2col(const node *n);
+int conv_chunk_samples(const node *n, int max_batch);
+long conv_workspace_floats(const node *n, int max_batch);
+
+#endif

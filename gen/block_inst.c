@@ -1,0 +1,337 @@
+/* Instantiating a block: node definitions -> graph nodes, in dependency
+ * order, with names prefixed by the block's module path. */
+#include "block.h"
+#include "block_scope.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { INPUT_OF_BLOCK = -1, MAX_DEFS = 256, MAX_DEPTH = 8 };
+enum { OPK_SUBBLOCK = -1, OPK_IDENTITY = -2 };
+
+typedef struct {
+    ynode def;
+    const char *name;
+    int op;                   /* op_kind, OPK_SUBBLOCK or OPK_IDENTITY */
+    const char *op_text;
+    src_pos op_pos;
+    int exists;
+    int inputs[2], n_inputs;  /* def indices or INPUT_OF_BLOCK */
+    int visit;                /* 0 new, 1 on the DFS stack, 2 built */
+    int tensor;
+} node_def;
+
+typedef struct {
+    graph *g;
+    const block_env *env;
+    const char *prefix;
+    block_scope scope;
+    int input_tensor;
+    node_def defs[MAX_DEFS];
+    int n_defs;
+    int depth;
+} instance;
+
+#define COMMON_KEYS "name", "op", "input", "inputs", "when", "class"
+static const char *const keys_conv[] = {COMMON_KEYS, "out", "kernel", "stride", "padding", "groups", "bias", NULL};
+static const char *const keys_bn[] = {COMMON_KEYS, "eps", NULL};
+static const char *const keys_pool[] = {COMMON_KEYS, "kernel", "stride", "padding", "ceil_mode", "count_include_pad", NULL};
+static const char *const keys_linear[] = {COMMON_KEYS, "out", "bias", NULL};
+static const char *const keys_plain[] = {COMMON_KEYS, NULL};
+static const char *const keys_subblock[] = {COMMON_KEYS, "args", NULL};
+static const char *const keys_args[] = {"in", "out", "stride", NULL};
+
+static const char *const default_class[OP_COUNT] = {
+    [OP_CONV2D] = "Conv2d", [OP_BATCHNORM2D] = "BatchNorm2d", [OP_RELU] = "ReLU",
+    [OP_HARDSWISH] = "Hardswish", [OP_AVGPOOL2D] = "AvgPool2d", [OP_ADD] = "add",
+    [OP_GLOBAL_AVGPOOL] = "AdaptiveAvgPool2d", [OP_LINEAR] = "Linear",
+};
+
+static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, const char *prefix,
+                                int input, long in, long out, long stride, int depth);
+
+static const char *const *keys_for(int op)
+{
+    switch (op) {
+    case OP_CONV2D: return keys_conv;
+    case OP_BATCHNORM2D: return keys_bn;
+    case OP_AVGPOOL2D: return keys_pool;
+    case OP_LINEAR: return keys_linear;
+    case OPK_SUBBLOCK: return keys_subblock;
+    default: return keys_plain;
+    }
+}
+
+/* Module-path components: [A-Za-z0-9_]+ joined by '.', never starting
+ * with the m4 prefixes, so no name can act as a macro in the templates. */
+static void check_node_name(ynode n, const char *name)
+{
+    int ok = name[0] != '\0' && strcmp(name, "input") != 0;
+    for (const char *p = name; ok && *p; p++) {
+        int start = p == name || p[-1] == '.';
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '_' || (*p == '.' && !start && p[1] != '\0');
+        if (ok && start && (strncmp(p, "bz_", 3) == 0 || strncmp(p, "m4_", 3) == 0))
+            ok = 0;
+    }
+    if (!ok)
+        diag_error(ynode_pos(n), "invalid node name '%s' (want a module path like 'conv1' or "
+                   "'downsample.1'; 'input' is reserved)", name);
+}
+
+static int builtin_op(const char *text)
+{
+    for (int op = 0; op < OP_COUNT; op++)
+        if (strcmp(op_name((op_kind)op), text) == 0)
+            return op;
+    if (strcmp(text, "identity") == 0 || strcmp(text, "flatten") == 0)
+        return OPK_IDENTITY;
+    return OPK_SUBBLOCK;
+}
+
+static void parse_op(instance *b, node_def *d)
+{
+    ynode op = ymap_get(d->def, "op");
+    if (!ynode_present(op))
+        diag_error(ynode_pos(d->def), "node '%s' needs an 'op'", d->name);
+    d->op_pos = ynode_pos(op);
+    d->op_text = yscalar(op, "op");
+    if (d->op_text[0] == '$') {
+        ynode v = scope_var_text(&b->scope, d->op_text + 1, d->op_pos);
+        d->op_text = yident(v, "operator variable");
+    }
+    d->op = builtin_op(d->op_text);
+}
+
+static void parse_def(instance *b, int i, ynode def)
+{
+    node_def *d = &b->defs[i];
+    d->def = def;
+    if (!ynode_is_mapping(def))
+        diag_error(ynode_pos(def), "each node must be a mapping with 'name' and 'op'");
+    ynode name = ymap_get(def, "name");
+    if (!ynode_present(name))
+        diag_error(ynode_pos(def), "node needs a 'name'");
+    d->name = yscalar(name, "node name");
+    check_node_name(name, d->name);
+    for (int j = 0; j < i; j++)
+        if (strcmp(b->defs[j].name, d->name) == 0)
+            diag_error(ynode_pos(name), "duplicate node name '%s'", d->name);
+    parse_op(b, d);
+    ymap_check_keys(def, d->op == OPK_SUBBLOCK ? "sub-block node" : "node", keys_for(d->op));
+    ynode when = ymap_get(def, "when");
+    d->exists = !ynode_present(when) || scope_int(&b->scope, when, "when", -(1L << 40), 1L << 40) != 0;
+}
+
+static int resolve_name(instance *b, ynode ref)
+{
+    const char *name = yscalar(ref, "input name");
+    if (strcmp(name, "input") == 0)
+        return INPUT_OF_BLOCK;
+    for (int j = 0; j < b->n_defs; j++)
+        if (strcmp(b->defs[j].name, name) == 0)
+            return j;
+    diag_error(ynode_pos(ref), "undefined node '%s'", name);
+}
+
+static void resolve_inputs(instance *b, int i)
+{
+    node_def *d = &b->defs[i];
+    ynode one = ymap_get(d->def, "input"), many = ymap_get(d->def, "inputs");
+    int want = d->op == OP_ADD ? 2 : 1;
+    if (ynode_present(one) && ynode_present(many))
+        diag_error(ynode_pos(many), "node '%s': give 'input' or 'inputs', not both", d->name);
+    if (ynode_present(many)) {
+        if (!ynode_is_sequence(many) || yseq_size(many) != want)
+            diag_error(ynode_pos(many), "node '%s' (%s) takes %d input%s", d->name, d->op_text,
+                       want, want > 1 ? "s" : "");
+        for (int k = 0; k < want; k++)
+            d->inputs[k] = resolve_name(b, yseq_at(many, k));
+        d->n_inputs = want;
+        return;
+    }
+    if (want != 1)
+        diag_error(ynode_pos(d->def), "node '%s' (%s) needs 'inputs: [a, b]'", d->name, d->op_text);
+    d->inputs[0] = ynode_present(one) ? resolve_name(b, one) : i == 0 ? INPUT_OF_BLOCK : i - 1;
+    d->n_inputs = 1;
+}
+
+static int input_tensor(instance *b, int def_index)
+{
+    return def_index == INPUT_OF_BLOCK ? b->input_tensor : b->defs[def_index].tensor;
+}
+
+static long attr_int(instance *b, node_def *d, const char *key, long fallback, long lo, long hi)
+{
+    ynode v = ymap_get(d->def, key);
+    return ynode_present(v) ? scope_int(&b->scope, v, key, lo, hi) : fallback;
+}
+
+static int attr_bool(node_def *d, const char *key, int fallback)
+{
+    ynode v = ymap_get(d->def, key);
+    return ynode_present(v) ? ybool(v, key) : fallback;
+}
+
+static long required_int(instance *b, node_def *d, const char *key, long lo, long hi)
+{
+    if (!ynode_present(ymap_get(d->def, key)))
+        diag_error(ynode_pos(d->def), "node '%s' (%s) needs '%s'", d->name, d->op_text, key);
+    return attr_int(b, d, key, 0, lo, hi);
+}
+
+static void read_attributes(instance *b, node_def *d, node *n)
+{
+    if (n->op == OP_CONV2D) {
+        n->conv.out_c = (int)required_int(b, d, "out", 1, 1 << 20);
+        n->conv.kh = n->conv.kw = (int)required_int(b, d, "kernel", 1, 64);
+        n->conv.stride = (int)attr_int(b, d, "stride", 1, 1, 64);
+        n->conv.pad = (int)attr_int(b, d, "padding", 0, 0, 64);
+        n->conv.groups = (int)attr_int(b, d, "groups", 1, 1, 1 << 20);
+        n->conv.bias = attr_bool(d, "bias", 0);
+    } else if (n->op == OP_AVGPOOL2D) {
+        n->pool.kernel = (int)required_int(b, d, "kernel", 1, 64);
+        n->pool.stride = (int)attr_int(b, d, "stride", n->pool.kernel, 1, 64);
+        n->pool.pad = (int)attr_int(b, d, "padding", 0, 0, 64);
+        n->pool.ceil_mode = attr_bool(d, "ceil_mode", 0);
+        n->pool.count_include_pad = attr_bool(d, "count_include_pad", 1);
+    } else if (n->op == OP_BATCHNORM2D) {
+        ynode eps = ymap_get(d->def, "eps");
+        n->eps = ynode_present(eps) ? ynumber(eps, "eps") : 1e-5;
+        if (!(n->eps > 0))
+            diag_error(ynode_pos(eps), "eps must be positive");
+    } else if (n->op == OP_LINEAR) {
+        n->features = (int)required_int(b, d, "out", 1, 1 << 20);
+        n->bias = attr_bool(d, "bias", 1);
+    }
+}
+
+static void build_operator(instance *b, node_def *d)
+{
+    graph *g = b->g;
+    node *n = graph_add_node(g);
+    n->name = b->prefix[0] ? xasprintf("%s.%s", b->prefix, d->name) : xstrdup(d->name);
+    n->op = (op_kind)d->op;
+    n->pos = ynode_pos(d->def);
+    ynode cls = ymap_get(d->def, "class");
+    n->torch_class = ynode_present(cls) ? yident(cls, "class") : default_class[n->op];
+    n->n_in = d->n_inputs;
+    for (int k = 0; k < d->n_inputs; k++)
+        n->in[k] = input_tensor(b, d->inputs[k]);
+    n->in_shape = g->tensors[n->in[0]].s;
+    read_attributes(b, d, n);
+    n->out_shape = infer_shape(g, n);
+    int id = (int)(n - g->nodes);
+    n->out = graph_add_tensor(g, n->out_shape, id);
+    add_node_params(g, &g->nodes[id]);
+    d->tensor = g->nodes[id].out;
+}
+
+static void build_subblock(instance *b, node_def *d)
+{
+    ydoc *sub = block_load(b->env, d->op_text, d->op_pos);
+    int x = input_tensor(b, d->inputs[0]);
+    long in = b->g->tensors[x].s.c, out = in, stride = 1;
+    ynode args = ymap_get(d->def, "args");
+    if (ynode_present(args)) {
+        ymap_check_keys(args, "args", keys_args);
+        in = attr_int(b, &(node_def){.def = args}, "in", in, 1, 1 << 20);
+        out = attr_int(b, &(node_def){.def = args}, "out", out, 1, 1 << 20);
+        stride = attr_int(b, &(node_def){.def = args}, "stride", stride, 1, 64);
+    }
+    if (in != b->g->tensors[x].s.c)
+        diag_error(ynode_pos(d->def), "sub-block '%s' declared in=%ld but its input has %d channels",
+                   d->name, in, b->g->tensors[x].s.c);
+    char *prefix = b->prefix[0] ? xasprintf("%s.%s", b->prefix, d->name) : xstrdup(d->name);
+    d->tensor = instantiate_at_depth(b->g, b->env, sub, prefix, x, in, out, stride, b->depth + 1);
+}
+
+static void build_def(instance *b, int i)
+{
+    node_def *d = &b->defs[i];
+    if (d->visit == 2)
+        return;
+    if (d->visit == 1)
+        diag_error(ynode_pos(d->def), "cycle: node '%s' depends on itself", d->name);
+    d->visit = 1;
+    for (int k = 0; k < d->n_inputs; k++)
+        if (d->inputs[k] != INPUT_OF_BLOCK)
+            build_def(b, d->inputs[k]);
+    if (!d->exists || d->op == OPK_IDENTITY)
+        d->tensor = input_tensor(b, d->inputs[0]);
+    else if (d->op == OPK_SUBBLOCK)
+        build_subblock(b, d);
+    else
+        build_operator(b, d);
+    d->visit = 2;
+}
+
+static int block_output(instance *b, ynode root)
+{
+    ynode out = ymap_get(root, "output");
+    if (!ynode_present(out))
+        return b->n_defs - 1;
+    int i = resolve_name(b, out);
+    if (i == INPUT_OF_BLOCK)
+        diag_error(ynode_pos(out), "block output cannot be its input");
+    return i;
+}
+
+/* Every existing node must feed the output: a dangling node would have no
+ * gradient and usually means a misspelt input. */
+static void mark_used(instance *b, int i, char *used)
+{
+    if (i == INPUT_OF_BLOCK || used[i])
+        return;
+    used[i] = 1;
+    for (int k = 0; k < b->defs[i].n_inputs; k++)
+        mark_used(b, b->defs[i].inputs[k], used);
+}
+
+static void check_all_used(instance *b, int output)
+{
+    char used[MAX_DEFS] = {0};
+    mark_used(b, output, used);
+    for (int i = 0; i < b->n_defs; i++)
+        if (!used[i] && b->defs[i].exists)
+            diag_error(ynode_pos(b->defs[i].def), "node '%s' does not contribute to the block output",
+                       b->defs[i].name);
+}
+
+static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, const char *prefix,
+                                int input, long in, long out, long stride, int depth)
+{
+    ynode root = ydoc_root(block);
+    if (depth > MAX_DEPTH)
+        diag_error(ynode_pos(root), "sub-blocks nested deeper than %d (does a block include itself?)",
+                   MAX_DEPTH);
+    instance *b = xcalloc(1, sizeof *b);
+    *b = (instance){.g = g, .env = env, .prefix = prefix, .input_tensor = input, .depth = depth};
+    b->scope = (block_scope){.vars = ymap_get(root, "vars"), .position = env->position,
+                             .in = in, .out = out, .stride = stride};
+    ynode nodes = ymap_get(root, "nodes");
+    b->n_defs = yseq_size(nodes);
+    if (b->n_defs > MAX_DEFS)
+        diag_error(ynode_pos(nodes), "more than %d nodes in one block", MAX_DEFS);
+    for (int i = 0; i < b->n_defs; i++)
+        parse_def(b, i, yseq_at(nodes, i));
+    for (int i = 0; i < b->n_defs; i++)
+        resolve_inputs(b, i);
+    int output = block_output(b, root);
+    check_all_used(b, output);
+    for (int i = 0; i < b->n_defs; i++)
+        build_def(b, i);
+    int result = b->defs[output].tensor;
+    free(b);
+    return result;
+}
+
+int block_instantiate(graph *g, const block_env *env, ydoc *block, const char *prefix, int input,
+                      long in, long out, long stride)
+{
+    int y = instantiate_at_depth(g, env, block, prefix, input, in, out, stride, 0);
+    if (g->tensors[y].s.c != out)
+        diag_error(ynode_pos(ydoc_root(block)), "block '%s' at %s produces %d channels, expected %ld",
+                   block_registry_name(block), prefix, g->tensors[y].s.c, out);
+    return y;
+}

@@ -1,0 +1,97 @@
+/* The deploy graph and the optimised backend's GEMM scratch. */
+#include "analysis.h"
+
+#include <stdlib.h>
+
+/* Index of the single consumer of tensor t, or -1 if it has 0 or 2+. */
+static int sole_consumer(const graph *g, int t)
+{
+    int found = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] == t) {
+                if (found >= 0)
+                    return -1;
+                found = i;
+            }
+    return found;
+}
+
+static long deploy_params_of(const node *n)
+{
+    if (n->op == OP_BATCHNORM2D)
+        return 2L * n->in_shape.c;                /* scale, shift */
+    if (n->op == OP_LINEAR)
+        return (long)n->features * n->in_shape.c;
+    return 0;
+}
+
+static long conv_weight_numel(const node *n)
+{
+    return (long)n->conv.out_c * (n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
+}
+
+deploy_graph build_deploy(const graph *g)
+{
+    deploy_graph d = {calloc((size_t)g->n_nodes, sizeof(deploy_step)), 0, 0};
+    char *absorbed = calloc((size_t)g->n_nodes, 1);
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (absorbed[i])
+            continue;
+        const node *n = &g->nodes[i];
+        deploy_step *s = &d.steps[d.n_steps++];
+        *s = (deploy_step){i, -1, n->in[0], n->out, d.n_floats, -1};
+        if (n->op == OP_CONV2D) {
+            int c = sole_consumer(g, n->out);
+            if (c >= 0 && g->nodes[c].op == OP_BATCHNORM2D) {
+                s->folded_bn = c;
+                s->out = g->nodes[c].out;
+                absorbed[c] = 1;
+            }
+            d.n_floats += conv_weight_numel(n);
+            if (n->conv.bias || s->folded_bn >= 0) {
+                s->b_offset = d.n_floats;
+                d.n_floats += n->conv.out_c;
+            }
+        } else {
+            d.n_floats += deploy_params_of(n);
+            if (n->op == OP_LINEAR && n->bias) {
+                s->b_offset = d.n_floats;
+                d.n_floats += n->features;
+            }
+        }
+    }
+    free(absorbed);
+    return d;
+}
+
+/* 8M floats (32 MiB) bounds the im2col buffer of one GEMM chunk. */
+enum { WORKSPACE_LIMIT = 8 << 20 };
+
+int conv_uses_im2col(const node *n)
+{
+    const conv_attrs *c = &n->conv;
+    int pointwise = c->kh == 1 && c->kw == 1 && c->stride == 1 && c->pad == 0;
+    return c->groups == 1 && !pointwise;
+}
+
+static long im2col_floats_per_sample(const node *n)
+{
+    return (long)n->out_shape.h * n->out_shape.w * n->conv.kh * n->conv.kw * n->in_shape.c;
+}
+
+int conv_chunk_samples(const node *n, int max_batch)
+{
+    long per = im2col_floats_per_sample(n);
+    long chunk = WORKSPACE_LIMIT / per;
+    if (chunk < 1)
+        chunk = 1;
+    return (int)(chunk < max_batch ? chunk : max_batch);
+}
+
+long conv_workspace_floats(const node *n, int max_batch)
+{
+    if (n->op != OP_CONV2D || !conv_uses_im2col(n))
+        return 0;
+    return conv_chunk_samples(n, max_batch) * im2col_floats_per_sample(n);
+}

@@ -1,0 +1,113 @@
+/* deploy_fold (train-time parameters -> deploy arena) and forward_deploy. */
+#include "emit.h"
+
+#include <stdlib.h>
+
+void emit_layer_comment(FILE *out, const node *n, const char *what, long macs);
+
+static const param *param_of(const graph *g, const node *n, int k)
+{
+    return &g->params[n->param_first + k];
+}
+
+static void fold_conv(FILE *out, const graph *g, const deploy_step *s)
+{
+    const node *n = &g->nodes[s->node];
+    long k = (long)(n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
+    char *bias = n->conv.bias ? xasprintf("bz_param(%ld)", param_of(g, n, 1)->offset)
+                              : xstrdup("bz_null");
+    if (s->folded_bn < 0) {
+        fprintf(out, "bz_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %ld>])\n",
+                s->w_offset, param_of(g, n, 0)->offset, k * n->conv.out_c);
+        if (n->conv.bias)
+            fprintf(out, "bz_call([<bz_copy_floats>], [<bz_deploy(%ld), %s, %d>])\n", s->b_offset,
+                    bias, n->conv.out_c);
+    } else {
+        const node *bn = &g->nodes[s->folded_bn];
+        fprintf(out, "bz_call([<bz_fold_conv_batchnorm>], [<bz_param(%ld), %s, bz_param(%ld), "
+                "bz_param(%ld), bz_buffer(%ld), bz_buffer(%ld), %g, %d, %ld, bz_deploy(%ld), "
+                "bz_deploy(%ld)>])\n", param_of(g, n, 0)->offset, bias,
+                param_of(g, bn, 0)->offset, param_of(g, bn, 1)->offset, param_of(g, bn, 2)->offset,
+                param_of(g, bn, 3)->offset, bn->eps, n->conv.out_c, k, s->w_offset, s->b_offset);
+    }
+    free(bias);
+}
+
+static void fold_step(FILE *out, const graph *g, const deploy_step *s)
+{
+    const node *n = &g->nodes[s->node];
+    if (n->op == OP_CONV2D) {
+        fold_conv(out, g, s);
+    } else if (n->op == OP_BATCHNORM2D) {
+        fprintf(out, "bz_call([<bz_fold_batchnorm>], [<bz_param(%ld), bz_param(%ld), bz_buffer(%ld), "
+                "bz_buffer(%ld), %g, %d, bz_deploy(%ld), bz_deploy(%ld)>])\n",
+                param_of(g, n, 0)->offset, param_of(g, n, 1)->offset, param_of(g, n, 2)->offset,
+                param_of(g, n, 3)->offset, n->eps, n->in_shape.c, s->w_offset,
+                s->w_offset + n->in_shape.c);
+    } else if (n->op == OP_LINEAR) {
+        fprintf(out, "bz_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %ld>])\n",
+                s->w_offset, param_of(g, n, 0)->offset, (long)n->features * n->in_shape.c);
+        if (n->bias)
+            fprintf(out, "bz_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %d>])\n",
+                    s->b_offset, param_of(g, n, 1)->offset, n->features);
+    }
+}
+
+static char *ref(const graph *g, const memory_plan *p, int t)
+{
+    if (t == 0)
+        return xstrdup("bz_input");
+    if (g->tensors[t].producer == g->n_nodes - 1)
+        return xstrdup("bz_logits");
+    return xasprintf("bz_act(%ld)", p->act_offset[t]);
+}
+
+static char *deploy_ref(long offset)
+{
+    return offset < 0 ? xstrdup("bz_null") : xasprintf("bz_deploy(%ld)", offset);
+}
+
+static void deploy_call(FILE *out, const graph *g, const memory_plan *p, const deploy_step *s)
+{
+    const node *n = &g->nodes[s->node];
+    char *k = kernel_name(n, n->op == OP_BATCHNORM2D || s->folded_bn >= 0);
+    char *x = ref(g, p, s->in), *y = ref(g, p, s->out);
+    char *w = deploy_ref(s->w_offset), *b = deploy_ref(s->b_offset);
+    if (n->op == OP_CONV2D || n->op == OP_LINEAR)
+        fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s, %s%s>])\n", k, x, w, b, y,
+                n->op == OP_CONV2D ? ", bz_workspace" : "");
+    else if (n->op == OP_BATCHNORM2D)
+        fprintf(out, "bz_call([<%s_forward>], [<%s, %s, bz_deploy(%ld), %s>])\n", k, x, w,
+                s->w_offset + n->in_shape.c, y);
+    else if (n->op == OP_ADD) {
+        char *x2 = ref(g, p, n->in[1]);
+        fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s>])\n", k, x, x2, y);
+        free(x2);
+    } else
+        fprintf(out, "bz_call([<%s_forward>], [<%s, %s>])\n", k, x, y);
+    free(k), free(x), free(y), free(w), free(b);
+}
+
+void emit_deploy_functions(FILE *out, const model_facts *f)
+{
+    const graph *g = f->g;
+    fprintf(out, "bz_fold_begin\n");
+    for (int s = 0; s < f->deploy.n_steps; s++) {
+        const deploy_step *d = &f->deploy.steps[s];
+        if (g->nodes[d->node].n_param)
+            fprintf(out, "bz_fold_comment([<%s>], [<%s>])\n", g->nodes[d->node].name,
+                    d->folded_bn >= 0 ? g->nodes[d->folded_bn].name : "");
+        fold_step(out, g, d);
+    }
+    fprintf(out, "bz_function_end\n");
+    fprintf(out, "bz_function_begin([<forward_deploy>])\n");
+    for (int s = 0; s < f->deploy.n_steps; s++) {
+        const deploy_step *d = &f->deploy.steps[s];
+        const node *n = &g->nodes[d->node];
+        long added_bias = d->folded_bn >= 0 && !n->conv.bias ? shape_numel(n->out_shape) : 0;
+        long macs = node_macs(n) + added_bias;
+        emit_layer_comment(out, n, d->folded_bn >= 0 ? " + BatchNorm2d folded" : "", macs);
+        deploy_call(out, g, &f->dep, d);
+    }
+    fprintf(out, "bz_function_end\n");
+}

@@ -1,0 +1,67 @@
+#include "graph.h"
+
+#include <string.h>
+
+static const char *const op_names[OP_COUNT] = {
+    [OP_CONV2D] = "conv2d",       [OP_BATCHNORM2D] = "batchnorm2d",
+    [OP_RELU] = "relu",           [OP_HARDSWISH] = "hardswish",
+    [OP_AVGPOOL2D] = "avgpool2d", [OP_ADD] = "add",
+    [OP_GLOBAL_AVGPOOL] = "global_avgpool", [OP_LINEAR] = "linear",
+};
+
+const char *op_name(op_kind op) { return op_names[op]; }
+
+long shape_numel(shape3 s) { return (long)s.c * s.h * s.w; }
+
+int graph_add_tensor(graph *g, shape3 s, int producer)
+{
+    if (g->n_tensors == g->cap_tensors) {
+        g->cap_tensors = g->cap_tensors ? 2 * g->cap_tensors : 64;
+        g->tensors = xrealloc(g->tensors, (size_t)g->cap_tensors * sizeof *g->tensors);
+    }
+    g->tensors[g->n_tensors].s = s;
+    g->tensors[g->n_tensors].producer = producer;
+    return g->n_tensors++;
+}
+
+node *graph_add_node(graph *g)
+{
+    if (g->n_nodes == g->cap_nodes) {
+        g->cap_nodes = g->cap_nodes ? 2 * g->cap_nodes : 64;
+        g->nodes = xrealloc(g->nodes, (size_t)g->cap_nodes * sizeof *g->nodes);
+    }
+    node *n = &g->nodes[g->n_nodes++];
+    memset(n, 0, sizeof *n);
+    n->bn_index = -1;
+    return n;
+}
+
+long graph_add_param(graph *g, node *owner, const char *leaf, int kind, int layout,
+                     int init, int ndim, const long *shape, long fan_in)
+{
+    if (g->n_params == g->cap_params) {
+        g->cap_params = g->cap_params ? 2 * g->cap_params : 64;
+        g->params = xrealloc(g->params, (size_t)g->cap_params * sizeof *g->params);
+    }
+    param *p = &g->params[g->n_params];
+    memset(p, 0, sizeof *p);
+    p->key = xasprintf("%s.%s", owner->name, leaf);
+    p->kind = kind;
+    p->layout = layout;
+    p->init = init;
+    p->ndim = ndim;
+    p->numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        p->shape[i] = shape[i];
+        p->numel *= shape[i];
+    }
+    p->fan_in = fan_in;
+    long *arena = kind == KIND_PARAM ? &g->n_param_floats
+                : kind == KIND_BUFFER ? &g->n_buffer_floats : &g->n_counters;
+    p->offset = *arena;
+    *arena += p->numel;
+    if (owner->n_param == 0)
+        owner->param_first = g->n_params;
+    owner->n_param++;
+    return g->n_params++;
+}

@@ -1,0 +1,94 @@
+/* The network as bzgen sees it after instantiating every block: nodes in
+ * execution order, tensors with per-sample NHWC shapes, parameters with
+ * their state_dict keys.  Tensor 0 is the model input; the last node's
+ * output is the logits. */
+#ifndef GEN_GRAPH_H
+#define GEN_GRAPH_H
+
+#include "diag.h"
+
+typedef enum {
+    OP_CONV2D,
+    OP_BATCHNORM2D,
+    OP_RELU,
+    OP_HARDSWISH,
+    OP_AVGPOOL2D,
+    OP_ADD,
+    OP_GLOBAL_AVGPOOL,
+    OP_LINEAR,
+    OP_COUNT
+} op_kind;
+
+typedef struct {
+    int c, h, w;
+} shape3;
+
+typedef struct {
+    int out_c, kh, kw, stride, pad, groups, bias;
+} conv_attrs;
+
+typedef struct {
+    int kernel, stride, pad, ceil_mode, count_include_pad;
+} pool_attrs;
+
+typedef struct {
+    char *name;             /* module path: "stage3.0.conv_pw"           */
+    op_kind op;
+    const char *torch_class;/* "Conv2d", "BatchNormAct2d", ...           */
+    int in[2], n_in;        /* tensor ids                                */
+    int out;                /* tensor id                                 */
+    shape3 in_shape, out_shape;
+    conv_attrs conv;        /* OP_CONV2D                                 */
+    pool_attrs pool;        /* OP_AVGPOOL2D                              */
+    double eps;             /* OP_BATCHNORM2D                            */
+    int features, bias;     /* OP_LINEAR                                 */
+    int param_first, n_param;
+    int bn_index;           /* OP_BATCHNORM2D: index among BNs           */
+    long bn_saved_offset;   /* floats into bn_saved: mean[C], invstd[C]  */
+    src_pos pos;
+} node;
+
+typedef struct {
+    shape3 s;
+    int producer;           /* node id, -1 for the input                 */
+} tensor;
+
+enum { KIND_PARAM, KIND_BUFFER, KIND_COUNTER };
+enum { LAYOUT_PLAIN, LAYOUT_OHWI };
+enum { INIT_ZERO, INIT_ONE, INIT_UNIFORM_FAN_IN };
+
+typedef struct {
+    char *key;
+    int kind, layout, init, ndim;
+    long shape[4];
+    long numel, offset, fan_in;
+} param;
+
+typedef struct {
+    node *nodes;
+    int n_nodes, cap_nodes;
+    tensor *tensors;
+    int n_tensors, cap_tensors;
+    param *params;
+    int n_params, cap_params;
+    long n_param_floats, n_buffer_floats, n_counters, n_bn_saved;
+    int n_bn;
+} graph;
+
+int graph_add_tensor(graph *g, shape3 s, int producer);
+node *graph_add_node(graph *g);
+/* Appends a parameter of `owner` named owner->name + "." + leaf. */
+long graph_add_param(graph *g, node *owner, const char *leaf, int kind, int layout,
+                     int init, int ndim, const long *shape, long fan_in);
+
+const char *op_name(op_kind op);        /* YAML spelling: "conv2d"        */
+long shape_numel(shape3 s);
+
+/* Output shape of a node whose inputs and attributes are set; errors
+ * (channel mismatch, groups that do not divide, empty output) are
+ * reported at the node's position. */
+shape3 infer_shape(const graph *g, const node *n);
+/* Creates the node's parameters (state_dict order). */
+void add_node_params(graph *g, node *n);
+
+#endif

@@ -1,0 +1,155 @@
+/* bzgen: experiment spec + block files -> m4 data for one experiment. */
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "emit.h"
+#include "scaffold.h"
+
+static const char usage[] =
+    "usage: bzgen --spec specs/<exp>.yaml --output build/<exp>/model.m4 [options]\n"
+    "\n"
+    "Reads the experiment spec (over specs/defaults.yaml) and the block files,\n"
+    "builds the whole network, infers and checks every shape, plans memory, and\n"
+    "writes two m4 data files: OUTPUT (the network) and desc.m4 beside it (tables).\n"
+    "Nothing is written when any input is invalid.\n"
+    "\n"
+    "  --spec FILE            experiment spec (required)\n"
+    "  --output FILE          model.m4 to write (required); desc.m4 goes beside it\n"
+    "  --defaults FILE        shared defaults (default: defaults.yaml beside the spec)\n"
+    "  --blocks DIR           block files (default: blocks)\n"
+    "  --name NAME            experiment name (default: the spec's file name)\n"
+    "  --num-blocks N         blocks per stage (overrides the spec)\n"
+    "  --base-channels N      width of the first stage (overrides the spec)\n"
+    "  --classes N            output classes (overrides the spec)\n"
+    "  --input-size N         input height and width (overrides the spec)\n"
+    "  --help                 this text\n";
+
+typedef struct {
+    const char *spec, *output, *defaults, *blocks, *name;
+    spec_overrides overrides;
+} options;
+
+static int parse_count(const char *opt, const char *text, int hi)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < 1 || v > hi)
+        diag_fatal("--%s wants an integer in [1, %d], got '%s'", opt, hi, text);
+    return (int)v;
+}
+
+static options parse_options(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"spec", required_argument, 0, 's'},       {"output", required_argument, 0, 'o'},
+        {"defaults", required_argument, 0, 'd'},   {"blocks", required_argument, 0, 'b'},
+        {"name", required_argument, 0, 'n'},       {"num-blocks", required_argument, 0, 'N'},
+        {"base-channels", required_argument, 0, 'C'}, {"classes", required_argument, 0, 'K'},
+        {"input-size", required_argument, 0, 'I'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    options o = {.blocks = "blocks"};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 's': o.spec = optarg; break;
+        case 'o': o.output = optarg; break;
+        case 'd': o.defaults = optarg; break;
+        case 'b': o.blocks = optarg; break;
+        case 'n': o.name = optarg; break;
+        case 'N': o.overrides.num_blocks = parse_count("num-blocks", optarg, 64); break;
+        case 'C': o.overrides.base_channels = parse_count("base-channels", optarg, 4096); break;
+        case 'K': o.overrides.classes = parse_count("classes", optarg, 100000); break;
+        case 'I': o.overrides.input_size = parse_count("input-size", optarg, 1024); break;
+        case 'h': fputs(usage, stdout); exit(0);
+        default: diag_fatal("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        diag_fatal("unexpected argument '%s' (see --help)", argv[optind]);
+    if (!o.spec || !o.output)
+        diag_fatal("--spec and --output are required (see --help)");
+    return o;
+}
+
+static char *default_name(const char *spec)
+{
+    char *copy = xstrdup(spec);
+    char *base = xstrdup(basename(copy));
+    char *dot = strrchr(base, '.');
+    if (dot)
+        *dot = '\0';
+    free(copy);
+    return base;
+}
+
+static char *sibling(const char *path, const char *file)
+{
+    char *copy = xstrdup(path);
+    char *s = xasprintf("%s/%s", dirname(copy), file);
+    free(copy);
+    return s;
+}
+
+typedef void (*emit_fn)(FILE *, const model_facts *);
+
+/* Both files are written to temporaries first and renamed only when both
+ * are complete. */
+static void write_outputs(const char *model_path, const char *desc_path, const model_facts *f)
+{
+    const char *paths[2] = {model_path, desc_path};
+    emit_fn emitters[2] = {emit_model, emit_desc};
+    char *tmp[2];
+    for (int i = 0; i < 2; i++) {
+        tmp[i] = xasprintf("%s.tmp", paths[i]);
+        FILE *fp = fopen(tmp[i], "w");
+        if (!fp)
+            diag_fatal("cannot write %s", tmp[i]);
+        emitters[i](fp, f);
+        if (fclose(fp) != 0)
+            diag_fatal("cannot write %s", tmp[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        if (rename(tmp[i], paths[i]) != 0)
+            diag_fatal("cannot rename %s", tmp[i]);
+}
+
+static long total_workspace(const graph *g, int max_batch)
+{
+    long w = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        long need = conv_workspace_floats(&g->nodes[i], max_batch);
+        if (need > w)
+            w = need;
+    }
+    return w;
+}
+
+int main(int argc, char **argv)
+{
+    options o = parse_options(argc, argv);
+    experiment e;
+    char *defaults = o.defaults ? xstrdup(o.defaults) : sibling(o.spec, "defaults.yaml");
+    spec_load(&e, defaults, o.spec, &o.overrides);
+    e.name = o.name ? o.name : default_name(o.spec);
+    graph g = {0};
+    model_facts f = {.e = &e, .g = &g};
+    f.registry_name = build_scaffold(&g, &e, o.blocks);
+    f.deploy = build_deploy(&g);
+    f.train = plan_training(&g);
+    f.eval = plan_inference(&g);
+    f.dep = plan_deploy(&g, &f.deploy);
+    f.workspace = total_workspace(&g, e.max_batch);
+    for (int i = 0; i < g.n_nodes; i++)
+        f.macs_train += node_macs(&g.nodes[i]);
+    /* BlockZoo profiles timm's reparameterised model, which for these
+     * blocks keeps every BatchNorm: its MACs equal the train graph's. */
+    f.macs_deploy = f.macs_train;
+    char *desc = sibling(o.output, "desc.m4");
+    write_outputs(o.output, desc, &f);
+    return 0;
+}

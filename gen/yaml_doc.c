@@ -1,0 +1,187 @@
+#include "yaml_doc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static src_pos mark_pos(const char *path, yaml_mark_t m)
+{
+    src_pos p = {path, (int)m.line + 1, (int)m.column + 1};
+    return p;
+}
+
+static void report_parser_error(const char *path, yaml_parser_t *parser)
+{
+    src_pos at = mark_pos(path, parser->problem_mark);
+    if (parser->context)
+        diag_error(at, "YAML syntax: %s %s", parser->problem, parser->context);
+    diag_error(at, "YAML syntax: %s", parser->problem ? parser->problem : "malformed document");
+}
+
+ydoc *ydoc_load(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    src_pos whole = {path, 0, 0};
+    if (!fp)
+        diag_error(whole, "cannot open: %s", strerror(errno));
+    ydoc *d = xcalloc(1, sizeof *d);
+    d->path = xstrdup(path);
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, fp);
+    if (!yaml_parser_load(&parser, &d->doc))
+        report_parser_error(path, &parser);
+    yaml_parser_delete(&parser);
+    fclose(fp);
+    yaml_node_t *root = yaml_document_get_root_node(&d->doc);
+    if (!root)
+        diag_error(whole, "empty document");
+    if (root->type != YAML_MAPPING_NODE)
+        diag_error(mark_pos(path, root->start_mark), "top level must be a mapping");
+    return d;
+}
+
+ynode ydoc_root(ydoc *d)
+{
+    ynode n = {d, yaml_document_get_root_node(&d->doc)};
+    return n;
+}
+
+src_pos ynode_pos(ynode n)
+{
+    if (!n.node) {
+        src_pos p = {n.d->path, 0, 0};
+        return p;
+    }
+    return mark_pos(n.d->path, n.node->start_mark);
+}
+
+int ynode_present(ynode n) { return n.node != NULL; }
+int ynode_is_scalar(ynode n) { return n.node && n.node->type == YAML_SCALAR_NODE; }
+int ynode_is_mapping(ynode n) { return n.node && n.node->type == YAML_MAPPING_NODE; }
+int ynode_is_sequence(ynode n) { return n.node && n.node->type == YAML_SEQUENCE_NODE; }
+
+static ynode node_at(ydoc *d, int index)
+{
+    ynode n = {d, yaml_document_get_node(&d->doc, index)};
+    return n;
+}
+
+int ymap_size(ynode map)
+{
+    return (int)(map.node->data.mapping.pairs.top - map.node->data.mapping.pairs.start);
+}
+
+ynode ymap_key_at(ynode map, int i)
+{
+    return node_at(map.d, map.node->data.mapping.pairs.start[i].key);
+}
+
+ynode ymap_value_at(ynode map, int i)
+{
+    return node_at(map.d, map.node->data.mapping.pairs.start[i].value);
+}
+
+static const char *scalar_text(ynode n)
+{
+    return (const char *)n.node->data.scalar.value;
+}
+
+ynode ymap_get(ynode map, const char *key)
+{
+    for (int i = 0; i < ymap_size(map); i++) {
+        ynode k = ymap_key_at(map, i);
+        if (ynode_is_scalar(k) && strcmp(scalar_text(k), key) == 0)
+            return ymap_value_at(map, i);
+    }
+    ynode none = {map.d, NULL};
+    return none;
+}
+
+static int key_allowed(const char *key, const char *const *allowed)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(*allowed, key) == 0)
+            return 1;
+    return 0;
+}
+
+void ymap_check_keys(ynode map, const char *what, const char *const *allowed)
+{
+    if (!ynode_is_mapping(map))
+        diag_error(ynode_pos(map), "%s must be a mapping", what);
+    for (int i = 0; i < ymap_size(map); i++) {
+        ynode k = ymap_key_at(map, i);
+        if (!ynode_is_scalar(k))
+            diag_error(ynode_pos(k), "%s: keys must be plain names", what);
+        const char *key = scalar_text(k);
+        if (!key_allowed(key, allowed))
+            diag_error(ynode_pos(k), "unknown key '%s' in %s", key, what);
+        for (int j = 0; j < i; j++)
+            if (strcmp(scalar_text(ymap_key_at(map, j)), key) == 0)
+                diag_error(ynode_pos(k), "duplicate key '%s' in %s", key, what);
+    }
+}
+
+int yseq_size(ynode seq)
+{
+    return (int)(seq.node->data.sequence.items.top - seq.node->data.sequence.items.start);
+}
+
+ynode yseq_at(ynode seq, int i)
+{
+    return node_at(seq.d, seq.node->data.sequence.items.start[i]);
+}
+
+const char *yscalar(ynode n, const char *what)
+{
+    if (!ynode_is_scalar(n))
+        diag_error(ynode_pos(n), "%s must be a scalar", what);
+    return scalar_text(n);
+}
+
+long yint(ynode n, const char *what, long lo, long hi)
+{
+    const char *s = yscalar(n, what);
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno)
+        diag_error(ynode_pos(n), "%s must be an integer, got '%s'", what, s);
+    if (v < lo || v > hi)
+        diag_error(ynode_pos(n), "%s must be in [%ld, %ld], got %ld", what, lo, hi, v);
+    return v;
+}
+
+double ynumber(ynode n, const char *what)
+{
+    const char *s = yscalar(n, what);
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || errno || v != v)
+        diag_error(ynode_pos(n), "%s must be a number, got '%s'", what, s);
+    return v;
+}
+
+int ybool(ynode n, const char *what)
+{
+    const char *s = yscalar(n, what);
+    if (strcmp(s, "true") == 0)
+        return 1;
+    if (strcmp(s, "false") == 0)
+        return 0;
+    diag_error(ynode_pos(n), "%s must be true or false, got '%s'", what, s);
+}
+
+const char *yident(ynode n, const char *what)
+{
+    const char *s = yscalar(n, what);
+    int ok = (s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'));
+    for (const char *p = s; ok && *p; p++)
+        ok = *p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+    if (!ok)
+        diag_error(ynode_pos(n), "%s must be an identifier ([A-Za-z_][A-Za-z0-9_]*), got '%s'", what, s);
+    return s;
+}

@@ -1,0 +1,117 @@
+/* The contract between a generated model (build/<exp>/model_*.c) and the
+ * shape-independent runtime (libbzrt).  The generator fills one
+ * bz_model_desc per experiment; the runtime owns every buffer. */
+#ifndef BZ_MODEL_H
+#define BZ_MODEL_H
+
+#include <stdint.h>
+
+enum bz_tensor_kind {
+    BZ_TENSOR_PARAM,    /* trainable float32, lives in bz_model.params     */
+    BZ_TENSOR_BUFFER,   /* BN running statistic, lives in bz_model.buffers */
+    BZ_TENSOR_COUNTER   /* int64 num_batches_tracked, bz_model.counters     */
+};
+
+enum bz_tensor_layout {
+    BZ_LAYOUT_PLAIN,    /* stored exactly as PyTorch's shape                */
+    BZ_LAYOUT_OHWI      /* conv weight: shape[] is PyTorch's [O][I][H][W],
+                           memory holds [O][H][W][I] (NHWC-friendly)        */
+};
+
+enum bz_tensor_init {
+    BZ_INIT_ZERO,
+    BZ_INIT_ONE,
+    BZ_INIT_UNIFORM_FAN_IN  /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's
+                               kaiming_uniform(a=sqrt(5)) and its bias rule */
+};
+
+typedef struct {
+    const char *key;        /* PyTorch state_dict key                     */
+    int kind;               /* enum bz_tensor_kind                        */
+    int layout;             /* enum bz_tensor_layout                      */
+    int init;               /* enum bz_tensor_init                        */
+    int ndim;               /* 0 for num_batches_tracked                  */
+    int64_t shape[4];       /* PyTorch shape                              */
+    int64_t numel;
+    int64_t offset;         /* element offset in its arena                */
+    int64_t fan_in;         /* for BZ_INIT_UNIFORM_FAN_IN                 */
+} bz_tensor_desc;
+
+typedef struct {
+    const char *name;       /* module path, e.g. "stage3.0.conv_pw"      */
+    const char *op;         /* PyTorch-style operator, e.g. "Conv2d"     */
+    int in_c, in_h, in_w;   /* per-sample input shape (first input)      */
+    int out_c, out_h, out_w;
+    int64_t params;         /* parameters owned by the layer              */
+    int64_t macs;           /* torchinfo convention, batch 1              */
+    int deploy;             /* 1: present in deploy graph, 2: only there  */
+} bz_layer_desc;
+
+struct bz_model;
+
+typedef struct {
+    const char *name;       /* "reference" or "optimised"                 */
+    /* x: [B][H][W][C] float input, logits: [B][classes].
+     * forward_train keeps what backward needs in the activation arena. */
+    void (*forward_train)(struct bz_model *m, const float *x, float *logits, int batch);
+    /* dlogits: [B][classes]; writes every parameter gradient in m->grads */
+    void (*backward)(struct bz_model *m, const float *dlogits, int batch);
+    void (*forward_eval)(struct bz_model *m, const float *x, float *logits, int batch);
+    /* Computes m->deploy_params from params and running statistics. */
+    void (*deploy_fold)(struct bz_model *m);
+    void (*forward_deploy)(struct bz_model *m, const float *x, float *logits, int batch);
+} bz_backend;
+
+typedef struct {
+    const char *experiment;     /* "resnet_basic_block_mid"               */
+    const char *block;          /* BlockZoo registry name                 */
+    const char *position;       /* "early", "mid", "late"                 */
+    int in_c, in_h, in_w;
+    int classes, num_blocks, base_channels;
+    int max_batch;              /* largest batch the plan allows          */
+
+    int64_t n_params;           /* floats in params/grads/adam arenas     */
+    int64_t n_buffers;          /* floats of BN running statistics        */
+    int64_t n_counters;         /* int64 num_batches_tracked              */
+    int64_t n_bn_saved;         /* floats of per-batch BN statistics      */
+    int64_t n_deploy_params;    /* floats in the deploy arena             */
+    int64_t n_workspace;        /* im2col scratch floats (batch-chunked)  */
+    int64_t params_train;       /* BlockZoo params of the train graph     */
+    int64_t params_deploy;      /* ... of the deploy graph                */
+    int64_t macs_train, macs_deploy;   /* torchinfo rule, batch 1         */
+    int64_t act_train_per_sample;      /* activation arena floats per sample, training  */
+    int64_t act_eval_per_sample;       /* ... inference (eval and deploy) */
+
+    int n_tensors;
+    const bz_tensor_desc *tensors;
+    int n_layers;
+    const bz_layer_desc *layers;
+
+    /* recipe defaults baked from the spec */
+    const char *dataset;        /* "fashion_mnist", "cifar10", "cifar100" */
+    int epochs, batch_size, seed, train_subset, warmup_runs, benchmark_runs;
+    double lr;
+
+    const bz_backend *reference;
+    const bz_backend *optimised;
+} bz_model_desc;
+
+typedef struct bz_model {
+    const bz_model_desc *desc;
+    const bz_backend *backend;
+    int batch_capacity;          /* the activation arena fits this batch  */
+    float *params, *grads;       /* n_params each                          */
+    float *adam_m, *adam_v;      /* n_params each, NULL until training     */
+    float *buffers;              /* n_buffers                              */
+    int64_t *counters;           /* n_counters                             */
+    float *bn_saved;             /* n_bn_saved                             */
+    float *deploy_params;        /* n_deploy_params                        */
+    float *act;                  /* act_*_per_sample * batch_capacity      */
+    float *workspace;            /* n_workspace                            */
+    const float *input;          /* the x of the last forward_train        */
+    double bn_momentum;          /* 0.1, PyTorch's default                 */
+} bz_model;
+
+extern const bz_model_desc bz_generated_model;
+
+#endif
