@@ -60,13 +60,13 @@ $(B)/%/model.m4: $(B)/bzgen $(BLOCKS) specs/defaults.yaml $(SPECS)
 	    --name $* $(GEN_FLAGS) --output $@
 
 $(B)/%/model_ref.c: $(B)/%/model.m4 $(TEMPLATES)
-	$(M4) -P -I templates -D bz_backend=reference templates/model.c.m4 $< > $@.tmp && mv $@.tmp $@
+	$(M4) -P -I templates -D bz_backend_label=reference -D bz_fn_prefix=ref templates/model.c.m4 $< > $@.tmp && mv $@.tmp $@
 
 $(B)/%/model_opt.c: $(B)/%/model.m4 $(TEMPLATES)
-	$(M4) -P -I templates -D bz_backend=optimised templates/model.c.m4 $< > $@.tmp && mv $@.tmp $@
+	$(M4) -P -I templates -D bz_backend_label=optimised -D bz_fn_prefix=opt templates/model.c.m4 $< > $@.tmp && mv $@.tmp $@
 
 $(B)/%/model_desc.c: $(B)/%/model.m4 $(TEMPLATES)
-	$(M4) -P -I templates templates/desc.c.m4 $< > $@.tmp && mv $@.tmp $@
+	$(M4) -P -I templates templates/desc.c.m4 $(dir $<)desc.m4 > $@.tmp && mv $@.tmp $@
 
 gen: $(VDIR)/model_ref.c $(VDIR)/model_opt.c $(VDIR)/model_desc.c
 

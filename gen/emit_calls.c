@@ -57,9 +57,9 @@ static char *describe(const node *n)
 void emit_layer_comment(FILE *out, const node *n, const char *what, long macs)
 {
     char *attrs = describe(n);
-    fprintf(out, "bz_layer([<%s>], [<%s%s>], [<%dx%dx%d>], [<%dx%dx%d>], [<%s>], %ld)\n", n->name,
+    fprintf(out, "bz_layer([<%s>], [<%s%s>], [<%dx%dx%d>], [<%dx%dx%d>], [<%s%s>], %ld)\n", n->name,
             n->torch_class, what, n->in_shape.c, n->in_shape.h, n->in_shape.w, n->out_shape.c,
-            n->out_shape.h, n->out_shape.w, attrs, macs);
+            n->out_shape.h, n->out_shape.w, attrs[0] ? ", " : "", attrs, macs);
     free(attrs);
 }
 
@@ -96,7 +96,7 @@ void emit_forward_functions(FILE *out, const model_facts *f)
 {
     const graph *g = f->g;
     for (int train = 1; train >= 0; train--) {
-        fprintf(out, "bz_function_begin([<%s>])\n", train ? "forward_train" : "forward_eval");
+        fprintf(out, "bz_forward_begin([<%s>])\n", train ? "forward_train" : "forward_eval");
         for (int i = 0; i < g->n_nodes; i++) {
             emit_layer_comment(out, &g->nodes[i], "", node_macs(&g->nodes[i]));
             forward_call(out, g, train ? &f->train : &f->eval, &g->nodes[i], train);
@@ -147,7 +147,7 @@ void emit_backward_function(FILE *out, const model_facts *f)
 {
     const graph *g = f->g;
     char *written = calloc((size_t)g->n_tensors, 1);
-    fprintf(out, "bz_function_begin([<backward>])\n");
+    fprintf(out, "bz_backward_begin\n");
     for (int i = g->n_nodes - 1; i >= 0; i--) {
         emit_layer_comment(out, &g->nodes[i], " backward", 2 * node_macs(&g->nodes[i]));
         backward_call(out, g, &f->train, &g->nodes[i], written);

@@ -17,14 +17,14 @@ static void fold_conv(FILE *out, const graph *g, const deploy_step *s)
     char *bias = n->conv.bias ? xasprintf("bz_param(%ld)", param_of(g, n, 1)->offset)
                               : xstrdup("bz_null");
     if (s->folded_bn < 0) {
-        fprintf(out, "bz_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %ld>])\n",
+        fprintf(out, "bz_fold_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %ld>])\n",
                 s->w_offset, param_of(g, n, 0)->offset, k * n->conv.out_c);
         if (n->conv.bias)
-            fprintf(out, "bz_call([<bz_copy_floats>], [<bz_deploy(%ld), %s, %d>])\n", s->b_offset,
+            fprintf(out, "bz_fold_call([<bz_copy_floats>], [<bz_deploy(%ld), %s, %d>])\n", s->b_offset,
                     bias, n->conv.out_c);
     } else {
         const node *bn = &g->nodes[s->folded_bn];
-        fprintf(out, "bz_call([<bz_fold_conv_batchnorm>], [<bz_param(%ld), %s, bz_param(%ld), "
+        fprintf(out, "bz_fold_call([<bz_fold_conv_batchnorm>], [<bz_param(%ld), %s, bz_param(%ld), "
                 "bz_param(%ld), bz_buffer(%ld), bz_buffer(%ld), %g, %d, %ld, bz_deploy(%ld), "
                 "bz_deploy(%ld)>])\n", param_of(g, n, 0)->offset, bias,
                 param_of(g, bn, 0)->offset, param_of(g, bn, 1)->offset, param_of(g, bn, 2)->offset,
@@ -39,16 +39,16 @@ static void fold_step(FILE *out, const graph *g, const deploy_step *s)
     if (n->op == OP_CONV2D) {
         fold_conv(out, g, s);
     } else if (n->op == OP_BATCHNORM2D) {
-        fprintf(out, "bz_call([<bz_fold_batchnorm>], [<bz_param(%ld), bz_param(%ld), bz_buffer(%ld), "
+        fprintf(out, "bz_fold_call([<bz_fold_batchnorm>], [<bz_param(%ld), bz_param(%ld), bz_buffer(%ld), "
                 "bz_buffer(%ld), %g, %d, bz_deploy(%ld), bz_deploy(%ld)>])\n",
                 param_of(g, n, 0)->offset, param_of(g, n, 1)->offset, param_of(g, n, 2)->offset,
                 param_of(g, n, 3)->offset, n->eps, n->in_shape.c, s->w_offset,
                 s->w_offset + n->in_shape.c);
     } else if (n->op == OP_LINEAR) {
-        fprintf(out, "bz_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %ld>])\n",
+        fprintf(out, "bz_fold_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %ld>])\n",
                 s->w_offset, param_of(g, n, 0)->offset, (long)n->features * n->in_shape.c);
         if (n->bias)
-            fprintf(out, "bz_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %d>])\n",
+            fprintf(out, "bz_fold_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %d>])\n",
                     s->b_offset, param_of(g, n, 1)->offset, n->features);
     }
 }
@@ -95,12 +95,13 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
         if (g->nodes[d->node].n_param)
-            fprintf(out, "bz_fold_comment([<%s>], [<%s>])\n", g->nodes[d->node].name,
+            fprintf(out, "bz_fold_comment([<%s%s%s>])\n", g->nodes[d->node].name,
+                    d->folded_bn >= 0 ? " with " : "",
                     d->folded_bn >= 0 ? g->nodes[d->folded_bn].name : "");
         fold_step(out, g, d);
     }
     fprintf(out, "bz_function_end\n");
-    fprintf(out, "bz_function_begin([<forward_deploy>])\n");
+    fprintf(out, "bz_forward_begin([<forward_deploy>])\n");
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
         const node *n = &g->nodes[d->node];

@@ -24,15 +24,29 @@ static int first_use(emitter *em, const char *kernel_macro, const char *name)
     return 1;
 }
 
-static void conv_kernel(emitter *em, const node *n, int bias, const char *which)
+/* The optimised backend's algorithm for a convolution; the reference
+ * backend implements every one with the same plain loops. */
+static const char *conv_algorithm(const node *n)
+{
+    const conv_attrs *c = &n->conv;
+    if (c->groups == 1)
+        return conv_uses_im2col(n) ? "im2col" : "pointwise";
+    if (c->groups == n->in_shape.c)
+        return "depthwise";
+    return "direct";
+}
+
+static void conv_kernel(emitter *em, const node *n, int bias, const char *pass)
 {
     char *name = kernel_name(n, bias);
     const conv_attrs *c = &n->conv;
+    char *which = xasprintf("bz_conv2d_%s_%s_kernel", conv_algorithm(n), pass);
     if (first_use(em, which, name))
         fprintf(em->out, "%s([<%s>], %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)\n",
                 which, name, n->in_shape.c, n->in_shape.h, n->in_shape.w, c->out_c,
                 n->out_shape.h, n->out_shape.w, c->kh, c->kw, c->stride, c->pad, c->groups,
                 c->bias || bias, conv_uses_im2col(n) ? conv_chunk_samples(n, em->f->e->max_batch) : 0);
+    free(which);
     free(name);
 }
 
@@ -42,8 +56,8 @@ static void op_kernels(emitter *em, const node *n)
     shape3 x = n->in_shape, y = n->out_shape;
     const pool_attrs *p = &n->pool;
     if (n->op == OP_CONV2D) {
-        conv_kernel(em, n, 0, "bz_conv2d_forward_kernel");
-        conv_kernel(em, n, 0, "bz_conv2d_backward_kernel");
+        conv_kernel(em, n, 0, "forward");
+        conv_kernel(em, n, 0, "backward");
     } else if (!first_use(em, op_name(n->op), name)) {
     } else if (n->op == OP_BATCHNORM2D) {
         fprintf(em->out, "bz_batchnorm2d_kernels([<%s>], %d, %d)\n", name, x.c, x.h * x.w);
@@ -64,7 +78,7 @@ static void deploy_kernels(emitter *em, const deploy_step *s)
 {
     const node *n = &em->f->g->nodes[s->node];
     if (n->op == OP_CONV2D) {
-        conv_kernel(em, n, s->folded_bn >= 0, "bz_conv2d_forward_kernel");
+        conv_kernel(em, n, s->folded_bn >= 0, "forward");
     } else if (n->op == OP_BATCHNORM2D) {
         char *name = kernel_name(n, 1);
         if (first_use(em, "affine", name))

@@ -1,0 +1,61 @@
+#include "bz_cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <omp.h>
+#include <stdlib.h>
+
+#include "bz_runtime_model.h"
+#include "bz_util.h"
+
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+
+long bz_opt_long(const char *name, const char *text, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || errno || v < lo || v > hi)
+        bz_fatal("--%s wants an integer in [%ld, %ld], got '%s'", name, lo, hi, text);
+    return v;
+}
+
+double bz_opt_double(const char *name, const char *text, double lo, double hi)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (*text == '\0' || *end != '\0' || errno || !(v >= lo && v <= hi))
+        bz_fatal("--%s wants a number in [%g, %g], got '%s'", name, lo, hi, text);
+    return v;
+}
+
+const bz_backend *bz_opt_backend(const bz_model_desc *d, const char *text)
+{
+    const bz_backend *b = bz_backend_by_name(d, text ? text : "optimised");
+    if (!b)
+        bz_fatal("--backend wants 'reference' or 'optimised', got '%s'", text);
+    return b;
+}
+
+void bz_set_threads(int threads)
+{
+    if (threads <= 0)
+        return;
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+}
+
+int bz_get_threads(void)
+{
+    return omp_get_max_threads();
+}
+
+void bz_bad_option(const char *command, char **argv)
+{
+    const char *opt = argv[optind - 1];
+    if (optopt && optopt != '?')
+        bz_fatal("%s: option '%s' needs a value (see %s --help)", command, opt, command);
+    bz_fatal("%s: unknown option '%s' (see %s --help)", command, opt, command);
+}

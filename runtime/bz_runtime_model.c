@@ -1,0 +1,147 @@
+#include "bz_runtime_model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bz_rng.h"
+#include "bz_util.h"
+
+static int64_t activation_floats(const bz_model_desc *d, int training)
+{
+    int64_t per = d->act_eval_per_sample;
+    if (training && d->act_train_per_sample > per)
+        per = d->act_train_per_sample;
+    return per;
+}
+
+bz_model *bz_model_create(const bz_model_desc *d, const bz_backend *backend, int batch_capacity,
+                          int training)
+{
+    if (batch_capacity < 1 || batch_capacity > d->max_batch)
+        bz_fatal("batch size %d is outside 1..%d, the bound %s was generated for", batch_capacity,
+                 d->max_batch, d->experiment);
+    bz_model *m = bz_xcalloc(1, sizeof *m);
+    m->desc = d;
+    m->backend = backend;
+    m->batch_capacity = batch_capacity;
+    m->bn_momentum = 0.1;
+    m->params = bz_alloc_floats(d->n_params);
+    m->buffers = bz_alloc_floats(d->n_buffers);
+    m->counters = bz_xcalloc((size_t)d->n_counters + 1, sizeof *m->counters);
+    m->bn_saved = bz_alloc_floats(d->n_bn_saved);
+    m->deploy_params = bz_alloc_floats(d->n_deploy_params);
+    m->act = bz_alloc_floats(activation_floats(d, training) * batch_capacity);
+    m->workspace = bz_alloc_floats(d->n_workspace);
+    if (training) {
+        m->grads = bz_alloc_floats(d->n_params);
+        m->adam_m = bz_alloc_floats(d->n_params);
+        m->adam_v = bz_alloc_floats(d->n_params);
+    }
+    return m;
+}
+
+void bz_model_free(bz_model *m)
+{
+    if (!m)
+        return;
+    free(m->params), free(m->grads), free(m->adam_m), free(m->adam_v), free(m->buffers);
+    free(m->counters), free(m->bn_saved), free(m->deploy_params), free(m->act);
+    free(m->workspace);
+    free(m);
+}
+
+const bz_backend *bz_backend_by_name(const bz_model_desc *d, const char *name)
+{
+    if (strcmp(name, "reference") == 0)
+        return d->reference;
+    if (strcmp(name, "optimised") == 0)
+        return d->optimised;
+    return NULL;
+}
+
+static float *tensor_base(const bz_model *m, const bz_tensor_desc *t)
+{
+    return (t->kind == BZ_TENSOR_PARAM ? m->params : m->buffers) + t->offset;
+}
+
+void bz_model_init(bz_model *m, uint64_t seed)
+{
+    bz_rng rng;
+    bz_rng_seed(&rng, seed, 1);
+    for (int i = 0; i < m->desc->n_tensors; i++) {
+        const bz_tensor_desc *t = &m->desc->tensors[i];
+        if (t->kind == BZ_TENSOR_COUNTER) {
+            m->counters[t->offset] = 0;
+            continue;
+        }
+        float *p = tensor_base(m, t);
+        float bound = (float)(1.0 / sqrt((double)t->fan_in));
+        for (int64_t k = 0; k < t->numel; k++)
+            p[k] = t->init == BZ_INIT_ONE ? 1.0f
+                 : t->init == BZ_INIT_ZERO ? 0.0f
+                 : bz_rng_uniform_range(&rng, -bound, bound);
+    }
+}
+
+static void check_batch(const bz_model *m, int batch)
+{
+    if (batch < 1 || batch > m->batch_capacity)
+        bz_fatal("internal: batch %d exceeds the allocated capacity %d", batch, m->batch_capacity);
+}
+
+void bz_forward_train(bz_model *m, const float *x, float *logits, int batch)
+{
+    check_batch(m, batch);
+    if (!m->grads)
+        bz_fatal("internal: model was not created for training");
+    m->input = x;
+    m->backend->forward_train(m, x, logits, batch);
+}
+
+void bz_backward(bz_model *m, const float *dlogits, int batch)
+{
+    check_batch(m, batch);
+    m->backend->backward(m, dlogits, batch);
+}
+
+void bz_forward_eval(bz_model *m, const float *x, float *logits, int batch)
+{
+    check_batch(m, batch);
+    m->backend->forward_eval(m, x, logits, batch);
+}
+
+void bz_deploy_fold(bz_model *m)
+{
+    m->backend->deploy_fold(m);
+}
+
+void bz_forward_deploy(bz_model *m, const float *x, float *logits, int batch)
+{
+    check_batch(m, batch);
+    m->backend->forward_deploy(m, x, logits, batch);
+}
+
+bz_model_memory bz_model_memory_of(const bz_model *m)
+{
+    const bz_model_desc *d = m->desc;
+    int64_t f = sizeof(float);
+    bz_model_memory mem = {
+        .params = d->n_params * f,
+        .grads = m->grads ? d->n_params * f : 0,
+        .optimiser = m->adam_m ? 2 * d->n_params * f : 0,
+        .buffers = (d->n_buffers + d->n_bn_saved) * f + d->n_counters * 8,
+        .activations = activation_floats(d, m->grads != NULL) * m->batch_capacity * f,
+        .workspace = d->n_workspace * f,
+        .deploy = d->n_deploy_params * f,
+    };
+    return mem;
+}
+
+void bz_nchw_to_nhwc(const float *src, float *dst, int n, int c, int h, int w)
+{
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            for (int p = 0; p < h * w; p++)
+                dst[((int64_t)i * h * w + p) * c + ch] = src[((int64_t)i * c + ch) * h * w + p];
+}

@@ -1,0 +1,201 @@
+m4_dnl Optimised convolutions.  bzgen picks the algorithm per layer:
+m4_dnl   pointwise  1x1, stride 1, no padding, groups 1: one GEMM on NHWC
+m4_dnl   im2col     other dense convs: im2col of `chunk` samples + GEMM
+m4_dnl   depthwise  groups == cin: direct loops, OpenMP over the batch
+m4_dnl   direct     other grouped convs: the reference loops
+m4_dnl Arguments as the reference bz_conv2d_forward_kernel.
+m4_dnl
+m4_dnl y[M][cout] += bias, M rows of output pixels.
+m4_define([<bz_conv2d_add_bias>], [<
+    if (HAS_BIAS)
+        for (long r = 0; r < M; r++)
+            for (int co = 0; co < COUT; co++)
+                y[r * COUT + co] += b[co];>])m4_dnl
+m4_define([<bz_conv2d_bias_gradient>], [<
+    if (HAS_BIAS) {
+        memset(db, 0, sizeof(float) * COUT);
+        for (long r = 0; r < M; r++)
+            for (int co = 0; co < COUT; co++)
+                db[co] += dy[r * COUT + co];
+    }>])m4_dnl
+m4_define([<bz_conv2d_pointwise_forward_kernel>], [<
+static void $1_forward(const float *x, const float *w, const float *b, float *y,
+                       float *workspace, int batch)
+{
+    enum { CIN = $2, COUT = $5, HW = $6 * $7, HAS_BIAS = $13 };
+    long M = (long)batch * HW;
+    (void)workspace;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, COUT, CIN, 1.0f, x, CIN, w, CIN,
+                0.0f, y, COUT);bz_conv2d_add_bias
+}>])m4_dnl
+m4_define([<bz_conv2d_pointwise_backward_kernel>], [<
+static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+{
+    enum { CIN = $2, COUT = $5, HW = $6 * $7, HAS_BIAS = $13 };
+    long M = (long)batch * HW;
+    (void)workspace;
+    /* dw[COUT][CIN] = dy^T x;  dx[M][CIN] = dy w */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, COUT, CIN, (int)M, 1.0f, dy, COUT, x, CIN,
+                0.0f, dw, CIN);
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, CIN, COUT, 1.0f, dy, COUT,
+                    w, CIN, accumulate_dx ? 1.0f : 0.0f, dx, CIN);bz_conv2d_bias_gradient
+}>])m4_dnl
+m4_dnl im2col: col [chunk*HO*WO][KH*KW*CIN], one row per output pixel in
+m4_dnl the weights' (kh, kw, cin) order; padding reads as zero.
+m4_define([<bz_conv2d_im2col_forward_kernel>], [<
+static void $1_im2col(const float *x, float *col, int samples)
+{
+    enum { CIN = $2, H = $3, W = $4, HO = $6, WO = $7, KH = $8, KW = $9, STRIDE = $10, PAD = $11 };
+    #pragma omp parallel for collapse(2)
+    for (int n = 0; n < samples; n++)
+        for (int oh = 0; oh < HO; oh++)
+            for (int ow = 0; ow < WO; ow++) {
+                float *row = col + (((long)n * HO + oh) * WO + ow) * (KH * KW * CIN);
+                for (int i = 0; i < KH; i++)
+                    for (int j = 0; j < KW; j++) {
+                        int ih = oh * STRIDE - PAD + i, iw = ow * STRIDE - PAD + j;
+                        float *dst = row + (i * KW + j) * CIN;
+                        if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                            memset(dst, 0, sizeof(float) * CIN);
+                        else
+                            memcpy(dst, x + (((long)n * H + ih) * W + iw) * CIN, sizeof(float) * CIN);
+                    }
+            }
+}
+
+static void $1_forward(const float *x, const float *w, const float *b, float *y,
+                       float *workspace, int batch)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
+           HAS_BIAS = $13, CHUNK = $14 };
+    long M = (long)batch * HO * WO;
+    for (int n0 = 0; n0 < batch; n0 += CHUNK) {
+        int samples = batch - n0 < CHUNK ? batch - n0 : CHUNK;
+        $1_im2col(x + (long)n0 * H * W * CIN, workspace, samples);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, samples * HO * WO, COUT, K, 1.0f,
+                    workspace, K, w, K, 0.0f, y + (long)n0 * HO * WO * COUT, COUT);
+    }bz_conv2d_add_bias
+}>])m4_dnl
+m4_define([<bz_conv2d_im2col_backward_kernel>], [<
+/* dx += col2im(dcol): scatter-add of each row back to its input pixels. */
+static void $1_col2im(const float *col, float *dx, int samples)
+{
+    enum { CIN = $2, H = $3, W = $4, HO = $6, WO = $7, KH = $8, KW = $9, STRIDE = $10, PAD = $11 };
+    #pragma omp parallel for
+    for (int n = 0; n < samples; n++)
+        for (int oh = 0; oh < HO; oh++)
+            for (int ow = 0; ow < WO; ow++) {
+                const float *row = col + (((long)n * HO + oh) * WO + ow) * (KH * KW * CIN);
+                for (int i = 0; i < KH; i++)
+                    for (int j = 0; j < KW; j++) {
+                        int ih = oh * STRIDE - PAD + i, iw = ow * STRIDE - PAD + j;
+                        if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                            continue;
+                        float *dst = dx + (((long)n * H + ih) * W + iw) * CIN;
+                        const float *src = row + (i * KW + j) * CIN;
+                        for (int c = 0; c < CIN; c++)
+                            dst[c] += src[c];
+                    }
+            }
+}
+
+static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
+           HAS_BIAS = $13, CHUNK = $14 };
+    long M = (long)batch * HO * WO;
+    if (dx && !accumulate_dx)
+        memset(dx, 0, sizeof(float) * (size_t)batch * H * W * CIN);
+    for (int n0 = 0; n0 < batch; n0 += CHUNK) {
+        int samples = batch - n0 < CHUNK ? batch - n0 : CHUNK;
+        int rows = samples * HO * WO;
+        const float *dy_chunk = dy + (long)n0 * HO * WO * COUT;
+        $1_im2col(x + (long)n0 * H * W * CIN, workspace, samples);
+        /* dw[COUT][K] (+)= dy^T col */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, COUT, K, rows, 1.0f, dy_chunk, COUT,
+                    workspace, K, n0 ? 1.0f : 0.0f, dw, K);
+        if (!dx)
+            continue;
+        /* dcol[rows][K] = dy w, reusing the scratch */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, K, COUT, 1.0f, dy_chunk, COUT,
+                    w, K, 0.0f, workspace, K);
+        $1_col2im(workspace, dx + (long)n0 * H * W * CIN, samples);
+    }bz_conv2d_bias_gradient
+}>])m4_dnl
+m4_dnl Depthwise: cout = cin * multiplier, output channel co reads input
+m4_dnl channel co / multiplier; w [cout][kh][kw].
+m4_define([<bz_conv2d_depthwise_forward_kernel>], [<
+static void $1_forward(const float *x, const float *w, const float *b, float *y,
+                       float *workspace, int batch)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
+           STRIDE = $10, PAD = $11, HAS_BIAS = $13, MULT = $5 / $2 };
+    (void)workspace;
+    #pragma omp parallel for collapse(2)
+    for (int n = 0; n < batch; n++)
+        for (int oh = 0; oh < HO; oh++)
+            for (int ow = 0; ow < WO; ow++) {
+                float acc[COUT];
+                for (int co = 0; co < COUT; co++)
+                    acc[co] = HAS_BIAS ? b[co] : 0.0f;
+                for (int i = 0; i < KH; i++)
+                    for (int j = 0; j < KW; j++) {
+                        int ih = oh * STRIDE - PAD + i, iw = ow * STRIDE - PAD + j;
+                        if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                            continue;
+                        const float *xp = x + (((long)n * H + ih) * W + iw) * CIN;
+                        for (int co = 0; co < COUT; co++)
+                            acc[co] += xp[co / MULT] * w[(co * KH + i) * KW + j];
+                    }
+                memcpy(y + (((long)n * HO + oh) * WO + ow) * COUT, acc, sizeof acc);
+            }
+}>])m4_dnl
+m4_define([<bz_conv2d_depthwise_backward_kernel>], [<
+static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
+           STRIDE = $10, PAD = $11, HAS_BIAS = $13, MULT = $5 / $2 };
+    long M = (long)batch * HO * WO;
+    (void)workspace;
+    if (dx && !accumulate_dx)
+        memset(dx, 0, sizeof(float) * (size_t)batch * H * W * CIN);
+    /* Each thread owns whole samples of dx and whole channels of dw. */
+    #pragma omp parallel for
+    for (int n = 0; n < batch; n++)
+        for (int oh = 0; dx && oh < HO; oh++)
+            for (int ow = 0; ow < WO; ow++) {
+                const float *g = dy + (((long)n * HO + oh) * WO + ow) * COUT;
+                for (int i = 0; i < KH; i++)
+                    for (int j = 0; j < KW; j++) {
+                        int ih = oh * STRIDE - PAD + i, iw = ow * STRIDE - PAD + j;
+                        if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                            continue;
+                        float *dxp = dx + (((long)n * H + ih) * W + iw) * CIN;
+                        for (int co = 0; co < COUT; co++)
+                            dxp[co / MULT] += g[co] * w[(co * KH + i) * KW + j];
+                    }
+            }
+    #pragma omp parallel for
+    for (int co = 0; co < COUT; co++)
+        for (int i = 0; i < KH; i++)
+            for (int j = 0; j < KW; j++) {
+                double acc = 0;
+                for (int n = 0; n < batch; n++)
+                    for (int oh = 0; oh < HO; oh++) {
+                        int ih = oh * STRIDE - PAD + i;
+                        if (ih < 0 || ih >= H)
+                            continue;
+                        for (int ow = 0; ow < WO; ow++) {
+                            int iw = ow * STRIDE - PAD + j;
+                            if (iw >= 0 && iw < W)
+                                acc += dy[(((long)n * HO + oh) * WO + ow) * COUT + co] *
+                                       x[(((long)n * H + ih) * W + iw) * CIN + co / MULT];
+                        }
+                    }
+                dw[(co * KH + i) * KW + j] = (float)acc;
+            }bz_conv2d_bias_gradient
+}>])m4_dnl

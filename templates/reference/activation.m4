@@ -1,0 +1,37 @@
+m4_dnl bz_relu_kernels(name, elements per sample): backward reads the
+m4_dnl output (y > 0 exactly where x > 0), so the input need not be kept.
+m4_define([<bz_relu_kernels>], [<
+static void $1_forward(const real_t *x, real_t *y, int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++)
+        y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+static void $1_backward(const real_t *y, const real_t *dy, real_t *dx, int accumulate_dx,
+                        int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++) {
+        real_t g = y[i] > 0 ? dy[i] : 0;
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl
+m4_dnl bz_hardswish_kernels(name, elements per sample): x * relu6(x + 3) / 6;
+m4_dnl the derivative follows PyTorch at the kinks (0 below -3, 1 above 3).
+m4_define([<bz_hardswish_kernels>], [<
+static void $1_forward(const real_t *x, real_t *y, int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++) {
+        real_t r = x[i] + 3;
+        r = r < 0 ? 0 : r > 6 ? 6 : r;
+        y[i] = x[i] * r / 6;
+    }
+}
+
+static void $1_backward(const real_t *x, const real_t *dy, real_t *dx, int accumulate_dx,
+                        int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++) {
+        real_t g = x[i] < -3 ? 0 : x[i] <= 3 ? dy[i] * (x[i] / 3 + (real_t)0.5) : dy[i];
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl

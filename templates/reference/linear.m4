@@ -1,0 +1,40 @@
+m4_dnl bz_linear_kernels(name, in, out, bias): x [B][in], w [out][in],
+m4_dnl y [B][out], as torch.nn.Linear.
+m4_define([<bz_linear_kernels>], [<
+static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t *y, int batch)
+{
+    enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
+    for (int n = 0; n < batch; n++)
+        for (int o = 0; o < OUT; o++) {
+            double acc = HAS_BIAS ? b[o] : 0.0;
+            for (int i = 0; i < IN; i++)
+                acc += (double)x[(long)n * IN + i] * w[(long)o * IN + i];
+            y[(long)n * OUT + o] = (real_t)acc;
+        }
+}
+
+static void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real_t *dx,
+                        int accumulate_dx, real_t *dw, real_t *db, int batch)
+{
+    enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
+    for (int o = 0; o < OUT; o++) {
+        double sum_b = 0;
+        for (int i = 0; i < IN; i++) {
+            double sum_w = 0;
+            for (int n = 0; n < batch; n++)
+                sum_w += (double)dy[(long)n * OUT + o] * x[(long)n * IN + i];
+            dw[(long)o * IN + i] = (real_t)sum_w;
+        }
+        for (int n = 0; n < batch; n++)
+            sum_b += dy[(long)n * OUT + o];
+        if (HAS_BIAS)
+            db[o] = (real_t)sum_b;
+    }
+    for (int n = 0; dx && n < batch; n++)
+        for (int i = 0; i < IN; i++) {
+            double acc = 0;
+            for (int o = 0; o < OUT; o++)
+                acc += (double)dy[(long)n * OUT + o] * w[(long)o * IN + i];
+            dx[(long)n * IN + i] = (real_t)(accumulate_dx ? dx[(long)n * IN + i] + acc : acc);
+        }
+}>])m4_dnl

@@ -1,0 +1,231 @@
+"""Plain-PyTorch re-implementation of BlockZoo's ScaffoldNet (no timm).
+
+Only the two blocks the parity tests need are implemented:
+
+  ResNetBasicBlock  timm's BasicBlock as BlockZoo wraps it (always a
+                    downsample_avg projection shortcut); also the filler
+                    block of the two stages that do not hold the block
+                    under test.
+  InvertedResidual  timm's InvertedResidual (MobileNetV2/V3 block), no SE.
+
+Module names (and therefore state_dict keys), module classes and the
+order of registration follow the original, so that `print(model)` and
+`model.state_dict()` equal the listings in ../shared/reference/
+(tests/torch_ref/check_reference.py checks this).  All facts used here
+are stated in shared/reference/README.md.
+
+    from scaffold import ScaffoldNet
+    model = ScaffoldNet("InvertedResidual", "late", num_blocks=3,
+                        base_channels=64, classes=10, input_size=32)
+"""
+
+import torch
+from torch import nn
+
+POSITIONS = ("early", "mid", "late")
+STAGE_OF_POSITION = {"early": "stage1", "mid": "stage2", "late": "stage3"}
+
+
+def make_divisible(v, divisor=8, min_value=None, round_limit=0.9):
+    """timm.layers.make_divisible: round v to a multiple of divisor,
+    never going below round_limit * v."""
+    min_value = min_value or divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < round_limit * v:
+        new_v += divisor
+    return new_v
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    """timm's BatchNormAct2d: a BatchNorm2d (so its parameters keep the
+    plain bn keys: bn1.weight, bn1.running_mean, ...) followed by an
+    activation.  `drop` is always Identity here."""
+
+    def __init__(self, num_features, act_layer=None):
+        super().__init__(num_features, eps=1e-5, momentum=0.1)
+        self.drop = nn.Identity()
+        self.act = act_layer() if act_layer is not None else nn.Identity()
+
+    def forward(self, x):
+        x = super().forward(x)
+        x = self.drop(x)
+        return self.act(x)
+
+
+def relu_inplace():
+    return nn.ReLU(inplace=True)
+
+
+class ResNetBasicBlockWrapper(nn.Module):
+    """conv3x3(stride)-BN-ReLU-conv3x3-BN, + projection shortcut, ReLU.
+
+    BlockZoo always passes timm's `downsample_avg`, so every block has a
+    shortcut  downsample = [AvgPool2d(2, 2, ceil_mode=True,
+    count_include_pad=False) if stride 2 else Identity,
+    Conv1x1(no bias), BN], even when in == out and stride == 1.
+    `position` is accepted and ignored, as in the original."""
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        self.stride = stride
+        self.dilation = 1
+        self.conv1 = nn.Conv2d(in_chs, out_chs, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_chs)
+        self.drop_block = nn.Identity()
+        self.act1 = relu_inplace()
+        self.aa = nn.Identity()
+        self.conv2 = nn.Conv2d(out_chs, out_chs, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_chs)
+        self.act2 = relu_inplace()
+        if stride == 2:
+            pool = nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False)
+        elif stride == 1:
+            pool = nn.Identity()
+        else:
+            raise ValueError("stride must be 1 or 2")
+        self.downsample = nn.Sequential(
+            pool,
+            nn.Conv2d(in_chs, out_chs, 1, stride=1, bias=False),
+            nn.BatchNorm2d(out_chs),
+        )
+
+    def forward(self, x):
+        shortcut = x
+        x = self.conv1(x)
+        x = self.bn1(x)
+        x = self.drop_block(x)
+        x = self.act1(x)
+        x = self.aa(x)
+        x = self.conv2(x)
+        x = self.bn2(x)
+        x = x + self.downsample(shortcut)
+        return self.act2(x)
+
+
+class InvertedResidualWrapper(nn.Module):
+    """pw1x1-BN-act, dw3x3(stride)-BN-act, pw1x1-BN, + identity skip when
+    in == out and stride == 1.
+
+    exp = 4 (early, mid) or 6 (late); mid = make_divisible(in * exp, 8);
+    act = ReLU at early, Hardswish at mid and late.  No SE."""
+
+    EXPANSION = {"early": 4, "mid": 4, "late": 6}
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        if position not in POSITIONS:
+            raise ValueError("unknown position %r" % position)
+        act_layer = relu_inplace if position == "early" else nn.Hardswish
+        mid_chs = make_divisible(in_chs * self.EXPANSION[position], 8)
+        self.has_skip = in_chs == out_chs and stride == 1
+        self.conv_pw = nn.Conv2d(in_chs, mid_chs, 1, bias=False)
+        self.bn1 = BatchNormAct2d(mid_chs, act_layer)
+        self.conv_dw = nn.Conv2d(mid_chs, mid_chs, 3, stride=stride, padding=1,
+                                 groups=mid_chs, bias=False)
+        self.bn2 = BatchNormAct2d(mid_chs, act_layer)
+        self.aa = nn.Identity()
+        self.se = nn.Identity()
+        self.conv_pwl = nn.Conv2d(mid_chs, out_chs, 1, bias=False)
+        self.bn3 = BatchNormAct2d(out_chs, None)
+        self.drop_path = nn.Identity()
+
+    def forward(self, x):
+        shortcut = x
+        x = self.conv_pw(x)
+        x = self.bn1(x)
+        x = self.conv_dw(x)
+        x = self.bn2(x)
+        x = self.aa(x)
+        x = self.se(x)
+        x = self.conv_pwl(x)
+        x = self.bn3(x)
+        if self.has_skip:
+            x = self.drop_path(x) + shortcut
+        return x
+
+
+BLOCKS = {
+    "ResNetBasicBlock": ResNetBasicBlockWrapper,
+    "InvertedResidual": InvertedResidualWrapper,
+}
+
+# experiment-name spelling (specs/<snake>_<position>.yaml) -> registry name
+SNAKE_NAMES = {
+    "resnet_basic_block": "ResNetBasicBlock",
+    "inverted_residual": "InvertedResidual",
+}
+
+
+def block_name(name):
+    """Accept a registry name (InvertedResidual) or its experiment
+    spelling (inverted_residual); return the registry name."""
+    if name in BLOCKS:
+        return name
+    if name in SNAKE_NAMES:
+        return SNAKE_NAMES[name]
+    raise ValueError("unknown block %r (known: %s)"
+                     % (name, ", ".join(sorted(BLOCKS) + sorted(SNAKE_NAMES))))
+
+
+def parse_experiment(exp):
+    """'inverted_residual_late' -> ('InvertedResidual', 'late')."""
+    snake, _, position = exp.rpartition("_")
+    return block_name(snake), position
+
+
+class ScaffoldNet(nn.Module):
+    """stem conv3x3(3->b, bias)+BN+ReLU; stage1 b->b s1; stage2 b->2b s2;
+    stage3 2b->4b s2; head avgpool+flatten+linear(4b->classes).
+
+    The stage named by `position` holds `block`, the other two hold the
+    ResNetBasicBlock filler.  Every block receives the position string of
+    its own stage.  `input_size` does not change any parameter (the head
+    pools globally); it is kept for the tests that make inputs."""
+
+    def __init__(self, block, position, num_blocks=3, base_channels=64,
+                 classes=10, input_size=32):
+        super().__init__()
+        block = block_name(block)
+        if position not in POSITIONS:
+            raise ValueError("unknown position %r" % position)
+        self.block = block
+        self.position = position
+        self.num_blocks = num_blocks
+        self.base_channels = base_channels
+        self.classes = classes
+        self.input_size = input_size
+
+        b = base_channels
+        chs = [b, b, 2 * b, 4 * b]
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, b, 3, stride=1, padding=1, bias=True),
+            nn.BatchNorm2d(b),
+            relu_inplace(),
+        )
+        for k, (stage_pos, stride) in enumerate(zip(POSITIONS, (1, 2, 2)), start=1):
+            cls = BLOCKS[block] if stage_pos == position else ResNetBasicBlockWrapper
+            blocks = []
+            for i in range(num_blocks):
+                if i == 0:
+                    blocks.append(cls(chs[k - 1], chs[k], stride, stage_pos))
+                else:
+                    blocks.append(cls(chs[k], chs[k], 1, stage_pos))
+            setattr(self, "stage%d" % k, nn.Sequential(*blocks))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(chs[3], classes),
+        )
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = self.stage1(x)
+        x = self.stage2(x)
+        x = self.stage3(x)
+        return self.head(x)
+
+
+def build(block, position, seed=0, **kw):
+    """Construct a ScaffoldNet after torch.manual_seed(seed)."""
+    torch.manual_seed(seed)
+    return ScaffoldNet(block, position, **kw)
