@@ -1,0 +1,220 @@
+m4_dnl Wrappers that turn one backend's kernels into op_case objects.
+m4_dnl
+m4_dnl bz_conv_case(name, algorithm, batch, then the 13 arguments of
+m4_dnl               bz_conv2d_forward_kernel after its name)
+m4_define([<bz_conv_case>], [<bz_conv2d_$2_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+bz_conv2d_$2_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+enum { $1_NX = $3 * $5 * $6 * $4, $1_NW = $7 * $10 * $11 * ($4 / $14), $1_NB = $15 ? $7 : 0,
+       $1_NY = $3 * $8 * $9 * $7, $1_NWS = ($16 ? $16 : 1) * $8 * $9 * $10 * $11 * $4 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
+    real_t *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
+    $1_forward(x, w, $15 ? b : NULL, y, ws, $3);
+    to_double(y, out, $1_NY);
+    free(x), free(w), free(b), free(y), free(ws);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *g = to_real(dy, $1_NY);
+    real_t *dx = grad_buffer(grads[0], $1_NX, accumulate), *dw = to_real(NULL, $1_NW);
+    real_t *db = to_real(NULL, $1_NB), *ws = to_real(NULL, $1_NWS);
+    $1_backward(x, w, g, dx, accumulate, dw, $15 ? db : NULL, ws, $3);
+    to_double(dx, grads[0], $1_NX);
+    store_grad(dw, grads[1], $1_NW, accumulate);
+    if ($15)
+        store_grad(db, grads[2], $1_NB, accumulate);
+    free(x), free(w), free(g), free(dx), free(dw), free(db), free(ws);
+}
+
+static const op_case $1_case = {"conv2d $1 ($2)", $3, $15 ? 3 : 2, {$1_NX, $1_NW, $1_NB},
+                                $1_NY, 1, $1_case_forward, $1_case_backward};>])m4_dnl
+m4_dnl
+m4_dnl bz_batchnorm_case(name, batch, channels, pixels): train mode (batch
+m4_dnl statistics) with backward, and eval mode (fixed running statistics).
+m4_define([<bz_batchnorm_case>], [<bz_batchnorm2d_kernels([<$1>], $3, $4)
+enum { $1_NX = $2 * $3 * $4 };
+
+static void $1_train(const double *const *in, real_t *y, real_t *saved)
+{
+    real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *beta = to_real(in[2], $3);
+    real_t *mean = to_real(NULL, $3), *var = to_real(NULL, $3);
+    int64_t count = 0;
+    $1_forward_train(x, gamma, beta, y, saved, mean, var, &count, 1e-5, 0.1, $2);
+    free(x), free(gamma), free(beta), free(mean), free(var);
+}
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *y = to_real(NULL, $1_NX), *saved = to_real(NULL, 2 * $3);
+    $1_train(in, y, saved);
+    to_double(y, out, $1_NX);
+    free(y), free(saved);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    real_t *y = to_real(NULL, $1_NX), *saved = to_real(NULL, 2 * $3);
+    $1_train(in, y, saved);
+    real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *g = to_real(dy, $1_NX);
+    real_t *dx = grad_buffer(grads[0], $1_NX, accumulate);
+    real_t *dgamma = to_real(NULL, $3), *dbeta = to_real(NULL, $3);
+    $1_backward(x, gamma, saved, g, dx, accumulate, dgamma, dbeta, $2);
+    to_double(dx, grads[0], $1_NX);
+    store_grad(dgamma, grads[1], $3, accumulate);
+    store_grad(dbeta, grads[2], $3, accumulate);
+    free(y), free(saved), free(x), free(gamma), free(g), free(dx), free(dgamma), free(dbeta);
+}
+
+static void $1_eval_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *beta = to_real(in[2], $3);
+    real_t *mean = to_real(NULL, $3), *var = to_real(NULL, $3), *y = to_real(NULL, $1_NX);
+    for (int c = 0; c < $3; c++) {
+        mean[c] = (real_t)(0.1 * c - 0.2);
+        var[c] = (real_t)(0.5 + 0.25 * c);
+    }
+    $1_forward_eval(x, gamma, beta, mean, var, y, 1e-5, $2);
+    to_double(y, out, $1_NX);
+    free(x), free(gamma), free(beta), free(mean), free(var), free(y);
+}
+
+static const op_case $1_case = {"batchnorm2d train $1", $2, 3, {$1_NX, $3, $3}, $1_NX, 1,
+                                $1_case_forward, $1_case_backward};
+static const op_case $1_eval_case = {"batchnorm2d eval $1", $2, 3, {$1_NX, $3, $3}, $1_NX, 0,
+                                     $1_eval_case_forward, NULL};>])m4_dnl
+m4_dnl
+m4_dnl bz_unary_case(name, operator, batch, elements, backward reads: x or y)
+m4_define([<bz_unary_case>], [<bz_$2_kernels([<$1>], $4)
+enum { $1_N = $3 * $4 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_N), *y = to_real(NULL, $1_N);
+    $1_forward(x, y, $3);
+    to_double(y, out, $1_N);
+    free(x), free(y);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    real_t *x = to_real(in[0], $1_N), *y = to_real(NULL, $1_N), *g = to_real(dy, $1_N);
+    real_t *dx = grad_buffer(grads[0], $1_N, accumulate);
+    $1_forward(x, y, $3);
+    $1_backward($5, g, dx, accumulate, $3);
+    to_double(dx, grads[0], $1_N);
+    free(x), free(y), free(g), free(dx);
+}
+
+static const op_case $1_case = {"$2 $1", $3, 1, {$1_N}, $1_N, 1, $1_case_forward,
+                                $1_case_backward};>])m4_dnl
+m4_dnl
+m4_dnl bz_pool_case(name, operator, batch, input elements, output elements,
+m4_dnl              then the kernel macro's arguments after its name)
+m4_define([<bz_pool_case>], [<bz_$2_kernels([<$1>], m4_shift(m4_shift(m4_shift(m4_shift(m4_shift($@))))))
+enum { $1_NX = $3 * $4, $1_NY = $3 * $5 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *y = to_real(NULL, $1_NY);
+    $1_forward(x, y, $3);
+    to_double(y, out, $1_NY);
+    free(x), free(y);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    (void)in;
+    real_t *g = to_real(dy, $1_NY), *dx = grad_buffer(grads[0], $1_NX, accumulate);
+    $1_backward(g, dx, accumulate, $3);
+    to_double(dx, grads[0], $1_NX);
+    free(g), free(dx);
+}
+
+static const op_case $1_case = {"$2 $1", $3, 1, {$1_NX}, $1_NY, 1, $1_case_forward,
+                                $1_case_backward};>])m4_dnl
+m4_dnl
+m4_dnl bz_add_case(name, batch, elements)
+m4_define([<bz_add_case>], [<bz_add_kernels([<$1>], $3)
+enum { $1_N = $2 * $3 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *a = to_real(in[0], $1_N), *b = to_real(in[1], $1_N), *y = to_real(NULL, $1_N);
+    $1_forward(a, b, y, $2);
+    to_double(y, out, $1_N);
+    free(a), free(b), free(y);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    (void)in;
+    real_t *g = to_real(dy, $1_N);
+    real_t *da = grad_buffer(grads[0], $1_N, accumulate), *db = grad_buffer(grads[1], $1_N, accumulate);
+    $1_backward(g, da, accumulate, db, accumulate, $2);
+    to_double(da, grads[0], $1_N);
+    to_double(db, grads[1], $1_N);
+    free(g), free(da), free(db);
+}
+
+static const op_case $1_case = {"add $1", $2, 2, {$1_N, $1_N}, $1_N, 1, $1_case_forward,
+                                $1_case_backward};>])m4_dnl
+m4_dnl
+m4_dnl bz_linear_case(name, batch, in, out, bias)
+m4_define([<bz_linear_case>], [<bz_linear_kernels([<$1>], $3, $4, $5)
+enum { $1_NX = $2 * $3, $1_NW = $3 * $4, $1_NB = $5 ? $4 : 0, $1_NY = $2 * $4 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
+    real_t *y = to_real(NULL, $1_NY);
+    $1_forward(x, w, $5 ? b : NULL, y, $2);
+    to_double(y, out, $1_NY);
+    free(x), free(w), free(b), free(y);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *g = to_real(dy, $1_NY);
+    real_t *dx = grad_buffer(grads[0], $1_NX, accumulate), *dw = to_real(NULL, $1_NW);
+    real_t *db = to_real(NULL, $1_NB);
+    $1_backward(x, w, g, dx, accumulate, dw, $5 ? db : NULL, $2);
+    to_double(dx, grads[0], $1_NX);
+    store_grad(dw, grads[1], $1_NW, accumulate);
+    if ($5)
+        store_grad(db, grads[2], $1_NB, accumulate);
+    free(x), free(w), free(g), free(dx), free(dw), free(db);
+}
+
+static const op_case $1_case = {"linear $1", $2, $5 ? 3 : 2, {$1_NX, $1_NW, $1_NB}, $1_NY, 1,
+                                $1_case_forward, $1_case_backward};>])m4_dnl
+m4_dnl
+m4_dnl bz_affine_case(name, batch, channels, pixels): deploy-time BatchNorm
+m4_define([<bz_affine_case>], [<bz_channel_affine_kernel([<$1>], $3, $4)
+enum { $1_N = $2 * $3 * $4 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_N), *s = to_real(in[1], $3), *t = to_real(in[2], $3);
+    real_t *y = to_real(NULL, $1_N);
+    $1_forward(x, s, t, y, $2);
+    to_double(y, out, $1_N);
+    free(x), free(s), free(t), free(y);
+}
+
+static const op_case $1_case = {"channel_affine $1", $2, 3, {$1_N, $3, $3}, $1_N, 0,
+                                $1_case_forward, NULL};>])m4_dnl
+m4_dnl
+m4_define([<bz_table_begin>], [<
+const op_case *const bz_case_table[] = {>])m4_dnl
+m4_define([<bz_table_entry>], [<    &$1,>])m4_dnl
+m4_define([<bz_table_end>], [<    NULL,
+};>])m4_dnl
