@@ -1,0 +1,96 @@
+"""Checks bzgen's tables (build/<variant>/desc.m4) against ../shared/reference:
+parameter, buffer and MAC totals (summary.csv), the train-time state_dict
+(keys, shapes, dtypes, order) and per-layer MACs (torchinfo leaf calls).
+Usage: check_reference.py DESC_M4 BLOCK POSITION CLASSES REFERENCE_DIR
+Prints TAP lines."""
+import csv
+import re
+import sys
+
+ARG = r"\[<(.*?)>\]|(-?\d+)"
+
+
+def macro_args(line):
+    return [a if a else int(b) for a, b in re.findall(ARG, line[line.index("(") + 1:])]
+
+
+def read_desc(path):
+    tensors, layers, fields = [], {}, {}
+    for line in open(path):
+        if line.startswith("bz_tensor("):
+            key, kind, _layout, _init, ndim, s0, s1, s2, s3, *_ = macro_args(line)
+            dtype = "int64" if kind == 2 else "float32"
+            tensors.append((key, [s0, s1, s2, s3][:ndim], dtype))
+        elif line.startswith("bz_layer_row("):
+            a = macro_args(line)
+            layers[a[0]] = a[9]
+        elif line.startswith("bz_field("):
+            name, value = re.findall(r"\[<(.*?)>\]", line)
+            fields[name] = value
+    return tensors, layers, fields
+
+
+def section(lines, title):
+    out, inside = [], False
+    for line in lines:
+        if line.startswith("====="):
+            inside = title in line
+            continue
+        if inside and line.strip():
+            out.append(line.rstrip("\n"))
+    return out
+
+
+def reference_state_dict(lines, classes):
+    rows = []
+    for line in section(lines, "TRAIN-TIME MODEL: state_dict"):
+        key, shape, dtype = line.split("\t")
+        dims = [int(d) for d in shape.strip("[]").split(",") if d.strip()]
+        if key.startswith("head.2."):
+            dims[0] = classes
+        rows.append((key, dims, dtype))
+    return rows
+
+
+def reference_leaf_macs(lines, classes):
+    macs = {}
+    for line in section(lines, "TRAIN-TIME MODEL: leaf-module forward calls"):
+        name, cls, _shape, value = line.split("\t")
+        value = int(value)
+        if name == "head.2":
+            value = (256 + 1) * classes if value else 0
+        macs[name] = macs.get(name, 0) + value
+    return macs
+
+
+def report(ok, what, detail=""):
+    print(("ok - " if ok else "not ok - ") + what + ("" if ok else ": " + detail))
+    return ok
+
+
+def main():
+    desc, block, position, classes, ref_dir = sys.argv[1:6]
+    classes = int(classes)
+    tensors, layers, fields = read_desc(desc)
+    label = "%s %s classes=%d" % (block, position, classes)
+    with open("%s/summary.csv" % ref_dir) as f:
+        row = next(r for r in csv.DictReader(f) if r["block"] == block
+                   and r["position"] == position and int(r["out_dim"]) == classes)
+    for ours, theirs in (("params_train", "params_train"), ("params_deploy", "params_deploy"),
+                         ("n_buffers", "buffers"), ("macs_train", "macs_train"),
+                         ("macs_deploy", "macs_deploy")):
+        report(int(fields[ours]) == int(row[theirs]), "%s: %s = %s" % (label, theirs, row[theirs]),
+               "bzgen says %s" % fields[ours])
+    lines = open("%s/%s_%s.txt" % (ref_dir, block, position)).readlines()
+    want = reference_state_dict(lines, classes)
+    report(tensors == want, "%s: state_dict keys, shapes, dtypes, order (%d tensors)" % (label, len(want)),
+           "first difference: %r" % (next(((a, b) for a, b in zip(tensors, want) if a != b),
+                                          (len(tensors), len(want))),))
+    leaf = reference_leaf_macs(lines, classes)
+    wrong = [(n, m, layers.get(n, 0)) for n, m in leaf.items() if m and layers.get(n, 0) != m]
+    extra = [n for n, m in layers.items() if m and leaf.get(n, 0) == 0]
+    report(not wrong and not extra, "%s: per-layer MACs equal torchinfo's leaf calls" % label,
+           "differ: %s extra: %s" % (wrong[:3], extra[:3]))
+
+
+main()

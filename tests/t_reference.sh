@@ -1,0 +1,25 @@
+#!/bin/sh
+# Every experiment of the pipeline issue, for 10 and 100 classes: bzgen's
+# counts, state_dict and per-layer MACs against ../shared/reference.
+cd "$(dirname "$0")/.." || exit 1
+ref=${BZ_REFERENCE:-../shared/reference}
+[ -d "$ref" ] || ref=/work/shared/reference
+make -s build/bzgen || { echo "not ok - build bzgen"; exit 1; }
+for exp in resnet_basic_block_early resnet_basic_block_mid resnet_basic_block_late \
+           inverted_residual_early inverted_residual_mid inverted_residual_late; do
+    case $exp in
+        resnet_basic_block_*) block=ResNetBasicBlock ;;
+        inverted_residual_*) block=InvertedResidual ;;
+    esac
+    position=${exp##*_}
+    for classes in 10 100; do
+        dir=build/tests/reference/$exp-c$classes
+        mkdir -p "$dir"
+        if build/bzgen --spec "specs/$exp.yaml" --classes "$classes" --output "$dir/model.m4"; then
+            /usr/bin/python3 tests/check_reference.py "$dir/desc.m4" "$block" "$position" \
+                "$classes" "$ref"
+        else
+            echo "not ok - bzgen $exp classes=$classes"
+        fi
+    done
+done
