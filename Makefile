@@ -1,8 +1,10 @@
 # BlockZoo-C: YAML specs -> bzgen -> m4 -> one binary per experiment.
-#   make                       build the default experiment (EXP)
-#   make EXP=inverted_residual_late [NUM_BLOCKS=2 BASE_CHANNELS=16 CLASSES=100 INPUT_SIZE=32]
-#   make gen EXP=...           emit the sources only (build/<exp>/model_*.c)
-#   make list | all | test | clean
+#
+#   make [EXP=resnet_basic_block_mid]   build build/<exp>/<exp>
+#   make EXP=... NUM_BLOCKS=2 BASE_CHANNELS=16 CLASSES=100 INPUT_SIZE=32
+#                                       a variant, in build/<exp>-nb2-bc16-c100-in32/
+#   make gen EXP=...                    emit the sources only, for reading
+#   make list | all | run | test | clean
 # See README.md.
 
 EXP ?= resnet_basic_block_mid
@@ -10,15 +12,18 @@ NUM_BLOCKS ?=
 BASE_CHANNELS ?=
 CLASSES ?=
 INPUT_SIZE ?=
+# The quick default job of `make run` (README): a narrow variant trained
+# on a subset, see RUN_* below.
+RUN_ARGS ?=
 
 CC := gcc
 M4 := m4
 WARN := -Wall -Wextra -Werror
 CSTD := -std=c11 -D_GNU_SOURCE
-OPT := -O2 -march=native -fopenmp
 CFLAGS_GEN := $(CSTD) $(WARN) -O2 $(shell pkg-config --cflags yaml-0.1)
 LIBS_GEN := $(shell pkg-config --libs yaml-0.1) -lm
-CFLAGS_RT := $(CSTD) $(WARN) $(OPT) $(shell pkg-config --cflags openblas jansson zlib) -Iruntime
+CFLAGS_RT := $(CSTD) $(WARN) -O2 -march=native -fopenmp -Iruntime \
+             $(shell pkg-config --cflags openblas jansson zlib)
 LIBS_RT := $(shell pkg-config --libs openblas jansson zlib) -lm
 
 B := build
@@ -28,17 +33,21 @@ RT_SRC := $(filter-out runtime/bz_main.c,$(wildcard runtime/*.c))
 RT_HDR := $(wildcard runtime/*.h)
 RT_OBJ := $(patsubst runtime/%.c,$(B)/runtime/%.o,$(RT_SRC))
 BLOCKS := $(wildcard blocks/*.yaml)
-TEMPLATES := $(wildcard templates/*.m4)
+TEMPLATES := $(wildcard templates/*.m4 templates/*/*.m4)
 SPECS := $(filter-out specs/defaults.yaml,$(wildcard specs/*.yaml))
 EXPERIMENTS := $(sort $(basename $(notdir $(SPECS))))
 
-# A variant's directory name encodes its generation-time overrides.
+# A variant's name encodes its generation-time overrides, so every rule can
+# recover them from the directory name alone.
 VARIANT := $(EXP)$(if $(NUM_BLOCKS),-nb$(NUM_BLOCKS))$(if $(BASE_CHANNELS),-bc$(BASE_CHANNELS))$(if $(CLASSES),-c$(CLASSES))$(if $(INPUT_SIZE),-in$(INPUT_SIZE))
-GEN_FLAGS := $(if $(NUM_BLOCKS),--num-blocks $(NUM_BLOCKS)) $(if $(BASE_CHANNELS),--base-channels $(BASE_CHANNELS)) $(if $(CLASSES),--classes $(CLASSES)) $(if $(INPUT_SIZE),--input-size $(INPUT_SIZE))
-VDIR := $(B)/$(VARIANT)
+BIN := $(B)/$(VARIANT)/$(VARIANT)
+flag_of = $(if $(filter nb%,$(1)),--num-blocks $(patsubst nb%,%,$(1)),$(if $(filter bc%,$(1)),--base-channels $(patsubst bc%,%,$(1)),$(if $(filter in%,$(1)),--input-size $(patsubst in%,%,$(1)),$(if $(filter c%,$(1)),--classes $(patsubst c%,%,$(1))))))
+variant_spec = specs/$(firstword $(subst -, ,$(1))).yaml
+variant_flags = $(foreach p,$(wordlist 2,9,$(subst -, ,$(1))),$(call flag_of,$(p)))
 
-.PHONY: default gen list all runtime test test-unit clean run
-default: $(VDIR)/$(VARIANT)
+.PHONY: default gen list all runtime run test clean
+.SECONDARY:
+default: $(BIN)
 
 $(B)/bzgen: $(GEN_SRC) $(GEN_HDR)
 	@mkdir -p $(B)
@@ -53,31 +62,42 @@ $(B)/libbzrt.a: $(RT_OBJ)
 
 runtime: $(B)/libbzrt.a
 
-# bzgen writes model.m4 (data only); m4 expands it with the templates.
+# bzgen checks the specs and writes model.m4 and desc.m4 (data only).
 $(B)/%/model.m4: $(B)/bzgen $(BLOCKS) specs/defaults.yaml $(SPECS)
 	@mkdir -p $(dir $@)
-	$(B)/bzgen --spec specs/$(firstword $(subst -, ,$*)).yaml --blocks blocks \
-	    --name $* $(GEN_FLAGS) --output $@
+	$(B)/bzgen --spec $(call variant_spec,$*) --blocks blocks --name $* \
+	    $(call variant_flags,$*) --output $@
+$(B)/%/desc.m4: $(B)/%/model.m4 ;
 
+# m4 expands them with the templates, once per backend.
 $(B)/%/model_ref.c: $(B)/%/model.m4 $(TEMPLATES)
-	$(M4) -P -I templates -D bz_backend_label=reference -D bz_fn_prefix=ref templates/model.c.m4 $< > $@.tmp && mv $@.tmp $@
-
+	$(M4) -P -I templates -D bz_backend_label=reference -D bz_fn_prefix=ref \
+	    templates/model.c.m4 $< > $@.tmp && mv $@.tmp $@
 $(B)/%/model_opt.c: $(B)/%/model.m4 $(TEMPLATES)
-	$(M4) -P -I templates -D bz_backend_label=optimised -D bz_fn_prefix=opt templates/model.c.m4 $< > $@.tmp && mv $@.tmp $@
+	$(M4) -P -I templates -D bz_backend_label=optimised -D bz_fn_prefix=opt \
+	    templates/model.c.m4 $< > $@.tmp && mv $@.tmp $@
+$(B)/%/model_desc.c: $(B)/%/desc.m4 $(TEMPLATES)
+	$(M4) -P -I templates templates/desc.c.m4 $< > $@.tmp && mv $@.tmp $@
 
-$(B)/%/model_desc.c: $(B)/%/model.m4 $(TEMPLATES)
-	$(M4) -P -I templates templates/desc.c.m4 $(dir $<)desc.m4 > $@.tmp && mv $@.tmp $@
+$(B)/%.o: $(B)/%.c runtime/bz_model.h runtime/bz_kernels.h
+	$(CC) $(CFLAGS_RT) -c -o $@ $<
 
-gen: $(VDIR)/model_ref.c $(VDIR)/model_opt.c $(VDIR)/model_desc.c
+$(B)/main.o: runtime/bz_main.c $(RT_HDR)
+	$(CC) $(CFLAGS_RT) -c -o $@ $<
 
-$(VDIR)/$(VARIANT): $(VDIR)/model_ref.c $(VDIR)/model_opt.c $(VDIR)/model_desc.c runtime/bz_main.c $(B)/libbzrt.a
-	$(CC) $(CFLAGS_RT) -o $@ $(filter %.c,$^) $(B)/libbzrt.a $(LIBS_RT)
+define experiment_binary
+$(B)/$(1)/$(1): $(B)/$(1)/model_ref.o $(B)/$(1)/model_opt.o $(B)/$(1)/model_desc.o $(B)/main.o $(B)/libbzrt.a
+	$$(CC) $$(CFLAGS_RT) -o $$@ $$(filter %.o,$$^) $(B)/libbzrt.a $$(LIBS_RT)
+endef
+$(foreach v,$(sort $(EXPERIMENTS) $(VARIANT)),$(eval $(call experiment_binary,$(v))))
+
+gen: $(B)/$(VARIANT)/model_ref.c $(B)/$(VARIANT)/model_opt.c $(B)/$(VARIANT)/model_desc.c
+	@echo "sources in $(B)/$(VARIANT)/"
 
 list:
 	@for e in $(EXPERIMENTS); do echo $$e; done
 
-all:
-	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e || exit 1; done
+all: $(foreach e,$(EXPERIMENTS),$(B)/$(e)/$(e))
 
 test:
 	tests/run.sh
