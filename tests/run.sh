@@ -1,20 +1,27 @@
 #!/bin/sh
-# Runs the whole suite.  Every test prints TAP-style "ok - ..." /
-# "not ok - ..." lines; this script counts them and ends with
-# "N passed, N failed".
+# Runs the whole suite (make test).  Every tests/t_*.sh prints TAP-style
+# "ok - ..." / "not ok - ..." lines; a script that exits non-zero without
+# reporting a failure counts as one.  Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-status=0
+one=$(mktemp)
+trap 'rm -f "$log" "$one"' EXIT
+start=$(date +%s)
 for t in tests/t_*.sh; do
     echo "# $t"
-    if ! sh "$t" 2>&1 | tee -a "$log"; then
-        status=1
+    t0=$(date +%s)
+    sh "$t" > "$one" 2>&1
+    status=$?
+    cat "$one"
+    if [ $status -ne 0 ] && ! grep -q '^not ok - ' "$one"; then
+        echo "not ok - $t exited with status $status" | tee -a "$one"
     fi
+    cat "$one" >> "$log"
+    echo "# $t: $(($(date +%s) - t0)) s"
 done
 passed=$(grep -c '^ok - ' "$log")
 failed=$(grep -c '^not ok - ' "$log")
+echo "# suite: $(($(date +%s) - start)) s"
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && exit 0
-exit 1
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
