@@ -86,8 +86,8 @@ static float *read_input(const bz_model_desc *d, const char *path, int *n)
         bz_fatal("%s", bz_last_error());
     if (t.ndim != 4 || t.shape[1] != d->in_c || t.shape[2] != d->in_h || t.shape[3] != d->in_w ||
         t.shape[0] < 1)
-        bz_fatal("%s: input must be [N, %d, %d, %d] float32, this model's input shape", path,
-                 d->in_c, d->in_h, d->in_w);
+        bz_fatal("%s: input has %d dimensions [%lld, ...]; this model takes [N, %d, %d, %d] "
+                 "float32 (NCHW)", path, t.ndim, (long long)t.shape[0], d->in_c, d->in_h, d->in_w);
     *n = (int)t.shape[0];
     float *x = bz_alloc_floats(t.numel);
     bz_nchw_to_nhwc(t.data, x, *n, d->in_c, d->in_h, d->in_w);
