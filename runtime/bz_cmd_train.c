@@ -1,0 +1,173 @@
+/* `train`: the spec's recipe, best checkpoint, benchmark, one results row. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bz_bench.h"
+#include "bz_cli.h"
+#include "bz_data.h"
+#include "bz_results.h"
+#include "bz_runtime_model.h"
+#include "bz_train.h"
+#include "bz_util.h"
+
+#define DEFAULT_RESULTS "results/results.csv"
+
+static void usage(const bz_model_desc *d, const bz_train_options *o)
+{
+    printf("usage: %s train [options]\n\n"
+           "Trains with BlockZoo's recipe (Adam, ReduceLROnPlateau(0.5, patience 3) on\n"
+           "validation loss, per-channel normalisation, crop+flip for CIFAR), validates on\n"
+           "the test split every epoch, keeps the best epoch by validation loss, then\n"
+           "benchmarks the deploy graph at batch 1 and appends one row to the results CSV.\n\n"
+           "  --epochs N             epochs (default %d)\n"
+           "  --lr X                 Adam learning rate (default %g)\n"
+           "  --batch-size N         batch size (default %d, at most %d)\n"
+           "  --seed N               seed of initialisation, shuffling, augmentation (default %llu)\n"
+           "  --dataset NAME         fashion_mnist, cifar10 or cifar100 (default %s)\n"
+           "  --data DIR             dataset directory (default: the dataset's usual place;\n"
+           "                         fashion_mnist: /usr/share/datasets/fashion-mnist)\n"
+           "  --subset N             first N training examples, 0 = all (default %d)\n"
+           "  --val-subset N         first N test examples, 0 = all (default 0)\n"
+           "  --threads N            OpenMP/OpenBLAS threads (default: all)\n"
+           "  --backend NAME         optimised (default) or reference\n"
+           "  --output-dir DIR       best.safetensors and metrics.csv (default results/%s)\n"
+           "  --results FILE         results CSV to append to (default " DEFAULT_RESULTS ")\n"
+           "  --experiment-name S    experiment_name column (default %s)\n"
+           "  --notes S              notes column\n"
+           "  --no-bench             skip the benchmark (latency columns left empty)\n"
+           "  --quiet                no progress or per-epoch lines\n"
+           "  --help                 this text\n",
+           d->experiment, o->epochs, o->lr, o->batch_size, d->max_batch,
+           (unsigned long long)o->seed, o->dataset, o->subset, d->experiment, d->experiment);
+}
+
+static const char *nonempty(const char *name, const char *text)
+{
+    if (!*text)
+        bz_fatal("--%s wants a non-empty value", name);
+    return text;
+}
+
+/* Reloads the best checkpoint into an inference model and times its deploy
+ * graph at batch 1. */
+static void bench_best(const bz_model_desc *d, const bz_backend *b, const char *checkpoint,
+                       bz_bench_result *r)
+{
+    bz_model *m = bz_model_create(d, b, 1, 0);
+    if (bz_model_load(m, checkpoint) != 0)
+        bz_fatal("%s", bz_last_error());
+    if (bz_bench_model(m, 1, d->warmup_runs, d->benchmark_runs > 0 ? d->benchmark_runs : 1, r)
+        != 0)
+        bz_fatal("%s", bz_last_error());
+    bz_model_free(m);
+}
+
+int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
+{
+    enum { O_EPOCHS = 256, O_LR, O_BATCH, O_SEED, O_DATASET, O_DATA, O_SUBSET, O_VAL_SUBSET,
+           O_THREADS, O_BACKEND, O_OUTPUT_DIR, O_RESULTS, O_NAME, O_NOTES, O_NO_BENCH, O_QUIET,
+           O_HELP };
+    static const struct option longopts[] = {
+        {"epochs", required_argument, NULL, O_EPOCHS},
+        {"lr", required_argument, NULL, O_LR},
+        {"batch-size", required_argument, NULL, O_BATCH},
+        {"seed", required_argument, NULL, O_SEED},
+        {"dataset", required_argument, NULL, O_DATASET},
+        {"data", required_argument, NULL, O_DATA},
+        {"subset", required_argument, NULL, O_SUBSET},
+        {"val-subset", required_argument, NULL, O_VAL_SUBSET},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"backend", required_argument, NULL, O_BACKEND},
+        {"output-dir", required_argument, NULL, O_OUTPUT_DIR},
+        {"results", required_argument, NULL, O_RESULTS},
+        {"experiment-name", required_argument, NULL, O_NAME},
+        {"notes", required_argument, NULL, O_NOTES},
+        {"no-bench", no_argument, NULL, O_NO_BENCH},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    bz_train_options o;
+    bz_train_options_default(d, &o);
+    const char *backend_name = NULL, *results = DEFAULT_RESULTS;
+    const char *experiment_name = d->experiment, *notes = "";
+    char *default_output = NULL;
+    int threads = 0, bench = 1, c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_EPOCHS: o.epochs = (int)bz_opt_long("epochs", optarg, 1, 1000000); break;
+        case O_LR: o.lr = bz_opt_double("lr", optarg, 1e-12, 1e3); break;
+        case O_BATCH: o.batch_size = (int)bz_opt_long("batch-size", optarg, 1, d->max_batch); break;
+        case O_SEED: o.seed = (uint64_t)bz_opt_long("seed", optarg, 0, 0x7fffffffffffffffL); break;
+        case O_DATASET:
+            if (bz_dataset_kind_from_name(optarg) < 0)
+                bz_fatal("--dataset wants fashion_mnist, cifar10 or cifar100, got '%s'", optarg);
+            o.dataset = optarg;
+            break;
+        case O_DATA: o.data_dir = nonempty("data", optarg); break;
+        case O_SUBSET: o.subset = (int)bz_opt_long("subset", optarg, 0, 0x7fffffff); break;
+        case O_VAL_SUBSET: o.val_subset = (int)bz_opt_long("val-subset", optarg, 0, 0x7fffffff); break;
+        case O_THREADS: threads = (int)bz_opt_long("threads", optarg, 0, 4096); break;
+        case O_BACKEND: backend_name = optarg; break;
+        case O_OUTPUT_DIR: o.output_dir = nonempty("output-dir", optarg); break;
+        case O_RESULTS: results = nonempty("results", optarg); break;
+        case O_NAME: experiment_name = nonempty("experiment-name", optarg); break;
+        case O_NOTES: notes = optarg; break;
+        case O_NO_BENCH: bench = 0; break;
+        case O_QUIET: o.quiet = 1; break;
+        case 'h':
+        case O_HELP: usage(d, &o); return 0;
+        default: bz_bad_option("train", argv);
+        }
+    }
+    if (optind < argc)
+        bz_fatal("train: unexpected argument '%s' (see train --help)", argv[optind]);
+    o.backend = bz_opt_backend(d, backend_name);
+    bz_set_threads(threads);
+    if (!o.output_dir) {
+        if (asprintf(&default_output, "results/%s", d->experiment) < 0)
+            bz_fatal("out of memory");
+        o.output_dir = default_output;
+    }
+    if (bz_results_check_header(results) != 0)
+        bz_fatal("%s", bz_last_error());
+
+    bz_train_summary s;
+    if (bz_train_run(d, &o, &s) != 0)
+        bz_fatal("%s", bz_last_error());
+    printf("trained %d epochs in %.1f s; best epoch %d: val loss %.4f, val acc %.2f%%; "
+           "checkpoint %s\n", s.epochs_run, s.training_time, s.best_epoch, s.best_val_loss,
+           100.0 * s.best_val_acc, s.checkpoint);
+    fflush(stdout);
+
+    bz_results_row row = {
+        .dataset = o.dataset, .epochs = o.epochs, .batch_size = o.batch_size, .lr = o.lr,
+        .val_loss = s.best_val_loss, .val_acc = s.best_val_acc,
+        .training_time = s.training_time,
+        .memory_mb = (double)bz_memory_plan_of(d, o.batch_size).total_train / (1024.0 * 1024.0),
+        .experiment_name = experiment_name, .notes = notes, .seed = (int64_t)o.seed,
+        .threads = bz_get_threads(), .backend = o.backend->name, .best_epoch = s.best_epoch,
+        .checkpoint = s.checkpoint,
+    };
+    if (bench) {
+        bz_bench_result r;
+        bench_best(d, o.backend, s.checkpoint, &r);
+        row.have_bench = 1;
+        row.latency_ms = r.latency_mean_ms;
+        row.latency_std = r.latency_std_ms;
+        row.throughput = r.throughput;
+        printf("benchmark (best checkpoint, deploy graph, batch 1, %d runs): latency %.3f "
+               "+- %.3f ms, %.1f images/s\n", r.benchmark_runs, r.latency_mean_ms,
+               r.latency_std_ms, r.throughput);
+        bz_bench_result_free(&r);
+    }
+    row.peak_rss_mb = (double)bz_peak_rss_bytes() / (1024.0 * 1024.0);
+    if (bz_results_append(results, d, &row) != 0)
+        bz_fatal("%s", bz_last_error());
+    printf("appended a row to %s\n", results);
+    free(default_output);
+    return 0;
+}

@@ -1,0 +1,127 @@
+/* The static memory plan and BlockZoo's results row. */
+#include "bz_results.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bz_csv.h"
+#include "bz_util.h"
+
+bz_memory_plan bz_memory_plan_of(const bz_model_desc *d, int batch)
+{
+    const int64_t f = (int64_t)sizeof(float);
+    bz_memory_plan p = {.batch = batch};
+    p.params = d->n_params * f;
+    p.grads = d->n_params * f;
+    p.adam = 2 * d->n_params * f;
+    p.bn_buffers = (d->n_buffers + d->n_bn_saved) * f + d->n_counters * 8;
+    p.deploy_params = d->n_deploy_params * f;
+    /* bz_model_create sizes the training arena for whichever plan is larger */
+    int64_t train_per = d->act_train_per_sample > d->act_eval_per_sample
+                            ? d->act_train_per_sample : d->act_eval_per_sample;
+    p.act_train = train_per * batch * f;
+    p.act_eval = d->act_eval_per_sample * batch * f;
+    p.workspace = d->n_workspace * f;
+    p.total_train = p.params + p.grads + p.adam + p.bn_buffers + p.deploy_params + p.act_train +
+                    p.workspace;
+    p.total_eval = p.params + p.bn_buffers + p.deploy_params + p.act_eval + p.workspace;
+    return p;
+}
+
+const char *const bz_results_header[BZ_RESULTS_COLUMNS] = {
+    "timestamp", "block", "dataset", "position", "epochs", "batch_size", "lr", "val_loss",
+    "val_acc", "training_time", "params_total", "params_trainable", "flops", "memory_mb",
+    "latency_ms", "latency_std", "throughput", "device", "num_blocks", "base_channels",
+    "out_dim", "experiment_name", "notes",
+    /* ours */
+    "seed", "threads", "backend", "best_epoch", "checkpoint", "peak_rss_mb",
+};
+
+void bz_iso8601_now(char *buf, int size)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char zone[8];
+    strftime(zone, sizeof zone, "%z", &tm);   /* +0200 */
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (strlen(zone) == 5)
+        snprintf(buf, (size_t)size, "%s%.3s:%.2s", base, zone, zone + 3);
+    else
+        snprintf(buf, (size_t)size, "%s", base);
+}
+
+int bz_results_append(const char *path, const bz_model_desc *d, const bz_results_row *r)
+{
+    char f[BZ_RESULTS_COLUMNS][64];
+    const char *fields[BZ_RESULTS_COLUMNS];
+    for (int i = 0; i < BZ_RESULTS_COLUMNS; i++) {
+        f[i][0] = '\0';
+        fields[i] = f[i];
+    }
+    bz_iso8601_now(f[0], sizeof f[0]);
+    fields[1] = d->block;
+    fields[2] = r->dataset;
+    fields[3] = d->position;
+    snprintf(f[4], sizeof f[4], "%d", r->epochs);
+    snprintf(f[5], sizeof f[5], "%d", r->batch_size);
+    snprintf(f[6], sizeof f[6], "%.10g", r->lr);
+    snprintf(f[7], sizeof f[7], "%.6f", r->val_loss);
+    snprintf(f[8], sizeof f[8], "%.6f", r->val_acc);
+    snprintf(f[9], sizeof f[9], "%.3f", r->training_time);
+    snprintf(f[10], sizeof f[10], "%lld", (long long)d->params_deploy);
+    snprintf(f[11], sizeof f[11], "%lld", (long long)d->params_train);
+    snprintf(f[12], sizeof f[12], "%lld", (long long)(2 * d->macs_deploy));
+    snprintf(f[13], sizeof f[13], "%.3f", r->memory_mb);
+    if (r->have_bench) {
+        snprintf(f[14], sizeof f[14], "%.6f", r->latency_ms);
+        snprintf(f[15], sizeof f[15], "%.6f", r->latency_std);
+        snprintf(f[16], sizeof f[16], "%.3f", r->throughput);
+    }
+    fields[17] = "cpu";
+    snprintf(f[18], sizeof f[18], "%d", d->num_blocks);
+    snprintf(f[19], sizeof f[19], "%d", d->base_channels);
+    snprintf(f[20], sizeof f[20], "%d", d->classes);
+    fields[21] = r->experiment_name;
+    fields[22] = r->notes ? r->notes : "";
+    snprintf(f[23], sizeof f[23], "%lld", (long long)r->seed);
+    snprintf(f[24], sizeof f[24], "%d", r->threads);
+    fields[25] = r->backend;
+    snprintf(f[26], sizeof f[26], "%d", r->best_epoch);
+    fields[27] = r->checkpoint ? r->checkpoint : "";
+    snprintf(f[28], sizeof f[28], "%.1f", r->peak_rss_mb);
+    return bz_csv_append(path, BZ_RESULTS_COLUMNS, bz_results_header, fields);
+}
+
+int bz_results_check_header(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;  /* bz_csv_append creates it (or reports why it cannot) */
+    char line[2048];
+    int rc = 0;
+    if (fgets(line, sizeof line, fp)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char want[2048] = "";
+        for (int i = 0; i < BZ_RESULTS_COLUMNS; i++) {
+            if (i)
+                strcat(want, ",");
+            strcat(want, bz_results_header[i]);
+        }
+        if (strcmp(line, want) != 0) {
+            int n = 0;
+            for (const char *c = line; *c; c++)
+                n += *c == ',';
+            bz_error("%s: existing header (%d columns) is not this binary's %d-column results "
+                     "header; use another --results file", path, line[0] ? n + 1 : 0,
+                     BZ_RESULTS_COLUMNS);
+            rc = -1;
+        }
+    }
+    fclose(fp);
+    return rc;
+}

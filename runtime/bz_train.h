@@ -1,0 +1,47 @@
+/* The training loop behind `train`, callable from tests. */
+#ifndef BZ_TRAIN_H
+#define BZ_TRAIN_H
+
+#include <stdint.h>
+
+#include "bz_model.h"
+
+typedef struct {
+    int epochs;
+    double lr;
+    int batch_size;
+    uint64_t seed;
+    const char *dataset;        /* "fashion_mnist", "cifar10", "cifar100"     */
+    const char *data_dir;       /* NULL: the dataset's default location       */
+    int subset;                 /* first N training examples; 0 = all         */
+    int val_subset;             /* first N test examples; 0 = all             */
+    const bz_backend *backend;
+    const char *output_dir;     /* best.safetensors and metrics.csv go here   */
+    int quiet;                  /* no progress, epoch lines or notes          */
+} bz_train_options;
+
+typedef struct {
+    int epochs_run;
+    int best_epoch;             /* 1-based, by validation loss               */
+    double best_val_loss, best_val_acc;   /* accuracy as a fraction         */
+    double final_lr;
+    double training_time;       /* seconds of the whole loop, validation and
+                                   checkpoints included                      */
+    int n_train, n_val;
+    char checkpoint[4096];      /* OUTPUT_DIR/best.safetensors               */
+    char metrics[4096];         /* OUTPUT_DIR/metrics.csv                    */
+} bz_train_summary;
+
+/* The spec's recipe: epochs, lr, batch size, seed, subset and dataset from
+ * the desc; the optimised backend; output_dir NULL (caller sets it). */
+void bz_train_options_default(const bz_model_desc *d, bz_train_options *o);
+
+/* Loads and checks the data, trains (Adam, ReduceLROnPlateau(0.5, 3) on
+ * validation loss, per-channel normalisation from the training split,
+ * crop+flip for CIFAR), evaluates on the test split every epoch, rewrites
+ * metrics.csv atomically each epoch and saves best.safetensors whenever
+ * validation loss improves.  Returns 0, or -1 with bz_last_error() (bad
+ * data, a dataset that does not fit the model, divergence to nan/inf). */
+int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_summary *s);
+
+#endif

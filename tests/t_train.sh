@@ -1,0 +1,214 @@
+#!/bin/sh
+# Training smoke tests on a small variant (1 block per stage, base width 8):
+# learning on real Fashion-MNIST, reproducibility, the results CSV and its
+# concurrent appends, one-line errors, profile --json and bench.
+# Prints TAP-style "ok - ..." / "not ok - ..." lines; run from anywhere.
+# shellcheck disable=SC2016  # the sh -c snippets expand their own $1, $2
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+EXP=resnet_basic_block_mid
+VAR=$EXP-nb1-bc8
+BIN=build/$VAR/$VAR
+DESC=build/$VAR/model_desc.c
+PY=/usr/bin/python3
+failures=0
+
+ok() { echo "ok - $1"; }
+notok() { echo "not ok - $1"; failures=$((failures + 1)); }
+check() {  # check NAME COMMAND...: ok if the command succeeds
+    name=$1
+    shift
+    if "$@"; then ok "$name"; else notok "$name"; fi
+}
+
+mkdir -p build/tests
+T=$(mktemp -d build/tests/t_train.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+if make -s EXP=$EXP NUM_BLOCKS=1 BASE_CHANNELS=8 >"$T/make.log" 2>&1 && [ -x "$BIN" ]; then
+    ok "make EXP=$EXP NUM_BLOCKS=1 BASE_CHANNELS=8 builds $BIN"
+else
+    sed 's/^/# /' "$T/make.log" | tail -n 20
+    notok "make EXP=$EXP NUM_BLOCKS=1 BASE_CHANNELS=8 builds $BIN"
+    exit 1
+fi
+
+desc_value() {  # desc_value FIELD: an integer field of the generated desc
+    sed -n "s/^ *\.$1 = \([0-9-]*\),.*/\1/p" "$DESC"
+}
+
+# ---- training: two identical runs at the same time, one results file ----
+TRAIN_ARGS="--subset 1024 --val-subset 512 --epochs 2 --batch-size 32 --lr 0.003 --seed 7
+ --threads 1 --quiet --results $T/results.csv --notes smoke,test"
+# shellcheck disable=SC2086  # word splitting of the argument list is intended
+"$BIN" train $TRAIN_ARGS --output-dir "$T/a" >"$T/a.out" 2>"$T/a.err" &
+pid_a=$!
+# shellcheck disable=SC2086
+"$BIN" train $TRAIN_ARGS --output-dir "$T/b" --no-bench >"$T/b.out" 2>"$T/b.err" &
+pid_b=$!
+rc_a=0 rc_b=0
+wait $pid_a || rc_a=$?
+wait $pid_b || rc_b=$?
+if [ $rc_a -eq 0 ] && [ $rc_b -eq 0 ]; then
+    ok "train: two concurrent runs on a Fashion-MNIST subset succeed"
+else
+    sed 's/^/# /' "$T/a.err" "$T/b.err"
+    notok "train: two concurrent runs on a Fashion-MNIST subset succeed (rc $rc_a, $rc_b)"
+fi
+
+check "train: metrics.csv has a header and one row per epoch" \
+    $PY -c '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+assert rows[0] == ["epoch","train_loss","train_acc","val_loss","val_acc","lr","seconds"], rows[0]
+assert [r[0] for r in rows[1:]] == ["1", "2"], rows
+' "$T/a/metrics.csv"
+
+check "train: training loss falls from epoch 1 to epoch 2" \
+    $PY -c '
+import csv, sys
+r = list(csv.DictReader(open(sys.argv[1])))
+assert float(r[1]["train_loss"]) < float(r[0]["train_loss"]), r
+' "$T/a/metrics.csv"
+
+check "train: best validation accuracy is well above chance (> 40%)" \
+    $PY -c '
+import csv, sys
+r = list(csv.DictReader(open(sys.argv[1])))
+best = min(r, key=lambda x: float(x["val_loss"]))
+assert float(best["val_acc"]) > 0.40, best
+' "$T/a/metrics.csv"
+
+cut -d, -f1-6 "$T/a/metrics.csv" >"$T/a.metrics"
+cut -d, -f1-6 "$T/b/metrics.csv" >"$T/b.metrics"
+check "train: same seed and --threads 1 give identical metrics.csv (but seconds)" \
+    cmp -s "$T/a.metrics" "$T/b.metrics"
+
+check "train: best.safetensors is written, no temporary files left" \
+    sh -c '[ -s "$1/a/best.safetensors" ] && [ -z "$(ls "$1"/a "$1"/b | grep "\.tmp\.")" ]' \
+    sh "$T"
+
+params_train=$(desc_value params_train)
+params_deploy=$(desc_value params_deploy)
+macs_deploy=$(desc_value macs_deploy)
+check "train: results CSV starts with BlockZoo's 23 columns, then ours" \
+    $PY -c '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+want = ("timestamp,block,dataset,position,epochs,batch_size,lr,val_loss,val_acc,"
+        "training_time,params_total,params_trainable,flops,memory_mb,latency_ms,latency_std,"
+        "throughput,device,num_blocks,base_channels,out_dim,experiment_name,notes").split(",")
+assert rows[0][:23] == want, rows[0]
+assert rows[0][23:] == ["seed","threads","backend","best_epoch","checkpoint","peak_rss_mb"], rows[0]
+' "$T/results.csv"
+
+check "train: concurrent appends give 2 intact rows with the right values" \
+    $PY -c '
+import csv, sys
+path, ptrain, pdeploy, macs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+rows = list(csv.DictReader(open(path)))
+assert len(rows) == 2, rows
+for r in rows:
+    assert None not in r and len(r) == 29, r
+    assert r["block"] and r["dataset"] == "fashion_mnist" and r["position"] == "mid", r
+    assert r["epochs"] == "2" and r["batch_size"] == "32" and r["device"] == "cpu", r
+    assert 0.40 < float(r["val_acc"]) <= 1.0, r
+    assert r["params_total"] == pdeploy and r["params_trainable"] == ptrain, r
+    assert int(r["flops"]) == 2 * macs, r
+    assert r["num_blocks"] == "1" and r["base_channels"] == "8" and r["out_dim"] == "10", r
+    assert r["notes"] == "smoke,test" and r["seed"] == "7" and r["threads"] == "1", r
+    assert float(r["memory_mb"]) > 0 and float(r["training_time"]) > 0, r
+assert sorted(r["val_acc"] for r in rows)[0] == sorted(r["val_acc"] for r in rows)[1]
+bench = [r for r in rows if r["checkpoint"].endswith("/a/best.safetensors")][0]
+nobench = [r for r in rows if r["checkpoint"].endswith("/b/best.safetensors")][0]
+assert float(bench["latency_ms"]) > 0 and float(bench["throughput"]) > 0, bench
+assert nobench["latency_ms"] == nobench["latency_std"] == nobench["throughput"] == "", nobench
+' "$T/results.csv" "$params_train" "$params_deploy" "$macs_deploy"
+
+# ---- errors: one line on stderr, non-zero exit, nothing written --------
+one_line_error() {  # one_line_error NAME COMMAND...
+    name=$1
+    shift
+    if "$@" >"$T/err.out" 2>"$T/err.txt"; then
+        notok "$name: exit status 0"
+    elif [ "$(wc -l <"$T/err.txt")" -ne 1 ]; then
+        sed 's/^/# /' "$T/err.txt"
+        notok "$name: stderr is not exactly one line"
+    else
+        ok "$name ($(cat "$T/err.txt"))"
+    fi
+}
+
+one_line_error "train --data MISSING_DIR fails with a one-line error" \
+    "$BIN" train --data "$T/no-such-dir" --epochs 1 --output-dir "$T/e1" --results "$T/e1.csv"
+
+mkdir -p "$T/cifar"
+$PY -c '
+import sys
+d = sys.argv[1]
+rec = lambda i: bytes([i % 10]) + bytes((i * 7 + k) % 256 for k in range(3072))
+for name in ["data_batch_%d.bin" % k for k in range(1, 6)] + ["test_batch.bin"]:
+    open("%s/%s" % (d, name), "wb").write(b"".join(rec(i) for i in range(8)))
+' "$T/cifar"
+# cut short in the middle of a record
+head -c 20000 "$T/cifar/data_batch_2.bin" >"$T/cifar/short" && mv "$T/cifar/short" "$T/cifar/data_batch_2.bin"
+one_line_error "train --dataset cifar10 with a truncated file fails with a one-line error" \
+    "$BIN" train --dataset cifar10 --data "$T/cifar" --epochs 1 --output-dir "$T/e2" \
+    --results "$T/e2.csv"
+check "train: failed runs leave no results or checkpoint behind" \
+    sh -c '[ ! -e "$1/e1.csv" ] && [ ! -e "$1/e2.csv" ] && [ ! -e "$1/e1" ] && [ ! -e "$1/e2" ]' \
+    sh "$T"
+
+one_line_error "train --unknown-option fails with a one-line error" "$BIN" train --frobnicate
+one_line_error "train --epochs without a value fails with a one-line error" "$BIN" train --epochs
+one_line_error "train --batch-size 0 fails with a one-line error" "$BIN" train --batch-size 0
+one_line_error "bench --unknown-option fails with a one-line error" "$BIN" bench --frobnicate
+one_line_error "profile --unknown-option fails with a one-line error" "$BIN" profile --frobnicate
+
+for cmd in train bench profile; do
+    check "$cmd --help exits 0 and prints usage" \
+        sh -c '"$1" "$2" --help | grep -q "^usage: .* $2 "' sh "$BIN" $cmd
+done
+
+# ---- profile and bench ----------------------------------------------------
+if "$BIN" profile --json --layers --batch-size 32 >"$T/profile.json" 2>"$T/profile.err"; then
+    check "profile --json parses and its params, FLOPs and layers match the desc" \
+        $PY -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+ptrain, pdeploy, macs, nb = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+assert p["params"]["train"] == ptrain and p["params"]["trainable"] == ptrain, p["params"]
+assert p["params"]["deploy"] == pdeploy, p["params"]
+assert p["macs"] == macs and p["flops"] == 2 * macs, (p["macs"], p["flops"])
+assert "MAC" in p["flop_convention"] and "BatchNorm" in p["flop_convention"]
+assert sum(l["params"] for l in p["layers"] if l["graph"] != "deploy") == ptrain
+m = p["memory_bytes"]
+assert m["total_train"] == sum(m[k] for k in ("params", "grads", "adam", "bn_buffers",
+                               "deploy_params", "activations_train", "workspace")), m
+assert p["measured"]["peak_rss_bytes"] > 0
+' "$T/profile.json" "$params_train" "$params_deploy" "$macs_deploy" 1
+else
+    sed 's/^/# /' "$T/profile.err"
+    notok "profile --json parses and its params, FLOPs and layers match the desc"
+fi
+
+if "$BIN" bench --benchmark-runs 3 --warmup-runs 1 --threads 1 >"$T/bench.out" 2>"$T/bench.err" &&
+    grep -q "mean ms" "$T/bench.out" &&
+    grep -Eq '^ +1 +[0-9]+\.[0-9]+ ' "$T/bench.out"; then
+    ok "bench --benchmark-runs 3 prints latency"
+else
+    sed 's/^/# /' "$T/bench.out" "$T/bench.err"
+    notok "bench --benchmark-runs 3 prints latency"
+fi
+
+check "bench --json --multi-batch 1,2 parses with one result per batch size" \
+    sh -c '"$1" bench --json --multi-batch 1,2 --benchmark-runs 2 --warmup-runs 0 \
+        --threads 1 --no-train | "$2" -c "
+import json, sys
+b = json.load(sys.stdin)
+assert [r[\"batch_size\"] for r in b[\"results\"]] == [1, 2]
+assert all(r[\"latency_ms\"][\"mean\"] > 0 and r[\"throughput\"] > 0 for r in b[\"results\"])
+"' sh "$BIN" "$PY"
+
+[ $failures -eq 0 ]
