@@ -22,9 +22,16 @@ WARN := -Wall -Wextra -Werror
 CSTD := -std=c11 -D_GNU_SOURCE
 CFLAGS_GEN := $(CSTD) $(WARN) -O2 $(shell pkg-config --cflags yaml-0.1)
 LIBS_GEN := $(shell pkg-config --libs yaml-0.1) -lm
-CFLAGS_RT := $(CSTD) $(WARN) -O2 -march=native -fopenmp -Iruntime \
-             $(shell pkg-config --cflags openblas jansson zlib)
-LIBS_RT := $(shell pkg-config --libs openblas jansson zlib) -lm
+# OpenBLAS's OpenMP build shares our OpenMP thread pool; the pthread build's
+# threads and OpenMP's spinning workers fight over the cores (25x slower
+# batch-1 latency on 2 cores).
+BLAS_PC := /usr/lib/x86_64-linux-gnu/openblas-openmp/pkgconfig
+BLAS_CFLAGS := $(shell PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --cflags openblas)
+BLAS_LIBS := $(shell PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --libs openblas) \
+             -Wl,-rpath,$(shell PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --variable=libdir openblas)
+CFLAGS_RT := $(CSTD) $(WARN) -O2 -march=native -fopenmp -Iruntime $(BLAS_CFLAGS) \
+             $(shell pkg-config --cflags jansson zlib)
+LIBS_RT := $(BLAS_LIBS) $(shell pkg-config --libs jansson zlib) -lm
 
 B := build
 GEN_SRC := $(wildcard gen/*.c)

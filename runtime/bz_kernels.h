@@ -18,4 +18,18 @@ void bz_fold_conv_batchnorm(const float *w, const float *bias, const float *gamm
 void bz_fold_batchnorm(const float *gamma, const float *beta, const float *mean,
                        const float *var, double eps, int channels, float *scale, float *shift);
 
+/* Per-channel passes over NHWC activations x [rows][channels]
+ * (runtime/bz_channel_ops.c), OpenMP-parallel, deterministic. */
+void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, double *var);
+void bz_channel_affine(const float *x, long rows, int channels, const float *scale,
+                       const float *shift, float *y);
+/* sum_dy[c] = sum dy, sum_dy_xc[c] = sum dy * (x - mean) */
+void bz_channel_grad_sums(const float *x, const float *dy, const double *mean, long rows,
+                          int channels, double *sum_dy, double *sum_dy_xc);
+/* dx (+)= gamma*invstd * (dy - mean(dy) - (x-mean)*invstd^2*mean(dy*(x-mean))) */
+void bz_batchnorm_input_grad(const float *x, const float *dy, long rows, int channels,
+                             const float *mean, const float *invstd, const float *gamma,
+                             const double *sum_dy, const double *sum_dy_xc, float *dx,
+                             int accumulate);
+
 #endif

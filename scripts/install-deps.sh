@@ -6,7 +6,7 @@
 # Usage: scripts/install-deps.sh [--no-test-deps]
 set -eu
 
-build_packages="build-essential pkg-config m4 libyaml-dev libopenblas-dev libjansson-dev zlib1g-dev libgomp1"
+build_packages="build-essential pkg-config m4 libyaml-dev libopenblas-openmp-dev libjansson-dev zlib1g-dev libgomp1"
 data_packages="dataset-fashion-mnist"
 test_packages="python3-torch python3-numpy"
 

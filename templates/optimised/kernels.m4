@@ -1,5 +1,8 @@
-m4_dnl Optimised CPU backend: OpenBLAS GEMM for dense convolutions and
-m4_dnl OpenMP loops elsewhere.  Operators without an optimised template
-m4_dnl here use the reference one.
+m4_dnl Optimised CPU backend: OpenBLAS GEMM for dense convolutions, OpenMP
+m4_dnl and SIMD elsewhere.  Pooling and linear use the reference templates
+m4_dnl (a negligible share of the time in these networks).
 m4_include([<reference/kernels.m4>])m4_dnl
 m4_include([<optimised/conv2d.m4>])m4_dnl
+m4_include([<optimised/batchnorm2d.m4>])m4_dnl
+m4_include([<optimised/activation.m4>])m4_dnl
+m4_include([<optimised/elementwise.m4>])m4_dnl

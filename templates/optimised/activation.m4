@@ -1,0 +1,35 @@
+m4_dnl Optimised activations: the reference formulas, OpenMP + SIMD.
+m4_define([<bz_relu_kernels>], [<
+static void $1_forward(const float *x, float *y, int batch)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < (long)batch * $2; i++)
+        y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+static void $1_backward(const float *y, const float *dy, float *dx, int accumulate_dx, int batch)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < (long)batch * $2; i++) {
+        float g = y[i] > 0 ? dy[i] : 0;
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl
+m4_define([<bz_hardswish_kernels>], [<
+static void $1_forward(const float *x, float *y, int batch)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < (long)batch * $2; i++) {
+        float r = fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f);
+        y[i] = x[i] * r / 6.0f;
+    }
+}
+
+static void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < (long)batch * $2; i++) {
+        float g = x[i] < -3.0f ? 0.0f : x[i] <= 3.0f ? dy[i] * (x[i] / 3.0f + 0.5f) : dy[i];
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl

@@ -1,0 +1,60 @@
+m4_dnl Optimised BatchNorm2d: the per-channel passes of runtime/bz_channel_ops.c.
+m4_dnl bz_batchnorm2d_kernels(name, channels, pixels per sample)
+m4_dnl x, y [B][pixels][C]; saved [2][C]: batch mean, then 1/sqrt(var + eps).
+m4_define([<bz_batchnorm2d_kernels>], [<
+static void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
+                             float *saved, float *running_mean, float *running_var,
+                             int64_t *num_batches_tracked, double eps, double momentum, int batch)
+{
+    enum { C = $2, HW = $3 };
+    long count = (long)batch * HW;
+    double mean[C], var[C];
+    float scale[C], shift[C];
+    bz_channel_mean_var(x, count, C, mean, var);
+    for (int c = 0; c < C; c++) {
+        double invstd = 1.0 / sqrt(var[c] + eps);
+        scale[c] = (float)(gamma[c] * invstd);
+        shift[c] = (float)(beta[c] - mean[c] * gamma[c] * invstd);
+        saved[c] = (float)mean[c];
+        saved[C + c] = (float)invstd;
+        double unbiased = count > 1 ? var[c] * count / (count - 1) : var[c];
+        running_mean[c] = (float)((1 - momentum) * running_mean[c] + momentum * mean[c]);
+        running_var[c] = (float)((1 - momentum) * running_var[c] + momentum * unbiased);
+    }
+    bz_channel_affine(x, count, C, scale, shift, y);
+    *num_batches_tracked += 1;
+}
+
+static void $1_forward_eval(const float *x, const float *gamma, const float *beta,
+                            const float *running_mean, const float *running_var, float *y,
+                            double eps, int batch)
+{
+    enum { C = $2, HW = $3 };
+    float scale[C], shift[C];
+    bz_fold_batchnorm(gamma, beta, running_mean, running_var, eps, C, scale, shift);
+    bz_channel_affine(x, (long)batch * HW, C, scale, shift, y);
+}
+
+static void $1_backward(const float *x, const float *gamma, const float *saved,
+                        const float *dy, float *dx, int accumulate_dx, float *dgamma,
+                        float *dbeta, int batch)
+{
+    enum { C = $2, HW = $3 };
+    long count = (long)batch * HW;
+    double mean[C], sum_dy[C], sum_dy_xc[C];
+    for (int c = 0; c < C; c++)
+        mean[c] = saved[c];
+    bz_channel_grad_sums(x, dy, mean, count, C, sum_dy, sum_dy_xc);
+    for (int c = 0; c < C; c++) {
+        dgamma[c] = (float)(sum_dy_xc[c] * saved[C + c]);
+        dbeta[c] = (float)sum_dy[c];
+    }
+    bz_batchnorm_input_grad(x, dy, count, C, saved, saved + C, gamma, sum_dy, sum_dy_xc, dx,
+                            accumulate_dx);
+}>])m4_dnl
+m4_define([<bz_channel_affine_kernel>], [<
+static void $1_forward(const float *x, const float *scale, const float *shift, float *y,
+                       int batch)
+{
+    bz_channel_affine(x, (long)batch * $3, $2, scale, shift, y);
+}>])m4_dnl
