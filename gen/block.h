@@ -28,6 +28,7 @@ typedef struct {
  * errors.  Returns the block's registry name through *registry_name. */
 ydoc *block_load(const block_env *env, const char *file_stem, src_pos from);
 const char *block_registry_name(ydoc *block);
+int block_exists(const block_env *env, const char *file_stem);
 
 /* Instantiates the block under `prefix` on tensor `input`; returns the
  * output tensor. */

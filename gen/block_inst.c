@@ -101,6 +101,10 @@ static void parse_op(instance *b, node_def *d)
         d->op_text = yident(v, "operator variable");
     }
     d->op = builtin_op(d->op_text);
+    if (d->op == OPK_SUBBLOCK && !block_exists(b->env, d->op_text))
+        diag_error(d->op_pos, "unknown operator '%s' (operators: conv2d, batchnorm2d, relu, "
+                   "hardswish, avgpool2d, global_avgpool, add, linear, identity, flatten; "
+                   "and no block file %s/%s.yaml)", d->op_text, b->env->blocks_dir, d->op_text);
 }
 
 static void parse_def(instance *b, int i, ynode def)
@@ -206,11 +210,22 @@ static void read_attributes(instance *b, node_def *d, node *n)
     }
 }
 
+/* Module paths become state_dict keys: two modules may not share one,
+ * which a sub-block's inner names could otherwise cause. */
+static void check_unique_path(const graph *g, const char *path, src_pos at)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i].name, path) == 0)
+            diag_error(at, "module path '%s' is already used by another node", path);
+}
+
 static void build_operator(instance *b, node_def *d)
 {
     graph *g = b->g;
+    char *path = b->prefix[0] ? xasprintf("%s.%s", b->prefix, d->name) : xstrdup(d->name);
+    check_unique_path(g, path, ynode_pos(ymap_get(d->def, "name")));
     node *n = graph_add_node(g);
-    n->name = b->prefix[0] ? xasprintf("%s.%s", b->prefix, d->name) : xstrdup(d->name);
+    n->name = path;
     n->op = (op_kind)d->op;
     n->pos = ynode_pos(d->def);
     ynode cls = ymap_get(d->def, "class");

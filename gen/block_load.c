@@ -1,6 +1,7 @@
 /* Loading and caching block files. */
 #include "block.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +15,26 @@ static int n_cached;
 
 static const char *const block_keys[] = {"name", "description", "vars", "nodes", "output", NULL};
 
+static const char *const builtin_names[] = {"in", "out", "stride", "input", NULL};
+
+/* Variables: unique identifiers that do not shadow the block's arguments. */
+static void check_vars(ynode vars)
+{
+    if (!ynode_is_mapping(vars))
+        diag_error(ynode_pos(vars), "'vars' must be a mapping of name: expression");
+    for (int i = 0; i < ymap_size(vars); i++) {
+        ynode key = ymap_key_at(vars, i);
+        const char *name = yident(key, "variable name");
+        for (const char *const *b = builtin_names; *b; b++)
+            if (strcmp(*b, name) == 0)
+                diag_error(ynode_pos(key), "variable '%s' would shadow the block argument '%s'",
+                           name, name);
+        for (int j = 0; j < i; j++)
+            if (strcmp(yscalar(ymap_key_at(vars, j), "variable name"), name) == 0)
+                diag_error(ynode_pos(key), "duplicate variable '%s'", name);
+    }
+}
+
 static void validate_block(ydoc *d)
 {
     ynode root = ydoc_root(d);
@@ -26,9 +47,12 @@ static void validate_block(ydoc *d)
     if (!ynode_is_sequence(nodes) || yseq_size(nodes) == 0)
         diag_error(ynode_pos(ynode_present(nodes) ? nodes : root),
                    "block needs 'nodes': a non-empty list");
+    ynode description = ymap_get(root, "description");
+    if (ynode_present(description))
+        yscalar(description, "description");
     ynode vars = ymap_get(root, "vars");
-    if (ynode_present(vars) && !ynode_is_mapping(vars))
-        diag_error(ynode_pos(vars), "'vars' must be a mapping of name: expression");
+    if (ynode_present(vars))
+        check_vars(vars);
 }
 
 static void check_stem(const char *stem, src_pos from)
@@ -55,6 +79,14 @@ ydoc *block_load(const block_env *env, const char *stem, src_pos from)
     cache[n_cached].doc = d;
     n_cached++;
     return d;
+}
+
+int block_exists(const block_env *env, const char *stem)
+{
+    char *path = xasprintf("%s/%s.yaml", env->blocks_dir, stem);
+    int found = access(path, R_OK) == 0;
+    free(path);
+    return found;
 }
 
 const char *block_registry_name(ydoc *block)

@@ -19,12 +19,13 @@ static int find_var(block_scope *s, const char *name)
 static ynode var_for_position(block_scope *s, int index)
 {
     ynode v = ymap_value_at(s->vars, index);
+    const char *name = yscalar(ymap_key_at(s->vars, index), "variable name");
     if (!ynode_is_mapping(v))
         return v;
     ymap_check_keys(v, "position-dependent variable", position_keys);
     ynode chosen = ymap_get(v, s->position);
     if (!ynode_present(chosen))
-        diag_error(ynode_pos(v), "variable has no value for position '%s'", s->position);
+        diag_error(ynode_pos(v), "variable '%s' has no value for position '%s'", name, s->position);
     return chosen;
 }
 
@@ -44,14 +45,14 @@ int scope_lookup(void *scope, const char *name, double *value)
     if (s->evaluating[i])
         diag_error(ynode_pos(text), "variable '%s' depends on itself", name);
     s->evaluating[i] = 1;
-    *value = expr_eval(yscalar(text, "variable"), ynode_pos(text), scope_lookup, s);
+    *value = expr_eval(yscalar(text, "variable"), ynode_text_pos(text), scope_lookup, s);
     s->evaluating[i] = 0;
     return 1;
 }
 
 long scope_int(block_scope *s, ynode n, const char *what, long lo, long hi)
 {
-    double v = expr_eval(yscalar(n, what), ynode_pos(n), scope_lookup, s);
+    double v = expr_eval(yscalar(n, what), ynode_text_pos(n), scope_lookup, s);
     if (v != floor(v))
         diag_error(ynode_pos(n), "%s must be a whole number, got %g", what, v);
     if (v < lo || v > hi)

@@ -10,7 +10,10 @@ typedef struct {
     src_pos at;
     expr_lookup_fn lookup;
     void *ctx;
+    int depth;
 } parser;
+
+enum { MAX_NESTING = 64 };
 
 static double parse_ternary(parser *ps);
 
@@ -110,8 +113,11 @@ static double parse_primary(parser *ps)
 {
     skip_space(ps);
     if (accept(ps, "(")) {
+        if (++ps->depth > MAX_NESTING)
+            fail(ps, "nested too deeply", "");
         double v = parse_ternary(ps);
         expect(ps, ")");
+        ps->depth--;
         return v;
     }
     if (isdigit((unsigned char)*ps->p) || *ps->p == '.') {
@@ -127,11 +133,12 @@ static double parse_primary(parser *ps)
 
 static double parse_unary(parser *ps)
 {
-    if (accept(ps, "-"))
-        return -parse_unary(ps);
-    if (accept(ps, "!"))
-        return !parse_unary(ps);
-    return parse_primary(ps);
+    if (++ps->depth > MAX_NESTING)
+        fail(ps, "nested too deeply", "");
+    double v = accept(ps, "-") ? -parse_unary(ps) : accept(ps, "!") ? !parse_unary(ps)
+                                                                     : parse_primary(ps);
+    ps->depth--;
+    return v;
 }
 
 static double parse_mul(parser *ps)
@@ -142,13 +149,17 @@ static double parse_mul(parser *ps)
             v *= parse_unary(ps);
             continue;
         }
+        skip_space(ps);
+        const char *op = ps->p;
         int floor_div = accept(ps, "//");
         int mod = !floor_div && accept(ps, "%");
         if (!floor_div && !mod && !accept(ps, "/"))
             return v;
         double d = parse_unary(ps);
-        if (d == 0)
+        if (d == 0) {
+            ps->p = op;
             fail(ps, "division by zero", "");
+        }
         v = floor_div ? floor(v / d) : mod ? v - d * floor(v / d) : v / d;
     }
 }
@@ -217,7 +228,7 @@ static double parse_ternary(parser *ps)
 
 double expr_eval(const char *text, src_pos at, expr_lookup_fn lookup, void *ctx)
 {
-    parser ps = {text, text, at, lookup, ctx};
+    parser ps = {text, text, at, lookup, ctx, 0};
     double v = parse_ternary(&ps);
     skip_space(&ps);
     if (*ps.p)

@@ -76,6 +76,17 @@ static options parse_options(int argc, char **argv)
     return o;
 }
 
+/* Text that reaches generated code and file names: a conservative set. */
+static void check_plain_text(const char *what, const char *text, const char *extra)
+{
+    for (const char *p = text; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || strchr(extra, *p)))
+            diag_fatal("%s '%s' may only hold letters, digits, '_' and '%s'", what, text, extra);
+    if (!*text)
+        diag_fatal("%s must not be empty", what);
+}
+
 static char *default_name(const char *spec)
 {
     char *copy = xstrdup(spec);
@@ -132,10 +143,14 @@ static long total_workspace(const graph *g, int max_batch)
 int main(int argc, char **argv)
 {
     options o = parse_options(argc, argv);
+    check_plain_text("spec path", o.spec, "./-");
+    if (o.name)
+        check_plain_text("--name", o.name, "-");
     experiment e;
     char *defaults = o.defaults ? xstrdup(o.defaults) : sibling(o.spec, "defaults.yaml");
     spec_load(&e, defaults, o.spec, &o.overrides);
     e.name = o.name ? o.name : default_name(o.spec);
+    check_plain_text("experiment name", e.name, "-");
     graph g = {0};
     model_facts f = {.e = &e, .g = &g};
     f.registry_name = build_scaffold(&g, &e, o.blocks);

@@ -15,26 +15,28 @@ static int instantiate(graph *g, const char *blocks_dir, const char *position, c
 
 const char *build_scaffold(graph *g, const experiment *e, const char *blocks_dir)
 {
-    src_pos from = {e->spec_path, 0, 0};
     shape3 input = {e->in_channels, e->input_size, e->input_size};
     int x = graph_add_tensor(g, input, -1);
     long b = e->base_channels;
     long widths[4] = {b, b, 2 * b, 4 * b};
     long strides[3] = {1, 2, 2};
-    x = instantiate(g, blocks_dir, e->position, e->stem, from, "stem", x, widths[0], 1);
+    x = instantiate(g, blocks_dir, e->position, e->stem, e->stem_pos, "stem", x, widths[0], 1);
     for (int s = 0; s < 3; s++) {
         const char *pos = stage_positions[s];
-        const char *stem = strcmp(pos, e->position) == 0 ? e->block : e->filler;
+        int tested = strcmp(pos, e->position) == 0;
+        const char *stem = tested ? e->block : e->filler;
+        src_pos from = tested ? e->block_pos : e->filler_pos;
         for (int i = 0; i < e->num_blocks; i++) {
             char *prefix = xasprintf("stage%d.%d", s + 1, i);
             x = instantiate(g, blocks_dir, pos, stem, from, prefix, x, widths[s + 1],
                             i == 0 ? strides[s] : 1);
         }
     }
-    x = instantiate(g, blocks_dir, e->position, e->head, from, "head", x, e->classes, 1);
+    x = instantiate(g, blocks_dir, e->position, e->head, e->head_pos, "head", x, e->classes, 1);
     shape3 y = g->tensors[x].s;
     if (y.h != 1 || y.w != 1 || g->tensors[x].producer != g->n_nodes - 1)
-        diag_error(from, "the head must end in the logits node (got %dx%dx%d)", y.c, y.h, y.w);
+        diag_error(e->head_pos, "head '%s' must end in the logits node (got %dx%dx%d)", e->head,
+                   y.c, y.h, y.w);
     block_env env = {blocks_dir, e->position};
-    return block_registry_name(block_load(&env, e->block, from));
+    return block_registry_name(block_load(&env, e->block, e->block_pos));
 }

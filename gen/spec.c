@@ -18,11 +18,13 @@ static void set_int(ynode map, const char *key, int *dst, long lo, long hi)
         *dst = (int)yint(v, key, lo, hi);
 }
 
-static void set_ident(ynode map, const char *key, const char **dst)
+static void set_ident(ynode map, const char *key, const char **dst, src_pos *where)
 {
     ynode v = ymap_get(map, key);
-    if (ynode_present(v))
+    if (ynode_present(v)) {
         *dst = yident(v, key);
+        *where = ynode_pos(v);
+    }
 }
 
 static void set_choice(ynode map, const char *key, const char **dst, const char *const *choices)
@@ -47,9 +49,9 @@ static void apply_scaffold(experiment *e, ynode s)
     set_int(s, "base_channels", &e->base_channels, 1, 4096);
     set_int(s, "num_blocks", &e->num_blocks, 1, 64);
     set_int(s, "classes", &e->classes, 2, 100000);
-    set_ident(s, "stem", &e->stem);
-    set_ident(s, "filler", &e->filler);
-    set_ident(s, "head", &e->head);
+    set_ident(s, "stem", &e->stem, &e->stem_pos);
+    set_ident(s, "filler", &e->filler, &e->filler_pos);
+    set_ident(s, "head", &e->head, &e->head_pos);
 }
 
 static void apply_train(experiment *e, ynode t)
@@ -77,7 +79,10 @@ static void apply_file(experiment *e, const char *path, int is_defaults)
 {
     ynode root = ydoc_root(ydoc_load(path));
     ymap_check_keys(root, is_defaults ? "defaults" : "experiment spec", top_keys);
-    set_ident(root, "block", &e->block);
+    set_ident(root, "block", &e->block, &e->block_pos);
+    ynode description = ymap_get(root, "description");
+    if (ynode_present(description))
+        yscalar(description, "description");
     set_choice(root, "position", &e->position, positions);
     ynode s = ymap_get(root, "scaffold"), t = ymap_get(root, "train"), b = ymap_get(root, "bench");
     if (ynode_present(s))

@@ -3,6 +3,8 @@
 #ifndef GEN_SPEC_H
 #define GEN_SPEC_H
 
+#include "diag.h"
+
 typedef struct {
     const char *spec_path;
     const char *name;            /* experiment (variant) name             */
@@ -10,6 +12,7 @@ typedef struct {
     const char *position;        /* early, mid, late                      */
     int in_channels, input_size, base_channels, num_blocks, classes;
     const char *stem, *filler, *head;     /* block file stems             */
+    src_pos block_pos, stem_pos, filler_pos, head_pos;  /* where each was set */
     const char *dataset;
     int epochs, batch_size, seed, subset;
     double lr;

@@ -57,6 +57,16 @@ src_pos ynode_pos(ynode n)
     return mark_pos(n.d->path, n.node->start_mark);
 }
 
+src_pos ynode_text_pos(ynode n)
+{
+    src_pos p = ynode_pos(n);
+    if (n.node && n.node->type == YAML_SCALAR_NODE &&
+        (n.node->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+         n.node->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+        p.column++;
+    return p;
+}
+
 int ynode_present(ynode n) { return n.node != NULL; }
 int ynode_is_scalar(ynode n) { return n.node && n.node->type == YAML_SCALAR_NODE; }
 int ynode_is_mapping(ynode n) { return n.node && n.node->type == YAML_MAPPING_NODE; }

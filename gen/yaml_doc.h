@@ -21,6 +21,8 @@ ydoc *ydoc_load(const char *path);
 ynode ydoc_root(ydoc *d);
 
 src_pos ynode_pos(ynode n);
+/* Where a scalar's text starts (after an opening quote). */
+src_pos ynode_text_pos(ynode n);
 int ynode_present(ynode n);
 int ynode_is_scalar(ynode n);
 int ynode_is_mapping(ynode n);

@@ -35,6 +35,8 @@ int main(int argc, char **argv)
 {
     const bz_model_desc *d = &bz_generated_model;
     bz_set_program_name(basename(argv[0]));
+    /* Progress lines must reach a log file or pipe as they happen. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(d, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

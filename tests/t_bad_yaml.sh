@@ -1,0 +1,176 @@
+#!/bin/sh
+# bzgen's handling of bad input, plus a few positive checks.
+#
+# Every directory tests/bad_yaml/<case>/ is one malformed input: spec.yaml,
+# defaults.yaml and blocks/ (what bzgen reads), an optional `args` (extra
+# bzgen arguments, one per line) and `expect`, two lines:
+#     the location bzgen must report, relative to the case directory:
+#         file:line:column, or file:line (any column), or file (no position)
+#     a substring of the message
+# bzgen runs inside the case directory as
+#     bzgen --spec spec.yaml --blocks blocks --defaults defaults.yaml --output TMP/model.m4
+# and passes when it exits non-zero, writes exactly one line to stderr,
+# "LOCATION: error: MESSAGE", whose location is the expected one (or, for a
+# shorter expectation, extends it by ':...') and whose message contains the
+# expected substring, and writes nothing into the fresh output directory.
+# Prints one TAP line per check; exits 1 when any check fails.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+root=$(pwd)
+bzgen="$root/build/bzgen"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+status=0
+pass() { echo "ok - $*"; }
+fail() { echo "not ok - $*"; status=1; }
+
+if ! make -s build/bzgen >"$tmp/make.log" 2>&1; then
+    fail "bad_yaml: make -s build/bzgen failed: $(head -n 1 "$tmp/make.log")"
+    exit 1
+fi
+
+runner=""
+command -v timeout >/dev/null 2>&1 && runner="timeout 60"
+
+# one_line FILE: succeeds when FILE is exactly one non-empty, newline-ended line.
+one_line() {
+    [ "$(wc -l <"$1" | tr -d ' ')" = 1 ] && [ -n "$(head -n 1 "$1")" ]
+}
+
+# Describes what is in directory $1 (empty when nothing).
+# shellcheck disable=SC2012  # bzgen writes plain names; ls -A is enough
+listing() {
+    (cd "$1" && ls -A | tr '\n' ' ' | sed 's/ $//')
+}
+
+for dir in tests/bad_yaml/*/; do
+    [ -d "$dir" ] || continue
+    case_name=$(basename "$dir")
+    if [ ! -f "$dir/expect" ] || [ ! -f "$dir/spec.yaml" ]; then
+        fail "bad_yaml $case_name: needs spec.yaml and expect"
+        continue
+    fi
+    { read -r loc; read -r msg; } <"$dir/expect"
+    if [ -z "${loc:-}" ] || [ -z "${msg:-}" ]; then
+        fail "bad_yaml $case_name: expect must hold a location line and a message line"
+        continue
+    fi
+    out="$tmp/$case_name"
+    rm -rf "$out"
+    mkdir "$out"
+    (
+        cd "$dir" || exit 99
+        set -- --spec spec.yaml --blocks blocks --defaults defaults.yaml --output "$out/model.m4"
+        if [ -f args ]; then
+            while IFS= read -r a || [ -n "$a" ]; do
+                set -- "$@" "$a"
+            done <args
+        fi
+        $runner "$bzgen" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+        rc=$?
+        exit $rc
+    )
+    rc=$?
+    line=$(head -n 1 "$tmp/stderr")
+    written=$(listing "$out")
+    if [ "$rc" -eq 0 ]; then
+        fail "bad_yaml $case_name: bzgen accepted it (exit 0)"
+    elif [ "$rc" -eq 124 ]; then
+        fail "bad_yaml $case_name: bzgen timed out"
+    elif [ "$rc" -gt 128 ]; then
+        fail "bad_yaml $case_name: bzgen crashed (exit $rc, signal $((rc - 128)))${line:+: $line}"
+    elif ! one_line "$tmp/stderr"; then
+        fail "bad_yaml $case_name: stderr is not exactly one line ($(wc -l <"$tmp/stderr" | tr -d ' ') lines): $line"
+    else
+        case "$line" in
+        *": error: "*)
+            got_loc=${line%%": error: "*}
+            got_msg=${line#*": error: "}
+            ;;
+        *)
+            got_loc=""
+            got_msg=$line
+            ;;
+        esac
+        case "$got_loc" in
+        "$loc" | "$loc":*) loc_ok=1 ;;
+        *) loc_ok=0 ;;
+        esac
+        case "$got_msg" in
+        *"$msg"*) msg_ok=1 ;;
+        *) msg_ok=0 ;;
+        esac
+        if [ -z "$got_loc" ]; then
+            fail "bad_yaml $case_name: not 'LOCATION: error: MESSAGE': $line"
+        elif [ "$loc_ok" = 0 ]; then
+            fail "bad_yaml $case_name: reported at $got_loc, expected $loc: $line"
+        elif [ "$msg_ok" = 0 ]; then
+            fail "bad_yaml $case_name: message lacks '$msg': $line"
+        elif [ -n "$written" ]; then
+            fail "bad_yaml $case_name: wrote output despite the error: $written"
+        else
+            pass "bad_yaml $case_name: $got_loc $got_msg"
+        fi
+    fi
+done
+
+# Positive checks: every real experiment spec is accepted.
+for spec in specs/*.yaml; do
+    [ "$(basename "$spec")" = defaults.yaml ] && continue
+    out="$tmp/accept"
+    rm -rf "$out"
+    mkdir "$out"
+    $runner "$bzgen" --spec "$spec" --blocks blocks --output "$out/model.m4" >"$tmp/stdout" 2>"$tmp/stderr"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+        fail "bzgen accepts $spec: exit $rc: $(head -n 1 "$tmp/stderr")"
+    elif [ -s "$tmp/stderr" ]; then
+        fail "bzgen accepts $spec: wrote to stderr: $(head -n 1 "$tmp/stderr")"
+    elif [ ! -s "$out/model.m4" ] || [ ! -s "$out/desc.m4" ]; then
+        fail "bzgen accepts $spec: model.m4 and desc.m4 not both written (have: $(listing "$out"))"
+    elif [ "$(listing "$out")" != "desc.m4 model.m4" ]; then
+        fail "bzgen accepts $spec: unexpected files left: $(listing "$out")"
+    else
+        pass "bzgen accepts $spec"
+    fi
+done
+
+# Determinism: two runs on the same spec give the same bytes.
+det_ok=1
+for run in 1 2; do
+    mkdir "$tmp/det$run"
+    if ! $runner "$bzgen" --spec specs/inverted_residual_late.yaml --blocks blocks \
+        --output "$tmp/det$run/model.m4" >/dev/null 2>"$tmp/stderr"; then
+        fail "bzgen output byte-identical across runs: run $run failed: $(head -n 1 "$tmp/stderr")"
+        det_ok=0
+        break
+    fi
+done
+if [ "$det_ok" = 1 ]; then
+    if cmp -s "$tmp/det1/model.m4" "$tmp/det2/model.m4" && cmp -s "$tmp/det1/desc.m4" "$tmp/det2/desc.m4"; then
+        pass "bzgen output byte-identical across runs"
+    else
+        fail "bzgen output byte-identical across runs: model.m4 or desc.m4 differs between runs"
+    fi
+fi
+
+# Command line.
+"$bzgen" --help >"$tmp/stdout" 2>"$tmp/stderr"
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q '^usage: bzgen' "$tmp/stdout" && [ ! -s "$tmp/stderr" ]; then
+    pass "bzgen --help exits 0 and prints the usage"
+else
+    fail "bzgen --help: exit $rc, stdout starts '$(head -n 1 "$tmp/stdout")', stderr '$(head -n 1 "$tmp/stderr")'"
+fi
+
+"$bzgen" --frobnicate >"$tmp/stdout" 2>"$tmp/stderr"
+rc=$?
+if [ "$rc" -eq 1 ] && one_line "$tmp/stderr" && grep -q -- 'frobnicate' "$tmp/stderr" && [ ! -s "$tmp/stdout" ]; then
+    pass "bzgen rejects an unknown option: $(cat "$tmp/stderr")"
+else
+    fail "bzgen --frobnicate: exit $rc (want 1), stderr: $(head -n 3 "$tmp/stderr" | tr '\n' '|')"
+fi
+
+exit $status
