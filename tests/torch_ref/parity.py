@@ -340,7 +340,7 @@ def check_logits(what, path, ref, n, classes):
         return
     e = rel_err(y, ref)
     tap(e <= TOL_LOGITS and np.all(np.isfinite(y)),
-        "%s (rel err %.2e <= %.0e)" % (what, e, TOL_LOGITS), "rel err %.3e" % e)
+        "%s within %.0e (rel err %.2e)" % (what, TOL_LOGITS, e), "rel err %.3e" % e)
 
 
 def check_grads(tag, path, oracle, verbose):
@@ -363,7 +363,7 @@ def check_grads(tag, path, oracle, verbose):
     ref_loss = float(oracle.loss.detach())
     if "loss" in got and got["loss"].shape == ():
         e = abs(float(got["loss"]) - ref_loss) / abs(ref_loss)
-        tap(e <= TOL_LOSS, "%s: loss %.6f (rel err %.2e <= %.0e)" % (tag, ref_loss, e, TOL_LOSS),
+        tap(e <= TOL_LOSS, "%s: loss %.6f within %.0e (rel err %.2e)" % (tag, ref_loss, TOL_LOSS, e),
             "got %r, want %.8f, rel err %.3e" % (float(got["loss"]), ref_loss, e))
     else:
         tap(False, "%s: loss" % tag, "no 0-d loss tensor")

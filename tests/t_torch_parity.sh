@@ -1,0 +1,79 @@
+#!/bin/sh
+# PyTorch parity of the generated binaries (tests/torch_ref/parity.py).
+#
+# For each experiment: build it with make, then compare its forward (eval
+# and train mode), loss, gradients and exported weights with a float64
+# PyTorch re-implementation of the network (tests/torch_ref/scaffold.py),
+# once per CPU backend.  The oracle itself is first checked against the
+# reference listings in ../shared/reference/.
+#
+# Run from the repository root.  Prints TAP lines; exits 1 on any failure.
+# PYTHON (default /usr/bin/python3) must import torch and numpy.
+set -u
+PYTHON=${PYTHON:-/usr/bin/python3}
+BATCH=${BATCH:-3}
+EXPERIMENTS="resnet_basic_block_mid inverted_residual_early inverted_residual_mid inverted_residual_late"
+REFERENCE=../shared/reference
+
+status=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT INT TERM
+
+if ! "$PYTHON" -c 'import torch, numpy' >/dev/null 2>&1; then
+    echo "not ok - torch missing: $PYTHON cannot import torch and numpy (Debian: python3-torch python3-numpy)"
+    exit 1
+fi
+
+# run CMD...: pass its TAP lines through; a non-zero exit with no
+# "not ok" line of its own (a crash) becomes one
+run() {
+    what=$1; shift
+    "$@" >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    if [ "$rc" -ne 0 ]; then
+        status=1
+        if ! grep -q '^not ok - ' "$out"; then
+            echo "not ok - $what: exited with status $rc"
+        fi
+    fi
+}
+
+if [ -d "$REFERENCE" ]; then
+    run "torch oracle against $REFERENCE" \
+        "$PYTHON" tests/torch_ref/check_reference.py --reference "$REFERENCE"
+else
+    echo "ok - torch oracle against the reference listings # SKIP $REFERENCE absent"
+fi
+
+# parity EXP NAME MAKE_VARS SCAFFOLD_OPTS: build build/NAME/NAME with
+# `make EXP=EXP MAKE_VARS`, then check it with both CPU backends
+parity() {
+    exp=$1; name=$2; make_vars=$3; opts=$4
+    block=${exp%_*}
+    position=${exp##*_}
+    # shellcheck disable=SC2086 # make_vars and opts are lists of words
+    if ! make -s EXP="$exp" $make_vars >"$out" 2>&1; then
+        echo "not ok - build $name"
+        sed 's/^/# /' "$out" | tail -n 20
+        status=1
+        return
+    fi
+    bin=build/$name/$name
+    # export is checked once per binary, with the reference backend run
+    # shellcheck disable=SC2086
+    run "parity $name reference" "$PYTHON" tests/torch_ref/parity.py --binary "$bin" \
+        --block "$block" --position "$position" $opts --backend reference --batch "$BATCH"
+    # shellcheck disable=SC2086
+    run "parity $name optimised" "$PYTHON" tests/torch_ref/parity.py --binary "$bin" \
+        --block "$block" --position "$position" $opts --backend optimised --batch "$BATCH" \
+        --no-export
+}
+
+for exp in $EXPERIMENTS; do
+    parity "$exp" "$exp" "" ""
+done
+parity inverted_residual_late inverted_residual_late-nb2-bc16-c100 \
+    "NUM_BLOCKS=2 BASE_CHANNELS=16 CLASSES=100" "--num-blocks 2 --base-channels 16 --classes 100"
+
+exit $status
