@@ -12,9 +12,10 @@ NUM_BLOCKS ?=
 BASE_CHANNELS ?=
 CLASSES ?=
 INPUT_SIZE ?=
-# The quick default job of `make run` (README): a narrow variant trained
-# on a subset, see RUN_* below.
-RUN_ARGS ?=
+# `make run`, the README's main job: the quick form of EXP, a narrow
+# variant of the same network, profiled, benchmarked and trained briefly.
+RUN_VARIANT ?= NUM_BLOCKS=1 BASE_CHANNELS=16
+RUN_TRAIN ?= --epochs 3
 
 CC := gcc
 M4 := m4
@@ -100,6 +101,19 @@ $(foreach v,$(sort $(EXPERIMENTS) $(VARIANT)),$(eval $(call experiment_binary,$(
 
 gen: $(B)/$(VARIANT)/model_ref.c $(B)/$(VARIANT)/model_opt.c $(B)/$(VARIANT)/model_desc.c
 	@echo "sources in $(B)/$(VARIANT)/"
+
+RUN_NAME = $(EXP)$(subst $(space),,$(foreach a,$(RUN_VARIANT),$(call run_suffix,$(a))))
+space := $(subst ,, )
+run_suffix = $(if $(filter NUM_BLOCKS=%,$(1)),-nb$(patsubst NUM_BLOCKS=%,%,$(1)),$(if $(filter BASE_CHANNELS=%,$(1)),-bc$(patsubst BASE_CHANNELS=%,%,$(1)),$(if $(filter CLASSES=%,$(1)),-c$(patsubst CLASSES=%,%,$(1)),$(if $(filter INPUT_SIZE=%,$(1)),-in$(patsubst INPUT_SIZE=%,%,$(1))))))
+RUN_BIN = $(B)/$(RUN_NAME)/$(RUN_NAME)
+
+run:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory EXP=$(EXP) $(RUN_VARIANT) && \
+	echo "== $(RUN_BIN) profile" && $(RUN_BIN) profile && \
+	echo "== $(RUN_BIN) bench --multi-batch 1,256" && $(RUN_BIN) bench --multi-batch 1,256 && \
+	echo "== $(RUN_BIN) train $(RUN_TRAIN)" && $(RUN_BIN) train $(RUN_TRAIN) && \
+	echo "== make run: $$(($$(date +%s) - start)) s in all (build, profile, bench, train)"
 
 list:
 	@for e in $(EXPERIMENTS); do echo $$e; done

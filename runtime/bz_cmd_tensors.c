@@ -78,27 +78,19 @@ static void require(const char *command, const char *value, const char *option)
         bz_fatal("%s: %s is required (see %s --help)", command, option, command);
 }
 
-static const char *shape_text(const bz_named_tensor *t)
-{
-    static char text[128];
-    int used = snprintf(text, sizeof text, "[");
-    for (int i = 0; i < t->ndim && used < 100; i++)
-        used += snprintf(text + used, sizeof text - (size_t)used, "%s%lld", i ? ", " : "",
-                         (long long)t->shape[i]);
-    snprintf(text + used, sizeof text - (size_t)used, "]");
-    return text;
-}
 
 /* Reads X [N, C, H, W] and returns it as NHWC; *n gets N. */
 static float *read_input(const bz_model_desc *d, const char *path, int *n)
 {
     bz_named_tensor t;
+    char shape[96];
     if (bz_npy_read(path, BZ_F32, &t) != 0)
         bz_fatal("%s", bz_last_error());
     if (t.ndim != 4 || t.shape[1] != d->in_c || t.shape[2] != d->in_h || t.shape[3] != d->in_w ||
         t.shape[0] < 1)
         bz_fatal("%s: input has shape %s; this model takes [N, %d, %d, %d] float32 (NCHW)",
-                 path, shape_text(&t), d->in_c, d->in_h, d->in_w);
+                 path, bz_shape_text(t.shape, t.ndim, shape, sizeof shape), d->in_c, d->in_h,
+                 d->in_w);
     *n = (int)t.shape[0];
     float *x = bz_alloc_floats(t.numel);
     bz_nchw_to_nhwc(t.data, x, *n, d->in_c, d->in_h, d->in_w);

@@ -186,22 +186,6 @@ static const char *parse_header_dict(const char *text, size_t len, npy_header *h
 
 /* ---- reading ---------------------------------------------------------- */
 
-static FILE *open_regular_file(const char *path, uint64_t *size)
-{
-    struct stat st;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        bz_error("%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        bz_error("%s: not a regular file", path);
-        fclose(fp);
-        return NULL;
-    }
-    *size = (uint64_t)st.st_size;
-    return fp;
-}
 
 /* Magic, version and header length; leaves fp at the header dict. */
 static int read_preamble(FILE *fp, const char *path, uint64_t file_size,
@@ -268,17 +252,6 @@ static int find_source_dtype(const char *path, const npy_header *h)
     return -1;
 }
 
-/* "(2, 3)" into buf, for messages. */
-static const char *shape_text(const npy_header *h, char *buf, size_t size)
-{
-    size_t used = (size_t)snprintf(buf, size, "(");
-    for (int d = 0; d < h->ndim && used < size; d++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%" PRId64,
-                                 d ? ", " : "", h->shape[d]);
-    if (used < size)
-        snprintf(buf + used, size - used, "%s)", h->ndim == 1 ? "," : "");
-    return buf;
-}
 
 /* Element count of the header's shape, checked against the data bytes. */
 static int64_t checked_numel(const char *path, const npy_header *h, int elem_size,
@@ -296,13 +269,13 @@ static int64_t checked_numel(const char *path, const npy_header *h, int elem_siz
     }
     if (numel > data_bytes) {
         bz_error("%s: shape %s of '%s' needs more than the %" PRIu64 " data "
-                 "bytes in the file", path, shape_text(h, shape_buf, sizeof shape_buf),
+                 "bytes in the file", path, bz_shape_text(h->shape, h->ndim, shape_buf, sizeof shape_buf),
                  h->descr, data_bytes);
         return -1;
     }
     if (numel * (uint64_t)elem_size != data_bytes) {
         bz_error("%s: shape %s of '%s' needs %" PRIu64 " data bytes but the file "
-                 "holds %" PRIu64, path, shape_text(h, shape_buf, sizeof shape_buf),
+                 "holds %" PRIu64, path, bz_shape_text(h->shape, h->ndim, shape_buf, sizeof shape_buf),
                  h->descr, numel * (uint64_t)elem_size, data_bytes);
         return -1;
     }
@@ -382,7 +355,7 @@ int bz_npy_read(const char *path, int want_dtype, bz_named_tensor *out)
         bz_error("%s: requested dtype must be F32 or I64", path);
         return -1;
     }
-    FILE *fp = open_regular_file(path, &file_size);
+    FILE *fp = bz_open_regular_file(path, &file_size);
     if (!fp)
         return -1;
     memset(&h, 0, sizeof h);

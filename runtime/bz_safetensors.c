@@ -86,36 +86,9 @@ static int64_t checked_numel(const int64_t *shape, int ndim)
     return numel;
 }
 
-/* "[2, 3]" into buf, for messages. */
-static const char *shape_text(const int64_t *shape, int ndim, char *buf, size_t size)
-{
-    size_t used = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < ndim && used < size; d++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%" PRId64,
-                                 d ? ", " : "", shape[d]);
-    if (used < size)
-        snprintf(buf + used, size - used, "]");
-    return buf;
-}
 
 /* ---- reading: header -------------------------------------------------- */
 
-static FILE *open_regular_file(const char *path, uint64_t *size)
-{
-    struct stat st;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        bz_error("%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        bz_error("%s: not a regular file", path);
-        fclose(fp);
-        return NULL;
-    }
-    *size = (uint64_t)st.st_size;
-    return fp;
-}
 
 static uint64_t load_u64_le(const unsigned char *b)
 {
@@ -252,7 +225,7 @@ static int parse_entry(const char *path, const char *name, json_t *info,
         bz_error("%s: tensor '%s' data_offsets [%" PRIu64 ", %" PRIu64 "] do not "
                  "match %s shape %s (%" PRIu64 " bytes)", path, name, range->begin,
                  range->end, dtype_name(t->dtype),
-                 shape_text(t->shape, t->ndim, shape_buf, sizeof shape_buf), bytes);
+                 bz_shape_text(t->shape, t->ndim, shape_buf, sizeof shape_buf), bytes);
         return -1;
     }
     t->name = strdup(name);
@@ -335,7 +308,7 @@ int bz_safetensors_read(const char *path, bz_tensor_set *out)
     uint64_t file_size, header_len;
     out->count = 0;
     out->tensors = NULL;
-    FILE *fp = open_regular_file(path, &file_size);
+    FILE *fp = bz_open_regular_file(path, &file_size);
     if (!fp)
         return -1;
     json_t *root = read_header(fp, path, file_size, &header_len);

@@ -250,3 +250,31 @@ int64_t bz_peak_rss_bytes(void)
         return -1;
     return (int64_t)ru.ru_maxrss * 1024;  /* Linux reports KiB */
 }
+
+FILE *bz_open_regular_file(const char *path, uint64_t *size)
+{
+    struct stat st;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        bz_error("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        bz_error("%s: not a regular file", path);
+        fclose(fp);
+        return NULL;
+    }
+    *size = (uint64_t)st.st_size;
+    return fp;
+}
+
+const char *bz_shape_text(const int64_t *shape, int ndim, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < ndim && used < size; d++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? ", " : "",
+                                 (long long)shape[d]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+    return buf;
+}

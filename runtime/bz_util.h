@@ -33,6 +33,13 @@ void bz_atomic_abort(bz_atomic_file *f);
 
 int bz_mkdir_p(const char *dir);         /* 0 on success or if it exists */
 
+/* Opens a regular file for reading and reports its size; NULL with
+ * bz_last_error() naming the path otherwise. */
+FILE *bz_open_regular_file(const char *path, uint64_t *size);
+
+/* "[2, 3]" into buf, for messages; returns buf. */
+const char *bz_shape_text(const int64_t *shape, int ndim, char *buf, size_t size);
+
 double bz_now_seconds(void);             /* CLOCK_MONOTONIC */
 int64_t bz_peak_rss_bytes(void);         /* getrusage ru_maxrss */
 

@@ -24,14 +24,6 @@ static void oihw_to_ohwi(const float *src, float *dst, const int64_t *s)
                 dst[(o * s[2] * s[3] + p) * s[1] + i] = src[(o * s[1] + i) * s[2] * s[3] + p];
 }
 
-static void format_shape(char *buf, size_t size, int ndim, const int64_t *shape)
-{
-    int used = snprintf(buf, size, "[");
-    for (int i = 0; i < ndim && used < (int)size; i++)
-        used += snprintf(buf + used, size - (size_t)used, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (used < (int)size)
-        snprintf(buf + used, size - (size_t)used, "]");
-}
 
 static int check_tensor(const char *path, const bz_tensor_desc *want, const bz_named_tensor *got)
 {
@@ -42,8 +34,8 @@ static int check_tensor(const char *path, const bz_tensor_desc *want, const bz_n
     if (same)
         return 0;
     char a[96], b[96];
-    format_shape(a, sizeof a, got->ndim, got->shape);
-    format_shape(b, sizeof b, want->ndim, want->shape);
+    bz_shape_text(got->shape, got->ndim, a, sizeof a);
+    bz_shape_text(want->shape, want->ndim, b, sizeof b);
     bz_error("%s: tensor '%s' is %s %s, this model needs %s %s", path, want->key,
              got->dtype == BZ_I64 ? "I64" : "F32", a, want_dtype == BZ_I64 ? "I64" : "F32", b);
     return -1;
