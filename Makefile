@@ -15,7 +15,7 @@ INPUT_SIZE ?=
 # `make run`, the README's main job: the quick form of EXP, a narrow
 # variant of the same network, profiled, benchmarked and trained briefly.
 RUN_VARIANT ?= NUM_BLOCKS=1 BASE_CHANNELS=16
-RUN_TRAIN ?= --epochs 3
+RUN_TRAIN ?= --epochs 2 --batch-size 128
 
 CC := gcc
 M4 := m4
