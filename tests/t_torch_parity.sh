@@ -13,7 +13,9 @@ set -u
 PYTHON=${PYTHON:-/usr/bin/python3}
 BATCH=${BATCH:-3}
 EXPERIMENTS="resnet_basic_block_mid inverted_residual_early inverted_residual_mid inverted_residual_late"
+# The listings: ../shared/reference when present, else the copy in tests/reference.
 REFERENCE=../shared/reference
+[ -d "$REFERENCE" ] || REFERENCE=tests/reference
 
 status=0
 out=$(mktemp)

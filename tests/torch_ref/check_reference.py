@@ -34,7 +34,7 @@ import scaffold  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_REF = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "reference"))
 if not os.path.isdir(DEFAULT_REF):
-    DEFAULT_REF = "/work/shared/reference"
+    DEFAULT_REF = os.path.normpath(os.path.join(HERE, "..", "reference"))
 
 failures = 0
 
