@@ -321,6 +321,9 @@ int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_sum
                    "lr %g, seed %llu, %s backend\n", d->experiment, o->dataset, t.train.n,
                    t.val.n, o->epochs, o->batch_size, o->lr, (unsigned long long)o->seed,
                    o->backend->name);
+            if (t.train.kind != BZ_FASHION_MNIST)
+                printf("augmentation: random crop %dx%d from the image zero-padded by 4, "
+                       "horizontal flip with probability 1/2\n", d->in_h, d->in_w);
             fflush(stdout);
         }
         const int64_t in = (int64_t)d->in_c * d->in_h * d->in_w;

@@ -151,6 +151,21 @@ rec = lambda i: bytes([i % 10]) + bytes((i * 7 + k) % 256 for k in range(3072))
 for name in ["data_batch_%d.bin" % k for k in range(1, 6)] + ["test_batch.bin"]:
     open("%s/%s" % (d, name), "wb").write(b"".join(rec(i) for i in range(8)))
 ' "$T/cifar"
+check "train on CIFAR-10 files in the official format (crop+flip augmentation) completes" \
+    sh -c '"$1" train --dataset cifar10 --data "$2/cifar" --epochs 1 --batch-size 16 \
+        --output-dir "$2/c10" --results "$2/c10.csv" --no-bench --threads 1 >"$2/c10.log" 2>&1 &&
+        grep -q "augment" "$2/c10.log" && [ -s "$2/c10/metrics.csv" ]' sh "$BIN" "$T"
+mkdir -p "$T/cifar100"
+$PY -c '
+import sys
+d = sys.argv[1]
+rec = lambda i: bytes([i % 20, i % 100]) + bytes((i * 5 + k) % 256 for k in range(3072))
+for name in ("train.bin", "test.bin"):
+    open("%s/%s" % (d, name), "wb").write(b"".join(rec(i) for i in range(12)))
+' "$T/cifar100"
+one_line_error "train --dataset cifar100 refuses a 10-class model" \
+    "$BIN" train --dataset cifar100 --data "$T/cifar100" --epochs 1 --output-dir "$T/e3" \
+    --results "$T/e3.csv"
 # cut short in the middle of a record
 head -c 20000 "$T/cifar/data_batch_2.bin" >"$T/cifar/short" && mv "$T/cifar/short" "$T/cifar/data_batch_2.bin"
 one_line_error "train --dataset cifar10 with a truncated file fails with a one-line error" \
