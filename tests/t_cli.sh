@@ -102,3 +102,22 @@ if gcc $flags $(pkg-config --cflags openblas jansson zlib) -o "$asan" build/$v/m
 else
     notok "ASan/UBSan build" "$(head -5 "$tmp/asan.log" | tr '\n' '|')"
 fi
+
+# The binary under valgrind's memcheck, built for baseline x86-64 (valgrind
+# 3.19 cannot decode AVX-512) and without sanitizer runtimes.
+vg=$tmp/valgrind_bin
+if ! command -v valgrind > /dev/null; then
+    notok "valgrind memcheck" "valgrind is not installed"
+# shellcheck disable=SC2046,SC2086
+elif ! gcc -std=c11 -D_GNU_SOURCE -O1 -g -fopenmp -Iruntime $(pkg-config --cflags openblas jansson zlib) \
+        -o "$vg" build/$v/model_ref.c build/$v/model_opt.c build/$v/model_desc.c runtime/*.c \
+        $(pkg-config --libs openblas jansson zlib) -lm 2> "$tmp/vg_build.log"; then
+    notok "valgrind build" "$(head -3 "$tmp/vg_build.log" | tr '\n' '|')"
+# shellcheck disable=SC2086
+elif OMP_NUM_THREADS=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
+        --errors-for-leak-kinds=definite "$vg" grad $w --labels "$tmp/labels.npy" \
+        --output "$tmp/g.safetensors" --threads 1 > "$tmp/valgrind.log" 2>&1; then
+    ok "grad is clean under valgrind memcheck"
+else
+    notok "valgrind memcheck" "$(grep -m3 'ERROR SUMMARY\|Invalid\|definitely\|Illegal' "$tmp/valgrind.log" | tr '\n' '|')"
+fi
