@@ -222,6 +222,44 @@ static json_t *result_json(const bz_bench_result *r)
     return o;
 }
 
+static void print_table_header(const bz_model_desc *d, const bz_backend *b, int warmup,
+                               int runs, int with_train)
+{
+    printf("bench %s (%s, position %s): %s backend, %d threads, device cpu\n", d->experiment,
+           d->block, d->position, b->name, bz_get_threads());
+    printf("inference on the deploy graph (BatchNorm folded), %d warm-up + %d timed runs;"
+           " %.0f FLOPs per image\n", warmup, runs, 2.0 * (double)d->macs_deploy);
+    printf("%6s %10s %9s %10s %9s %11s %9s %6s %12s\n", "batch", "mean ms", "std ms",
+           "median ms", "p90 ms", "images/s", "GFLOP/s", "%peak", with_train ? "train img/s" : "");
+    fflush(stdout);
+}
+
+static void print_table_row(const bz_bench_result *r, double peak, int with_train)
+{
+    printf("%6d %10.3f %9.3f %10.3f %9.3f %11.1f %9.2f %5.1f%%", r->batch, r->latency_mean_ms,
+           r->latency_std_ms, r->latency_median_ms, r->latency_p90_ms, r->throughput, r->gflops,
+           100.0 * r->gflops / peak);
+    if (with_train)
+        printf(" %12.1f", r->train_throughput);
+    printf("\n");
+    fflush(stdout);
+}
+
+static void print_json(const bz_model_desc *d, const bz_backend *b, double peak, json_t *results)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:f, s:o}", "experiment",
+                          d->experiment, "block", d->block, "position", d->position, "backend",
+                          b->name, "threads", bz_get_threads(), "device", "cpu",
+                          "flops_per_image", (json_int_t)(2 * d->macs_deploy),
+                          "gemm_peak_gflops", peak, "results", results);
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    if (!text)
+        bz_fatal("bench: cannot encode JSON");
+    puts(text);
+    free(text);
+    json_decref(o);
+}
+
 int bz_cmd_bench(const bz_model_desc *d, int argc, char **argv)
 {
     enum { O_BATCH = 256, O_MULTI, O_WARMUP, O_RUNS, O_THREADS, O_BACKEND, O_NO_TRAIN, O_JSON,
@@ -269,46 +307,21 @@ int bz_cmd_bench(const bz_model_desc *d, int argc, char **argv)
     bz_set_threads(threads);
 
     double peak = bz_gemm_peak_gflops();
-    if (!json) {
-        printf("bench %s (%s, position %s): %s backend, %d threads, device cpu\n",
-               d->experiment, d->block, d->position, b->name, bz_get_threads());
-        printf("inference on the deploy graph (BatchNorm folded), %d warm-up + %d timed runs;"
-               " %.0f FLOPs per image\n", warmup, runs, 2.0 * (double)d->macs_deploy);
-        printf("%6s %10s %9s %10s %9s %11s %9s %6s %12s\n", "batch", "mean ms", "std ms",
-               "median ms", "p90 ms", "images/s", "GFLOP/s", "%peak",
-               with_train ? "train img/s" : "");
-        fflush(stdout);
-    }
+    if (!json)
+        print_table_header(d, b, warmup, runs, with_train);
     json_t *results = json_array();
     for (int i = 0; i < n_sizes; i++) {
         bz_bench_result r;
         if (bz_bench_run(d, b, sizes[i], warmup, runs, with_train, &r) != 0)
             bz_fatal("%s", bz_last_error());
-        if (json) {
+        if (json)
             json_array_append_new(results, result_json(&r));
-        } else {
-            printf("%6d %10.3f %9.3f %10.3f %9.3f %11.1f %9.2f %5.1f%%", r.batch,
-                   r.latency_mean_ms, r.latency_std_ms, r.latency_median_ms, r.latency_p90_ms,
-                   r.throughput, r.gflops, 100.0 * r.gflops / peak);
-            if (with_train)
-                printf(" %12.1f", r.train_throughput);
-            printf("\n");
-            fflush(stdout);
-        }
+        else
+            print_table_row(&r, peak, with_train);
         bz_bench_result_free(&r);
     }
     if (json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:f, s:o}", "experiment",
-                              d->experiment, "block", d->block, "position", d->position,
-                              "backend", b->name, "threads", bz_get_threads(), "device", "cpu",
-                              "flops_per_image", (json_int_t)(2 * d->macs_deploy),
-                              "gemm_peak_gflops", peak, "results", results);
-        char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        if (!text)
-            bz_fatal("bench: cannot encode JSON");
-        puts(text);
-        free(text);
-        json_decref(o);
+        print_json(d, b, peak, results);
     } else {
         json_decref(results);
         printf("GFLOP/s = 2 x deploy MACs x batch / mean latency; %%peak of the measured "

@@ -64,7 +64,15 @@ static void bench_best(const bz_model_desc *d, const bz_backend *b, const char *
     bz_model_free(m);
 }
 
-int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
+typedef struct {
+    bz_train_options o;
+    const char *backend_name, *results, *experiment_name, *notes;
+    int threads, bench;
+    char *default_output;
+} train_cli;
+
+/* Returns 0 to train, 1 after --help. */
+static int parse_train_options(const bz_model_desc *d, int argc, char **argv, train_cli *t)
 {
     enum { O_EPOCHS = 256, O_LR, O_BATCH, O_SEED, O_DATASET, O_DATA, O_SUBSET, O_VAL_SUBSET,
            O_THREADS, O_BACKEND, O_OUTPUT_DIR, O_RESULTS, O_NAME, O_NOTES, O_NO_BENCH, O_QUIET,
@@ -89,72 +97,57 @@ int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
-    bz_train_options o;
-    bz_train_options_default(d, &o);
-    const char *backend_name = NULL, *results = DEFAULT_RESULTS;
-    const char *experiment_name = d->experiment, *notes = "";
-    char *default_output = NULL;
-    int threads = 0, bench = 1, c;
+    bz_train_options *o = &t->o;
+    int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case O_EPOCHS: o.epochs = (int)bz_opt_long("epochs", optarg, 1, 1000000); break;
-        case O_LR: o.lr = bz_opt_double("lr", optarg, 1e-12, 1e3); break;
-        case O_BATCH: o.batch_size = (int)bz_opt_long("batch-size", optarg, 1, d->max_batch); break;
-        case O_SEED: o.seed = (uint64_t)bz_opt_long("seed", optarg, 0, 0x7fffffffffffffffL); break;
+        case O_EPOCHS: o->epochs = (int)bz_opt_long("epochs", optarg, 1, 1000000); break;
+        case O_LR: o->lr = bz_opt_double("lr", optarg, 1e-12, 1e3); break;
+        case O_BATCH: o->batch_size = (int)bz_opt_long("batch-size", optarg, 1, d->max_batch); break;
+        case O_SEED: o->seed = (uint64_t)bz_opt_long("seed", optarg, 0, 0x7fffffffffffffffL); break;
         case O_DATASET:
             if (bz_dataset_kind_from_name(optarg) < 0)
                 bz_fatal("--dataset wants fashion_mnist, cifar10 or cifar100, got '%s'", optarg);
-            o.dataset = optarg;
+            o->dataset = optarg;
             break;
-        case O_DATA: o.data_dir = nonempty("data", optarg); break;
-        case O_SUBSET: o.subset = (int)bz_opt_long("subset", optarg, 0, 0x7fffffff); break;
-        case O_VAL_SUBSET: o.val_subset = (int)bz_opt_long("val-subset", optarg, 0, 0x7fffffff); break;
-        case O_THREADS: threads = (int)bz_opt_long("threads", optarg, 0, 4096); break;
-        case O_BACKEND: backend_name = optarg; break;
-        case O_OUTPUT_DIR: o.output_dir = nonempty("output-dir", optarg); break;
-        case O_RESULTS: results = nonempty("results", optarg); break;
-        case O_NAME: experiment_name = nonempty("experiment-name", optarg); break;
-        case O_NOTES: notes = optarg; break;
-        case O_NO_BENCH: bench = 0; break;
-        case O_QUIET: o.quiet = 1; break;
+        case O_DATA: o->data_dir = nonempty("data", optarg); break;
+        case O_SUBSET: o->subset = (int)bz_opt_long("subset", optarg, 0, 0x7fffffff); break;
+        case O_VAL_SUBSET: o->val_subset = (int)bz_opt_long("val-subset", optarg, 0, 0x7fffffff); break;
+        case O_THREADS: t->threads = (int)bz_opt_long("threads", optarg, 0, 4096); break;
+        case O_BACKEND: t->backend_name = optarg; break;
+        case O_OUTPUT_DIR: o->output_dir = nonempty("output-dir", optarg); break;
+        case O_RESULTS: t->results = nonempty("results", optarg); break;
+        case O_NAME: t->experiment_name = nonempty("experiment-name", optarg); break;
+        case O_NOTES: t->notes = optarg; break;
+        case O_NO_BENCH: t->bench = 0; break;
+        case O_QUIET: o->quiet = 1; break;
         case 'h':
-        case O_HELP: usage(d, &o); return 0;
+        case O_HELP: usage(d, o); return 1;
         default: bz_bad_option("train", argv);
         }
     }
     if (optind < argc)
         bz_fatal("train: unexpected argument '%s' (see train --help)", argv[optind]);
-    o.backend = bz_opt_backend(d, backend_name);
-    bz_set_threads(threads);
-    if (!o.output_dir) {
-        if (asprintf(&default_output, "results/%s", d->experiment) < 0)
-            bz_fatal("out of memory");
-        o.output_dir = default_output;
-    }
-    if (bz_results_check_header(results) != 0)
-        bz_fatal("%s", bz_last_error());
+    return 0;
+}
 
-    bz_train_summary s;
-    if (bz_train_run(d, &o, &s) != 0)
-        bz_fatal("%s", bz_last_error());
-    printf("trained %d epochs in %.1f s; best epoch %d: val loss %.4f, val acc %.2f%%; "
-           "checkpoint %s\n", s.epochs_run, s.training_time, s.best_epoch, s.best_val_loss,
-           100.0 * s.best_val_acc, s.checkpoint);
-    fflush(stdout);
-
+/* The results row of a finished run, benchmarked on its best checkpoint. */
+static void append_results(const bz_model_desc *d, const train_cli *t, const bz_train_summary *s)
+{
+    const bz_train_options *o = &t->o;
     bz_results_row row = {
-        .dataset = o.dataset, .epochs = o.epochs, .batch_size = o.batch_size, .lr = o.lr,
-        .val_loss = s.best_val_loss, .val_acc = s.best_val_acc,
-        .training_time = s.training_time,
-        .memory_mb = (double)bz_memory_plan_of(d, o.batch_size).total_train / (1024.0 * 1024.0),
-        .experiment_name = experiment_name, .notes = notes, .seed = (int64_t)o.seed,
-        .threads = bz_get_threads(), .backend = o.backend->name, .best_epoch = s.best_epoch,
-        .checkpoint = s.checkpoint,
+        .dataset = o->dataset, .epochs = o->epochs, .batch_size = o->batch_size, .lr = o->lr,
+        .val_loss = s->best_val_loss, .val_acc = s->best_val_acc,
+        .training_time = s->training_time,
+        .memory_mb = (double)bz_memory_plan_of(d, o->batch_size).total_train / (1024.0 * 1024.0),
+        .experiment_name = t->experiment_name, .notes = t->notes, .seed = (int64_t)o->seed,
+        .threads = bz_get_threads(), .backend = o->backend->name, .best_epoch = s->best_epoch,
+        .checkpoint = s->checkpoint,
     };
-    if (bench) {
+    if (t->bench) {
         bz_bench_result r;
-        bench_best(d, o.backend, s.checkpoint, &r);
+        bench_best(d, o->backend, s->checkpoint, &r);
         row.have_bench = 1;
         row.latency_ms = r.latency_mean_ms;
         row.latency_std = r.latency_std_ms;
@@ -165,9 +158,35 @@ int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
         bz_bench_result_free(&r);
     }
     row.peak_rss_mb = (double)bz_peak_rss_bytes() / (1024.0 * 1024.0);
-    if (bz_results_append(results, d, &row) != 0)
+    if (bz_results_append(t->results, d, &row) != 0)
         bz_fatal("%s", bz_last_error());
-    printf("appended a row to %s\n", results);
-    free(default_output);
+    printf("appended a row to %s\n", t->results);
+}
+
+int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
+{
+    train_cli t = {.results = DEFAULT_RESULTS, .experiment_name = d->experiment, .notes = "",
+                   .bench = 1};
+    bz_train_options_default(d, &t.o);
+    if (parse_train_options(d, argc, argv, &t))
+        return 0;
+    t.o.backend = bz_opt_backend(d, t.backend_name);
+    bz_set_threads(t.threads);
+    if (!t.o.output_dir) {
+        if (asprintf(&t.default_output, "results/%s", d->experiment) < 0)
+            bz_fatal("out of memory");
+        t.o.output_dir = t.default_output;
+    }
+    if (bz_results_check_header(t.results) != 0)
+        bz_fatal("%s", bz_last_error());
+    bz_train_summary s;
+    if (bz_train_run(d, &t.o, &s) != 0)
+        bz_fatal("%s", bz_last_error());
+    printf("trained %d epochs in %.1f s; best epoch %d: val loss %.4f, val acc %.2f%%; "
+           "checkpoint %s\n", s.epochs_run, s.training_time, s.best_epoch, s.best_val_loss,
+           100.0 * s.best_val_acc, s.checkpoint);
+    fflush(stdout);
+    append_results(d, &t, &s);
+    free(t.default_output);
     return 0;
 }
