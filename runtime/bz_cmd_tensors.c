@@ -98,6 +98,15 @@ static float *read_input(const bz_model_desc *d, const char *path, int *n)
     return x;
 }
 
+/* The input of a single batch: at most the generated bound. */
+static float *read_batch_input(const bz_model_desc *d, const char *path, int *n)
+{
+    float *x = read_input(d, path, n);
+    if (*n > d->max_batch)
+        bz_fatal("%s: %d inputs exceed the generated batch bound %d", path, *n, d->max_batch);
+    return x;
+}
+
 static int32_t *read_labels(const bz_model_desc *d, const char *path, int n)
 {
     bz_named_tensor t;
@@ -142,9 +151,7 @@ int bz_cmd_forward(const bz_model_desc *d, int argc, char **argv)
     require("forward", o.input, "--input");
     require("forward", o.output, "--output");
     int n;
-    float *x = read_input(d, o.input, &n);
-    if (n > d->max_batch)
-        bz_fatal("%s: %d inputs exceed the generated batch bound %d", o.input, n, d->max_batch);
+    float *x = read_batch_input(d, o.input, &n);
     bz_model *m = prepare_model(d, &o, n, o.train);
     if (o.deploy)
         bz_deploy_fold(m);
@@ -166,9 +173,7 @@ int bz_cmd_grad(const bz_model_desc *d, int argc, char **argv)
     require("grad", o.labels, "--labels");
     require("grad", o.output, "--output");
     int n;
-    float *x = read_input(d, o.input, &n);
-    if (n > d->max_batch)
-        bz_fatal("%s: %d inputs exceed the generated batch bound %d", o.input, n, d->max_batch);
+    float *x = read_batch_input(d, o.input, &n);
     int32_t *labels = read_labels(d, o.labels, n);
     bz_model *m = prepare_model(d, &o, n, 1);
     float *logits = bz_alloc_floats((int64_t)n * d->classes);

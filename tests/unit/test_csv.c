@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bz_check.h"
+#include "test_tmp.h"
 #include "bz_csv.h"
 #include "bz_util.h"
 
@@ -18,14 +19,6 @@
 static char tmpdir[] = "/tmp/bz_test_csv_XXXXXX";
 static const char *const header3[3] = {"a", "b", "c"};
 
-static const char *in_tmp(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *buf = bufs[next++ % 4];
-    snprintf(buf, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return buf;
-}
 
 static char *slurp(const char *path)
 {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bz_check.h"
+#include "test_tmp.h"
 #include "bz_tensor_io.h"
 #include "bz_util.h"
 
@@ -18,14 +19,6 @@ static int have_numpy;
 
 /* ---- helpers --------------------------------------------------------- */
 
-static const char *in_tmp(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *buf = bufs[next++ % 4];
-    snprintf(buf, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return buf;
-}
 
 static void write_bytes(const char *path, const void *bytes, size_t n)
 {

@@ -10,18 +10,11 @@
 #include <unistd.h>
 
 #include "bz_check.h"
+#include "test_tmp.h"
 #include "bz_util.h"
 
 static char tmpdir[] = "/tmp/bz_test_util_XXXXXX";
 
-static const char *in_tmp(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *buf = bufs[next++ % 4];
-    snprintf(buf, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return buf;
-}
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
