@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.." || exit 1
 ref=../shared/reference
 [ -d "$ref" ] || ref=tests/reference
 make -s build/bzgen || { echo "not ok - build bzgen"; exit 1; }
-for exp in resnet_basic_block_early resnet_basic_block_mid resnet_basic_block_late \
-           inverted_residual_early inverted_residual_mid inverted_residual_late; do
+for exp in $(make -s list); do
     case $exp in
         resnet_basic_block_*) block=ResNetBasicBlock ;;
+        resnet_bottleneck_*) block=ResNetBottleneck ;;
         inverted_residual_*) block=InvertedResidual ;;
+        *) echo "not ok - $exp: no reference block name known to this test"; continue ;;
     esac
     position=${exp##*_}
     for classes in 10 100; do

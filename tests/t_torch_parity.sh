@@ -12,7 +12,7 @@
 set -u
 PYTHON=${PYTHON:-/usr/bin/python3}
 BATCH=${BATCH:-3}
-EXPERIMENTS="resnet_basic_block_early resnet_basic_block_mid resnet_basic_block_late inverted_residual_early inverted_residual_mid inverted_residual_late"
+EXPERIMENTS=${EXPERIMENTS:-$(make -s list)}
 # The listings: ../shared/reference when present, else the copy in tests/reference.
 REFERENCE=../shared/reference
 [ -d "$REFERENCE" ] || REFERENCE=tests/reference

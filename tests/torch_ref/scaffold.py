@@ -56,6 +56,19 @@ def relu_inplace():
     return nn.ReLU(inplace=True)
 
 
+def downsample_avg(in_chs, out_chs, stride):
+    """timm's downsample_avg: [AvgPool2d(2, 2, ceil_mode=True,
+    count_include_pad=False) if stride 2 else Identity, Conv1x1, BN]."""
+    if stride == 2:
+        pool = nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False)
+    elif stride == 1:
+        pool = nn.Identity()
+    else:
+        raise ValueError("stride must be 1 or 2")
+    return nn.Sequential(pool, nn.Conv2d(in_chs, out_chs, 1, stride=1, bias=False),
+                         nn.BatchNorm2d(out_chs))
+
+
 class ResNetBasicBlockWrapper(nn.Module):
     """conv3x3(stride)-BN-ReLU-conv3x3-BN, + projection shortcut, ReLU.
 
@@ -77,17 +90,7 @@ class ResNetBasicBlockWrapper(nn.Module):
         self.conv2 = nn.Conv2d(out_chs, out_chs, 3, stride=1, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_chs)
         self.act2 = relu_inplace()
-        if stride == 2:
-            pool = nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False)
-        elif stride == 1:
-            pool = nn.Identity()
-        else:
-            raise ValueError("stride must be 1 or 2")
-        self.downsample = nn.Sequential(
-            pool,
-            nn.Conv2d(in_chs, out_chs, 1, stride=1, bias=False),
-            nn.BatchNorm2d(out_chs),
-        )
+        self.downsample = downsample_avg(in_chs, out_chs, stride)
 
     def forward(self, x):
         shortcut = x
@@ -100,6 +103,34 @@ class ResNetBasicBlockWrapper(nn.Module):
         x = self.bn2(x)
         x = x + self.downsample(shortcut)
         return self.act2(x)
+
+
+class ResNetBottleneckWrapper(nn.Module):
+    """planes = out / 4: conv1x1-BN-ReLU, conv3x3(stride)-BN-ReLU,
+    conv1x1(-> out)-BN, + downsample_avg shortcut, ReLU."""
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        planes = out_chs // 4
+        self.conv1 = nn.Conv2d(in_chs, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.act1 = relu_inplace()
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.drop_block = nn.Identity()
+        self.act2 = relu_inplace()
+        self.aa = nn.Identity()
+        self.conv3 = nn.Conv2d(planes, out_chs, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_chs)
+        self.act3 = relu_inplace()
+        self.downsample = downsample_avg(in_chs, out_chs, stride)
+
+    def forward(self, x):
+        shortcut = x
+        x = self.act1(self.bn1(self.conv1(x)))
+        x = self.aa(self.act2(self.drop_block(self.bn2(self.conv2(x)))))
+        x = self.bn3(self.conv3(x))
+        return self.act3(x + self.downsample(shortcut))
 
 
 class InvertedResidualWrapper(nn.Module):
@@ -147,12 +178,14 @@ class InvertedResidualWrapper(nn.Module):
 BLOCKS = {
     "ResNetBasicBlock": ResNetBasicBlockWrapper,
     "InvertedResidual": InvertedResidualWrapper,
+    "ResNetBottleneck": ResNetBottleneckWrapper,
 }
 
 # experiment-name spelling (specs/<snake>_<position>.yaml) -> registry name
 SNAKE_NAMES = {
     "resnet_basic_block": "ResNetBasicBlock",
     "inverted_residual": "InvertedResidual",
+    "resnet_bottleneck": "ResNetBottleneck",
 }
 
 
