@@ -38,6 +38,7 @@ static const char *const keys_bn[] = {COMMON_KEYS, "eps", NULL};
 static const char *const keys_pool[] = {COMMON_KEYS, "kernel", "stride", "padding", "ceil_mode", "count_include_pad", NULL};
 static const char *const keys_linear[] = {COMMON_KEYS, "out", "bias", NULL};
 static const char *const keys_plain[] = {COMMON_KEYS, NULL};
+static const char *const keys_scale[] = {COMMON_KEYS, "init", NULL};
 static const char *const keys_subblock[] = {COMMON_KEYS, "args", NULL};
 static const char *const keys_args[] = {"in", "out", "stride", NULL};
 
@@ -45,6 +46,7 @@ static const char *const default_class[OP_COUNT] = {
     [OP_CONV2D] = "Conv2d", [OP_BATCHNORM2D] = "BatchNorm2d", [OP_RELU] = "ReLU",
     [OP_HARDSWISH] = "Hardswish", [OP_AVGPOOL2D] = "AvgPool2d", [OP_ADD] = "add",
     [OP_GLOBAL_AVGPOOL] = "AdaptiveAvgPool2d", [OP_LINEAR] = "Linear",
+    [OP_CHANNEL_SCALE] = "LayerScale2d",
 };
 
 static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, const char *prefix,
@@ -57,6 +59,7 @@ static const char *const *keys_for(int op)
     case OP_BATCHNORM2D: return keys_bn;
     case OP_AVGPOOL2D: return keys_pool;
     case OP_LINEAR: return keys_linear;
+    case OP_CHANNEL_SCALE: return keys_scale;
     case OPK_SUBBLOCK: return keys_subblock;
     default: return keys_plain;
     }
@@ -207,6 +210,11 @@ static void read_attributes(instance *b, node_def *d, node *n)
     } else if (n->op == OP_LINEAR) {
         n->features = (int)required_int(b, d, "out", 1, 1 << 20);
         n->bias = attr_bool(d, "bias", 1);
+    } else if (n->op == OP_CHANNEL_SCALE) {
+        ynode init = ymap_get(d->def, "init");
+        if (!ynode_present(init))
+            diag_error(ynode_pos(d->def), "node '%s' (channel_scale) needs 'init'", d->name);
+        n->init_value = ynumber(init, "init");
     }
 }
 

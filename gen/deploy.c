@@ -23,6 +23,8 @@ static long deploy_params_of(const node *n)
         return 2L * n->in_shape.c;                /* scale, shift */
     if (n->op == OP_LINEAR)
         return (long)n->features * n->in_shape.c;
+    if (n->op == OP_CHANNEL_SCALE)
+        return n->in_shape.c;
     return 0;
 }
 

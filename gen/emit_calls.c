@@ -86,6 +86,8 @@ static void forward_call(FILE *out, const graph *g, const memory_plan *p, const 
         char *x2 = tensor_ref(g, p, n->in[1], 0);
         call(out, k, "_forward", "%s, %s, %s", x, x2, y);
         free(x2);
+    } else if (n->op == OP_CHANNEL_SCALE) {
+        call(out, k, "_forward", "%s, %s, %s", x, w, y);
     } else {
         call(out, k, "_forward", "%s, %s", x, y);
     }
@@ -133,6 +135,8 @@ static void backward_call(FILE *out, const graph *g, const memory_plan *p, const
         call(out, k, "_backward", "%s, %s, %d, %s, %d", dy, dx, acc, dx2,
              take_accumulate(written, n->in[1]));
         free(dx2);
+    } else if (n->op == OP_CHANNEL_SCALE) {
+        call(out, k, "_backward", "%s, %s, %s, %s, %d, %s", x, w, dy, dx, acc, dw);
     } else if (n->op == OP_RELU) {
         call(out, k, "_backward", "%s, %s, %s, %d", y, dy, dx, acc);
     } else if (n->op == OP_HARDSWISH) {

@@ -6,9 +6,9 @@ static void emit_tensor(FILE *out, const param *p)
     long s[4] = {0, 0, 0, 0};
     for (int i = 0; i < p->ndim; i++)
         s[i] = p->shape[i];
-    fprintf(out, "bz_tensor([<%s>], %d, %d, %d, %d, %ld, %ld, %ld, %ld, %ld, %ld, %ld)\n", p->key,
-            p->kind, p->layout, p->init, p->ndim, s[0], s[1], s[2], s[3], p->numel, p->offset,
-            p->fan_in);
+    fprintf(out, "bz_tensor([<%s>], %d, %d, %d, %d, %ld, %ld, %ld, %ld, %ld, %ld, %ld, %.9g)\n",
+            p->key, p->kind, p->layout, p->init, p->ndim, s[0], s[1], s[2], s[3], p->numel,
+            p->offset, p->fan_in, p->init_value);
 }
 
 static int in_deploy(const model_facts *f, int node)

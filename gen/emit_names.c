@@ -16,6 +16,8 @@ char *kernel_name(const node *n, int deploy_bias)
                          n->pool.count_include_pad ? "" : "_exclude_pad");
     case OP_GLOBAL_AVGPOOL:
         return xasprintf("global_avgpool_%dx%dx%d", x.c, x.h, x.w);
+    case OP_CHANNEL_SCALE:
+        return xasprintf("channel_scale_%dx%dx%d", x.c, x.h, x.w);
     case OP_LINEAR:
         return xasprintf("linear_%d_to_%d%s", x.c, y.c, n->bias ? "_bias" : "");
     default:

@@ -16,6 +16,7 @@ typedef enum {
     OP_ADD,
     OP_GLOBAL_AVGPOOL,
     OP_LINEAR,
+    OP_CHANNEL_SCALE,       /* timm LayerScale2d: y = x * gamma[c]          */
     OP_COUNT
 } op_kind;
 
@@ -42,6 +43,7 @@ typedef struct {
     pool_attrs pool;        /* OP_AVGPOOL2D                              */
     double eps;             /* OP_BATCHNORM2D                            */
     int features, bias;     /* OP_LINEAR                                 */
+    double init_value;      /* OP_CHANNEL_SCALE: gamma's initial value   */
     int param_first, n_param;
     int bn_index;           /* OP_BATCHNORM2D: index among BNs           */
     long bn_saved_offset;   /* floats into bn_saved: mean[C], invstd[C]  */
@@ -55,13 +57,14 @@ typedef struct {
 
 enum { KIND_PARAM, KIND_BUFFER, KIND_COUNTER };
 enum { LAYOUT_PLAIN, LAYOUT_OHWI };
-enum { INIT_ZERO, INIT_ONE, INIT_UNIFORM_FAN_IN };
+enum { INIT_ZERO, INIT_ONE, INIT_UNIFORM_FAN_IN, INIT_CONSTANT };
 
 typedef struct {
     char *key;
     int kind, layout, init, ndim;
     long shape[4];
     long numel, offset, fan_in;
+    double init_value;      /* INIT_CONSTANT */
 } param;
 
 typedef struct {

@@ -111,6 +111,13 @@ static void add_linear_params(graph *g, node *n)
                         w_shape, w_shape[1]);
 }
 
+static void add_channel_scale_params(graph *g, node *n)
+{
+    long c[1] = {n->in_shape.c};
+    long id = graph_add_param(g, n, "gamma", KIND_PARAM, LAYOUT_PLAIN, INIT_CONSTANT, 1, c, 0);
+    g->params[id].init_value = n->init_value;
+}
+
 void add_node_params(graph *g, node *n)
 {
     if (n->op == OP_CONV2D)
@@ -119,4 +126,6 @@ void add_node_params(graph *g, node *n)
         add_batchnorm_params(g, n);
     else if (n->op == OP_LINEAR)
         add_linear_params(g, n);
+    else if (n->op == OP_CHANNEL_SCALE)
+        add_channel_scale_params(g, n);
 }

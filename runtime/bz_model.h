@@ -21,8 +21,9 @@ enum bz_tensor_layout {
 enum bz_tensor_init {
     BZ_INIT_ZERO,
     BZ_INIT_ONE,
-    BZ_INIT_UNIFORM_FAN_IN  /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's
+    BZ_INIT_UNIFORM_FAN_IN, /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's
                                kaiming_uniform(a=sqrt(5)) and its bias rule */
+    BZ_INIT_CONSTANT        /* init_value, e.g. layer-scale gammas 1e-5     */
 };
 
 typedef struct {
@@ -35,6 +36,7 @@ typedef struct {
     int64_t numel;
     int64_t offset;         /* element offset in its arena                */
     int64_t fan_in;         /* for BZ_INIT_UNIFORM_FAN_IN                 */
+    double init_value;      /* for BZ_INIT_CONSTANT                       */
 } bz_tensor_desc;
 
 typedef struct {

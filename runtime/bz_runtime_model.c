@@ -80,6 +80,7 @@ void bz_model_init(bz_model *m, uint64_t seed)
         for (int64_t k = 0; k < t->numel; k++)
             p[k] = t->init == BZ_INIT_ONE ? 1.0f
                  : t->init == BZ_INIT_ZERO ? 0.0f
+                 : t->init == BZ_INIT_CONSTANT ? (float)t->init_value
                  : bz_rng_uniform_range(&rng, -bound, bound);
     }
 }

@@ -18,9 +18,9 @@ m4_define([<bz_position>], [<[<$3>]>])m4_dnl
 m4_define([<bz_dataset>], [<[<$4>]>])m4_dnl>])m4_dnl
 m4_define([<bz_tensors_begin>], [<
 /* state_dict order: key, kind, layout, init, ndim, PyTorch shape, numel,
- * offset in its arena, fan_in */
+ * offset in its arena, fan_in, constant initial value */
 static const bz_tensor_desc tensors[] = {>])m4_dnl
-m4_define([<bz_tensor>], [<    {"[<$1>]", $2, $3, $4, $5, {$6, $7, $8, $9}, $10, $11, $12},>])m4_dnl
+m4_define([<bz_tensor>], [<    {"[<$1>]", $2, $3, $4, $5, {$6, $7, $8, $9}, $10, $11, $12, $13},>])m4_dnl
 m4_define([<bz_tensors_end>], [<};>])m4_dnl
 m4_define([<bz_layers_begin>], [<
 /* name, operator, input CxHxW, output CxHxW, parameters, MACs, in deploy graph */

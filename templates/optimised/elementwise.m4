@@ -16,3 +16,33 @@ static void $1_backward(const float *dy, float *da, int accumulate_da, float *db
         db[i] = accumulate_db ? db[i] + dy[i] : dy[i];
     }
 }>])m4_dnl
+m4_dnl Optimised LayerScale2d: OpenMP over rows, SIMD over channels; the
+m4_dnl gamma gradient through the deterministic per-channel reduction.
+m4_define([<bz_channel_scale_kernels>], [<
+static void $1_forward(const float *x, const float *gamma, float *y, int batch)
+{
+    enum { C = $2, HW = $3 };
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < (long)batch * HW; i++)
+        #pragma omp simd
+        for (int c = 0; c < C; c++)
+            y[i * C + c] = x[i * C + c] * gamma[c];
+}
+
+static void $1_backward(const float *x, const float *gamma, const float *dy, float *dx,
+                        int accumulate_dx, float *dgamma, int batch)
+{
+    enum { C = $2, HW = $3 };
+    double zero[C], sum_dy[C], sum_dy_x[C];
+    memset(zero, 0, sizeof zero);
+    bz_channel_grad_sums(x, dy, zero, (long)batch * HW, C, sum_dy, sum_dy_x);
+    for (int c = 0; c < C; c++)
+        dgamma[c] = (float)sum_dy_x[c];
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < (long)batch * HW; i++)
+        #pragma omp simd
+        for (int c = 0; c < C; c++) {
+            float g = dy[i * C + c] * gamma[c];
+            dx[i * C + c] = accumulate_dx ? dx[i * C + c] + g : g;
+        }
+}>])m4_dnl

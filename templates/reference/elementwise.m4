@@ -15,3 +15,30 @@ static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t 
         db[i] = accumulate_db ? db[i] + dy[i] : dy[i];
     }
 }>])m4_dnl
+m4_dnl bz_channel_scale_kernels(name, channels, pixels): timm's LayerScale2d,
+m4_dnl y = x * gamma[c] over x [B][pixels][C].
+m4_define([<bz_channel_scale_kernels>], [<
+static void $1_forward(const real_t *x, const real_t *gamma, real_t *y, int batch)
+{
+    enum { C = $2, HW = $3 };
+    for (long i = 0; i < (long)batch * HW; i++)
+        for (int c = 0; c < C; c++)
+            y[i * C + c] = x[i * C + c] * gamma[c];
+}
+
+static void $1_backward(const real_t *x, const real_t *gamma, const real_t *dy, real_t *dx,
+                        int accumulate_dx, real_t *dgamma, int batch)
+{
+    enum { C = $2, HW = $3 };
+    for (int c = 0; c < C; c++) {
+        double sum = 0;
+        for (long i = 0; i < (long)batch * HW; i++)
+            sum += (double)dy[i * C + c] * x[i * C + c];
+        dgamma[c] = (real_t)sum;
+    }
+    for (long i = 0; i < (long)batch * HW; i++)
+        for (int c = 0; c < C; c++) {
+            real_t g = dy[i * C + c] * gamma[c];
+            dx[i * C + c] = accumulate_dx ? dx[i * C + c] + g : g;
+        }
+}>])m4_dnl

@@ -26,6 +26,7 @@ bz_add_case([<add>], 2, 12)
 bz_linear_case([<fc>], 3, 7, 5, 1)
 bz_linear_case([<fc_nobias>], 2, 6, 3, 0)
 bz_affine_case([<affine>], 2, 4, 6)
+bz_scale_case([<layer_scale>], 3, 5, 7)
 bz_table_begin
 bz_table_entry([<pw_case>])
 bz_table_entry([<pw_bias_case>])
@@ -49,4 +50,5 @@ bz_table_entry([<add_case>])
 bz_table_entry([<fc_case>])
 bz_table_entry([<fc_nobias_case>])
 bz_table_entry([<affine_case>])
+bz_table_entry([<layer_scale_case>])
 bz_table_end

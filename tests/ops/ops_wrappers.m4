@@ -218,3 +218,29 @@ const op_case *const bz_case_table[] = {>])m4_dnl
 m4_define([<bz_table_entry>], [<    &$1,>])m4_dnl
 m4_define([<bz_table_end>], [<    NULL,
 };>])m4_dnl
+m4_dnl
+m4_dnl bz_scale_case(name, batch, channels, pixels): LayerScale2d
+m4_define([<bz_scale_case>], [<bz_channel_scale_kernels([<$1>], $3, $4)
+enum { $1_N = $2 * $3 * $4 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_N), *gamma = to_real(in[1], $3), *y = to_real(NULL, $1_N);
+    $1_forward(x, gamma, y, $2);
+    to_double(y, out, $1_N);
+    free(x), free(gamma), free(y);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    real_t *x = to_real(in[0], $1_N), *gamma = to_real(in[1], $3), *g = to_real(dy, $1_N);
+    real_t *dx = grad_buffer(grads[0], $1_N, accumulate), *dgamma = to_real(NULL, $3);
+    $1_backward(x, gamma, g, dx, accumulate, dgamma, $2);
+    to_double(dx, grads[0], $1_N);
+    store_grad(dgamma, grads[1], $3, accumulate);
+    free(x), free(gamma), free(g), free(dx), free(dgamma);
+}
+
+static const op_case $1_case = {"channel_scale $1", $2, 2, {$1_N, $3}, $1_N, 1,
+                                $1_case_forward, $1_case_backward};>])m4_dnl

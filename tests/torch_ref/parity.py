@@ -453,8 +453,14 @@ def check_export(tag, binary, tmp, model):
                 k = "%s.%s" % (name, pn)
                 if not np.all(got[k] == v):
                     bad.append("%s is not all %g" % (k, v))
+        else:
+            # constant-initialised parameters (LayerScale2d gamma = 1e-5)
+            for pn, p in m.named_parameters(recurse=False):
+                k = "%s.%s" % (name, pn)
+                if not np.array_equal(got[k], p.detach().numpy().astype(np.float32)):
+                    bad.append("%s is not its constant initial value" % k)
     tap(not bad, "%s: export init: conv/linear within 1/sqrt(fan_in), BN weight 1, bias 0, "
-        "running stats 0/1" % tag, "; ".join(bad[:6]))
+        "running stats 0/1, constants as the original" % tag, "; ".join(bad[:6]))
 
 
 # --------------------------------------------------------------------------

@@ -175,10 +175,65 @@ class InvertedResidualWrapper(nn.Module):
         return x
 
 
+class ConvNormAct(nn.Module):
+    """timm's ConvNormAct: conv (no bias) + BatchNormAct2d."""
+
+    def __init__(self, in_chs, out_chs, kernel, stride=1, groups=1, act_layer=None):
+        super().__init__()
+        self.conv = nn.Conv2d(in_chs, out_chs, kernel, stride=stride, padding=kernel // 2,
+                              groups=groups, bias=False)
+        self.bn = BatchNormAct2d(out_chs, act_layer)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+class LayerScale2d(nn.Module):
+    """x * gamma[c], gamma initialised to a constant."""
+
+    def __init__(self, channels, init_values=1e-5):
+        super().__init__()
+        self.gamma = nn.Parameter(init_values * torch.ones(channels))
+
+    def forward(self, x):
+        return x * self.gamma.view(1, -1, 1, 1)
+
+
+class UniversalInvertedBottleneckWrapper(nn.Module):
+    """MobileNetV4's UIB as BlockZoo configures it: pw_exp (1x1, ReLU),
+    dw_mid (3x3 depthwise, stride, ReLU), pw_proj (1x1), LayerScale2d
+    (1e-5, applied with or without skip), skip when in == out, stride 1."""
+
+    EXPANSION = {"early": 4, "mid": 4, "late": 6}
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        mid_chs = make_divisible(in_chs * self.EXPANSION[position], 8)
+        self.has_skip = in_chs == out_chs and stride == 1
+        self.dw_start = nn.Identity()
+        self.pw_exp = ConvNormAct(in_chs, mid_chs, 1, act_layer=relu_inplace)
+        self.dw_mid = ConvNormAct(mid_chs, mid_chs, 3, stride=stride, groups=mid_chs,
+                                  act_layer=relu_inplace)
+        self.se = nn.Identity()
+        self.pw_proj = ConvNormAct(mid_chs, out_chs, 1)
+        self.dw_end = nn.Identity()
+        self.layer_scale = LayerScale2d(out_chs, 1e-5)
+        self.drop_path = nn.Identity()
+
+    def forward(self, x):
+        shortcut = x
+        x = self.pw_proj(self.se(self.dw_mid(self.pw_exp(self.dw_start(x)))))
+        x = self.layer_scale(self.dw_end(x))
+        if self.has_skip:
+            x = self.drop_path(x) + shortcut
+        return x
+
+
 BLOCKS = {
     "ResNetBasicBlock": ResNetBasicBlockWrapper,
     "InvertedResidual": InvertedResidualWrapper,
     "ResNetBottleneck": ResNetBottleneckWrapper,
+    "UniversalInvertedBottleneck": UniversalInvertedBottleneckWrapper,
 }
 
 # experiment-name spelling (specs/<snake>_<position>.yaml) -> registry name
@@ -186,6 +241,7 @@ SNAKE_NAMES = {
     "resnet_basic_block": "ResNetBasicBlock",
     "inverted_residual": "InvertedResidual",
     "resnet_bottleneck": "ResNetBottleneck",
+    "universal_inverted_bottleneck": "UniversalInvertedBottleneck",
 }
 
 
