@@ -46,7 +46,7 @@ static const char *const default_class[OP_COUNT] = {
     [OP_CONV2D] = "Conv2d", [OP_BATCHNORM2D] = "BatchNorm2d", [OP_RELU] = "ReLU",
     [OP_HARDSWISH] = "Hardswish", [OP_AVGPOOL2D] = "AvgPool2d", [OP_ADD] = "add",
     [OP_GLOBAL_AVGPOOL] = "AdaptiveAvgPool2d", [OP_LINEAR] = "Linear",
-    [OP_CHANNEL_SCALE] = "LayerScale2d",
+    [OP_CHANNEL_SCALE] = "LayerScale2d", [OP_SIGMOID] = "Sigmoid", [OP_MUL] = "mul",
 };
 
 static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, const char *prefix,
@@ -145,7 +145,7 @@ static void resolve_inputs(instance *b, int i)
 {
     node_def *d = &b->defs[i];
     ynode one = ymap_get(d->def, "input"), many = ymap_get(d->def, "inputs");
-    int want = d->op == OP_ADD ? 2 : 1;
+    int want = d->op == OP_ADD || d->op == OP_MUL ? 2 : 1;
     if (ynode_present(one) && ynode_present(many))
         diag_error(ynode_pos(many), "node '%s': give 'input' or 'inputs', not both", d->name);
     if (ynode_present(many)) {
@@ -244,6 +244,8 @@ static void build_operator(instance *b, node_def *d)
     n->in_shape = g->tensors[n->in[0]].s;
     read_attributes(b, d, n);
     n->out_shape = infer_shape(g, n);
+    if (n->op == OP_MUL)
+        n->mul_b_pixels = g->tensors[n->in[1]].s.h * g->tensors[n->in[1]].s.w;
     int id = (int)(n - g->nodes);
     n->out = graph_add_tensor(g, n->out_shape, id);
     add_node_params(g, &g->nodes[id]);
@@ -267,6 +269,9 @@ static void build_subblock(instance *b, node_def *d)
                    d->name, in, b->g->tensors[x].s.c);
     char *prefix = b->prefix[0] ? xasprintf("%s.%s", b->prefix, d->name) : xstrdup(d->name);
     d->tensor = instantiate_at_depth(b->g, b->env, sub, prefix, x, in, out, stride, b->depth + 1);
+    if (b->g->tensors[d->tensor].s.c != out)
+        diag_error(ynode_pos(d->def), "sub-block '%s' (%s) produces %d channels, expected out=%ld",
+                   d->name, d->op_text, b->g->tensors[d->tensor].s.c, out);
 }
 
 static void build_def(instance *b, int i)

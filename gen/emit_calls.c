@@ -82,7 +82,7 @@ static void forward_call(FILE *out, const graph *g, const memory_plan *p, const 
         call(out, k, "_forward_eval", "%s, %s, %s, %s, %s, %s, %g", x, w, b, rm, rv, y, n->eps);
         free(rm);
         free(rv);
-    } else if (n->op == OP_ADD) {
+    } else if (n->op == OP_ADD || n->op == OP_MUL) {
         char *x2 = tensor_ref(g, p, n->in[1], 0);
         call(out, k, "_forward", "%s, %s, %s", x, x2, y);
         free(x2);
@@ -137,7 +137,12 @@ static void backward_call(FILE *out, const graph *g, const memory_plan *p, const
         free(dx2);
     } else if (n->op == OP_CHANNEL_SCALE) {
         call(out, k, "_backward", "%s, %s, %s, %s, %d, %s", x, w, dy, dx, acc, dw);
-    } else if (n->op == OP_RELU) {
+    } else if (n->op == OP_MUL) {
+        char *x2 = tensor_ref(g, p, n->in[1], 0), *dx2 = tensor_ref(g, p, n->in[1], 1);
+        call(out, k, "_backward", "%s, %s, %s, %s, %d, %s, %d", x, x2, dy, dx, acc, dx2,
+             take_accumulate(written, n->in[1]));
+        free(x2), free(dx2);
+    } else if (n->op == OP_RELU || n->op == OP_SIGMOID) {
         call(out, k, "_backward", "%s, %s, %s, %d", y, dy, dx, acc);
     } else if (n->op == OP_HARDSWISH) {
         call(out, k, "_backward", "%s, %s, %s, %d", x, dy, dx, acc);

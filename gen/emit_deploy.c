@@ -84,7 +84,7 @@ static void deploy_call(FILE *out, const graph *g, const memory_plan *p, const d
                 s->w_offset + n->in_shape.c, y);
     else if (n->op == OP_CHANNEL_SCALE)
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s>])\n", k, x, w, y);
-    else if (n->op == OP_ADD) {
+    else if (n->op == OP_ADD || n->op == OP_MUL) {
         char *x2 = ref(g, p, n->in[1]);
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s>])\n", k, x, x2, y);
         free(x2);

@@ -68,6 +68,9 @@ static void op_kernels(emitter *em, const node *n)
         fprintf(em->out, "bz_global_avgpool_kernels([<%s>], %d, %d)\n", name, x.c, x.h * x.w);
     } else if (n->op == OP_LINEAR) {
         fprintf(em->out, "bz_linear_kernels([<%s>], %d, %d, %d)\n", name, x.c, y.c, n->bias);
+    } else if (n->op == OP_MUL) {
+        fprintf(em->out, "bz_mul_kernels([<%s>], %d, %d, %d)\n", name, x.c, x.h * x.w,
+                n->mul_b_pixels);
     } else if (n->op == OP_CHANNEL_SCALE) {
         fprintf(em->out, "bz_channel_scale_kernels([<%s>], %d, %d)\n", name, x.c, x.h * x.w);
     } else {

@@ -16,6 +16,8 @@ char *kernel_name(const node *n, int deploy_bias)
                          n->pool.count_include_pad ? "" : "_exclude_pad");
     case OP_GLOBAL_AVGPOOL:
         return xasprintf("global_avgpool_%dx%dx%d", x.c, x.h, x.w);
+    case OP_MUL:
+        return xasprintf("mul_%dx%dx%d%s", x.c, x.h, x.w, n->mul_b_pixels == 1 ? "_gate" : "");
     case OP_CHANNEL_SCALE:
         return xasprintf("channel_scale_%dx%dx%d", x.c, x.h, x.w);
     case OP_LINEAR:

@@ -7,7 +7,7 @@ static const char *const op_names[OP_COUNT] = {
     [OP_RELU] = "relu",           [OP_HARDSWISH] = "hardswish",
     [OP_AVGPOOL2D] = "avgpool2d", [OP_ADD] = "add",
     [OP_GLOBAL_AVGPOOL] = "global_avgpool", [OP_LINEAR] = "linear",
-    [OP_CHANNEL_SCALE] = "channel_scale",
+    [OP_CHANNEL_SCALE] = "channel_scale", [OP_SIGMOID] = "sigmoid", [OP_MUL] = "mul",
 };
 
 const char *op_name(op_kind op) { return op_names[op]; }

@@ -17,6 +17,8 @@ typedef enum {
     OP_GLOBAL_AVGPOOL,
     OP_LINEAR,
     OP_CHANNEL_SCALE,       /* timm LayerScale2d: y = x * gamma[c]          */
+    OP_SIGMOID,
+    OP_MUL,                 /* a * b, b of a's shape or a gate [C][1][1]    */
     OP_COUNT
 } op_kind;
 
@@ -44,6 +46,7 @@ typedef struct {
     double eps;             /* OP_BATCHNORM2D                            */
     int features, bias;     /* OP_LINEAR                                 */
     double init_value;      /* OP_CHANNEL_SCALE: gamma's initial value   */
+    int mul_b_pixels;       /* OP_MUL: 1 for a gate, else in_shape's HxW */
     int param_first, n_param;
     int bn_index;           /* OP_BATCHNORM2D: index among BNs           */
     long bn_saved_offset;   /* floats into bn_saved: mean[C], invstd[C]  */

@@ -53,6 +53,18 @@ static shape3 add_shape(const graph *g, const node *n)
     return a;
 }
 
+/* b has a's shape, or is a per-sample gate [C][1][1] broadcast over pixels. */
+static shape3 mul_shape(const graph *g, const node *n)
+{
+    shape3 a = in_shape(g, n, 0), b = in_shape(g, n, 1);
+    int same = a.c == b.c && a.h == b.h && a.w == b.w;
+    int gate = a.c == b.c && b.h == 1 && b.w == 1;
+    if (!same && !gate)
+        diag_error(n->pos, "%s: cannot multiply %dx%dx%d by %dx%dx%d (want the same shape or "
+                   "%dx1x1)", n->name, a.c, a.h, a.w, b.c, b.h, b.w, a.c);
+    return a;
+}
+
 shape3 infer_shape(const graph *g, const node *n)
 {
     shape3 x = in_shape(g, n, 0), y = x;
@@ -60,6 +72,7 @@ shape3 infer_shape(const graph *g, const node *n)
     case OP_CONV2D: y = conv_shape(n, x); break;
     case OP_AVGPOOL2D: y = pool_shape(n, x); break;
     case OP_ADD: y = add_shape(g, n); break;
+    case OP_MUL: y = mul_shape(g, n); break;
     case OP_GLOBAL_AVGPOOL: y.h = y.w = 1; break;
     case OP_LINEAR:
         if (x.h != 1 || x.w != 1)

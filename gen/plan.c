@@ -56,11 +56,14 @@ static long place_buffers(buffer_req *r, int n)
 static int backward_needs_input(const node *n)
 {
     return n->op == OP_CONV2D || n->op == OP_BATCHNORM2D || n->op == OP_LINEAR ||
-           n->op == OP_CHANNEL_SCALE ||
+           n->op == OP_CHANNEL_SCALE || n->op == OP_MUL ||
            n->op == OP_HARDSWISH;
 }
 
-static int backward_needs_output(const node *n) { return n->op == OP_RELU; }
+static int backward_needs_output(const node *n)
+{
+    return n->op == OP_RELU || n->op == OP_SIGMOID;
+}
 
 static long *new_offsets(int n)
 {

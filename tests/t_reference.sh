@@ -13,6 +13,7 @@ for exp in $(make -s list); do
         resnet_bottleneck_*) block=ResNetBottleneck ;;
         inverted_residual_*) block=InvertedResidual ;;
         universal_inverted_bottleneck_*) block=UniversalInvertedBottleneck ;;
+        edge_residual_*) block=EdgeResidual ;;
         *) echo "not ok - $exp: no reference block name known to this test"; continue ;;
     esac
     position=${exp##*_}

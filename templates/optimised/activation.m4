@@ -33,3 +33,19 @@ static void $1_backward(const float *x, const float *dy, float *dx, int accumula
         dx[i] = accumulate_dx ? dx[i] + g : g;
     }
 }>])m4_dnl
+m4_define([<bz_sigmoid_kernels>], [<
+static void $1_forward(const float *x, float *y, int batch)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < (long)batch * $2; i++)
+        y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+static void $1_backward(const float *y, const float *dy, float *dx, int accumulate_dx, int batch)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < (long)batch * $2; i++) {
+        float g = dy[i] * y[i] * (1.0f - y[i]);
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl

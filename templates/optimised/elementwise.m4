@@ -46,3 +46,40 @@ static void $1_backward(const float *x, const float *gamma, const float *dy, flo
             dx[i * C + c] = accumulate_dx ? dx[i * C + c] + g : g;
         }
 }>])m4_dnl
+m4_dnl Optimised mul: OpenMP over samples (each owns its slice of db).
+m4_define([<bz_mul_kernels>], [<
+static void $1_forward(const float *a, const float *b, float *y, int batch)
+{
+    enum { C = $2, HW = $3, HW_B = $4 };
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < batch; n++)
+        for (int p = 0; p < HW; p++) {
+            const float *bp = b + ((long)n * HW_B + (HW_B == 1 ? 0 : p)) * C;
+            long i = ((long)n * HW + p) * C;
+            #pragma omp simd
+            for (int c = 0; c < C; c++)
+                y[i + c] = a[i + c] * bp[c];
+        }
+}
+
+static void $1_backward(const float *a, const float *b, const float *dy, float *da,
+                        int accumulate_da, float *db, int accumulate_db, int batch)
+{
+    enum { C = $2, HW = $3, HW_B = $4 };
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < batch; n++) {
+        float *dbn = db + (long)n * HW_B * C;
+        if (!accumulate_db)
+            memset(dbn, 0, sizeof(float) * HW_B * C);
+        for (int p = 0; p < HW; p++) {
+            long i = ((long)n * HW + p) * C, j = (HW_B == 1 ? 0 : p) * C;
+            const float *bp = b + (long)n * HW_B * C + j;
+            #pragma omp simd
+            for (int c = 0; c < C; c++) {
+                float g = dy[i + c] * bp[c];
+                da[i + c] = accumulate_da ? da[i + c] + g : g;
+                dbn[j + c] += dy[i + c] * a[i + c];
+            }
+        }
+    }
+}>])m4_dnl

@@ -35,3 +35,20 @@ static void $1_backward(const real_t *x, const real_t *dy, real_t *dx, int accum
         dx[i] = accumulate_dx ? dx[i] + g : g;
     }
 }>])m4_dnl
+m4_dnl bz_sigmoid_kernels(name, elements per sample): backward reads the
+m4_dnl output, dy * y * (1 - y).
+m4_define([<bz_sigmoid_kernels>], [<
+static void $1_forward(const real_t *x, real_t *y, int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++)
+        y[i] = (real_t)(1.0 / (1.0 + exp(-(double)x[i])));
+}
+
+static void $1_backward(const real_t *y, const real_t *dy, real_t *dx, int accumulate_dx,
+                        int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++) {
+        real_t g = dy[i] * y[i] * (1 - y[i]);
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl

@@ -42,3 +42,33 @@ static void $1_backward(const real_t *x, const real_t *gamma, const real_t *dy, 
             dx[i * C + c] = accumulate_dx ? dx[i * C + c] + g : g;
         }
 }>])m4_dnl
+m4_dnl bz_mul_kernels(name, channels, pixels, pixels of b): y = a * b with
+m4_dnl a [B][pixels][C] and b of a's shape, or (pixels of b = 1) a
+m4_dnl per-sample gate [B][C] broadcast over the pixels (squeeze-excite).
+m4_define([<bz_mul_kernels>], [<
+static void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)
+{
+    enum { C = $2, HW = $3, HW_B = $4 };
+    for (int n = 0; n < batch; n++)
+        for (int p = 0; p < HW; p++)
+            for (int c = 0; c < C; c++)
+                y[((long)n * HW + p) * C + c] = a[((long)n * HW + p) * C + c] *
+                                                b[((long)n * HW_B + (HW_B == 1 ? 0 : p)) * C + c];
+}
+
+static void $1_backward(const real_t *a, const real_t *b, const real_t *dy, real_t *da,
+                        int accumulate_da, real_t *db, int accumulate_db, int batch)
+{
+    enum { C = $2, HW = $3, HW_B = $4 };
+    if (!accumulate_db)
+        memset(db, 0, sizeof(real_t) * (size_t)batch * HW_B * C);
+    for (int n = 0; n < batch; n++)
+        for (int p = 0; p < HW; p++)
+            for (int c = 0; c < C; c++) {
+                long i = ((long)n * HW + p) * C + c;
+                long j = ((long)n * HW_B + (HW_B == 1 ? 0 : p)) * C + c;
+                real_t g = dy[i] * b[j];
+                da[i] = accumulate_da ? da[i] + g : g;
+                db[j] += dy[i] * a[i];
+            }
+}>])m4_dnl

@@ -229,11 +229,58 @@ class UniversalInvertedBottleneckWrapper(nn.Module):
         return x
 
 
+class SqueezeExcite(nn.Module):
+    """timm's SqueezeExcite: mean over H, W, conv1x1 (bias) -> rd, ReLU,
+    conv1x1 (bias) -> C, sigmoid gate, times the input."""
+
+    def __init__(self, channels, rd_channels):
+        super().__init__()
+        self.conv_reduce = nn.Conv2d(channels, rd_channels, 1, bias=True)
+        self.act1 = relu_inplace()
+        self.conv_expand = nn.Conv2d(rd_channels, channels, 1, bias=True)
+        self.gate = nn.Sigmoid()
+
+    def forward(self, x):
+        x_se = x.mean((2, 3), keepdim=True)
+        x_se = self.conv_expand(self.act1(self.conv_reduce(x_se)))
+        return x * self.gate(x_se)
+
+
+class EdgeResidualWrapper(nn.Module):
+    """FusedMBConv: conv3x3(stride) in -> mid (exp 4, 6 at late), BN-ReLU,
+    SE (late only, rd = round(mid / 4)), conv1x1 -> out, BN, skip when
+    in == out and stride 1."""
+
+    EXPANSION = {"early": 4, "mid": 4, "late": 6}
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        mid_chs = make_divisible(in_chs * self.EXPANSION[position], 8)
+        self.has_skip = in_chs == out_chs and stride == 1
+        self.conv_exp = nn.Conv2d(in_chs, mid_chs, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = BatchNormAct2d(mid_chs, relu_inplace)
+        self.aa = nn.Identity()
+        self.se = (SqueezeExcite(mid_chs, round(mid_chs * 0.25)) if position == "late"
+                   else nn.Identity())
+        self.conv_pwl = nn.Conv2d(mid_chs, out_chs, 1, bias=False)
+        self.bn2 = BatchNormAct2d(out_chs, None)
+        self.drop_path = nn.Identity()
+
+    def forward(self, x):
+        shortcut = x
+        x = self.se(self.aa(self.bn1(self.conv_exp(x))))
+        x = self.bn2(self.conv_pwl(x))
+        if self.has_skip:
+            x = self.drop_path(x) + shortcut
+        return x
+
+
 BLOCKS = {
     "ResNetBasicBlock": ResNetBasicBlockWrapper,
     "InvertedResidual": InvertedResidualWrapper,
     "ResNetBottleneck": ResNetBottleneckWrapper,
     "UniversalInvertedBottleneck": UniversalInvertedBottleneckWrapper,
+    "EdgeResidual": EdgeResidualWrapper,
 }
 
 # experiment-name spelling (specs/<snake>_<position>.yaml) -> registry name
@@ -242,6 +289,7 @@ SNAKE_NAMES = {
     "inverted_residual": "InvertedResidual",
     "resnet_bottleneck": "ResNetBottleneck",
     "universal_inverted_bottleneck": "UniversalInvertedBottleneck",
+    "edge_residual": "EdgeResidual",
 }
 
 
