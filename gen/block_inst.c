@@ -47,6 +47,7 @@ static const char *const default_class[OP_COUNT] = {
     [OP_HARDSWISH] = "Hardswish", [OP_AVGPOOL2D] = "AvgPool2d", [OP_ADD] = "add",
     [OP_GLOBAL_AVGPOOL] = "AdaptiveAvgPool2d", [OP_LINEAR] = "Linear",
     [OP_CHANNEL_SCALE] = "LayerScale2d", [OP_SIGMOID] = "Sigmoid", [OP_MUL] = "mul",
+    [OP_GELU] = "GELU", [OP_LAYERNORM2D] = "LayerNorm2d",
 };
 
 static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, const char *prefix,
@@ -57,6 +58,7 @@ static const char *const *keys_for(int op)
     switch (op) {
     case OP_CONV2D: return keys_conv;
     case OP_BATCHNORM2D: return keys_bn;
+    case OP_LAYERNORM2D: return keys_bn;
     case OP_AVGPOOL2D: return keys_pool;
     case OP_LINEAR: return keys_linear;
     case OP_CHANNEL_SCALE: return keys_scale;
@@ -202,7 +204,7 @@ static void read_attributes(instance *b, node_def *d, node *n)
         n->pool.pad = (int)attr_int(b, d, "padding", 0, 0, 64);
         n->pool.ceil_mode = attr_bool(d, "ceil_mode", 0);
         n->pool.count_include_pad = attr_bool(d, "count_include_pad", 1);
-    } else if (n->op == OP_BATCHNORM2D) {
+    } else if (n->op == OP_BATCHNORM2D || n->op == OP_LAYERNORM2D) {
         ynode eps = ymap_get(d->def, "eps");
         n->eps = ynode_present(eps) ? ynumber(eps, "eps") : 1e-5;
         if (!(n->eps > 0))

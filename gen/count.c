@@ -17,6 +17,7 @@ long node_macs(const node *n)
         return ((long)c->out_c * (n->in_shape.c / c->groups) * c->kh * c->kw +
                 (c->bias ? c->out_c : 0)) * pixels;
     case OP_BATCHNORM2D:
+    case OP_LAYERNORM2D:
         return counts_as_leaf(n) ? 2L * n->in_shape.c : 0;
     case OP_LINEAR:
         return (long)n->features * n->in_shape.c + (n->bias ? n->features : 0);

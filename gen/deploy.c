@@ -25,6 +25,8 @@ static long deploy_params_of(const node *n)
         return (long)n->features * n->in_shape.c;
     if (n->op == OP_CHANNEL_SCALE)
         return n->in_shape.c;
+    if (n->op == OP_LAYERNORM2D)
+        return 2L * n->in_shape.c;
     return 0;
 }
 

@@ -88,6 +88,8 @@ static void forward_call(FILE *out, const graph *g, const memory_plan *p, const 
         free(x2);
     } else if (n->op == OP_CHANNEL_SCALE) {
         call(out, k, "_forward", "%s, %s, %s", x, w, y);
+    } else if (n->op == OP_LAYERNORM2D) {
+        call(out, k, "_forward", "%s, %s, %s, %s, %g", x, w, b, y, n->eps);
     } else {
         call(out, k, "_forward", "%s, %s", x, y);
     }
@@ -137,6 +139,9 @@ static void backward_call(FILE *out, const graph *g, const memory_plan *p, const
         free(dx2);
     } else if (n->op == OP_CHANNEL_SCALE) {
         call(out, k, "_backward", "%s, %s, %s, %s, %d, %s", x, w, dy, dx, acc, dw);
+    } else if (n->op == OP_LAYERNORM2D) {
+        call(out, k, "_backward", "%s, %s, %s, %s, %d, %s, %s, %g", x, w, dy, dx, acc, dw, db,
+             n->eps);
     } else if (n->op == OP_MUL) {
         char *x2 = tensor_ref(g, p, n->in[1], 0), *dx2 = tensor_ref(g, p, n->in[1], 1);
         call(out, k, "_backward", "%s, %s, %s, %s, %d, %s, %d", x, x2, dy, dx, acc, dx2,
@@ -144,7 +149,7 @@ static void backward_call(FILE *out, const graph *g, const memory_plan *p, const
         free(x2), free(dx2);
     } else if (n->op == OP_RELU || n->op == OP_SIGMOID) {
         call(out, k, "_backward", "%s, %s, %s, %d", y, dy, dx, acc);
-    } else if (n->op == OP_HARDSWISH) {
+    } else if (n->op == OP_HARDSWISH || n->op == OP_GELU) {
         call(out, k, "_backward", "%s, %s, %s, %d", x, dy, dx, acc);
     } else {
         call(out, k, "_backward", "%s, %s, %d", dy, dx, acc);

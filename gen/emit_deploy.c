@@ -44,9 +44,9 @@ static void fold_step(FILE *out, const graph *g, const deploy_step *s)
                 param_of(g, n, 0)->offset, param_of(g, n, 1)->offset, param_of(g, n, 2)->offset,
                 param_of(g, n, 3)->offset, n->eps, n->in_shape.c, s->w_offset,
                 s->w_offset + n->in_shape.c);
-    } else if (n->op == OP_CHANNEL_SCALE) {
+    } else if (n->op == OP_CHANNEL_SCALE || n->op == OP_LAYERNORM2D) {
         fprintf(out, "bz_fold_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %d>])\n",
-                s->w_offset, param_of(g, n, 0)->offset, n->in_shape.c);
+                s->w_offset, param_of(g, n, 0)->offset, n->n_param * n->in_shape.c);
     } else if (n->op == OP_LINEAR) {
         fprintf(out, "bz_fold_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %ld>])\n",
                 s->w_offset, param_of(g, n, 0)->offset, (long)n->features * n->in_shape.c);
@@ -84,6 +84,9 @@ static void deploy_call(FILE *out, const graph *g, const memory_plan *p, const d
                 s->w_offset + n->in_shape.c, y);
     else if (n->op == OP_CHANNEL_SCALE)
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s>])\n", k, x, w, y);
+    else if (n->op == OP_LAYERNORM2D)
+        fprintf(out, "bz_call([<%s_forward>], [<%s, %s, bz_deploy(%ld), %s, %g>])\n", k, x, w,
+                s->w_offset + n->in_shape.c, y, n->eps);
     else if (n->op == OP_ADD || n->op == OP_MUL) {
         char *x2 = ref(g, p, n->in[1]);
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s>])\n", k, x, x2, y);

@@ -124,6 +124,13 @@ static void add_linear_params(graph *g, node *n)
                         w_shape, w_shape[1]);
 }
 
+static void add_layernorm_params(graph *g, node *n)
+{
+    long c[1] = {n->in_shape.c};
+    graph_add_param(g, n, "weight", KIND_PARAM, LAYOUT_PLAIN, INIT_ONE, 1, c, 0);
+    graph_add_param(g, n, "bias", KIND_PARAM, LAYOUT_PLAIN, INIT_ZERO, 1, c, 0);
+}
+
 static void add_channel_scale_params(graph *g, node *n)
 {
     long c[1] = {n->in_shape.c};
@@ -141,4 +148,6 @@ void add_node_params(graph *g, node *n)
         add_linear_params(g, n);
     else if (n->op == OP_CHANNEL_SCALE)
         add_channel_scale_params(g, n);
+    else if (n->op == OP_LAYERNORM2D)
+        add_layernorm_params(g, n);
 }

@@ -56,7 +56,8 @@ static long place_buffers(buffer_req *r, int n)
 static int backward_needs_input(const node *n)
 {
     return n->op == OP_CONV2D || n->op == OP_BATCHNORM2D || n->op == OP_LINEAR ||
-           n->op == OP_CHANNEL_SCALE || n->op == OP_MUL ||
+           n->op == OP_CHANNEL_SCALE || n->op == OP_MUL || n->op == OP_GELU ||
+           n->op == OP_LAYERNORM2D ||
            n->op == OP_HARDSWISH;
 }
 

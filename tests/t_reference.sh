@@ -14,6 +14,7 @@ for exp in $(make -s list); do
         inverted_residual_*) block=InvertedResidual ;;
         universal_inverted_bottleneck_*) block=UniversalInvertedBottleneck ;;
         edge_residual_*) block=EdgeResidual ;;
+        mbconv_ln_block_*) block=MBConvLNBlock ;;
         *) echo "not ok - $exp: no reference block name known to this test"; continue ;;
     esac
     position=${exp##*_}

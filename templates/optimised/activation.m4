@@ -49,3 +49,21 @@ static void $1_backward(const float *y, const float *dy, float *dx, int accumula
         dx[i] = accumulate_dx ? dx[i] + g : g;
     }
 }>])m4_dnl
+m4_define([<bz_gelu_kernels>], [<
+static void $1_forward(const float *x, float *y, int batch)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < (long)batch * $2; i++)
+        y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+}
+
+static void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < (long)batch * $2; i++) {
+        float cdf = 0.5f * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+        float pdf = expf(-0.5f * x[i] * x[i]) * (float)(0.5 * M_2_SQRTPI * M_SQRT1_2);
+        float g = dy[i] * (cdf + x[i] * pdf);
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl

@@ -52,3 +52,22 @@ static void $1_backward(const real_t *y, const real_t *dy, real_t *dx, int accum
         dx[i] = accumulate_dx ? dx[i] + g : g;
     }
 }>])m4_dnl
+m4_dnl bz_gelu_kernels(name, elements per sample): the exact form,
+m4_dnl x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)).
+m4_define([<bz_gelu_kernels>], [<
+static void $1_forward(const real_t *x, real_t *y, int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++)
+        y[i] = (real_t)(0.5 * x[i] * (1.0 + erf(x[i] * M_SQRT1_2)));
+}
+
+static void $1_backward(const real_t *x, const real_t *dy, real_t *dx, int accumulate_dx,
+                        int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++) {
+        double cdf = 0.5 * (1.0 + erf(x[i] * M_SQRT1_2));
+        double pdf = exp(-0.5 * (double)x[i] * x[i]) * 0.5 * M_2_SQRTPI * M_SQRT1_2;
+        real_t g = (real_t)(dy[i] * (cdf + x[i] * pdf));
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl

@@ -271,3 +271,32 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 
 static const op_case $1_case = {"mul $1", $2, 2, {$1_NA, $1_NB}, $1_NA, 1, $1_case_forward,
                                 $1_case_backward};>])m4_dnl
+m4_dnl
+m4_dnl bz_layernorm_case(name, batch, channels, pixels)
+m4_define([<bz_layernorm_case>], [<bz_layernorm2d_kernels([<$1>], $3, $4)
+enum { $1_N = $2 * $3 * $4 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_N), *w = to_real(in[1], $3), *b = to_real(in[2], $3);
+    real_t *y = to_real(NULL, $1_N);
+    $1_forward(x, w, b, y, 1e-6, $2);
+    to_double(y, out, $1_N);
+    free(x), free(w), free(b), free(y);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    real_t *x = to_real(in[0], $1_N), *w = to_real(in[1], $3), *g = to_real(dy, $1_N);
+    real_t *dx = grad_buffer(grads[0], $1_N, accumulate);
+    real_t *dw = to_real(NULL, $3), *db = to_real(NULL, $3);
+    $1_backward(x, w, g, dx, accumulate, dw, db, 1e-6, $2);
+    to_double(dx, grads[0], $1_N);
+    store_grad(dw, grads[1], $3, accumulate);
+    store_grad(db, grads[2], $3, accumulate);
+    free(x), free(w), free(g), free(dx), free(dw), free(db);
+}
+
+static const op_case $1_case = {"layernorm2d $1", $2, 3, {$1_N, $3, $3}, $1_N, 1,
+                                $1_case_forward, $1_case_backward};>])m4_dnl

@@ -275,12 +275,81 @@ class EdgeResidualWrapper(nn.Module):
         return x
 
 
+class GELU(nn.Module):
+    """timm's GELU module: F.gelu, exact (erf) form; prints as GELU()."""
+
+    def forward(self, x):
+        return nn.functional.gelu(x)
+
+
+class LayerNormAct2d(nn.LayerNorm):
+    """timm's LayerNormAct2d: LayerNorm over the channels of each pixel
+    (NCHW in, NCHW out), then drop and act (both Identity here)."""
+
+    def __init__(self, channels, eps=1e-6):
+        super().__init__(channels, eps=eps)
+        self.drop = nn.Identity()
+        self.act = nn.Identity()
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return self.act(self.drop(x.permute(0, 3, 1, 2)))
+
+
+class Downsample2d(nn.Module):
+    """timm MaxxVit's shortcut: AvgPool2d(3, 2, 1, count_include_pad=False)
+    then a 1x1 conv with bias."""
+
+    def __init__(self, in_chs, out_chs):
+        super().__init__()
+        self.pool = nn.AvgPool2d(3, 2, 1, count_include_pad=False)
+        self.expand = nn.Conv2d(in_chs, out_chs, 1, bias=True)
+
+    def forward(self, x):
+        return self.expand(self.pool(x))
+
+
+class MbConvLNBlockWrapper(nn.Module):
+    """ViTamin's MbConvLNBlock: pre-norm LayerNorm2d (eps 1e-6), conv1x1
+    (bias) in -> mid = make_divisible(out * 4), GELU, dw3x3 (stride,
+    bias), GELU, conv1x1 (bias) -> out, plus shortcut."""
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        mid_chs = make_divisible(out_chs * 4, 8)
+        if stride == 2:
+            self.shortcut = Downsample2d(in_chs, out_chs)
+        elif in_chs != out_chs:
+            self.shortcut = nn.Conv2d(in_chs, out_chs, 1, bias=True)
+        else:
+            self.shortcut = nn.Identity()
+        self.pre_norm = LayerNormAct2d(in_chs, eps=1e-6)
+        self.down = nn.Identity()
+        self.conv1_1x1 = nn.Conv2d(in_chs, mid_chs, 1, bias=True)
+        self.act1 = GELU()
+        self.conv2_kxk = nn.Conv2d(mid_chs, mid_chs, 3, stride=stride, padding=1,
+                                   groups=mid_chs, bias=True)
+        self.act2 = GELU()
+        self.conv3_1x1 = nn.Conv2d(mid_chs, out_chs, 1, bias=True)
+        self.drop_path = nn.Identity()
+
+    def forward(self, x):
+        shortcut = self.shortcut(x)
+        x = self.down(self.pre_norm(x))
+        x = self.act1(self.conv1_1x1(x))
+        x = self.act2(self.conv2_kxk(x))
+        x = self.conv3_1x1(x)
+        return self.drop_path(x) + shortcut
+
+
 BLOCKS = {
     "ResNetBasicBlock": ResNetBasicBlockWrapper,
     "InvertedResidual": InvertedResidualWrapper,
     "ResNetBottleneck": ResNetBottleneckWrapper,
     "UniversalInvertedBottleneck": UniversalInvertedBottleneckWrapper,
     "EdgeResidual": EdgeResidualWrapper,
+    "MBConvLNBlock": MbConvLNBlockWrapper,
 }
 
 # experiment-name spelling (specs/<snake>_<position>.yaml) -> registry name
@@ -290,6 +359,7 @@ SNAKE_NAMES = {
     "resnet_bottleneck": "ResNetBottleneck",
     "universal_inverted_bottleneck": "UniversalInvertedBottleneck",
     "edge_residual": "EdgeResidual",
+    "mbconv_ln_block": "MBConvLNBlock",
 }
 
 
