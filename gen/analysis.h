@@ -10,10 +10,19 @@
  * children (BatchNormAct2d) and parameter-free ops count 0. */
 long node_macs(const node *n);
 long graph_params(const graph *g);     /* trainable floats */
+long node_params(const graph *g, const node *n);   /* trainable floats */
 
-/* Deploy graph: a conv whose only consumer is a BatchNorm absorbs it. */
+/* Re-parameterisable groups (reparam.c): finds each group's branches and
+ * members and checks that merging them is exact; errors otherwise. */
+void resolve_reparam_groups(graph *g);
+int reparam_group_of(const graph *g, int node);   /* -1: none */
+
+/* Deploy graph: a conv whose only consumer is a BatchNorm absorbs it, and
+ * a re-parameterisable group becomes its merged conv. */
 typedef struct {
-    int node;           /* the train-graph node computed here             */
+    const node *n;      /* what runs: a train node or a group's merged conv */
+    int node;           /* the train-graph node computed here, -1: group  */
+    int group;          /* reparam group index, or -1                     */
     int folded_bn;      /* BN node merged into this conv, or -1           */
     int in, out;        /* tensor ids (out: the BN's output when folded)  */
     long w_offset, b_offset;   /* deploy arena; b_offset -1: no bias      */
@@ -23,6 +32,9 @@ typedef struct {
     deploy_step *steps;
     int n_steps;
     long n_floats;      /* deploy arena size                              */
+    long params;        /* BlockZoo's params_deploy: the train count with
+                           each group's members replaced by its conv      */
+    long macs;          /* torchinfo MACs of that graph, batch 1          */
 } deploy_graph;
 
 deploy_graph build_deploy(const graph *g);

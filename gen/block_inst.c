@@ -328,6 +328,38 @@ static void check_all_used(instance *b, int output)
                        b->defs[i].name);
 }
 
+static const char *const keys_deploy[] = {"name", "op", "input", "output", "out", "kernel",
+                                           "stride", "padding", "groups", NULL};
+
+/* A deploy entry: one conv2d (with bias) that replaces the sum of
+ * branches ending at `output`; reparam.c finds and checks the branches. */
+static void add_reparam(instance *b, ynode def)
+{
+    ymap_check_keys(def, "deploy entry", keys_deploy);
+    node_def d = {.def = def, .name = yscalar(ymap_get(def, "name"), "deploy name"),
+                  .op_text = "conv2d"};
+    check_node_name(ymap_get(def, "name"), d.name);
+    if (strcmp(yscalar(ymap_get(def, "op"), "deploy op"), "conv2d") != 0)
+        diag_error(ynode_pos(ymap_get(def, "op")), "deploy entries are conv2d");
+    ynode in = ymap_get(def, "input"), out = ymap_get(def, "output");
+    if (!ynode_present(out))
+        diag_error(ynode_pos(def), "deploy '%s' needs 'output': the node of the branch sum", d.name);
+    reparam_group *r = graph_add_group(b->g);
+    node *n = &r->merged;
+    n->name = b->prefix[0] ? xasprintf("%s.%s", b->prefix, d.name) : xstrdup(d.name);
+    n->op = OP_CONV2D;
+    n->torch_class = "Conv2d";
+    n->pos = ynode_pos(def);
+    r->in = ynode_present(in) ? input_tensor(b, resolve_name(b, in)) : b->input_tensor;
+    r->out = input_tensor(b, resolve_name(b, out));
+    n->n_in = 1;
+    n->in[0] = r->in;
+    n->in_shape = b->g->tensors[r->in].s;
+    read_attributes(b, &d, n);
+    n->conv.bias = 1;
+    n->out_shape = infer_shape(b->g, n);
+}
+
 static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, const char *prefix,
                                 int input, long in, long out, long stride, int depth)
 {
@@ -351,6 +383,9 @@ static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, con
     check_all_used(b, output);
     for (int i = 0; i < b->n_defs; i++)
         build_def(b, i);
+    ynode deploy = ymap_get(root, "deploy");
+    for (int i = 0; ynode_present(deploy) && i < yseq_size(deploy); i++)
+        add_reparam(b, yseq_at(deploy, i));
     int result = b->defs[output].tensor;
     free(b);
     return result;

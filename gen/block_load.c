@@ -13,7 +13,8 @@ typedef struct {
 static cached_block cache[64];
 static int n_cached;
 
-static const char *const block_keys[] = {"name", "description", "vars", "nodes", "output", NULL};
+static const char *const block_keys[] = {"name", "description", "vars", "nodes", "output",
+                                         "deploy", NULL};
 
 static const char *const builtin_names[] = {"in", "out", "stride", "input", NULL};
 
@@ -53,6 +54,9 @@ static void validate_block(ydoc *d)
     ynode vars = ymap_get(root, "vars");
     if (ynode_present(vars))
         check_vars(vars);
+    ynode deploy = ymap_get(root, "deploy");
+    if (ynode_present(deploy) && !ynode_is_sequence(deploy))
+        diag_error(ynode_pos(deploy), "'deploy' must be a list of re-parameterised convolutions");
 }
 
 static void check_stem(const char *stem, src_pos from)

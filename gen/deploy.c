@@ -35,35 +35,79 @@ static long conv_weight_numel(const node *n)
     return (long)n->conv.out_c * (n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
 }
 
+static long merged_conv_floats(const node *n)
+{
+    return conv_weight_numel(n) + n->conv.out_c;
+}
+
+/* The group whose sum node is `node`, or -1. */
+static int group_ending_at(const graph *g, int node)
+{
+    for (int k = 0; k < g->n_groups; k++)
+        if (g->tensors[g->groups[k].out].producer == node)
+            return k;
+    return -1;
+}
+
+static void add_group_step(const graph *g, deploy_graph *d, int k)
+{
+    const reparam_group *r = &g->groups[k];
+    deploy_step *s = &d->steps[d->n_steps++];
+    *s = (deploy_step){&r->merged, -1, k, -1, r->in, r->out, d->n_floats, -1};
+    d->n_floats += conv_weight_numel(&r->merged);
+    s->b_offset = d->n_floats;
+    d->n_floats += r->merged.conv.out_c;
+}
+
+static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed)
+{
+    const node *n = &g->nodes[i];
+    deploy_step *s = &d->steps[d->n_steps++];
+    *s = (deploy_step){n, i, -1, -1, n->in[0], n->out, d->n_floats, -1};
+    if (n->op == OP_CONV2D) {
+        int c = sole_consumer(g, n->out);
+        if (c >= 0 && g->nodes[c].op == OP_BATCHNORM2D && !absorbed[c]) {
+            s->folded_bn = c;
+            s->out = g->nodes[c].out;
+            absorbed[c] = 1;
+        }
+        d->n_floats += conv_weight_numel(n);
+        if (n->conv.bias || s->folded_bn >= 0) {
+            s->b_offset = d->n_floats;
+            d->n_floats += n->conv.out_c;
+        }
+    } else {
+        d->n_floats += deploy_params_of(n);
+        if (n->op == OP_LINEAR && n->bias) {
+            s->b_offset = d->n_floats;
+            d->n_floats += n->features;
+        }
+    }
+}
+
 deploy_graph build_deploy(const graph *g)
 {
-    deploy_graph d = {calloc((size_t)g->n_nodes, sizeof(deploy_step)), 0, 0};
+    deploy_graph d = {calloc((size_t)(g->n_nodes + g->n_groups), sizeof(deploy_step)), 0, 0,
+                      g->n_param_floats, 0};
     char *absorbed = calloc((size_t)g->n_nodes, 1);
-    for (int i = 0; i < g->n_nodes; i++) {
-        if (absorbed[i])
-            continue;
-        const node *n = &g->nodes[i];
-        deploy_step *s = &d.steps[d.n_steps++];
-        *s = (deploy_step){i, -1, n->in[0], n->out, d.n_floats, -1};
-        if (n->op == OP_CONV2D) {
-            int c = sole_consumer(g, n->out);
-            if (c >= 0 && g->nodes[c].op == OP_BATCHNORM2D) {
-                s->folded_bn = c;
-                s->out = g->nodes[c].out;
-                absorbed[c] = 1;
-            }
-            d.n_floats += conv_weight_numel(n);
-            if (n->conv.bias || s->folded_bn >= 0) {
-                s->b_offset = d.n_floats;
-                d.n_floats += n->conv.out_c;
-            }
-        } else {
-            d.n_floats += deploy_params_of(n);
-            if (n->op == OP_LINEAR && n->bias) {
-                s->b_offset = d.n_floats;
-                d.n_floats += n->features;
-            }
+    for (int i = 0; i < g->n_nodes; i++)
+        d.macs += node_macs(&g->nodes[i]);
+    for (int k = 0; k < g->n_groups; k++) {
+        const reparam_group *r = &g->groups[k];
+        for (int m = 0; m < r->n_members; m++) {
+            absorbed[r->members[m]] = 1;
+            d.params -= node_params(g, &g->nodes[r->members[m]]);
+            d.macs -= node_macs(&g->nodes[r->members[m]]);
         }
+        d.params += merged_conv_floats(&r->merged);
+        d.macs += node_macs(&r->merged);
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        int k = group_ending_at(g, i);
+        if (k >= 0)
+            add_group_step(g, &d, k);
+        else if (!absorbed[i])
+            add_node_step(g, &d, i, absorbed);
     }
     free(absorbed);
     return d;

@@ -33,9 +33,40 @@ static void fold_conv(FILE *out, const graph *g, const deploy_step *s)
     free(bias);
 }
 
+/* The merged conv of a group: zero, then add every branch with its
+ * BatchNorm folded in (runtime/bz_fold.c). */
+static void fold_group(FILE *out, const graph *g, const deploy_step *s)
+{
+    const reparam_group *r = &g->groups[s->group];
+    const node *m = &r->merged;
+    int cin_g = m->in_shape.c / m->conv.groups;
+    fprintf(out, "bz_fold_call([<bz_zero_floats>], [<bz_deploy(%ld), %ld>])\n", s->w_offset,
+            s->b_offset + m->conv.out_c - s->w_offset);
+    for (int b = 0; b < r->n_branches; b++) {
+        const node *bn = &g->nodes[r->bn[b]];
+        const node *c = r->conv[b] >= 0 ? &g->nodes[r->conv[b]] : NULL;
+        char *w = c ? xasprintf("bz_param(%ld)", param_of(g, c, 0)->offset) : xstrdup("bz_null");
+        char *bias = c && c->conv.bias ? xasprintf("bz_param(%ld)", param_of(g, c, 1)->offset)
+                                       : xstrdup("bz_null");
+        fprintf(out, "bz_fold_comment([<%s branch %s%s%s>])\n", m->name, c ? c->name : "",
+                c ? " + " : "identity ", bn->name);
+        fprintf(out, "bz_fold_call([<bz_reparam_add_branch>], [<bz_deploy(%ld), bz_deploy(%ld), "
+                "%d, %d, %d, %d, %s, %d, %d, %s, bz_param(%ld), bz_param(%ld), bz_buffer(%ld), "
+                "bz_buffer(%ld), %g>])\n", s->w_offset, s->b_offset, m->conv.out_c, m->conv.kh,
+                m->conv.kw, cin_g, w, c ? c->conv.kh : 0, c ? c->conv.kw : 0, bias,
+                param_of(g, bn, 0)->offset, param_of(g, bn, 1)->offset, param_of(g, bn, 2)->offset,
+                param_of(g, bn, 3)->offset, bn->eps);
+        free(w), free(bias);
+    }
+}
+
 static void fold_step(FILE *out, const graph *g, const deploy_step *s)
 {
-    const node *n = &g->nodes[s->node];
+    const node *n = s->n;
+    if (s->group >= 0) {
+        fold_group(out, g, s);
+        return;
+    }
     if (n->op == OP_CONV2D) {
         fold_conv(out, g, s);
     } else if (n->op == OP_BATCHNORM2D) {
@@ -72,8 +103,8 @@ static char *deploy_ref(long offset)
 
 static void deploy_call(FILE *out, const graph *g, const memory_plan *p, const deploy_step *s)
 {
-    const node *n = &g->nodes[s->node];
-    char *k = kernel_name(n, n->op == OP_BATCHNORM2D || s->folded_bn >= 0);
+    const node *n = s->n;
+    char *k = kernel_name(n, n->op == OP_BATCHNORM2D || s->folded_bn >= 0 || s->group >= 0);
     char *x = ref(g, p, s->in), *y = ref(g, p, s->out);
     char *w = deploy_ref(s->w_offset), *b = deploy_ref(s->b_offset);
     if (n->op == OP_CONV2D || n->op == OP_LINEAR)
@@ -102,8 +133,8 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
     fprintf(out, "bz_fold_begin\n");
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
-        if (g->nodes[d->node].n_param)
-            fprintf(out, "bz_fold_comment([<%s%s%s>])\n", g->nodes[d->node].name,
+        if (d->group < 0 && d->n->n_param)
+            fprintf(out, "bz_fold_comment([<%s%s%s>])\n", d->n->name,
                     d->folded_bn >= 0 ? " with " : "",
                     d->folded_bn >= 0 ? g->nodes[d->folded_bn].name : "");
         fold_step(out, g, d);
@@ -112,10 +143,11 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
     fprintf(out, "bz_forward_begin([<forward_deploy>])\n");
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
-        const node *n = &g->nodes[d->node];
+        const node *n = d->n;
         long added_bias = d->folded_bn >= 0 && !n->conv.bias ? shape_numel(n->out_shape) : 0;
         long macs = node_macs(n) + added_bias;
-        emit_layer_comment(out, n, d->folded_bn >= 0 ? " + BatchNorm2d folded" : "", macs);
+        emit_layer_comment(out, n, d->folded_bn >= 0 ? " + BatchNorm2d folded"
+                                   : d->group >= 0 ? " (re-parameterised branches)" : "", macs);
         deploy_call(out, g, &f->dep, d);
     }
     fprintf(out, "bz_function_end\n");

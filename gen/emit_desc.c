@@ -19,21 +19,13 @@ static int in_deploy(const model_facts *f, int node)
     return 0;
 }
 
-static long node_param_count(const graph *g, const node *n)
-{
-    long total = 0;
-    for (int k = 0; k < n->n_param; k++)
-        if (g->params[n->param_first + k].kind == KIND_PARAM)
-            total += g->params[n->param_first + k].numel;
-    return total;
-}
 
 static void emit_layer_row(FILE *out, const model_facts *f, int i)
 {
     const node *n = &f->g->nodes[i];
     fprintf(out, "bz_layer_row([<%s>], [<%s>], %d, %d, %d, %d, %d, %d, %ld, %ld, %d)\n", n->name,
             n->torch_class, n->in_shape.c, n->in_shape.h, n->in_shape.w, n->out_shape.c,
-            n->out_shape.h, n->out_shape.w, node_param_count(f->g, n), node_macs(n),
+            n->out_shape.h, n->out_shape.w, node_params(f->g, n), node_macs(n),
             in_deploy(f, i));
 }
 
@@ -57,7 +49,7 @@ static void emit_fields(FILE *out, const model_facts *f)
     FIELD("n_deploy_params", "%ld", f->deploy.n_floats);
     FIELD("n_workspace", "%ld", f->workspace);
     FIELD("params_train", "%ld", g->n_param_floats);
-    FIELD("params_deploy", "%ld", g->n_param_floats);
+    FIELD("params_deploy", "%ld", f->deploy.params);
     FIELD("macs_train", "%ld", f->macs_train);
     FIELD("macs_deploy", "%ld", f->macs_deploy);
     FIELD("act_train_per_sample", "%ld", f->train.size);
@@ -81,6 +73,14 @@ void emit_desc(FILE *out, const model_facts *f)
     fprintf(out, "bz_tensors_end\nbz_layers_begin\n");
     for (int i = 0; i < f->g->n_nodes; i++)
         emit_layer_row(out, f, i);
+    for (int k = 0; k < f->g->n_groups; k++) {
+        const node *m = &f->g->groups[k].merged;
+        fprintf(out, "bz_layer_row([<%s>], [<%s>], %d, %d, %d, %d, %d, %d, %ld, %ld, 2)\n", m->name,
+                m->torch_class, m->in_shape.c, m->in_shape.h, m->in_shape.w, m->out_shape.c,
+                m->out_shape.h, m->out_shape.w,
+                (long)m->conv.out_c * (m->in_shape.c / m->conv.groups) * m->conv.kh * m->conv.kw +
+                    m->conv.out_c, node_macs(m));
+    }
     fprintf(out, "bz_layers_end\nbz_desc_begin\n");
     emit_fields(out, f);
     fprintf(out, "bz_desc_end\n");

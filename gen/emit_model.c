@@ -83,9 +83,9 @@ static void op_kernels(emitter *em, const node *n)
 
 static void deploy_kernels(emitter *em, const deploy_step *s)
 {
-    const node *n = &em->f->g->nodes[s->node];
+    const node *n = s->n;
     if (n->op == OP_CONV2D) {
-        conv_kernel(em, n, s->folded_bn >= 0, "forward");
+        conv_kernel(em, n, s->folded_bn >= 0 || s->group >= 0, "forward");
     } else if (n->op == OP_BATCHNORM2D) {
         char *name = kernel_name(n, 1);
         if (first_use(em, "affine", name))

@@ -38,6 +38,14 @@ node *graph_add_node(graph *g)
     return n;
 }
 
+reparam_group *graph_add_group(graph *g)
+{
+    g->groups = xrealloc(g->groups, (size_t)(g->n_groups + 1) * sizeof *g->groups);
+    reparam_group *r = &g->groups[g->n_groups++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
 long graph_add_param(graph *g, node *owner, const char *leaf, int kind, int layout,
                      int init, int ndim, const long *shape, long fan_in)
 {

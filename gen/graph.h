@@ -72,9 +72,24 @@ typedef struct {
     double init_value;      /* INIT_CONSTANT */
 } param;
 
+/* A re-parameterisable sum of branches (MobileOne, RepLK, ...): in the
+ * deploy graph one convolution replaces every member node. */
+enum { MAX_BRANCHES = 8 };
+typedef struct {
+    node merged;            /* the deploy conv (not in graph.nodes)      */
+    int in, out;            /* tensors: the branches' input, their sum   */
+    int *members;           /* replaced train nodes                      */
+    int n_members;
+    int conv[MAX_BRANCHES]; /* branch conv node, -1: identity (BN only) */
+    int bn[MAX_BRANCHES];   /* branch BatchNorm node                     */
+    int n_branches;
+} reparam_group;
+
 typedef struct {
     node *nodes;
     int n_nodes, cap_nodes;
+    reparam_group *groups;
+    int n_groups;
     tensor *tensors;
     int n_tensors, cap_tensors;
     param *params;
@@ -85,6 +100,7 @@ typedef struct {
 
 int graph_add_tensor(graph *g, shape3 s, int producer);
 node *graph_add_node(graph *g);
+reparam_group *graph_add_group(graph *g);
 /* Appends a parameter of `owner` named owner->name + "." + leaf. */
 long graph_add_param(graph *g, node *owner, const char *leaf, int kind, int layout,
                      int init, int ndim, const long *shape, long fan_in);

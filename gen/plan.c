@@ -167,7 +167,7 @@ memory_plan plan_deploy(const graph *g, const deploy_graph *d)
 {
     int (*io)[3] = malloc((size_t)d->n_steps * sizeof *io);
     for (int s = 0; s < d->n_steps; s++) {
-        const node *n = &g->nodes[d->steps[s].node];
+        const node *n = d->steps[s].n;
         io[s][0] = d->steps[s].in;
         io[s][1] = n->n_in > 1 ? n->in[1] : -1;
         io[s][2] = d->steps[s].out;

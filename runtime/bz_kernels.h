@@ -6,6 +6,17 @@
 #include <cblas.h>
 
 void bz_copy_floats(float *dst, const float *src, long n);
+void bz_zero_floats(float *dst, long n);
+
+/* Adds one re-parameterisable branch, its BatchNorm folded in, to a merged
+ * conv w_out [cout][kh][kw][cin_g] (OHWI), b_out [cout]: a conv branch
+ * w [cout][bkh][bkw][cin_g] (optional bias) sits centred in the kernel; an
+ * identity branch (w NULL: BatchNorm of the input) adds a unit at the
+ * centre, input channel co % cin_g, as timm's reparameterize() does. */
+void bz_reparam_add_branch(float *w_out, float *b_out, int cout, int kh, int kw, int cin_g,
+                           const float *w, int bkh, int bkw, const float *bias,
+                           const float *gamma, const float *beta, const float *mean,
+                           const float *var, double eps);
 
 /* Folds an eval-mode BatchNorm into the conv before it.  w [cout][k]
  * (k = kh*kw*cin/groups, any layout that keeps one output channel

@@ -23,7 +23,7 @@ def read_desc(path):
             tensors.append((key, [s0, s1, s2, s3][:ndim], dtype))
         elif line.startswith("bz_layer_row("):
             a = macro_args(line)
-            layers[a[0]] = a[9]
+            layers[a[0]] = (a[9], a[10])   # MACs, deploy flag (2: deploy only)
         elif line.startswith("bz_field("):
             name, value = re.findall(r"\[<(.*?)>\]", line)
             fields[name] = value
@@ -52,9 +52,9 @@ def reference_state_dict(lines, classes):
     return rows
 
 
-def reference_leaf_macs(lines, classes):
+def reference_leaf_macs(lines, classes, model="TRAIN-TIME MODEL"):
     macs = {}
-    for line in section(lines, "TRAIN-TIME MODEL: leaf-module forward calls"):
+    for line in section(lines, model + ": leaf-module forward calls"):
         name, cls, _shape, value = line.split("\t")
         value = int(value)
         if name == "head.2":
@@ -86,11 +86,17 @@ def main():
     report(tensors == want, "%s: state_dict keys, shapes, dtypes, order (%d tensors)" % (label, len(want)),
            "first difference: %r" % (next(((a, b) for a, b in zip(tensors, want) if a != b),
                                           (len(tensors), len(want))),))
+    train = {n: m for n, (m, flag) in layers.items() if flag != 2}
     leaf = reference_leaf_macs(lines, classes)
-    wrong = [(n, m, layers.get(n, 0)) for n, m in leaf.items() if m and layers.get(n, 0) != m]
-    extra = [n for n, m in layers.items() if m and leaf.get(n, 0) == 0]
+    wrong = [(n, m, train.get(n, 0)) for n, m in leaf.items() if m and train.get(n, 0) != m]
+    extra = [n for n, m in train.items() if m and leaf.get(n, 0) == 0]
     report(not wrong and not extra, "%s: per-layer MACs equal torchinfo's leaf calls" % label,
            "differ: %s extra: %s" % (wrong[:3], extra[:3]))
+    deploy = reference_leaf_macs(lines, classes, "DEPLOY MODEL")
+    ours = {n: m for n, (m, _flag) in layers.items()}
+    wrong = [(n, m, ours.get(n, 0)) for n, m in deploy.items() if m and ours.get(n, 0) != m]
+    report(not wrong, "%s: deploy graph's per-layer MACs equal torchinfo's" % label,
+           "differ: %s" % wrong[:3])
 
 
 main()

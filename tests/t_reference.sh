@@ -15,6 +15,7 @@ for exp in $(make -s list); do
         universal_inverted_bottleneck_*) block=UniversalInvertedBottleneck ;;
         edge_residual_*) block=EdgeResidual ;;
         mbconv_ln_block_*) block=MBConvLNBlock ;;
+        mobile_one_block_*) block=MobileOneBlock ;;
         *) echo "not ok - $exp: no reference block name known to this test"; continue ;;
     esac
     position=${exp##*_}

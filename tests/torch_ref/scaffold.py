@@ -343,6 +343,30 @@ class MbConvLNBlockWrapper(nn.Module):
         return self.drop_path(x) + shortcut
 
 
+class MobileOneBlockWrapper(nn.Module):
+    """MobileOneBlock (k=3, groups=1, GELU, one kxk branch), train form:
+    [conv3x3 + BN] + [conv1x1 + BN] (+ [BN] of the input when in == out
+    and stride 1), then GELU."""
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        self.se = nn.Identity()
+        if in_chs == out_chs and stride == 1:
+            self.identity = nn.BatchNorm2d(in_chs)
+        else:
+            self.identity = None
+        self.conv_kxk = nn.ModuleList([ConvNormAct(in_chs, out_chs, 3, stride=stride)])
+        self.conv_scale = ConvNormAct(in_chs, out_chs, 1, stride=stride)
+        self.act = nn.GELU()
+
+    def forward(self, x):
+        identity = self.identity(x) if self.identity is not None else 0
+        out = self.conv_scale(x) + identity
+        for branch in self.conv_kxk:
+            out = out + branch(x)
+        return self.act(self.se(out))
+
+
 BLOCKS = {
     "ResNetBasicBlock": ResNetBasicBlockWrapper,
     "InvertedResidual": InvertedResidualWrapper,
@@ -350,6 +374,7 @@ BLOCKS = {
     "UniversalInvertedBottleneck": UniversalInvertedBottleneckWrapper,
     "EdgeResidual": EdgeResidualWrapper,
     "MBConvLNBlock": MbConvLNBlockWrapper,
+    "MobileOneBlock": MobileOneBlockWrapper,
 }
 
 # experiment-name spelling (specs/<snake>_<position>.yaml) -> registry name
@@ -360,6 +385,7 @@ SNAKE_NAMES = {
     "universal_inverted_bottleneck": "UniversalInvertedBottleneck",
     "edge_residual": "EdgeResidual",
     "mbconv_ln_block": "MBConvLNBlock",
+    "mobile_one_block": "MobileOneBlock",
 }
 
 
