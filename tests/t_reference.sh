@@ -16,6 +16,7 @@ for exp in $(make -s list); do
         edge_residual_*) block=EdgeResidual ;;
         mbconv_ln_block_*) block=MBConvLNBlock ;;
         mobile_one_block_*) block=MobileOneBlock ;;
+        reparam_large_kernel_conv_*) block=ReparamLargeKernelConv ;;
         *) echo "not ok - $exp: no reference block name known to this test"; continue ;;
     esac
     position=${exp##*_}

@@ -15,7 +15,7 @@ BATCH=${BATCH:-3}
 # Every experiment, except that blocks whose settings do not depend on the
 # position are checked at mid only (the other positions differ just in
 # stage widths, which ResNetBasicBlock's three runs cover).
-ONE_POSITION="resnet_bottleneck mbconv_ln_block"
+ONE_POSITION="resnet_bottleneck mbconv_ln_block mobile_one_block reparam_large_kernel_conv"
 default_experiments() {
     for e in $(make -s list); do
         stem=${e%_*}

@@ -367,6 +367,21 @@ class MobileOneBlockWrapper(nn.Module):
         return self.act(self.se(out))
 
 
+class ReparamLargeKernelConvWrapper(nn.Module):
+    """RepLKNet's block as BlockZoo configures it: [conv7x7 + BN] +
+    [conv3x3 + BN], both with groups = in channels and the stride, GELU."""
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        self.large_conv = ConvNormAct(in_chs, out_chs, 7, stride=stride, groups=in_chs)
+        self.small_conv = ConvNormAct(in_chs, out_chs, 3, stride=stride, groups=in_chs)
+        self.se = nn.Identity()
+        self.act = nn.GELU()
+
+    def forward(self, x):
+        return self.act(self.se(self.large_conv(x) + self.small_conv(x)))
+
+
 BLOCKS = {
     "ResNetBasicBlock": ResNetBasicBlockWrapper,
     "InvertedResidual": InvertedResidualWrapper,
@@ -375,6 +390,7 @@ BLOCKS = {
     "EdgeResidual": EdgeResidualWrapper,
     "MBConvLNBlock": MbConvLNBlockWrapper,
     "MobileOneBlock": MobileOneBlockWrapper,
+    "ReparamLargeKernelConv": ReparamLargeKernelConvWrapper,
 }
 
 # experiment-name spelling (specs/<snake>_<position>.yaml) -> registry name
@@ -386,6 +402,7 @@ SNAKE_NAMES = {
     "edge_residual": "EdgeResidual",
     "mbconv_ln_block": "MBConvLNBlock",
     "mobile_one_block": "MobileOneBlock",
+    "reparam_large_kernel_conv": "ReparamLargeKernelConv",
 }
 
 
