@@ -40,7 +40,6 @@ static const char *const keys_linear[] = {COMMON_KEYS, "out", "bias", NULL};
 static const char *const keys_plain[] = {COMMON_KEYS, NULL};
 static const char *const keys_scale[] = {COMMON_KEYS, "init", NULL};
 static const char *const keys_subblock[] = {COMMON_KEYS, "args", NULL};
-static const char *const keys_args[] = {"in", "out", "stride", NULL};
 
 static const char *const default_class[OP_COUNT] = {
     [OP_CONV2D] = "Conv2d", [OP_BATCHNORM2D] = "BatchNorm2d", [OP_RELU] = "ReLU",
@@ -48,10 +47,17 @@ static const char *const default_class[OP_COUNT] = {
     [OP_GLOBAL_AVGPOOL] = "AdaptiveAvgPool2d", [OP_LINEAR] = "Linear",
     [OP_CHANNEL_SCALE] = "LayerScale2d", [OP_SIGMOID] = "Sigmoid", [OP_MUL] = "mul",
     [OP_GELU] = "GELU", [OP_LAYERNORM2D] = "LayerNorm2d",
+    [OP_HARD_SIGMOID] = "Hardsigmoid", [OP_CONCAT] = "cat",
 };
 
+typedef struct {
+    ynode args;                 /* the sub-block node's args, or absent  */
+    block_scope *caller;
+} call_site;
+
 static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, const char *prefix,
-                                int input, long in, long out, long stride, int depth);
+                                int input, long in, long out, long stride, int depth,
+                                call_site site);
 
 static const char *const *keys_for(int op)
 {
@@ -147,7 +153,7 @@ static void resolve_inputs(instance *b, int i)
 {
     node_def *d = &b->defs[i];
     ynode one = ymap_get(d->def, "input"), many = ymap_get(d->def, "inputs");
-    int want = d->op == OP_ADD || d->op == OP_MUL ? 2 : 1;
+    int want = d->op == OP_ADD || d->op == OP_MUL || d->op == OP_CONCAT ? 2 : 1;
     if (ynode_present(one) && ynode_present(many))
         diag_error(ynode_pos(many), "node '%s': give 'input' or 'inputs', not both", d->name);
     if (ynode_present(many)) {
@@ -254,6 +260,24 @@ static void build_operator(instance *b, node_def *d)
     d->tensor = g->nodes[id].out;
 }
 
+/* args set in, out, stride, or any variable the sub-block declares. */
+static void check_args(ydoc *sub, ynode args)
+{
+    if (!ynode_is_mapping(args))
+        diag_error(ynode_pos(args), "args must be a mapping");
+    block_scope declared = {.vars = ymap_get(ydoc_root(sub), "vars")};
+    for (int i = 0; i < ymap_size(args); i++) {
+        const char *key = yident(ymap_key_at(args, i), "argument name");
+        int builtin = strcmp(key, "in") == 0 || strcmp(key, "out") == 0 || strcmp(key, "stride") == 0;
+        if (!builtin && !scope_declares(&declared, key))
+            diag_error(ynode_pos(ymap_key_at(args, i)), "unknown argument '%s': block '%s' has no "
+                       "variable of that name", key, block_registry_name(sub));
+        for (int j = 0; j < i; j++)
+            if (strcmp(yscalar(ymap_key_at(args, j), "argument name"), key) == 0)
+                diag_error(ynode_pos(ymap_key_at(args, i)), "duplicate argument '%s'", key);
+    }
+}
+
 static void build_subblock(instance *b, node_def *d)
 {
     ydoc *sub = block_load(b->env, d->op_text, d->op_pos);
@@ -261,7 +285,7 @@ static void build_subblock(instance *b, node_def *d)
     long in = b->g->tensors[x].s.c, out = in, stride = 1;
     ynode args = ymap_get(d->def, "args");
     if (ynode_present(args)) {
-        ymap_check_keys(args, "args", keys_args);
+        check_args(sub, args);
         in = attr_int(b, &(node_def){.def = args}, "in", in, 1, 1 << 20);
         out = attr_int(b, &(node_def){.def = args}, "out", out, 1, 1 << 20);
         stride = attr_int(b, &(node_def){.def = args}, "stride", stride, 1, 64);
@@ -270,7 +294,9 @@ static void build_subblock(instance *b, node_def *d)
         diag_error(ynode_pos(d->def), "sub-block '%s' declared in=%ld but its input has %d channels",
                    d->name, in, b->g->tensors[x].s.c);
     char *prefix = b->prefix[0] ? xasprintf("%s.%s", b->prefix, d->name) : xstrdup(d->name);
-    d->tensor = instantiate_at_depth(b->g, b->env, sub, prefix, x, in, out, stride, b->depth + 1);
+    call_site site = {args, &b->scope};
+    d->tensor = instantiate_at_depth(b->g, b->env, sub, prefix, x, in, out, stride, b->depth + 1,
+                                     site);
     if (b->g->tensors[d->tensor].s.c != out)
         diag_error(ynode_pos(d->def), "sub-block '%s' (%s) produces %d channels, expected out=%ld",
                    d->name, d->op_text, b->g->tensors[d->tensor].s.c, out);
@@ -329,13 +355,16 @@ static void check_all_used(instance *b, int output)
 }
 
 static const char *const keys_deploy[] = {"name", "op", "input", "output", "out", "kernel",
-                                           "stride", "padding", "groups", NULL};
+                                           "stride", "padding", "groups", "when", NULL};
 
 /* A deploy entry: one conv2d (with bias) that replaces the sum of
  * branches ending at `output`; reparam.c finds and checks the branches. */
 static void add_reparam(instance *b, ynode def)
 {
     ymap_check_keys(def, "deploy entry", keys_deploy);
+    ynode when = ymap_get(def, "when");
+    if (ynode_present(when) && scope_int(&b->scope, when, "when", -(1L << 40), 1L << 40) == 0)
+        return;
     node_def d = {.def = def, .name = yscalar(ymap_get(def, "name"), "deploy name"),
                   .op_text = "conv2d"};
     check_node_name(ymap_get(def, "name"), d.name);
@@ -361,7 +390,8 @@ static void add_reparam(instance *b, ynode def)
 }
 
 static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, const char *prefix,
-                                int input, long in, long out, long stride, int depth)
+                                int input, long in, long out, long stride, int depth,
+                                call_site site)
 {
     ynode root = ydoc_root(block);
     if (depth > MAX_DEPTH)
@@ -370,7 +400,8 @@ static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, con
     instance *b = xcalloc(1, sizeof *b);
     *b = (instance){.g = g, .env = env, .prefix = prefix, .input_tensor = input, .depth = depth};
     b->scope = (block_scope){.vars = ymap_get(root, "vars"), .position = env->position,
-                             .in = in, .out = out, .stride = stride};
+                             .in = in, .out = out, .stride = stride, .args = site.args,
+                             .caller = site.caller};
     ynode nodes = ymap_get(root, "nodes");
     b->n_defs = yseq_size(nodes);
     if (b->n_defs > MAX_DEFS)
@@ -394,7 +425,8 @@ static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, con
 int block_instantiate(graph *g, const block_env *env, ydoc *block, const char *prefix, int input,
                       long in, long out, long stride)
 {
-    int y = instantiate_at_depth(g, env, block, prefix, input, in, out, stride, 0);
+    call_site none = {{NULL, NULL}, NULL};
+    int y = instantiate_at_depth(g, env, block, prefix, input, in, out, stride, 0, none);
     if (g->tensors[y].s.c != out)
         diag_error(ynode_pos(ydoc_root(block)), "block '%s' at %s produces %d channels, expected %ld",
                    block_registry_name(block), prefix, g->tensors[y].s.c, out);

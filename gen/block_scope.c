@@ -5,6 +5,16 @@
 
 static const char *const position_keys[] = {"early", "mid", "late", NULL};
 
+int scope_declares(const block_scope *s, const char *name)
+{
+    if (!ynode_present(s->vars))
+        return 0;
+    for (int i = 0; i < ymap_size(s->vars); i++)
+        if (strcmp(yscalar(ymap_key_at(s->vars, i), "variable name"), name) == 0)
+            return 1;
+    return 0;
+}
+
 static int find_var(block_scope *s, const char *name)
 {
     if (!ynode_present(s->vars))
@@ -29,11 +39,25 @@ static ynode var_for_position(block_scope *s, int index)
     return chosen;
 }
 
+/* A var set by the instantiating node's args (evaluated by the caller). */
+static ynode arg_override(const block_scope *s, const char *name)
+{
+    ynode none = {s->vars.d, NULL};
+    if (!ynode_present(s->args))
+        return none;
+    return ymap_get(s->args, name);
+}
+
 int scope_lookup(void *scope, const char *name, double *value)
 {
     block_scope *s = scope;
     if (strcmp(name, "in") == 0 || strcmp(name, "out") == 0 || strcmp(name, "stride") == 0) {
         *value = name[0] == 'i' ? s->in : name[0] == 'o' ? s->out : s->stride;
+        return 1;
+    }
+    ynode arg = arg_override(s, name);
+    if (ynode_present(arg)) {
+        *value = expr_eval(yscalar(arg, "argument"), ynode_text_pos(arg), scope_lookup, s->caller);
         return 1;
     }
     int i = find_var(s, name);
@@ -62,6 +86,9 @@ long scope_int(block_scope *s, ynode n, const char *what, long lo, long hi)
 
 ynode scope_var_text(block_scope *s, const char *name, src_pos from)
 {
+    ynode arg = arg_override(s, name);
+    if (ynode_present(arg))
+        return arg;
     int i = find_var(s, name);
     if (i < 0)
         diag_error(from, "undefined variable '%s'", name);

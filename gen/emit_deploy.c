@@ -118,7 +118,7 @@ static void deploy_call(FILE *out, const graph *g, const memory_plan *p, const d
     else if (n->op == OP_LAYERNORM2D)
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, bz_deploy(%ld), %s, %g>])\n", k, x, w,
                 s->w_offset + n->in_shape.c, y, n->eps);
-    else if (n->op == OP_ADD || n->op == OP_MUL) {
+    else if (n->op == OP_ADD || n->op == OP_MUL || n->op == OP_CONCAT) {
         char *x2 = ref(g, p, n->in[1]);
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s>])\n", k, x, x2, y);
         free(x2);

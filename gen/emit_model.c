@@ -71,6 +71,9 @@ static void op_kernels(emitter *em, const node *n)
     } else if (n->op == OP_MUL) {
         fprintf(em->out, "bz_mul_kernels([<%s>], %d, %d, %d)\n", name, x.c, x.h * x.w,
                 n->mul_b_pixels);
+    } else if (n->op == OP_CONCAT) {
+        fprintf(em->out, "bz_concat_kernels([<%s>], %d, %d, %d)\n", name, x.c, y.c - x.c,
+                x.h * x.w);
     } else if (n->op == OP_LAYERNORM2D) {
         fprintf(em->out, "bz_layernorm2d_kernels([<%s>], %d, %d)\n", name, x.c, x.h * x.w);
     } else if (n->op == OP_CHANNEL_SCALE) {

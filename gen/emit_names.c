@@ -18,6 +18,8 @@ char *kernel_name(const node *n, int deploy_bias)
         return xasprintf("global_avgpool_%dx%dx%d", x.c, x.h, x.w);
     case OP_MUL:
         return xasprintf("mul_%dx%dx%d%s", x.c, x.h, x.w, n->mul_b_pixels == 1 ? "_gate" : "");
+    case OP_CONCAT:
+        return xasprintf("concat_%d_%d_x%d", x.c, y.c - x.c, x.h * x.w);
     case OP_LAYERNORM2D:
         return xasprintf("layernorm2d_%dx%dx%d", x.c, x.h, x.w);
     case OP_CHANNEL_SCALE:

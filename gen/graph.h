@@ -19,6 +19,8 @@ typedef enum {
     OP_CHANNEL_SCALE,       /* timm LayerScale2d: y = x * gamma[c]          */
     OP_SIGMOID,
     OP_GELU,                /* exact (erf) form                             */
+    OP_HARD_SIGMOID,        /* relu6(x + 3) / 6                             */
+    OP_CONCAT,              /* along channels                               */
     OP_LAYERNORM2D,         /* over channels at each pixel (timm LayerNorm2d) */
     OP_MUL,                 /* a * b, b of a's shape or a gate [C][1][1]    */
     OP_COUNT

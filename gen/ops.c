@@ -65,6 +65,16 @@ static shape3 mul_shape(const graph *g, const node *n)
     return a;
 }
 
+static shape3 concat_shape(const graph *g, const node *n)
+{
+    shape3 a = in_shape(g, n, 0), b = in_shape(g, n, 1);
+    if (a.h != b.h || a.w != b.w)
+        diag_error(n->pos, "%s: cannot concatenate %dx%dx%d and %dx%dx%d (pixels differ)",
+                   n->name, a.c, a.h, a.w, b.c, b.h, b.w);
+    a.c += b.c;
+    return a;
+}
+
 shape3 infer_shape(const graph *g, const node *n)
 {
     shape3 x = in_shape(g, n, 0), y = x;
@@ -73,6 +83,7 @@ shape3 infer_shape(const graph *g, const node *n)
     case OP_AVGPOOL2D: y = pool_shape(n, x); break;
     case OP_ADD: y = add_shape(g, n); break;
     case OP_MUL: y = mul_shape(g, n); break;
+    case OP_CONCAT: y = concat_shape(g, n); break;
     case OP_GLOBAL_AVGPOOL: y.h = y.w = 1; break;
     case OP_LINEAR:
         if (x.h != 1 || x.w != 1)

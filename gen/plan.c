@@ -57,6 +57,7 @@ static int backward_needs_input(const node *n)
 {
     return n->op == OP_CONV2D || n->op == OP_BATCHNORM2D || n->op == OP_LINEAR ||
            n->op == OP_CHANNEL_SCALE || n->op == OP_MUL || n->op == OP_GELU ||
+           n->op == OP_HARD_SIGMOID ||
            n->op == OP_LAYERNORM2D ||
            n->op == OP_HARDSWISH;
 }

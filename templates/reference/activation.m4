@@ -71,3 +71,22 @@ static void $1_backward(const real_t *x, const real_t *dy, real_t *dx, int accum
         dx[i] = accumulate_dx ? dx[i] + g : g;
     }
 }>])m4_dnl
+m4_dnl bz_hard_sigmoid_kernels(name, elements per sample): relu6(x + 3) / 6;
+m4_dnl the slope 1/6 strictly inside (-3, 3), as PyTorch's backward.
+m4_define([<bz_hard_sigmoid_kernels>], [<
+static void $1_forward(const real_t *x, real_t *y, int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++) {
+        real_t r = x[i] + 3;
+        y[i] = (r < 0 ? 0 : r > 6 ? 6 : r) / 6;
+    }
+}
+
+static void $1_backward(const real_t *x, const real_t *dy, real_t *dx, int accumulate_dx,
+                        int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++) {
+        real_t g = x[i] > -3 && x[i] < 3 ? dy[i] / 6 : 0;
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl

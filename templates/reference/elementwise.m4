@@ -72,3 +72,27 @@ static void $1_backward(const real_t *a, const real_t *b, const real_t *dy, real
                 db[j] += dy[i] * a[i];
             }
 }>])m4_dnl
+m4_dnl bz_concat_kernels(name, channels of a, channels of b, pixels):
+m4_dnl y [B][pixels][Ca + Cb] = a's channels then b's (torch.cat(dim=1)).
+m4_define([<bz_concat_kernels>], [<
+static void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)
+{
+    enum { CA = $2, CB = $3, HW = $4 };
+    for (long i = 0; i < (long)batch * HW; i++) {
+        memcpy(y + i * (CA + CB), a + i * CA, sizeof(real_t) * CA);
+        memcpy(y + i * (CA + CB) + CA, b + i * CB, sizeof(real_t) * CB);
+    }
+}
+
+static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
+                        int accumulate_db, int batch)
+{
+    enum { CA = $2, CB = $3, HW = $4 };
+    for (long i = 0; i < (long)batch * HW; i++) {
+        const real_t *g = dy + i * (CA + CB);
+        for (int c = 0; c < CA; c++)
+            da[i * CA + c] = accumulate_da ? da[i * CA + c] + g[c] : g[c];
+        for (int c = 0; c < CB; c++)
+            db[i * CB + c] = accumulate_db ? db[i * CB + c] + g[CA + c] : g[CA + c];
+    }
+}>])m4_dnl

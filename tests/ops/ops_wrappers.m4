@@ -300,3 +300,31 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 
 static const op_case $1_case = {"layernorm2d $1", $2, 3, {$1_N, $3, $3}, $1_N, 1,
                                 $1_case_forward, $1_case_backward};>])m4_dnl
+m4_dnl
+m4_dnl bz_concat_case(name, batch, channels of a, channels of b, pixels)
+m4_define([<bz_concat_case>], [<bz_concat_kernels([<$1>], $3, $4, $5)
+enum { $1_NA = $2 * $3 * $5, $1_NB = $2 * $4 * $5, $1_NY = $1_NA + $1_NB };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *a = to_real(in[0], $1_NA), *b = to_real(in[1], $1_NB), *y = to_real(NULL, $1_NY);
+    $1_forward(a, b, y, $2);
+    to_double(y, out, $1_NY);
+    free(a), free(b), free(y);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    (void)in;
+    real_t *g = to_real(dy, $1_NY);
+    real_t *da = grad_buffer(grads[0], $1_NA, accumulate);
+    real_t *db = grad_buffer(grads[1], $1_NB, accumulate);
+    $1_backward(g, da, accumulate, db, accumulate, $2);
+    to_double(da, grads[0], $1_NA);
+    to_double(db, grads[1], $1_NB);
+    free(g), free(da), free(db);
+}
+
+static const op_case $1_case = {"concat $1", $2, 2, {$1_NA, $1_NB}, $1_NY, 1, $1_case_forward,
+                                $1_case_backward};>])m4_dnl

@@ -19,6 +19,8 @@ are stated in shared/reference/README.md.
                         base_channels=64, classes=10, input_size=32)
 """
 
+import math
+
 import torch
 from torch import nn
 
@@ -382,6 +384,108 @@ class ReparamLargeKernelConvWrapper(nn.Module):
         return self.act(self.se(self.large_conv(x) + self.small_conv(x)))
 
 
+class ConvBnAct(nn.Module):
+    """timm ghostnet's ConvBnAct branch: conv (no bias), BatchNormAct2d
+    (act Identity here), aa and drop_path Identity."""
+
+    def __init__(self, in_chs, out_chs, kernel, stride=1, groups=1):
+        super().__init__()
+        self.conv = nn.Conv2d(in_chs, out_chs, kernel, stride=stride, padding=kernel // 2,
+                              groups=groups, bias=False)
+        self.bn1 = BatchNormAct2d(out_chs, None)
+        self.aa = nn.Identity()
+        self.drop_path = nn.Identity()
+
+    def forward(self, x):
+        return self.aa(self.bn1(self.conv(x)))
+
+
+class GhostModuleV3(nn.Module):
+    """Training form, mode 'original': primary = act(sum of 3 conv1x1+BN)
+    (init = ceil(out / 2) channels), cheap = act(dw1x1+BN + BN + sum of 3
+    dw3x3+BN) on primary, output cat(primary, cheap)[:, :out]."""
+
+    def __init__(self, in_chs, out_chs, relu=True):
+        super().__init__()
+        init = math.ceil(out_chs / 2)
+        act = relu_inplace if relu else nn.Identity
+        self.out_chs = out_chs
+        self.gate_fn = nn.Sigmoid()
+        self.primary_conv = nn.Identity()
+        self.cheap_operation = nn.Identity()
+        self.primary_rpr_conv = nn.ModuleList([ConvBnAct(in_chs, init, 1) for _ in range(3)])
+        self.primary_activation = act()
+        self.cheap_rpr_skip = nn.BatchNorm2d(init)
+        self.cheap_rpr_conv = nn.ModuleList([ConvBnAct(init, init, 3, groups=init)
+                                             for _ in range(3)])
+        self.cheap_rpr_scale = ConvBnAct(init, init, 1, groups=init)
+        self.cheap_activation = act()
+        self.short_conv = nn.Identity()
+
+    def forward(self, x):
+        x1 = 0
+        for branch in self.primary_rpr_conv:
+            x1 = x1 + branch(x)
+        x1 = self.primary_activation(x1)
+        x2 = self.cheap_rpr_scale(x1) + self.cheap_rpr_skip(x1)
+        for branch in self.cheap_rpr_conv:
+            x2 = x2 + branch(x1)
+        x2 = self.cheap_activation(x2)
+        return torch.cat([x1, x2], dim=1)[:, :self.out_chs]
+
+
+def hard_sigmoid_se(channels):
+    """GhostNet's SE: rd = make_divisible(C / 4, 4), hard-sigmoid gate."""
+    se = SqueezeExcite(channels, make_divisible(channels / 4, 4))
+    se.gate = nn.Hardsigmoid()
+    return se
+
+
+class GhostBottleneckV3Wrapper(nn.Module):
+    """mid = in * 3 (5 at late); ghost1 (ReLU); at stride 2 the
+    re-parameterisable depthwise [dw1x1 + BN] + 3 x [dw3x3 + BN]; SE at
+    late; ghost2 (no act); shortcut dw3x3 + BN + conv1x1 + BN when the
+    width or stride changes."""
+
+    EXPANSION = {"early": 3, "mid": 3, "late": 5}
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        mid = in_chs * self.EXPANSION[position]
+        self.stride = stride
+        self.conv_dw = nn.Identity()
+        self.bn_dw = nn.Identity()
+        self.ghost1 = GhostModuleV3(in_chs, mid, relu=True)
+        if stride > 1:
+            self.dw_rpr_conv = nn.ModuleList([ConvBnAct(mid, mid, 3, stride=stride, groups=mid)
+                                              for _ in range(3)])
+            self.dw_rpr_scale = ConvBnAct(mid, mid, 1, stride=stride, groups=mid)
+        else:
+            self.dw_rpr_conv = nn.ModuleList()
+            self.dw_rpr_scale = nn.Identity()
+        self.se = hard_sigmoid_se(mid) if position == "late" else nn.Identity()
+        self.ghost2 = GhostModuleV3(mid, out_chs, relu=False)
+        if in_chs == out_chs and stride == 1:
+            self.shortcut = nn.Identity()
+        else:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_chs, in_chs, 3, stride=stride, padding=1, groups=in_chs, bias=False),
+                nn.BatchNorm2d(in_chs),
+                nn.Conv2d(in_chs, out_chs, 1, bias=False),
+                nn.BatchNorm2d(out_chs))
+
+    def forward(self, x):
+        shortcut = x
+        x = self.ghost1(x)
+        if self.stride > 1:
+            y = self.dw_rpr_scale(x)
+            for branch in self.dw_rpr_conv:
+                y = y + branch(x)
+            x = y
+        x = self.ghost2(self.se(x))
+        return x + self.shortcut(shortcut)
+
+
 BLOCKS = {
     "ResNetBasicBlock": ResNetBasicBlockWrapper,
     "InvertedResidual": InvertedResidualWrapper,
@@ -391,6 +495,7 @@ BLOCKS = {
     "MBConvLNBlock": MbConvLNBlockWrapper,
     "MobileOneBlock": MobileOneBlockWrapper,
     "ReparamLargeKernelConv": ReparamLargeKernelConvWrapper,
+    "GhostBottleneckV3": GhostBottleneckV3Wrapper,
 }
 
 # experiment-name spelling (specs/<snake>_<position>.yaml) -> registry name
@@ -403,6 +508,7 @@ SNAKE_NAMES = {
     "mbconv_ln_block": "MBConvLNBlock",
     "mobile_one_block": "MobileOneBlock",
     "reparam_large_kernel_conv": "ReparamLargeKernelConv",
+    "ghost_bottleneck_v3": "GhostBottleneckV3",
 }
 
 
