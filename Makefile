@@ -97,7 +97,8 @@ define experiment_binary
 $(B)/$(1)/$(1): $(B)/$(1)/model_ref.o $(B)/$(1)/model_opt.o $(B)/$(1)/model_desc.o $(B)/main.o $(B)/libbzrt.a
 	$$(CC) $$(CFLAGS_RT) -o $$@ $$(filter %.o,$$^) $(B)/libbzrt.a $$(LIBS_RT)
 endef
-$(foreach v,$(sort $(EXPERIMENTS) $(VARIANT)),$(eval $(call experiment_binary,$(v))))
+# VARIANTS: more variant names to define binaries for (make -j VARIANTS=...)
+$(foreach v,$(sort $(EXPERIMENTS) $(VARIANT) $(VARIANTS)),$(eval $(call experiment_binary,$(v))))
 
 gen: $(B)/$(VARIANT)/model_ref.c $(B)/$(VARIANT)/model_opt.c $(B)/$(VARIANT)/model_desc.c
 	@echo "sources in $(B)/$(VARIANT)/"
