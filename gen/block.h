@@ -12,7 +12,25 @@
  * A node whose `when` is false, and every identity/flatten node, stands
  * for its input.  An `op` that is not an operator names another block file
  * (a sub-block), instantiated with `args: {in, out, stride}` under the
- * node's name.  `op: $var` takes the operator from a variable. */
+ * node's name.  `op: $var` takes the operator from a variable.
+ *
+ * Operator attributes, besides name, op, input/inputs, when and class (the
+ * PyTorch class for MAC counting: BatchNormAct2d counts 0):
+ *   conv2d          out, kernel; stride 1, padding 0, groups 1, bias false,
+ *                   trunc_normal_std (weight ~ timm's trunc_normal_(std),
+ *                   bias 0; default PyTorch's kaiming-uniform init)
+ *   batchnorm2d, layernorm2d   eps 1e-5
+ *   avgpool2d       kernel; stride = kernel, padding 0, ceil_mode false,
+ *                   count_include_pad true
+ *   linear          out; bias true
+ *   channel_scale   init (gamma's constant); gamma_dims 1 ([C]) or 3 ([C,1,1])
+ *   add, sub, mul, concat   inputs: [a, b]
+ *
+ *   deploy:                         # re-parameterisation (reparam.c)
+ *     - {name: reparam_conv, op: conv2d, output: sum, out: out, kernel: 3,
+ *        padding: 1, input: x, when: ...}
+ * replaces, in the deploy graph, every node between `input` (default: the
+ * block input) and `output` by one conv with bias. */
 #ifndef GEN_BLOCK_H
 #define GEN_BLOCK_H
 

@@ -3,6 +3,7 @@
 #include "block.h"
 #include "block_scope.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,12 +34,12 @@ typedef struct {
 } instance;
 
 #define COMMON_KEYS "name", "op", "input", "inputs", "when", "class"
-static const char *const keys_conv[] = {COMMON_KEYS, "out", "kernel", "stride", "padding", "groups", "bias", NULL};
+static const char *const keys_conv[] = {COMMON_KEYS, "out", "kernel", "stride", "padding", "groups", "bias", "trunc_normal_std", NULL};
 static const char *const keys_bn[] = {COMMON_KEYS, "eps", NULL};
 static const char *const keys_pool[] = {COMMON_KEYS, "kernel", "stride", "padding", "ceil_mode", "count_include_pad", NULL};
 static const char *const keys_linear[] = {COMMON_KEYS, "out", "bias", NULL};
 static const char *const keys_plain[] = {COMMON_KEYS, NULL};
-static const char *const keys_scale[] = {COMMON_KEYS, "init", NULL};
+static const char *const keys_scale[] = {COMMON_KEYS, "init", "gamma_dims", NULL};
 static const char *const keys_subblock[] = {COMMON_KEYS, "args", NULL};
 
 static const char *const default_class[OP_COUNT] = {
@@ -47,7 +48,7 @@ static const char *const default_class[OP_COUNT] = {
     [OP_GLOBAL_AVGPOOL] = "AdaptiveAvgPool2d", [OP_LINEAR] = "Linear",
     [OP_CHANNEL_SCALE] = "LayerScale2d", [OP_SIGMOID] = "Sigmoid", [OP_MUL] = "mul",
     [OP_GELU] = "GELU", [OP_LAYERNORM2D] = "LayerNorm2d",
-    [OP_HARD_SIGMOID] = "Hardsigmoid", [OP_CONCAT] = "cat",
+    [OP_HARD_SIGMOID] = "Hardsigmoid", [OP_CONCAT] = "cat", [OP_SUB] = "sub",
 };
 
 typedef struct {
@@ -100,6 +101,16 @@ static int builtin_op(const char *text)
     return OPK_SUBBLOCK;
 }
 
+static const char *operator_list(void)
+{
+    static char list[512];
+    if (!list[0])
+        for (int op = 0; op < OP_COUNT; op++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", op ? ", " : "",
+                     op_name((op_kind)op));
+    return list;
+}
+
 static void parse_op(instance *b, node_def *d)
 {
     ynode op = ymap_get(d->def, "op");
@@ -113,9 +124,9 @@ static void parse_op(instance *b, node_def *d)
     }
     d->op = builtin_op(d->op_text);
     if (d->op == OPK_SUBBLOCK && !block_exists(b->env, d->op_text))
-        diag_error(d->op_pos, "unknown operator '%s' (operators: conv2d, batchnorm2d, relu, "
-                   "hardswish, avgpool2d, global_avgpool, add, linear, identity, flatten; "
-                   "and no block file %s/%s.yaml)", d->op_text, b->env->blocks_dir, d->op_text);
+        diag_error(d->op_pos, "unknown operator '%s' (operators: %s, identity, flatten; "
+                   "and no block file %s/%s.yaml)", d->op_text, operator_list(), b->env->blocks_dir,
+                   d->op_text);
 }
 
 static void parse_def(instance *b, int i, ynode def)
@@ -153,7 +164,7 @@ static void resolve_inputs(instance *b, int i)
 {
     node_def *d = &b->defs[i];
     ynode one = ymap_get(d->def, "input"), many = ymap_get(d->def, "inputs");
-    int want = d->op == OP_ADD || d->op == OP_MUL || d->op == OP_CONCAT ? 2 : 1;
+    int want = d->op == OP_ADD || d->op == OP_SUB || d->op == OP_MUL || d->op == OP_CONCAT ? 2 : 1;
     if (ynode_present(one) && ynode_present(many))
         diag_error(ynode_pos(many), "node '%s': give 'input' or 'inputs', not both", d->name);
     if (ynode_present(many)) {
@@ -204,6 +215,10 @@ static void read_attributes(instance *b, node_def *d, node *n)
         n->conv.pad = (int)attr_int(b, d, "padding", 0, 0, 64);
         n->conv.groups = (int)attr_int(b, d, "groups", 1, 1, 1 << 20);
         n->conv.bias = attr_bool(d, "bias", 0);
+        ynode std = ymap_get(d->def, "trunc_normal_std");
+        n->init_std = ynode_present(std) ? ynumber(std, "trunc_normal_std") : 0;
+        if (ynode_present(std) && !(n->init_std > 0 && n->init_std < 1))
+            diag_error(ynode_pos(std), "trunc_normal_std must lie in (0, 1)");
     } else if (n->op == OP_AVGPOOL2D) {
         n->pool.kernel = (int)required_int(b, d, "kernel", 1, 64);
         n->pool.stride = (int)attr_int(b, d, "stride", n->pool.kernel, 1, 64);
@@ -223,6 +238,10 @@ static void read_attributes(instance *b, node_def *d, node *n)
         if (!ynode_present(init))
             diag_error(ynode_pos(d->def), "node '%s' (channel_scale) needs 'init'", d->name);
         n->init_value = ynumber(init, "init");
+        n->gamma_dims = (int)attr_int(b, d, "gamma_dims", 1, 1, 3);
+        if (n->gamma_dims == 2)
+            diag_error(ynode_pos(ymap_get(d->def, "gamma_dims")),
+                       "gamma_dims must be 1 ([C]) or 3 ([C, 1, 1])");
     }
 }
 

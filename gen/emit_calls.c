@@ -82,7 +82,7 @@ static void forward_call(FILE *out, const graph *g, const memory_plan *p, const 
         call(out, k, "_forward_eval", "%s, %s, %s, %s, %s, %s, %g", x, w, b, rm, rv, y, n->eps);
         free(rm);
         free(rv);
-    } else if (n->op == OP_ADD || n->op == OP_MUL || n->op == OP_CONCAT) {
+    } else if (n->op == OP_ADD || n->op == OP_SUB || n->op == OP_MUL || n->op == OP_CONCAT) {
         char *x2 = tensor_ref(g, p, n->in[1], 0);
         call(out, k, "_forward", "%s, %s, %s", x, x2, y);
         free(x2);
@@ -132,7 +132,7 @@ static void backward_call(FILE *out, const graph *g, const memory_plan *p, const
     } else if (n->op == OP_BATCHNORM2D) {
         call(out, k, "_backward", "%s, %s, bz_bn_saved(%ld), %s, %s, %d, %s, %s", x, w,
              n->bn_saved_offset, dy, dx, acc, dw, db);
-    } else if (n->op == OP_ADD || n->op == OP_CONCAT) {
+    } else if (n->op == OP_ADD || n->op == OP_SUB || n->op == OP_CONCAT) {
         char *dx2 = tensor_ref(g, p, n->in[1], 1);
         call(out, k, "_backward", "%s, %s, %d, %s, %d", dy, dx, acc, dx2,
              take_accumulate(written, n->in[1]));

@@ -33,8 +33,46 @@ static void fold_conv(FILE *out, const graph *g, const deploy_step *s)
     free(bias);
 }
 
+static char *arena_ref(const char *arena, long offset)
+{
+    return xasprintf("%s(%ld)", arena, offset);
+}
+
+/* A bz_reparam_branch literal (runtime/bz_kernels.h). */
+static char *branch_literal(const graph *g, const reparam_group *r, int b)
+{
+    const node *c = r->conv[b] >= 0 ? &g->nodes[r->conv[b]] : NULL;
+    const node *bn = r->bn[b] >= 0 ? &g->nodes[r->bn[b]] : NULL;
+    const node *sc = r->scale[b] >= 0 ? &g->nodes[r->scale[b]] : NULL;
+    char *w = c ? arena_ref("bz_param", param_of(g, c, 0)->offset) : xstrdup("bz_null");
+    char *bias = c && c->conv.bias ? arena_ref("bz_param", param_of(g, c, 1)->offset)
+                                   : xstrdup("bz_null");
+    char *bn_refs = bn ? xasprintf(".bn_weight = bz_param(%ld), .bn_bias = bz_param(%ld), "
+                                   ".bn_mean = bz_buffer(%ld), .bn_var = bz_buffer(%ld), .eps = %g",
+                                   param_of(g, bn, 0)->offset, param_of(g, bn, 1)->offset,
+                                   param_of(g, bn, 2)->offset, param_of(g, bn, 3)->offset, bn->eps)
+                       : xstrdup(".bn_weight = bz_null");
+    char *scale = sc ? arena_ref("bz_param", param_of(g, sc, 0)->offset) : xstrdup("bz_null");
+    char *lit = xasprintf("&(bz_reparam_branch){.w = %s, .bias = %s, .kh = %d, .kw = %d, %s, "
+                          ".scale = %s, .sign = %d}", w, bias, c ? c->conv.kh : 0,
+                          c ? c->conv.kw : 0, bn_refs, scale, r->sign[b]);
+    free(w), free(bias), free(bn_refs), free(scale);
+    return lit;
+}
+
+static char *branch_description(const graph *g, const reparam_group *r, int b)
+{
+    const char *conv = r->conv[b] >= 0 ? g->nodes[r->conv[b]].name : NULL;
+    const char *bn = r->bn[b] >= 0 ? g->nodes[r->bn[b]].name : NULL;
+    const char *scale = r->scale[b] >= 0 ? g->nodes[r->scale[b]].name : NULL;
+    return xasprintf("%s%s%s%s%s%s%s", r->sign[b] < 0 ? "minus " : "", scale ? scale : "",
+                     scale ? " x " : "", conv ? conv : bn ? "identity" : "the input itself",
+                     bn && conv ? " + " : "",
+                     bn && !conv ? " " : "", bn ? bn : "");
+}
+
 /* The merged conv of a group: zero, then add every branch with its
- * BatchNorm folded in (runtime/bz_fold.c). */
+ * BatchNorm, layer scale and sign folded in (runtime/bz_fold.c). */
 static void fold_group(FILE *out, const graph *g, const deploy_step *s)
 {
     const reparam_group *r = &g->groups[s->group];
@@ -43,20 +81,12 @@ static void fold_group(FILE *out, const graph *g, const deploy_step *s)
     fprintf(out, "bz_fold_call([<bz_zero_floats>], [<bz_deploy(%ld), %ld>])\n", s->w_offset,
             s->b_offset + m->conv.out_c - s->w_offset);
     for (int b = 0; b < r->n_branches; b++) {
-        const node *bn = &g->nodes[r->bn[b]];
-        const node *c = r->conv[b] >= 0 ? &g->nodes[r->conv[b]] : NULL;
-        char *w = c ? xasprintf("bz_param(%ld)", param_of(g, c, 0)->offset) : xstrdup("bz_null");
-        char *bias = c && c->conv.bias ? xasprintf("bz_param(%ld)", param_of(g, c, 1)->offset)
-                                       : xstrdup("bz_null");
-        fprintf(out, "bz_fold_comment([<%s branch %s%s%s>])\n", m->name, c ? c->name : "",
-                c ? " + " : "identity ", bn->name);
+        char *what = branch_description(g, r, b), *lit = branch_literal(g, r, b);
+        fprintf(out, "bz_fold_comment([<%s branch: %s>])\n", m->name, what);
         fprintf(out, "bz_fold_call([<bz_reparam_add_branch>], [<bz_deploy(%ld), bz_deploy(%ld), "
-                "%d, %d, %d, %d, %s, %d, %d, %s, bz_param(%ld), bz_param(%ld), bz_buffer(%ld), "
-                "bz_buffer(%ld), %g>])\n", s->w_offset, s->b_offset, m->conv.out_c, m->conv.kh,
-                m->conv.kw, cin_g, w, c ? c->conv.kh : 0, c ? c->conv.kw : 0, bias,
-                param_of(g, bn, 0)->offset, param_of(g, bn, 1)->offset, param_of(g, bn, 2)->offset,
-                param_of(g, bn, 3)->offset, bn->eps);
-        free(w), free(bias);
+                "%d, %d, %d, %d,\n        %s>])\n", s->w_offset, s->b_offset, m->conv.out_c,
+                m->conv.kh, m->conv.kw, cin_g, lit);
+        free(what), free(lit);
     }
 }
 
@@ -118,7 +148,7 @@ static void deploy_call(FILE *out, const graph *g, const memory_plan *p, const d
     else if (n->op == OP_LAYERNORM2D)
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, bz_deploy(%ld), %s, %g>])\n", k, x, w,
                 s->w_offset + n->in_shape.c, y, n->eps);
-    else if (n->op == OP_ADD || n->op == OP_MUL || n->op == OP_CONCAT) {
+    else if (n->op == OP_ADD || n->op == OP_SUB || n->op == OP_MUL || n->op == OP_CONCAT) {
         char *x2 = ref(g, p, n->in[1]);
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s>])\n", k, x, x2, y);
         free(x2);

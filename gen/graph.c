@@ -9,7 +9,7 @@ static const char *const op_names[OP_COUNT] = {
     [OP_GLOBAL_AVGPOOL] = "global_avgpool", [OP_LINEAR] = "linear",
     [OP_CHANNEL_SCALE] = "channel_scale", [OP_SIGMOID] = "sigmoid", [OP_MUL] = "mul",
     [OP_GELU] = "gelu", [OP_LAYERNORM2D] = "layernorm2d",
-    [OP_HARD_SIGMOID] = "hard_sigmoid", [OP_CONCAT] = "concat",
+    [OP_HARD_SIGMOID] = "hard_sigmoid", [OP_CONCAT] = "concat", [OP_SUB] = "sub",
 };
 
 const char *op_name(op_kind op) { return op_names[op]; }

@@ -23,6 +23,7 @@ typedef enum {
     OP_CONCAT,              /* along channels                               */
     OP_LAYERNORM2D,         /* over channels at each pixel (timm LayerNorm2d) */
     OP_MUL,                 /* a * b, b of a's shape or a gate [C][1][1]    */
+    OP_SUB,                 /* a - b, same shapes (FastViT's RepMixer)      */
     OP_COUNT
 } op_kind;
 
@@ -50,6 +51,9 @@ typedef struct {
     double eps;             /* OP_BATCHNORM2D                            */
     int features, bias;     /* OP_LINEAR                                 */
     double init_value;      /* OP_CHANNEL_SCALE: gamma's initial value   */
+    int gamma_dims;         /* OP_CHANNEL_SCALE: gamma is [C] (1) or [C,1,1] (3) */
+    double init_std;        /* OP_CONV2D: > 0: weight ~ trunc_normal(0, std,
+                               [-2, 2]) and bias 0 (timm's _init_weights) */
     int mul_b_pixels;       /* OP_MUL: 1 for a gate, else in_shape's HxW */
     int param_first, n_param;
     int bn_index;           /* OP_BATCHNORM2D: index among BNs           */
@@ -64,14 +68,14 @@ typedef struct {
 
 enum { KIND_PARAM, KIND_BUFFER, KIND_COUNTER };
 enum { LAYOUT_PLAIN, LAYOUT_OHWI };
-enum { INIT_ZERO, INIT_ONE, INIT_UNIFORM_FAN_IN, INIT_CONSTANT };
+enum { INIT_ZERO, INIT_ONE, INIT_UNIFORM_FAN_IN, INIT_CONSTANT, INIT_TRUNC_NORMAL };
 
 typedef struct {
     char *key;
     int kind, layout, init, ndim;
     long shape[4];
     long numel, offset, fan_in;
-    double init_value;      /* INIT_CONSTANT */
+    double init_value;      /* INIT_CONSTANT: the value; INIT_TRUNC_NORMAL: the std */
 } param;
 
 /* A re-parameterisable sum of branches (MobileOne, RepLK, ...): in the
@@ -82,8 +86,13 @@ typedef struct {
     int in, out;            /* tensors: the branches' input, their sum   */
     int *members;           /* replaced train nodes                      */
     int n_members;
-    int conv[MAX_BRANCHES]; /* branch conv node, -1: identity (BN only) */
-    int bn[MAX_BRANCHES];   /* branch BatchNorm node                     */
+    /* Branch b adds sign[b] * scale[b] * bn[b](conv[b](in)); conv -1: an
+     * identity branch (BN of the input), bn -1: the input itself, scale
+     * -1: no layer scale, else the channel_scale node (RepMixer). */
+    int conv[MAX_BRANCHES];
+    int bn[MAX_BRANCHES];
+    int scale[MAX_BRANCHES];
+    int sign[MAX_BRANCHES];
     int n_branches;
 } reparam_group;
 

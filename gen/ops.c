@@ -81,7 +81,8 @@ shape3 infer_shape(const graph *g, const node *n)
     switch (n->op) {
     case OP_CONV2D: y = conv_shape(n, x); break;
     case OP_AVGPOOL2D: y = pool_shape(n, x); break;
-    case OP_ADD: y = add_shape(g, n); break;
+    case OP_ADD:
+    case OP_SUB: y = add_shape(g, n); break;
     case OP_MUL: y = mul_shape(g, n); break;
     case OP_CONCAT: y = concat_shape(g, n); break;
     case OP_GLOBAL_AVGPOOL: y.h = y.w = 1; break;
@@ -105,11 +106,13 @@ static void add_conv_params(graph *g, node *n)
     long cin = n->in_shape.c / c->groups;
     long w_shape[4] = {c->out_c, cin, c->kh, c->kw};
     long fan_in = cin * c->kh * c->kw;
-    graph_add_param(g, n, "weight", KIND_PARAM, LAYOUT_OHWI, INIT_UNIFORM_FAN_IN, 4, w_shape,
-                    fan_in);
+    int normal = n->init_std > 0;
+    long w = graph_add_param(g, n, "weight", KIND_PARAM, LAYOUT_OHWI,
+                             normal ? INIT_TRUNC_NORMAL : INIT_UNIFORM_FAN_IN, 4, w_shape, fan_in);
+    g->params[w].init_value = n->init_std;
     if (c->bias)
-        graph_add_param(g, n, "bias", KIND_PARAM, LAYOUT_PLAIN, INIT_UNIFORM_FAN_IN, 1,
-                        w_shape, fan_in);
+        graph_add_param(g, n, "bias", KIND_PARAM, LAYOUT_PLAIN,
+                        normal ? INIT_ZERO : INIT_UNIFORM_FAN_IN, 1, w_shape, fan_in);
 }
 
 static void add_batchnorm_params(graph *g, node *n)
@@ -144,8 +147,9 @@ static void add_layernorm_params(graph *g, node *n)
 
 static void add_channel_scale_params(graph *g, node *n)
 {
-    long c[1] = {n->in_shape.c};
-    long id = graph_add_param(g, n, "gamma", KIND_PARAM, LAYOUT_PLAIN, INIT_CONSTANT, 1, c, 0);
+    long c[3] = {n->in_shape.c, 1, 1};
+    long id = graph_add_param(g, n, "gamma", KIND_PARAM, LAYOUT_PLAIN, INIT_CONSTANT,
+                              n->gamma_dims, c, 0);
     g->params[id].init_value = n->init_value;
 }
 

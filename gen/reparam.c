@@ -1,12 +1,19 @@
 /* Re-parameterisable groups: which train nodes a deploy conv replaces, and
- * whether the replacement is exact (every branch a conv + BatchNorm or a
- * BatchNorm of the group's input, summed by adds used nowhere else). */
+ * whether the replacement is exact (every branch a conv + BatchNorm, a
+ * BatchNorm of the group's input or the input itself, combined by adds,
+ * subs and at most one layer scale on the way, used nowhere else). */
 #include "analysis.h"
 
 #include <stdlib.h>
 
-static void add_member(reparam_group *r, int node)
+static int is_member(const reparam_group *r, int node);
+
+_Noreturn static void not_reparameterisable(const reparam_group *r, const node *at, const char *why);
+
+static void add_member(const graph *g, reparam_group *r, int node)
 {
+    if (is_member(r, node))
+        not_reparameterisable(r, &g->nodes[node], "is reached by two paths of the sum");
     r->members = xrealloc(r->members, (size_t)(r->n_members + 1) * sizeof *r->members);
     r->members[r->n_members++] = node;
 }
@@ -25,36 +32,64 @@ static void check_branch_conv(const reparam_group *r, const node *c)
         not_reparameterisable(r, c, "does not sit centred in the deploy kernel");
 }
 
-static void collect_branch(const graph *g, reparam_group *r, int t)
+static void check_identity_fits(const reparam_group *r, const node *at)
 {
-    int p = g->tensors[t].producer;
-    if (p < 0)
-        diag_error(r->merged.pos, "cannot re-parameterise '%s': the sum reaches the network input",
-                   r->merged.name);
-    const node *n = &g->nodes[p];
-    add_member(r, p);
-    if (n->op == OP_ADD) {
-        collect_branch(g, r, n->in[0]);
-        collect_branch(g, r, n->in[1]);
-        return;
-    }
-    if (n->op != OP_BATCHNORM2D)
-        not_reparameterisable(r, n, "is neither an add nor a branch's BatchNorm");
+    if (r->merged.in_shape.c != r->merged.out_shape.c || r->merged.conv.stride != 1)
+        not_reparameterisable(r, at, "is an identity branch but the width or stride changes");
+}
+
+static void add_branch(reparam_group *r, const node *at, int conv, int bn, int scale, int sign)
+{
     if (r->n_branches == MAX_BRANCHES)
-        not_reparameterisable(r, n, "is one branch too many");
+        not_reparameterisable(r, at, "is one branch too many");
+    int b = r->n_branches++;
+    r->conv[b] = conv, r->bn[b] = bn, r->scale[b] = scale, r->sign[b] = sign;
+}
+
+/* A branch's BatchNorm, of the group input (identity) or of a conv of it. */
+static void collect_batchnorm(const graph *g, reparam_group *r, int p, int scale, int sign)
+{
+    const node *n = &g->nodes[p];
     int conv = -1;
     if (n->in[0] != r->in) {
         conv = g->tensors[n->in[0]].producer;
         if (conv < 0 || g->nodes[conv].op != OP_CONV2D || g->nodes[conv].in[0] != r->in)
             not_reparameterisable(r, n, "does not follow a conv of the group input");
         check_branch_conv(r, &g->nodes[conv]);
-        add_member(r, conv);
-    } else if (r->merged.in_shape.c != r->merged.out_shape.c ||
-               r->merged.conv.stride != 1) {
-        not_reparameterisable(r, n, "is an identity branch but the width or stride changes");
+        add_member(g, r, conv);
+    } else {
+        check_identity_fits(r, n);
     }
-    r->conv[r->n_branches] = conv;
-    r->bn[r->n_branches++] = p;
+    add_branch(r, n, conv, p, scale, sign);
+}
+
+/* Walks the sum back to its branches: adds and subs of branches, each
+ * optionally under one layer scale (RepMixer: x + gamma * (a - b)). */
+static void collect_branch(const graph *g, reparam_group *r, int t, int scale, int sign)
+{
+    if (t == r->in) {
+        const node *sum = &g->nodes[g->tensors[r->out].producer];
+        check_identity_fits(r, sum);
+        add_branch(r, sum, -1, -1, scale, sign);
+        return;
+    }
+    int p = g->tensors[t].producer;
+    if (p < 0)
+        diag_error(r->merged.pos, "cannot re-parameterise '%s': the sum reaches the network input",
+                   r->merged.name);
+    const node *n = &g->nodes[p];
+    add_member(g, r, p);
+    if (n->op == OP_ADD || n->op == OP_SUB) {
+        collect_branch(g, r, n->in[0], scale, sign);
+        collect_branch(g, r, n->in[1], scale, n->op == OP_SUB ? -sign : sign);
+    } else if (n->op == OP_CHANNEL_SCALE && scale < 0) {
+        collect_branch(g, r, n->in[0], p, sign);
+    } else if (n->op == OP_BATCHNORM2D) {
+        collect_batchnorm(g, r, p, scale, sign);
+    } else {
+        not_reparameterisable(r, n, "is neither an add, a sub, a layer scale nor a branch's "
+                              "BatchNorm");
+    }
 }
 
 static int is_member(const reparam_group *r, int node)
@@ -79,6 +114,43 @@ static void check_closed(const graph *g, const reparam_group *r)
     }
 }
 
+static int contains_all(const reparam_group *outer, const reparam_group *inner)
+{
+    for (int m = 0; m < inner->n_members; m++)
+        if (!is_member(outer, inner->members[m]))
+            return 0;
+    return 1;
+}
+
+/* A group whose branches include another group's sum absorbs it, as
+ * RepMixer's reparameterize() merges its already merged mixer. */
+static void drop_absorbed_groups(graph *g)
+{
+    int kept = 0;
+    for (int k = 0; k < g->n_groups; k++) {
+        int absorbed = 0;
+        for (int j = 0; j < g->n_groups && !absorbed; j++)
+            absorbed = j != k && g->groups[j].n_members > g->groups[k].n_members &&
+                       contains_all(&g->groups[j], &g->groups[k]);
+        if (absorbed)
+            free(g->groups[k].members);
+        else
+            g->groups[kept++] = g->groups[k];
+    }
+    g->n_groups = kept;
+}
+
+/* Groups left after absorption may not share a node. */
+static void check_disjoint(const graph *g)
+{
+    for (int k = 0; k < g->n_groups; k++)
+        for (int j = k + 1; j < g->n_groups; j++)
+            for (int m = 0; m < g->groups[j].n_members; m++)
+                if (is_member(&g->groups[k], g->groups[j].members[m]))
+                    not_reparameterisable(&g->groups[j], &g->nodes[g->groups[j].members[m]],
+                                          "also belongs to another deploy conv");
+}
+
 void resolve_reparam_groups(graph *g)
 {
     for (int k = 0; k < g->n_groups; k++) {
@@ -87,9 +159,11 @@ void resolve_reparam_groups(graph *g)
         if (want.c != got.c || want.h != got.h || want.w != got.w)
             diag_error(r->merged.pos, "deploy '%s' produces %dx%dx%d but its output is %dx%dx%d",
                        r->merged.name, want.c, want.h, want.w, got.c, got.h, got.w);
-        collect_branch(g, r, r->out);
+        collect_branch(g, r, r->out, -1, 1);
         check_closed(g, r);
     }
+    drop_absorbed_groups(g);
+    check_disjoint(g);
 }
 
 int reparam_group_of(const graph *g, int node)

@@ -13,23 +13,36 @@ void bz_zero_floats(float *dst, long n)
     memset(dst, 0, sizeof(float) * (size_t)n);
 }
 
-void bz_reparam_add_branch(float *w_out, float *b_out, int cout, int kh, int kw, int cin_g,
-                           const float *w, int bkh, int bkw, const float *bias,
-                           const float *gamma, const float *beta, const float *mean,
-                           const float *var, double eps)
+/* The branch's output-channel multiplier and additive constant:
+ * y = k * (conv(x) + bias) + c. */
+static void branch_affine(const bz_reparam_branch *b, int co, double *k, double *c)
 {
-    int top = (kh - bkh) / 2, left = (kw - bkw) / 2;
+    double bn_scale = 1.0, bn_shift = 0.0;
+    if (b->bn_weight) {
+        bn_scale = b->bn_weight[co] / sqrt((double)b->bn_var[co] + b->eps);
+        bn_shift = b->bn_bias[co] - b->bn_mean[co] * bn_scale;
+    }
+    double outer = b->sign * (b->scale ? b->scale[co] : 1.0);
+    *k = outer * bn_scale;
+    *c = outer * (bn_shift + (b->bias ? b->bias[co] * bn_scale : 0.0));
+}
+
+void bz_reparam_add_branch(float *w_out, float *b_out, int cout, int kh, int kw, int cin_g,
+                           const bz_reparam_branch *b)
+{
+    int top = (kh - b->kh) / 2, left = (kw - b->kw) / 2;
     for (int co = 0; co < cout; co++) {
-        double scale = gamma[co] / sqrt((double)var[co] + eps);
+        double k, c;
+        branch_affine(b, co, &k, &c);
         float *wo = w_out + (long)co * kh * kw * cin_g;
-        if (!w)
-            wo[((long)(kh / 2) * kw + kw / 2) * cin_g + co % cin_g] += (float)scale;
-        for (int i = 0; w && i < bkh; i++)
-            for (int j = 0; j < bkw; j++)
+        if (!b->w)
+            wo[((long)(kh / 2) * kw + kw / 2) * cin_g + co % cin_g] += (float)k;
+        for (int i = 0; b->w && i < b->kh; i++)
+            for (int j = 0; j < b->kw; j++)
                 for (int ci = 0; ci < cin_g; ci++)
                     wo[((long)(i + top) * kw + j + left) * cin_g + ci] +=
-                        (float)(w[(((long)co * bkh + i) * bkw + j) * cin_g + ci] * scale);
-        b_out[co] += (float)(((bias ? bias[co] : 0.0) - mean[co]) * scale + beta[co]);
+                        (float)(b->w[(((long)co * b->kh + i) * b->kw + j) * cin_g + ci] * k);
+        b_out[co] += (float)c;
     }
 }
 

@@ -8,15 +8,24 @@
 void bz_copy_floats(float *dst, const float *src, long n);
 void bz_zero_floats(float *dst, long n);
 
-/* Adds one re-parameterisable branch, its BatchNorm folded in, to a merged
- * conv w_out [cout][kh][kw][cin_g] (OHWI), b_out [cout]: a conv branch
- * w [cout][bkh][bkw][cin_g] (optional bias) sits centred in the kernel; an
- * identity branch (w NULL: BatchNorm of the input) adds a unit at the
- * centre, input channel co % cin_g, as timm's reparameterize() does. */
+/* One re-parameterisable branch: sign * scale[co] * bn(conv(x)).  conv
+ * weight w [cout][kh][kw][cin_g] (OHWI), NULL: an identity branch (a unit
+ * at the kernel centre, input channel co % cin_g, as timm's
+ * reparameterize() builds it); bn_weight NULL: no BatchNorm (the input
+ * itself, RepMixer's x + ...); scale NULL: no layer scale. */
+typedef struct {
+    const float *w, *bias;
+    int kh, kw;
+    const float *bn_weight, *bn_bias, *bn_mean, *bn_var;
+    double eps;
+    const float *scale;
+    double sign;
+} bz_reparam_branch;
+
+/* Adds a branch to a merged conv w_out [cout][kh][kw][cin_g] (OHWI) with
+ * bias b_out [cout]; a smaller branch kernel sits centred. */
 void bz_reparam_add_branch(float *w_out, float *b_out, int cout, int kh, int kw, int cin_g,
-                           const float *w, int bkh, int bkw, const float *bias,
-                           const float *gamma, const float *beta, const float *mean,
-                           const float *var, double eps);
+                           const bz_reparam_branch *branch);
 
 /* Folds an eval-mode BatchNorm into the conv before it.  w [cout][k]
  * (k = kh*kw*cin/groups, any layout that keeps one output channel

@@ -23,7 +23,9 @@ enum bz_tensor_init {
     BZ_INIT_ONE,
     BZ_INIT_UNIFORM_FAN_IN, /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's
                                kaiming_uniform(a=sqrt(5)) and its bias rule */
-    BZ_INIT_CONSTANT        /* init_value, e.g. layer-scale gammas 1e-5     */
+    BZ_INIT_CONSTANT,       /* init_value, e.g. layer-scale gammas 1e-5     */
+    BZ_INIT_TRUNC_NORMAL    /* N(0, init_value^2) truncated to [-2, 2]:
+                               timm's trunc_normal_(std=...) (FastViT)      */
 };
 
 typedef struct {
@@ -36,7 +38,7 @@ typedef struct {
     int64_t numel;
     int64_t offset;         /* element offset in its arena                */
     int64_t fan_in;         /* for BZ_INIT_UNIFORM_FAN_IN                 */
-    double init_value;      /* for BZ_INIT_CONSTANT                       */
+    double init_value;      /* BZ_INIT_CONSTANT: the value; _TRUNC_NORMAL: std */
 } bz_tensor_desc;
 
 typedef struct {

@@ -18,6 +18,7 @@ for exp in $(make -s list); do
         mobile_one_block_*) block=MobileOneBlock ;;
         reparam_large_kernel_conv_*) block=ReparamLargeKernelConv ;;
         ghost_bottleneck_v3_*) block=GhostBottleneckV3 ;;
+        rep_mixer_*) block=RepMixer ;;
         *) echo "not ok - $exp: no reference block name known to this test"; continue ;;
     esac
     position=${exp##*_}

@@ -15,7 +15,7 @@ BATCH=${BATCH:-3}
 # Every experiment, except that blocks whose settings do not depend on the
 # position are checked at mid only (the other positions differ just in
 # stage widths, which ResNetBasicBlock's three runs cover).
-ONE_POSITION="resnet_bottleneck mbconv_ln_block mobile_one_block reparam_large_kernel_conv"
+ONE_POSITION="resnet_bottleneck mbconv_ln_block mobile_one_block reparam_large_kernel_conv rep_mixer"
 # GhostBottleneckV3 has the same settings at early and mid (expansion 3, no
 # SE); mid stands for both.  At early, with this seed, one ill-conditioned
 # gradient (stage1.1.ghost2.cheap_rpr_scale.conv.weight, a per-channel scale

@@ -15,6 +15,23 @@ static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t 
         db[i] = accumulate_db ? db[i] + dy[i] : dy[i];
     }
 }>])m4_dnl
+m4_dnl bz_sub_kernels(name, elements per sample): y = a - b (FastViT's
+m4_dnl RepMixer); its backward hands dy to a and -dy to b.
+m4_define([<bz_sub_kernels>], [<
+static void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++)
+        y[i] = a[i] - b[i];
+}
+
+static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
+                        int accumulate_db, int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++) {
+        da[i] = accumulate_da ? da[i] + dy[i] : dy[i];
+        db[i] = accumulate_db ? db[i] - dy[i] : -dy[i];
+    }
+}>])m4_dnl
 m4_dnl bz_channel_scale_kernels(name, channels, pixels): timm's LayerScale2d,
 m4_dnl y = x * gamma[c] over x [B][pixels][C].
 m4_define([<bz_channel_scale_kernels>], [<

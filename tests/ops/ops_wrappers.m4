@@ -140,14 +140,14 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 static const op_case $1_case = {"$2 $1", $3, 1, {$1_NX}, $1_NY, 1, $1_case_forward,
                                 $1_case_backward};>])m4_dnl
 m4_dnl
-m4_dnl bz_add_case(name, batch, elements)
-m4_define([<bz_add_case>], [<bz_add_kernels([<$1>], $3)
-enum { $1_N = $2 * $3 };
+m4_dnl bz_elementwise_case(name, operator, batch, elements): add or sub
+m4_define([<bz_elementwise_case>], [<bz_$2_kernels([<$1>], $4)
+enum { $1_N = $3 * $4 };
 
 static void $1_case_forward(const double *const *in, double *out)
 {
     real_t *a = to_real(in[0], $1_N), *b = to_real(in[1], $1_N), *y = to_real(NULL, $1_N);
-    $1_forward(a, b, y, $2);
+    $1_forward(a, b, y, $3);
     to_double(y, out, $1_N);
     free(a), free(b), free(y);
 }
@@ -158,13 +158,13 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     (void)in;
     real_t *g = to_real(dy, $1_N);
     real_t *da = grad_buffer(grads[0], $1_N, accumulate), *db = grad_buffer(grads[1], $1_N, accumulate);
-    $1_backward(g, da, accumulate, db, accumulate, $2);
+    $1_backward(g, da, accumulate, db, accumulate, $3);
     to_double(da, grads[0], $1_N);
     to_double(db, grads[1], $1_N);
     free(g), free(da), free(db);
 }
 
-static const op_case $1_case = {"add $1", $2, 2, {$1_N, $1_N}, $1_N, 1, $1_case_forward,
+static const op_case $1_case = {"$2 $1", $3, 2, {$1_N, $1_N}, $1_N, 1, $1_case_forward,
                                 $1_case_backward};>])m4_dnl
 m4_dnl
 m4_dnl bz_linear_case(name, batch, in, out, bias)

@@ -98,7 +98,7 @@ def leaf_calls(model, size=32):
                 macs += p.numel() * n * out.shape[2] * out.shape[3]
             else:
                 macs += p.numel() * n
-        lines.append("%s\t%s\t%s\t%d" % (names[mod], type(mod).__name__, list(out.shape), macs))
+        lines.append("%s\t%s\t%s\t%d" % (names[mod], mod._get_name(), list(out.shape), macs))
 
     for m in model.modules():
         if len(list(m.children())) == 0:
@@ -121,11 +121,18 @@ def first_diff(a, b):
 
 
 def check_init(model):
-    """PyTorch default init: conv/linear |w|, |b| <= 1/sqrt(fan_in);
+    """PyTorch default init: conv/linear |w|, |b| <= 1/sqrt(fan_in), or
+    trunc_normal(std) with zero bias where the module says so (FastViT);
     BN weight 1, bias 0, running_mean 0, running_var 1."""
     bad = []
     for name, m in model.named_modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
+        std = getattr(m, "bz_init_std", None)
+        if std is not None:
+            w = m.weight.detach()
+            if not (0.85 * std <= w.std().item() <= 1.15 * std and w.abs().max().item() <= 2
+                    and (m.bias is None or torch.all(m.bias == 0))):
+                bad.append("%s: not trunc_normal(std %g) with zero bias" % (name, std))
+        elif isinstance(m, (nn.Conv2d, nn.Linear)):
             fan_in = m.weight[0].numel()
             bound = 1.0 / math.sqrt(fan_in) * (1 + 1e-6)
             for pn in ("weight", "bias"):

@@ -60,6 +60,7 @@ def main():
     ap.add_argument("--labels")
     ap.add_argument("--output", required=True)
     ap.add_argument("--train", action="store_true")
+    ap.add_argument("--deploy", action="store_true", help="accepted; the eval model stands for it")
     ap.add_argument("--backend", choices=("reference", "optimised"))
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

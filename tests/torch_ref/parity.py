@@ -114,7 +114,7 @@ def rel_err(got, ref, floor=0.0):
 
 def make_model(args):
     """The torch model: default init after torch.manual_seed(seed), then
-    every BatchNorm randomised.
+    every BatchNorm and layer scale (gamma ~ U(0.5, 1.5)) randomised.
 
     weight ~ U(0.5, 1.5), bias ~ U(-0.2, 0.2).  The running statistics are
     first set to the statistics of a calibration batch (so that eval-mode
@@ -142,6 +142,13 @@ def make_model(args):
             bn.running_mean.add_(0.2 * bn.running_var.sqrt() * torch.randn(c, generator=gen))
             bn.running_var.mul_(torch.rand(c, generator=gen) + 0.5)
             bn.num_batches_tracked.zero_()
+        # layer scales start at 1e-5, which would hide the branch they
+        # scale from the logits; O(1) values make the check see it
+        model.initial_constants = {}
+        for name, p in model.named_parameters():
+            if name.endswith(".gamma"):
+                model.initial_constants[name] = p.detach().clone()
+                p.copy_(torch.rand(p.shape, generator=gen) + 0.5)
     model.eval()
     return model
 
@@ -474,7 +481,16 @@ def check_export(tag, binary, tmp, model):
     bad = []
     modules = dict(model.named_modules())
     for name, m in modules.items():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
+        std = getattr(m, "bz_init_std", None)
+        if std is not None:
+            # trunc_normal(0, std) over >= 256 values: sample std within 15%
+            # except with negligible probability; bias exactly 0
+            a = got[name + ".weight"].astype(np.float64)
+            if not (0.85 * std <= a.std() <= 1.15 * std and abs(a.mean()) < 0.2 * std):
+                bad.append("%s.weight mean %.3g std %.4g: not N(0, %g)" % (name, a.mean(), a.std(), std))
+            if name + ".bias" in got and np.any(got[name + ".bias"] != 0):
+                bad.append("%s.bias is not all 0" % name)
+        elif isinstance(m, (nn.Conv2d, nn.Linear)):
             w = got[name + ".weight"].astype(np.float64)
             fan_in = w[0].size
             bound = 1.0 / math.sqrt(fan_in)
@@ -501,9 +517,11 @@ def check_export(tag, binary, tmp, model):
             # constant-initialised parameters (LayerScale2d gamma = 1e-5)
             for pn, p in m.named_parameters(recurse=False):
                 k = "%s.%s" % (name, pn)
-                if not np.array_equal(got[k], p.detach().numpy().astype(np.float32)):
+                want = getattr(model, "initial_constants", {}).get(k, p.detach())
+                if not np.array_equal(got[k], want.numpy().astype(np.float32)):
                     bad.append("%s is not its constant initial value" % k)
-    tap(not bad, "%s: export init: conv/linear within 1/sqrt(fan_in), BN weight 1, bias 0, "
+    tap(not bad, "%s: export init: conv/linear within 1/sqrt(fan_in) (or trunc-normal where the "
+        "original says so), BN weight 1, bias 0, "
         "running stats 0/1, constants as the original" % tag, "; ".join(bad[:6]))
 
 
@@ -548,14 +566,16 @@ def main():
         st.save_npy(xp, x)
         st.save_npy(lp, labels)
 
-        # eval-mode logits (running statistics)
-        yp = os.path.join(tmp, "y_eval.npy")
-        err = binary.run("forward", "--weights", w, "--input", xp, "--output", yp)
-        if err:
-            tap(False, "%s: forward (eval)" % tag, err)
-        else:
-            check_logits("%s: eval logits" % tag, yp, reference_eval_logits(model, x),
-                         args.batch, args.classes)
+        # eval-mode logits (running statistics), by the train graph and by
+        # the deploy graph (BatchNorms folded, branches re-parameterised)
+        eval_ref = reference_eval_logits(model, x)
+        for what, flags in (("eval logits", []), ("deploy-graph logits", ["--deploy"])):
+            yp = os.path.join(tmp, "y_eval.npy")
+            err = binary.run("forward", "--weights", w, "--input", xp, "--output", yp, *flags)
+            if err:
+                tap(False, "%s: forward %s" % (tag, " ".join(flags) or "(eval)"), err)
+            else:
+                check_logits("%s: %s" % (tag, what), yp, eval_ref, args.batch, args.classes)
 
         oracle = GradientOracle(model, x, labels)
 

@@ -384,6 +384,139 @@ class ReparamLargeKernelConvWrapper(nn.Module):
         return self.act(self.se(self.large_conv(x) + self.small_conv(x)))
 
 
+def timm_name(name):
+    """Class decorator: print(model) shows timm's class name (several of
+    timm's classes share a name with another one here)."""
+    def named(cls):
+        cls._get_name = lambda self: name
+        return cls
+    return named
+
+
+@timm_name("LayerScale2d")
+class FastVitLayerScale2d(nn.Module):
+    """FastViT's LayerScale2d: gamma [C, 1, 1] (timm's mobilenetv3 one
+    above keeps gamma [C])."""
+
+    def __init__(self, channels, init_values=1e-5):
+        super().__init__()
+        self.gamma = nn.Parameter(init_values * torch.ones(channels, 1, 1))
+
+    def forward(self, x):
+        return x * self.gamma
+
+
+@timm_name("MobileOneBlock")
+class MobileOneBranches(nn.Module):
+    """timm's MobileOneBlock with its options spelt out: [convKxK + BN]
+    (num_conv_branches of them) + [conv1x1 + BN] (K > 1 and use_scale)
+    + [BN] of the input (in == out, stride 1), then act."""
+
+    def __init__(self, chs, kernel, groups, conv_branches=1, use_scale=True, act=None):
+        super().__init__()
+        self.se = nn.Identity()
+        self.identity = nn.BatchNorm2d(chs)
+        if conv_branches:
+            self.conv_kxk = nn.ModuleList([ConvNormAct(chs, chs, kernel, groups=groups)
+                                           for _ in range(conv_branches)])
+        else:
+            self.conv_kxk = None
+        self.conv_scale = (ConvNormAct(chs, chs, 1, groups=groups)
+                           if use_scale and kernel > 1 else None)
+        self.act = act if act is not None else nn.Identity()
+
+    def forward(self, x):
+        out = self.identity(x)
+        if self.conv_scale is not None:
+            out = out + self.conv_scale(x)
+        for branch in self.conv_kxk or []:
+            out = out + branch(x)
+        return self.act(self.se(out))
+
+
+def trunc_normal_init(conv, std=0.02):
+    """timm's ConvMlp._init_weights; the marker tells parity.py's export
+    check which distribution to expect."""
+    nn.init.trunc_normal_(conv.weight, std=std, a=-2.0, b=2.0)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+    conv.bz_init_std = std
+
+
+@timm_name("ReparamLargeKernelConv")
+class PatchEmbedLargeKernel(ReparamLargeKernelConvWrapper):
+    def __init__(self, in_chs, out_chs, stride):
+        super().__init__(in_chs, out_chs, stride)
+        self.act = nn.Identity()
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, in_chs, out_chs, stride):
+        super().__init__()
+        lk = PatchEmbedLargeKernel(in_chs, out_chs, stride)
+        self.proj = nn.Sequential(lk, MobileOneBranches(out_chs, 1, 1, act=nn.GELU()))
+
+    def forward(self, x):
+        return self.proj(x)
+
+
+@timm_name("RepMixer")
+class RepMixerTokenMixer(nn.Module):
+    """x + gamma * (mixer(x) - norm(x))."""
+
+    def __init__(self, chs):
+        super().__init__()
+        self.norm = MobileOneBranches(chs, 3, chs, conv_branches=0, use_scale=False)
+        self.mixer = MobileOneBranches(chs, 3, chs)
+        self.layer_scale = FastVitLayerScale2d(chs)
+
+    def forward(self, x):
+        return x + self.layer_scale(self.mixer(x) - self.norm(x))
+
+
+class ConvMlp(nn.Module):
+    def __init__(self, chs, hidden):
+        super().__init__()
+        self.conv = ConvNormAct(chs, chs, 7, groups=chs)
+        self.fc1 = nn.Conv2d(chs, hidden, 1)
+        self.act = nn.GELU()
+        self.fc2 = nn.Conv2d(hidden, chs, 1)
+        self.drop = nn.Dropout(0.0)
+        for conv in (self.conv.conv, self.fc1, self.fc2):
+            trunc_normal_init(conv)
+
+    def forward(self, x):
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(self.conv(x))))))
+
+
+class RepMixerBlock(nn.Module):
+    def __init__(self, chs):
+        super().__init__()
+        self.token_mixer = RepMixerTokenMixer(chs)
+        self.mlp = ConvMlp(chs, 4 * chs)
+        self.layer_scale = FastVitLayerScale2d(chs)
+        self.drop_path = nn.Identity()
+
+    def forward(self, x):
+        x = self.token_mixer(x)
+        return x + self.drop_path(self.layer_scale(self.mlp(x)))
+
+
+class RepMixerWrapper(nn.Module):
+    """A FastViT stage of depth 1 with the RepMixer token mixer, as
+    BlockZoo configures it: PatchEmbed (RepLK 7x7 without activation,
+    MobileOne 1x1 + GELU), then one RepMixerBlock (mlp ratio 4)."""
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        self.downsample = PatchEmbed(in_chs, out_chs, stride)
+        self.pos_emb = nn.Identity()
+        self.blocks = nn.Sequential(RepMixerBlock(out_chs))
+
+    def forward(self, x):
+        return self.blocks(self.pos_emb(self.downsample(x)))
+
+
 class ConvBnAct(nn.Module):
     """timm ghostnet's ConvBnAct branch: conv (no bias), BatchNormAct2d
     (act Identity here), aa and drop_path Identity."""
@@ -496,6 +629,7 @@ BLOCKS = {
     "MobileOneBlock": MobileOneBlockWrapper,
     "ReparamLargeKernelConv": ReparamLargeKernelConvWrapper,
     "GhostBottleneckV3": GhostBottleneckV3Wrapper,
+    "RepMixer": RepMixerWrapper,
 }
 
 # experiment-name spelling (specs/<snake>_<position>.yaml) -> registry name
@@ -509,6 +643,7 @@ SNAKE_NAMES = {
     "mobile_one_block": "MobileOneBlock",
     "reparam_large_kernel_conv": "ReparamLargeKernelConv",
     "ghost_bottleneck_v3": "GhostBottleneckV3",
+    "rep_mixer": "RepMixer",
 }
 
 
