@@ -5,6 +5,7 @@
 #                                       a variant, in build/<exp>-nb2-bc16-c100-in32/
 #   make gen EXP=...                    emit the sources only, for reading
 #   make list | all | run | test | clean
+#   make bench-vs-torch [EXP="a b"] [THREADS=2]   speed against PyTorch
 # See README.md.
 
 EXP ?= resnet_basic_block_mid
@@ -53,7 +54,7 @@ flag_of = $(if $(filter nb%,$(1)),--num-blocks $(patsubst nb%,%,$(1)),$(if $(fil
 variant_spec = specs/$(firstword $(subst -, ,$(1))).yaml
 variant_flags = $(foreach p,$(wordlist 2,9,$(subst -, ,$(1))),$(call flag_of,$(p)))
 
-.PHONY: default gen list all runtime run test clean
+.PHONY: default gen list all runtime run test clean bench-vs-torch
 .SECONDARY:
 default: $(BIN)
 
@@ -123,6 +124,13 @@ all: $(foreach e,$(EXPERIMENTS),$(B)/$(e)/$(e))
 
 test:
 	tests/run.sh
+
+# Side by side with PyTorch on this CPU (scripts/bench_vs_torch.py): every
+# experiment, or EXP="a b" given on the command line; THREADS each side.
+THREADS ?= 2
+BENCH_EXPERIMENTS := $(if $(filter command line environment,$(origin EXP)),$(EXP),$(EXPERIMENTS))
+bench-vs-torch: $(B)/bzgen
+	/usr/bin/python3 scripts/bench_vs_torch.py --threads $(THREADS) $(BENCH_EXPERIMENTS)
 
 clean:
 	rm -rf $(B)

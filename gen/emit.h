@@ -25,4 +25,15 @@ void emit_desc(FILE *out, const model_facts *f);
 /* Kernel names: one per distinct shape signature. */
 char *kernel_name(const node *n, int deploy_bias);
 
+/* Timed steps (desc->steps[], bz_mark): every layer call of the four
+ * generated functions, numbered forward_train, forward_eval, backward (by
+ * node), forward_deploy (by deploy step). */
+enum { PHASE_FORWARD_TRAIN, PHASE_FORWARD_EVAL, PHASE_BACKWARD, PHASE_FORWARD_DEPLOY };
+int step_of_node(const graph *g, int phase, int node);
+int step_of_deploy(const graph *g, int deploy_step);
+/* MACs of one deploy step at batch 1 (a folded BN adds its bias). */
+long deploy_step_macs(const deploy_step *s);
+void emit_step_rows(FILE *out, const model_facts *f);
+void emit_layer_comment(FILE *out, const node *n, const char *what, long macs, int step);
+
 #endif

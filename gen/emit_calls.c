@@ -54,12 +54,13 @@ static char *describe(const node *n)
     }
 }
 
-void emit_layer_comment(FILE *out, const node *n, const char *what, long macs)
+void emit_layer_comment(FILE *out, const node *n, const char *what, long macs, int step)
 {
     char *attrs = describe(n);
-    fprintf(out, "bz_layer([<%s>], [<%s%s>], [<%dx%dx%d>], [<%dx%dx%d>], [<%s%s>], %ld)\n", n->name,
-            n->torch_class, what, n->in_shape.c, n->in_shape.h, n->in_shape.w, n->out_shape.c,
-            n->out_shape.h, n->out_shape.w, attrs[0] ? ", " : "", attrs, macs);
+    fprintf(out, "bz_layer([<%s>], [<%s%s>], [<%dx%dx%d>], [<%dx%dx%d>], [<%s%s>], %ld, %d)\n",
+            n->name, n->torch_class, what, n->in_shape.c, n->in_shape.h, n->in_shape.w,
+            n->out_shape.c, n->out_shape.h, n->out_shape.w, attrs[0] ? ", " : "", attrs, macs,
+            step);
     free(attrs);
 }
 
@@ -102,10 +103,11 @@ void emit_forward_functions(FILE *out, const model_facts *f)
     for (int train = 1; train >= 0; train--) {
         fprintf(out, "bz_forward_begin([<%s>])\n", train ? "forward_train" : "forward_eval");
         for (int i = 0; i < g->n_nodes; i++) {
-            emit_layer_comment(out, &g->nodes[i], "", node_macs(&g->nodes[i]));
+            emit_layer_comment(out, &g->nodes[i], "", node_macs(&g->nodes[i]),
+                               step_of_node(g, train ? PHASE_FORWARD_TRAIN : PHASE_FORWARD_EVAL, i));
             forward_call(out, g, train ? &f->train : &f->eval, &g->nodes[i], train);
         }
-        fprintf(out, "bz_function_end\n");
+        fprintf(out, "bz_steps_end\nbz_function_end\n");
     }
 }
 
@@ -163,9 +165,10 @@ void emit_backward_function(FILE *out, const model_facts *f)
     char *written = calloc((size_t)g->n_tensors, 1);
     fprintf(out, "bz_backward_begin\n");
     for (int i = g->n_nodes - 1; i >= 0; i--) {
-        emit_layer_comment(out, &g->nodes[i], " backward", 2 * node_macs(&g->nodes[i]));
+        emit_layer_comment(out, &g->nodes[i], " backward", 2 * node_macs(&g->nodes[i]),
+                           step_of_node(g, PHASE_BACKWARD, i));
         backward_call(out, g, &f->train, &g->nodes[i], written);
     }
-    fprintf(out, "bz_function_end\n");
+    fprintf(out, "bz_steps_end\nbz_function_end\n");
     free(written);
 }

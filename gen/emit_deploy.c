@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 
-void emit_layer_comment(FILE *out, const node *n, const char *what, long macs);
 
 static const param *param_of(const graph *g, const node *n, int k)
 {
@@ -173,12 +172,10 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
     fprintf(out, "bz_forward_begin([<forward_deploy>])\n");
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
-        const node *n = d->n;
-        long added_bias = d->folded_bn >= 0 && !n->conv.bias ? shape_numel(n->out_shape) : 0;
-        long macs = node_macs(n) + added_bias;
-        emit_layer_comment(out, n, d->folded_bn >= 0 ? " + BatchNorm2d folded"
-                                   : d->group >= 0 ? " (re-parameterised branches)" : "", macs);
+        emit_layer_comment(out, d->n, d->folded_bn >= 0 ? " + BatchNorm2d folded"
+                                      : d->group >= 0 ? " (re-parameterised branches)" : "",
+                           deploy_step_macs(d), step_of_deploy(g, s));
         deploy_call(out, g, &f->dep, d);
     }
-    fprintf(out, "bz_function_end\n");
+    fprintf(out, "bz_steps_end\nbz_function_end\n");
 }

@@ -81,7 +81,9 @@ void emit_desc(FILE *out, const model_facts *f)
                 (long)m->conv.out_c * (m->in_shape.c / m->conv.groups) * m->conv.kh * m->conv.kw +
                     m->conv.out_c, node_macs(m));
     }
-    fprintf(out, "bz_layers_end\nbz_desc_begin\n");
+    fprintf(out, "bz_layers_end\nbz_steps_begin\n");
+    emit_step_rows(out, f);
+    fprintf(out, "bz_steps_end\nbz_desc_begin\n");
     emit_fields(out, f);
     fprintf(out, "bz_desc_end\n");
 }

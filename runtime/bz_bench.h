@@ -4,6 +4,7 @@
 #define BZ_BENCH_H
 
 #include "bz_model.h"
+#include "bz_timer.h"
 
 typedef struct {
     int batch, warmup_runs, benchmark_runs;
@@ -20,20 +21,45 @@ typedef struct {
     double *latencies_ms;       /* benchmark_runs per-run latencies (owned) */
 } bz_bench_result;
 
-/* Creates a model with the desc's default initialisation (seed 0), folds it
- * once (bz_deploy_fold) and times bz_forward_deploy on random normalised
- * input; with_train also times training steps at the same batch on a
- * separate training model.  Returns 0, or -1 with bz_last_error(). */
-int bz_bench_run(const bz_model_desc *d, const bz_backend *b, int batch, int warmup, int runs,
-                 int with_train, bz_bench_result *out);
+/* What to measure at one batch size.  Timers, when given, collect
+ * per-layer times over the timed runs only (bench --layers, --trace). */
+typedef struct {
+    int batch, warmup_runs, benchmark_runs;
+    int inference;              /* time the deploy graph                    */
+    int train_runs;             /* > 0: time this many training steps       */
+    bz_timer *inference_timer, *train_timer;   /* NULL: no per-layer times  */
+} bz_bench_plan;
+
+/* Creates models with the desc's default initialisation (seed 0): times
+ * bz_forward_deploy on random normalised input (after one bz_deploy_fold),
+ * then training steps on a separate training model.  Returns 0, or -1
+ * with bz_last_error(). */
+int bz_bench_run(const bz_model_desc *d, const bz_backend *b, const bz_bench_plan *plan,
+                 bz_bench_result *out);
 
 /* The inference half on an existing model (e.g. a reloaded checkpoint):
  * folds it and times its deploy graph; batch <= m->batch_capacity. */
-int bz_bench_model(bz_model *m, int batch, int warmup, int runs, bz_bench_result *out);
+int bz_bench_model(bz_model *m, int batch, int warmup, int runs, bz_timer *timer,
+                   bz_bench_result *out);
 
 /* Training steps at `batch` on a fresh training model. */
 int bz_bench_train(const bz_model_desc *d, const bz_backend *b, int batch, int runs,
-                   bz_bench_result *out);
+                   bz_timer *timer, bz_bench_result *out);
+
+/* bench --layers: per-layer tables of the steps a timer collected. */
+void bz_print_inference_layers(const bz_model_desc *d, const bz_timer *t, int batch);
+void bz_print_training_layers(const bz_model_desc *d, const bz_timer *t, int batch);
+/* bench --trace: a Chrome trace (chrome://tracing, Perfetto) of the
+ * events of two tracing timers, one inference and one training step. */
+int bz_write_trace(const bz_model_desc *d, const bz_timer *inference, const bz_timer *train,
+                   const char *path);
+
+/* The GEMM library and kernel set in use, e.g. "OpenBLAS (...),
+ * Cooperlake kernels"; static storage (runtime/bz_blas.c). */
+const char *bz_gemm_kernels(void);
+/* Called first in main(): re-executes the program without an
+ * OPENBLAS_CORETYPE that would hold an AVX-512 CPU to AVX2 kernels. */
+void bz_blas_select_kernels(char **argv);
 
 void bz_bench_result_free(bz_bench_result *r);
 

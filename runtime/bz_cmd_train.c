@@ -58,7 +58,7 @@ static void bench_best(const bz_model_desc *d, const bz_backend *b, const char *
     bz_model *m = bz_model_create(d, b, 1, 0);
     if (bz_model_load(m, checkpoint) != 0)
         bz_fatal("%s", bz_last_error());
-    if (bz_bench_model(m, 1, d->warmup_runs, d->benchmark_runs > 0 ? d->benchmark_runs : 1, r)
+    if (bz_bench_model(m, 1, d->warmup_runs, d->benchmark_runs > 0 ? d->benchmark_runs : 1, NULL, r)
         != 0)
         bz_fatal("%s", bz_last_error());
     bz_model_free(m);

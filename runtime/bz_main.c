@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bz_bench.h"
 #include "bz_cli.h"
 #include "bz_util.h"
 
@@ -34,6 +35,7 @@ static void usage(const bz_model_desc *d, FILE *out)
 int main(int argc, char **argv)
 {
     const bz_model_desc *d = &bz_generated_model;
+    bz_blas_select_kernels(argv);
     bz_set_program_name(basename(argv[0]));
     /* Progress lines must reach a log file or pipe as they happen. */
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -53,6 +53,17 @@ typedef struct {
 
 struct bz_model;
 
+/* One timed step of a generated function: layer `layer` (index into
+ * layers[]) run by `kernel` in one phase. */
+enum bz_phase { BZ_PHASE_FORWARD_TRAIN, BZ_PHASE_FORWARD_EVAL, BZ_PHASE_BACKWARD,
+                BZ_PHASE_FORWARD_DEPLOY };
+typedef struct {
+    int phase;              /* enum bz_phase                              */
+    int layer;              /* index into layers[]                        */
+    const char *kernel;     /* the generated function it calls            */
+    int64_t macs;           /* batch 1; backward: 2 x forward for convs   */
+} bz_step_desc;
+
 typedef struct {
     const char *name;       /* "reference" or "optimised"                 */
     /* x: [B][H][W][C] float input, logits: [B][classes].
@@ -90,6 +101,8 @@ typedef struct {
     const bz_tensor_desc *tensors;
     int n_layers;
     const bz_layer_desc *layers;
+    int n_steps;
+    const bz_step_desc *steps;
 
     /* recipe defaults baked from the spec */
     const char *dataset;        /* "fashion_mnist", "cifar10", "cifar100" */
@@ -114,7 +127,18 @@ typedef struct bz_model {
     float *workspace;            /* n_workspace                            */
     const float *input;          /* the x of the last forward_train        */
     double bn_momentum;          /* 0.1, PyTorch's default                 */
+    struct bz_timer *timer;      /* per-layer timing; NULL: off            */
 } bz_model;
+
+void bz_timer_mark(struct bz_timer *t, int step);
+
+/* Called by generated code before every layer (and with -1 at the end of
+ * each function); one predictable branch when timing is off. */
+static inline void bz_mark(bz_model *m, int step)
+{
+    if (m->timer)
+        bz_timer_mark(m->timer, step);
+}
 
 extern const bz_model_desc bz_generated_model;
 

@@ -56,6 +56,14 @@ void *bz_xmalloc(size_t bytes)
     return p;
 }
 
+void *bz_xrealloc(void *p, size_t bytes)
+{
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q)
+        bz_fatal("out of memory growing a buffer to %zu bytes", bytes);
+    return q;
+}
+
 void *bz_xcalloc(size_t n, size_t size)
 {
     void *p = (n && size) ? calloc(n, size) : calloc(1, 1);

@@ -16,6 +16,7 @@ _Noreturn void bz_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2
 void bz_set_program_name(const char *name);
 
 void *bz_xmalloc(size_t bytes);          /* aborts via bz_fatal on failure  */
+void *bz_xrealloc(void *p, size_t bytes);
 void *bz_xcalloc(size_t n, size_t size);
 float *bz_alloc_floats(int64_t n);       /* 64-byte aligned, zeroed         */
 

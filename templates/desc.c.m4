@@ -27,6 +27,11 @@ m4_define([<bz_layers_begin>], [<
 static const bz_layer_desc layers[] = {>])m4_dnl
 m4_define([<bz_layer_row>], [<    {"[<$1>]", "[<$2>]", $3, $4, $5, $6, $7, $8, $9, $10, $11},>])m4_dnl
 m4_define([<bz_layers_end>], [<};>])m4_dnl
+m4_define([<bz_steps_begin>], [<
+/* timed steps (bz_mark): phase, layer index, kernel, MACs at batch 1 */
+static const bz_step_desc steps[] = {>])m4_dnl
+m4_define([<bz_step_row>], [<    {$1, $2, "[<$3>]", $4},>])m4_dnl
+m4_define([<bz_steps_end>], [<};>])m4_dnl
 m4_define([<bz_desc_begin>], [<
 const bz_model_desc bz_generated_model = {
     .experiment = "bz_experiment",
@@ -37,6 +42,8 @@ const bz_model_desc bz_generated_model = {
     .tensors = tensors,
     .n_layers = sizeof layers / sizeof layers[0],
     .layers = layers,
+    .n_steps = sizeof steps / sizeof steps[0],
+    .steps = steps,
     .reference = &bz_reference_backend,
     .optimised = &bz_optimised_backend,>])m4_dnl
 m4_define([<bz_field>], [<    .$1 = $2,>])m4_dnl

@@ -41,8 +41,11 @@ m4_define([<bz_fold_begin>], [<
 static void bz_fn_prefix[<>]_deploy_fold(bz_model *m)
 {>])m4_dnl
 m4_define([<bz_function_end>], [<}>])m4_dnl
-m4_dnl bz_layer(name, operator, input shape, output shape, attributes, MACs)
-m4_define([<bz_layer>], [<    /* [<$1>]: [<$2>] [<$3>] -> [<$4$5>], $6 MACs */>])m4_dnl
+m4_dnl bz_layer(name, operator, input shape, output shape, attributes, MACs,
+m4_dnl          timed step): the comment that opens a layer, and its timing mark
+m4_define([<bz_layer>], [<    /* [<$1>]: [<$2>] [<$3>] -> [<$4$5>], $6 MACs */
+    bz_mark(m, $7);>])m4_dnl
+m4_define([<bz_steps_end>], [<    bz_mark(m, -1);>])m4_dnl
 m4_define([<bz_fold_comment>], [<    /* [<$1>] */>])m4_dnl
 m4_dnl bz_call(function, arguments): a kernel call at the current batch
 m4_define([<bz_call>], [<    $1($2, batch);>])m4_dnl

@@ -114,7 +114,7 @@ elif ! gcc -std=c11 -D_GNU_SOURCE -O1 -g -fopenmp -Iruntime $(pkg-config --cflag
         $(pkg-config --libs openblas jansson zlib) -lm 2> "$tmp/vg_build.log"; then
     notok "valgrind build" "$(head -3 "$tmp/vg_build.log" | tr '\n' '|')"
 # shellcheck disable=SC2086
-elif OMP_NUM_THREADS=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
+elif OPENBLAS_CORETYPE=Haswell BZ_KEEP_OPENBLAS_CORETYPE=1 OMP_NUM_THREADS=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite "$vg" grad $w --labels "$tmp/labels.npy" \
         --output "$tmp/g.safetensors" --threads 1 > "$tmp/valgrind.log" 2>&1; then
     ok "grad is clean under valgrind memcheck"

@@ -226,4 +226,76 @@ assert [r[\"batch_size\"] for r in b[\"results\"]] == [1, 2]
 assert all(r[\"latency_ms\"][\"mean\"] > 0 and r[\"throughput\"] > 0 for r in b[\"results\"])
 "' sh "$BIN" "$PY"
 
+# bench --layers: one row per deploy step and per training layer, and the
+# per-layer times add up to (at most) the whole run's.
+if "$BIN" bench --batch-size 2 --benchmark-runs 3 --warmup-runs 1 --train-runs 1 --threads 1 \
+        --layers --trace "$T/trace.json" >"$T/layers.out" 2>"$T/layers.err"; then
+    check "bench --layers prints an inference and a training table covering every layer" \
+        "$PY" -c '
+import re, sys
+text = open(sys.argv[1]).read()
+inf = text.split("per layer, inference")[1].split("per layer, training")[0]
+train = text.split("per layer, training step")[1]
+rows = lambda part: [l for l in part.splitlines()[2:] if l and not l.startswith("total")]
+assert len(rows(inf)) >= 10 and len(rows(train)) >= 10, (len(rows(inf)), len(rows(train)))
+assert all(len(l.split()) >= 8 for l in rows(train))
+mean = float(re.search(r"^ +2 +([0-9.]+) ", text, re.M).group(1))
+total = float(re.search(r"^total \(layers\)\s+\d+\s+([0-9.]+)", inf, re.M).group(1))
+assert 0 < total <= mean * 1.05, (total, mean)
+' "$T/layers.out"
+    check "bench --trace writes a Chrome trace: one slice per layer call, regions for the step" \
+        "$PY" -c '
+import json, sys
+t = json.load(open(sys.argv[1]))
+ev = [e for e in t["traceEvents"] if e["ph"] == "X"]
+names = {e["name"] for e in ev}
+assert {"inference", "training step", "Adam", "cross-entropy"} <= names, names
+cats = {e["cat"] for e in ev}
+assert {"forward (deploy)", "forward (train)", "backward"} <= cats, cats
+assert all(e["dur"] >= 0 and e["ts"] >= 0 for e in ev)
+step = [e for e in ev if e["name"] == "training step"][0]
+inner = [e for e in ev if e["tid"] == step["tid"] and e is not step]
+assert all(step["ts"] <= e["ts"] and e["ts"] + e["dur"] <= step["ts"] + step["dur"] + 1 for e in inner)
+' "$T/trace.json"
+else
+    sed 's/^/# /' "$T/layers.out" "$T/layers.err" | tail -5
+    notok "bench --layers --trace runs"
+fi
+check_fails() {  # message, then the command, which must fail with one line
+    what=$1; shift
+    if "$@" >"$T/fail.out" 2>"$T/fail.err"; then
+        notok "$what (it succeeded)"
+    elif [ "$(wc -l <"$T/fail.err")" -eq 1 ]; then
+        ok "$what"
+    else
+        notok "$what: $(tr '\n' '|' <"$T/fail.err")"
+    fi
+}
+# OPENBLAS_CORETYPE=Haswell must not hold an AVX-512 CPU to the AVX2 kernels
+# silently: dropped (the binary re-executes itself), or kept on request and
+# reported.
+kernels() {
+    "$BIN" bench --json --benchmark-runs 1 --warmup-runs 0 --no-train --threads 1 |
+        "$PY" -c 'import json, sys; print(json.load(sys.stdin)["gemm_kernels"])'
+}
+if grep -qw avx512f /proc/cpuinfo; then
+    k=$(OPENBLAS_CORETYPE=Haswell kernels)
+    case $k in
+        *Haswell\ kernels*) notok "OPENBLAS_CORETYPE=Haswell is dropped on an AVX-512 CPU: $k" ;;
+        *"OPENBLAS_CORETYPE=Haswell from the environment dropped"*) ok "OPENBLAS_CORETYPE=Haswell is dropped on an AVX-512 CPU and reported" ;;
+        *) notok "OPENBLAS_CORETYPE=Haswell dropped but not reported: $k" ;;
+    esac
+    k=$(OPENBLAS_CORETYPE=Haswell BZ_KEEP_OPENBLAS_CORETYPE=1 kernels)
+    case $k in
+        *"Haswell kernels (forced by OPENBLAS_CORETYPE=Haswell"*) ok "BZ_KEEP_OPENBLAS_CORETYPE=1 keeps the forced kernels and says so" ;;
+        *) notok "BZ_KEEP_OPENBLAS_CORETYPE=1: $k" ;;
+    esac
+else
+    ok "OPENBLAS_CORETYPE handling # SKIP this CPU has no AVX-512"
+fi
+check_fails "bench --no-train --no-inference is refused" "$BIN" bench --no-train --no-inference
+check_fails "bench --layers --json is refused" "$BIN" bench --layers --json
+check_fails "bench --trace into a missing directory fails cleanly" \
+    "$BIN" bench --benchmark-runs 1 --warmup-runs 0 --train-runs 1 --trace "$T/no/such/dir/t.json"
+
 [ $failures -eq 0 ]

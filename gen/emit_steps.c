@@ -1,0 +1,47 @@
+/* The timed-step table of desc.m4: which layer, kernel and MACs each
+ * bz_mark(m, step) of the generated functions stands for. */
+#include "emit.h"
+
+#include <stdlib.h>
+
+int step_of_node(const graph *g, int phase, int node)
+{
+    return phase * g->n_nodes + node;
+}
+
+int step_of_deploy(const graph *g, int deploy_step)
+{
+    return PHASE_FORWARD_DEPLOY * g->n_nodes + deploy_step;
+}
+
+long deploy_step_macs(const deploy_step *s)
+{
+    const node *n = s->n;
+    long added_bias = s->folded_bn >= 0 && !n->conv.bias ? shape_numel(n->out_shape) : 0;
+    return node_macs(n) + added_bias;
+}
+
+static void step_row(FILE *out, int phase, int layer, const char *kernel, long macs)
+{
+    fprintf(out, "bz_step_row(%d, %d, [<%s>], %ld)\n", phase, layer, kernel, macs);
+}
+
+void emit_step_rows(FILE *out, const model_facts *f)
+{
+    const graph *g = f->g;
+    for (int phase = PHASE_FORWARD_TRAIN; phase <= PHASE_BACKWARD; phase++)
+        for (int i = 0; i < g->n_nodes; i++) {
+            char *k = kernel_name(&g->nodes[i], 0);
+            long macs = node_macs(&g->nodes[i]);
+            step_row(out, phase, i, k, phase == PHASE_BACKWARD ? 2 * macs : macs);
+            free(k);
+        }
+    for (int s = 0; s < f->deploy.n_steps; s++) {
+        const deploy_step *d = &f->deploy.steps[s];
+        char *k = kernel_name(d->n, d->n->op == OP_BATCHNORM2D || d->folded_bn >= 0 ||
+                                        d->group >= 0);
+        int layer = d->group >= 0 ? g->n_nodes + d->group : d->node;
+        step_row(out, PHASE_FORWARD_DEPLOY, layer, k, deploy_step_macs(d));
+        free(k);
+    }
+}

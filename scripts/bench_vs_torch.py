@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""Side-by-side CPU benchmark: each experiment's generated binary against
+the same network in PyTorch, in one process tree, same thread count.
+
+For every experiment (default: all of `make list`):
+  1. inference latency at batch 1 (mean and p90 over --runs-b1 timed runs)
+  2. inference throughput at batch 256
+  3. training throughput (forward, loss, backward, Adam) at batch 256, 64
+PyTorch runs the deploy form for inference (re-parameterised as timm's
+reparameterize_model leaves it, tests/torch_ref/deploy.py) and the
+training form for training, each in eager NCHW and channels_last; the
+better of the two counts.  Our GFLOP/s are given as a share of the sgemm
+rate our binary measures in the same run (OpenBLAS, 2048^3).
+
+Writes results/bench_vs_torch.csv and .md (or --output PREFIX) and prints
+the table.  Run by `make bench-vs-torch [EXP="a b"] [THREADS=2]`.
+"""
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "torch_ref"))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import deploy  # noqa: E402
+import scaffold  # noqa: E402
+
+TRAIN_BATCHES = (256, 64)
+INFER_BATCH = 256
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- ours
+
+def run_binary(binary, threads, *args):
+    cmd = [binary, "bench", "--threads", str(threads), "--json"] + [str(a) for a in args]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    if p.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (" ".join(cmd), p.stderr.decode()[-500:]))
+    return json.loads(p.stdout)
+
+
+def bench_ours(binary, a):
+    b1 = run_binary(binary, a.threads, "--batch-size", 1, "--no-train", "--warmup-runs", 20,
+                    "--benchmark-runs", a.runs_b1)
+    inf = run_binary(binary, a.threads, "--batch-size", INFER_BATCH, "--no-train",
+                     "--warmup-runs", 1, "--benchmark-runs", a.runs_b256)
+    out = {
+        "gemm_kernels": b1["gemm_kernels"],
+        "gemm_peak": max(b1["gemm_peak_gflops"], inf["gemm_peak_gflops"]),
+        "flops_per_image": b1["flops_per_image"],
+        "train_flops_per_image": b1["train_flops_per_image"],
+        "b1_mean_ms": b1["results"][0]["latency_ms"]["mean"],
+        "b1_p90_ms": b1["results"][0]["latency_ms"]["p90"],
+        "infer_img_s": inf["results"][0]["throughput"],
+    }
+    for batch in TRAIN_BATCHES:
+        tr = run_binary(binary, a.threads, "--batch-size", batch, "--no-inference",
+                        "--train-runs", a.train_steps)
+        out["train%d_img_s" % batch] = tr["results"][0]["train_throughput"]
+    return out
+
+
+# ---------------------------------------------------------------- PyTorch
+
+FORMATS = (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last))
+
+
+def time_calls(fn, warmup, runs):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def p90(xs):
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(round(0.9 * (len(s) - 1))))]
+
+
+def torch_inference(model, batch, fmt, warmup, runs):
+    m = model.to(memory_format=fmt)
+    x = torch.randn(batch, 3, 32, 32).to(memory_format=fmt)
+    with torch.inference_mode():
+        return time_calls(lambda: m(x), warmup, runs)
+
+
+def torch_training(model, batch, fmt, steps, classes):
+    m = model.to(memory_format=fmt).train()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.randn(batch, 3, 32, 32).to(memory_format=fmt)
+    y = torch.randint(0, classes, (batch,))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(m(x), y).backward()
+        opt.step()
+    return time_calls(step, 1, steps)
+
+
+def bench_torch(block, position, a):
+    torch.manual_seed(0)
+    train_model = scaffold.build(block, position)
+    deploy_model = deploy.deploy_form(train_model)
+    best = {}
+    for name, fmt in FORMATS:
+        t = torch_inference(deploy_model, 1, fmt, 20, a.runs_b1)
+        if "b1_mean_ms" not in best or 1e3 * statistics.mean(t) < best["b1_mean_ms"]:
+            best.update(b1_mean_ms=1e3 * statistics.mean(t), b1_p90_ms=1e3 * p90(t), b1_format=name)
+        t = torch_inference(deploy_model, INFER_BATCH, fmt, 1, a.runs_b256)
+        v = INFER_BATCH / statistics.mean(t)
+        if v > best.get("infer_img_s", 0):
+            best.update(infer_img_s=v, infer_format=name)
+        for batch in TRAIN_BATCHES:
+            t = torch_training(train_model, batch, fmt, a.train_steps, 10)
+            v = batch / statistics.mean(t)
+            if v > best.get("train%d_img_s" % batch, 0):
+                best["train%d_img_s" % batch] = v
+                best["train%d_format" % batch] = name
+    return best
+
+
+# ---------------------------------------------------------------- report
+
+COLUMNS = [
+    ("experiment", "experiment"),
+    ("b1_ms_ours", "b1 ms ours"), ("b1_p90_ours", "p90"),
+    ("b1_ms_torch", "b1 ms torch"), ("b1_p90_torch", "p90"), ("b1_ratio", "torch/ours"),
+    ("infer256_ours", "inf256 img/s ours"), ("infer256_torch", "torch"),
+    ("infer256_ratio", "ours/torch"),
+    ("train256_ours", "train256 img/s ours"), ("train256_torch", "torch"),
+    ("train256_ratio", "ours/torch"),
+    ("train64_ours", "train64 img/s ours"), ("train64_torch", "torch"),
+    ("train64_ratio", "ours/torch"),
+    ("infer_gflops", "inf GFLOP/s"), ("infer_peak", "%peak"),
+    ("train_gflops", "train GFLOP/s"), ("train_peak", "%peak"),
+    ("torch_formats", "torch best layout (b1/inf/train256/train64)"),
+]
+
+
+def row_of(exp, ours, th):
+    peak = ours["gemm_peak"]
+    infer_gf = ours["infer_img_s"] * ours["flops_per_image"] / 1e9
+    train_gf = ours["train256_img_s"] * ours["train_flops_per_image"] / 1e9
+    return {
+        "experiment": exp,
+        "b1_ms_ours": ours["b1_mean_ms"], "b1_p90_ours": ours["b1_p90_ms"],
+        "b1_ms_torch": th["b1_mean_ms"], "b1_p90_torch": th["b1_p90_ms"],
+        "b1_ratio": th["b1_mean_ms"] / ours["b1_mean_ms"],
+        "infer256_ours": ours["infer_img_s"], "infer256_torch": th["infer_img_s"],
+        "infer256_ratio": ours["infer_img_s"] / th["infer_img_s"],
+        "train256_ours": ours["train256_img_s"], "train256_torch": th["train256_img_s"],
+        "train256_ratio": ours["train256_img_s"] / th["train256_img_s"],
+        "train64_ours": ours["train64_img_s"], "train64_torch": th["train64_img_s"],
+        "train64_ratio": ours["train64_img_s"] / th["train64_img_s"],
+        "infer_gflops": infer_gf, "infer_peak": 100 * infer_gf / peak,
+        "train_gflops": train_gf, "train_peak": 100 * train_gf / peak,
+        "torch_formats": "/".join(th[k] for k in ("b1_format", "infer_format", "train256_format",
+                                                  "train64_format")),
+    }
+
+
+def fmt(v):
+    if isinstance(v, float):
+        return "%.3f" % v if v < 10 else "%.1f" % v
+    return str(v)
+
+
+def summary_lines(rows, peak, kernels, threads):
+    def med(k):
+        return statistics.median(r[k] for r in rows)
+
+    def low(k):
+        return min(rows, key=lambda r: r[k])
+    lines = [
+        "threads: %d each side; GEMM: %s; sgemm peak measured in this run: %.1f GFLOP/s"
+        % (threads, kernels, peak),
+        "batch-1 latency, torch/ours: median %.2fx (target >= 2x)" % med("b1_ratio"),
+        "batch-256 inference, ours/torch: median %.2fx (target >= 1.3x), lowest %.2fx %s "
+        "(target >= 0.9x)" % (med("infer256_ratio"), low("infer256_ratio")["infer256_ratio"],
+                              low("infer256_ratio")["experiment"]),
+        "batch-256 training, ours/torch: median %.2fx (target >= 1.5x), lowest %.2fx %s "
+        "(target >= 1x)" % (med("train256_ratio"), low("train256_ratio")["train256_ratio"],
+                            low("train256_ratio")["experiment"]),
+        "batch-64 training, ours/torch: median %.2fx" % med("train64_ratio"),
+    ]
+    return lines
+
+
+def write_outputs(prefix, rows, lines):
+    os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
+    tmp = prefix + ".csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([k for k, _ in COLUMNS])
+        for r in rows:
+            w.writerow([fmt(r[k]) for k, _ in COLUMNS])
+    os.replace(tmp, prefix + ".csv")
+    tmp = prefix + ".md.tmp"
+    with open(tmp, "w") as f:
+        f.write("# BlockZoo-C vs PyTorch (CPU)\n\n")
+        for line in lines:
+            f.write("- %s\n" % line)
+        f.write("\n| %s |\n" % " | ".join(h for _, h in COLUMNS))
+        f.write("|%s\n" % ("---|" * len(COLUMNS)))
+        for r in rows:
+            f.write("| %s |\n" % " | ".join(fmt(r[k]) for k, _ in COLUMNS))
+    os.replace(tmp, prefix + ".md")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("experiments", nargs="*", help="default: every experiment (make list)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs-b1", type=int, default=200, help="timed batch-1 runs (>= 100)")
+    ap.add_argument("--runs-b256", type=int, default=5, help="timed batch-256 inference runs")
+    ap.add_argument("--train-steps", type=int, default=3, help="timed training steps per batch")
+    ap.add_argument("--output", default=os.path.join(ROOT, "results", "bench_vs_torch"),
+                    help="output prefix (.csv, .md)")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    exps = a.experiments or subprocess.run(["make", "-s", "list"], cwd=ROOT, check=True,
+                                           stdout=subprocess.PIPE).stdout.decode().split()
+    rows, peak, kernels = [], 0.0, ""
+    for i, exp in enumerate(exps, 1):
+        block, position = scaffold.parse_experiment(exp)
+        log("[%d/%d] %s: building" % (i, len(exps), exp))
+        subprocess.run(["make", "-s", "EXP=" + exp], cwd=ROOT, check=True)
+        log("[%d/%d] %s: ours" % (i, len(exps), exp))
+        ours = bench_ours(os.path.join(ROOT, "build", exp, exp), a)
+        log("[%d/%d] %s: PyTorch" % (i, len(exps), exp))
+        th = bench_torch(block, position, a)
+        rows.append(row_of(exp, ours, th))
+        peak, kernels = max(peak, ours["gemm_peak"]), ours["gemm_kernels"]
+        r = rows[-1]
+        log("    b1 %.2f ms vs %.2f ms, inf256 %.0f vs %.0f img/s, train256 %.1f vs %.1f img/s"
+            % (r["b1_ms_ours"], r["b1_ms_torch"], r["infer256_ours"], r["infer256_torch"],
+               r["train256_ours"], r["train256_torch"]))
+    lines = summary_lines(rows, peak, kernels, a.threads)
+    write_outputs(a.output, rows, lines)
+    print("\n".join(lines))
+    print()
+    print(" ".join("%-12s" % h[:12] for _, h in COLUMNS[:-1]))
+    for r in rows:
+        print(" ".join("%-12s" % fmt(r[k])[:12] for k, _ in COLUMNS[:-1]))
+    print("\nwritten: %s.csv, %s.md" % (a.output, a.output))
+
+
+if __name__ == "__main__":
+    main()
