@@ -55,6 +55,7 @@ memory_plan plan_deploy(const graph *g, const deploy_graph *d);
  * how many samples per GEMM (bounded scratch)? */
 int conv_uses_im2col(const node *n);
 int conv_chunk_samples(const node *n, int max_batch);
+int conv_uses_tiled(const node *n, int max_batch);
 long conv_workspace_floats(const node *n, int max_batch);
 
 #endif

@@ -137,6 +137,19 @@ int conv_chunk_samples(const node *n, int max_batch)
     return (int)(chunk < max_batch ? chunk : max_batch);
 }
 
+/* The register-tiled direct forward (templates/optimised/conv2d_tiled.m4)
+ * takes dense KxK convs whose width fills whole 16-lane vectors, when the
+ * im2col workspace also holds its packed weights and one padded sample. */
+int conv_uses_tiled(const node *n, int max_batch)
+{
+    const conv_attrs *c = &n->conv;
+    if (!conv_uses_im2col(n) || c->out_c % 16)
+        return 0;
+    long weights = (long)c->kh * c->kw * n->in_shape.c * c->out_c;
+    long padded = (long)(n->in_shape.h + 2 * c->pad) * (n->in_shape.w + 2 * c->pad) * n->in_shape.c;
+    return conv_workspace_floats(n, max_batch) >= weights + padded;
+}
+
 long conv_workspace_floats(const node *n, int max_batch)
 {
     if (n->op != OP_CONV2D || !conv_uses_im2col(n))

@@ -26,9 +26,11 @@ static int first_use(emitter *em, const char *kernel_macro, const char *name)
 
 /* The optimised backend's algorithm for a convolution; the reference
  * backend implements every one with the same plain loops. */
-static const char *conv_algorithm(const node *n)
+static const char *conv_algorithm(const node *n, int max_batch)
 {
     const conv_attrs *c = &n->conv;
+    if (c->groups == 1 && conv_uses_tiled(n, max_batch))
+        return "tiled";
     if (c->groups == 1)
         return conv_uses_im2col(n) ? "im2col" : "pointwise";
     if (c->groups == n->in_shape.c)
@@ -40,7 +42,7 @@ static void conv_kernel(emitter *em, const node *n, int bias, const char *pass)
 {
     char *name = kernel_name(n, bias);
     const conv_attrs *c = &n->conv;
-    char *which = xasprintf("bz_conv2d_%s_%s_kernel", conv_algorithm(n), pass);
+    char *which = xasprintf("bz_conv2d_%s_%s_kernel", conv_algorithm(n, em->f->e->max_batch), pass);
     if (first_use(em, which, name))
         fprintf(em->out, "%s([<%s>], %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)\n",
                 which, name, n->in_shape.c, n->in_shape.h, n->in_shape.w, c->out_c,

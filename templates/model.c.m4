@@ -22,6 +22,9 @@ m4_define([<bz_model_header>], [</* [<$1>]: [<$2>] at position [<$3>], bz_backen
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "bz_kernels.h"
 #include "bz_model.h"

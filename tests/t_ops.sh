@@ -4,7 +4,7 @@
 cd "$(dirname "$0")/.." || exit 1
 out=build/tests/ops
 mkdir -p "$out"
-flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fopenmp -Iruntime -Itests/ops $(pkg-config --cflags openblas)"
+flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -march=native -fopenmp -Iruntime -Itests/ops $(pkg-config --cflags openblas)"
 expand() {  # backend real table
     m4 -P -I templates -I tests/ops -D bz_backend_label="$1" -D bz_case_real="$2" \
         -D bz_case_table="$3" tests/ops/ops.c.m4 tests/ops/cases.m4 > "$out/$3.c"

@@ -44,7 +44,7 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
 }>])m4_dnl
 m4_dnl im2col: col [chunk*HO*WO][KH*KW*CIN], one row per output pixel in
 m4_dnl the weights' (kh, kw, cin) order; padding reads as zero.
-m4_define([<bz_conv2d_im2col_forward_kernel>], [<
+m4_define([<bz_conv2d_im2col_helper>], [<
 static void $1_im2col(const float *x, float *col, int samples)
 {
     enum { CIN = $2, H = $3, W = $4, HO = $6, WO = $7, KH = $8, KW = $9, STRIDE = $10, PAD = $11 };
@@ -63,7 +63,8 @@ static void $1_im2col(const float *x, float *col, int samples)
                             memcpy(dst, x + (((long)n * H + ih) * W + iw) * CIN, sizeof(float) * CIN);
                     }
             }
-}
+}>])m4_dnl
+m4_define([<bz_conv2d_im2col_forward_kernel>], [<bz_conv2d_im2col_helper($@)
 
 static void $1_forward(const float *x, const float *w, const float *b, float *y,
                        float *workspace, int batch)

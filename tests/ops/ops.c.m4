@@ -9,6 +9,9 @@ m4_include(bz_backend_label[</kernels.m4>])m4_dnl
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "bz_kernels.h"
 #include "op_case.h"
