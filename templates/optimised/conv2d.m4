@@ -79,7 +79,7 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
                     workspace, K, w, K, 0.0f, y + (long)n0 * HO * WO * COUT, COUT);
     }bz_conv2d_add_bias
 }>])m4_dnl
-m4_define([<bz_conv2d_im2col_backward_kernel>], [<
+m4_define([<bz_conv2d_col2im_helper>], [<
 /* dx += col2im(dcol): scatter-add of each row back to its input pixels. */
 static void $1_col2im(const float *col, float *dx, int samples)
 {
@@ -100,7 +100,8 @@ static void $1_col2im(const float *col, float *dx, int samples)
                             dst[c] += src[c];
                     }
             }
-}
+}>])m4_dnl
+m4_define([<bz_conv2d_im2col_backward_kernel>], [<bz_conv2d_col2im_helper($@)
 
 static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
                         int accumulate_dx, float *dw, float *db, float *workspace, int batch)

@@ -1,29 +1,29 @@
-m4_dnl Register-tiled direct convolution (dense, COUT a multiple of 16): the
-m4_dnl forward of bzgen's "tiled" algorithm.  Needs AVX-512; without it the
-m4_dnl im2col + GEMM forward stands in.  The backward is im2col's.
+m4_dnl Register-tiled direct convolution (dense, 16n output channels),
+m4_dnl bzgen's "tiled" algorithm.  Needs AVX-512; without it the im2col +
+m4_dnl GEMM kernels stand in.  The forward runs it on the weights; the
+m4_dnl input gradient of a stride-1 conv with 16n input channels runs it on
+m4_dnl dy with the weights flipped and transposed (a full correlation); the
+m4_dnl weight gradient stays im2col + GEMM.
 m4_dnl
-m4_dnl Workspace: packed weights wp [COUT / CB][KH][KW][CIN][CB], CB = 16 * NV
-m4_dnl output channels per block, then a zero-padded copy of up to PCHUNK
-m4_dnl samples, xp [PCHUNK][HP][WP][CIN].  A tile is R output pixels of one
-m4_dnl row times CB channels: R * NV accumulators in zmm registers, and per
-m4_dnl input channel NV weight loads and R broadcasts for R * NV FMAs.
-m4_define([<bz_conv2d_tiled_forward_kernel>], [<
-#if defined(__AVX512F__)
-enum { $1_CB_VECTORS = ($5 / 16) % 4 == 0 ? 4 : ($5 / 16) % 3 == 0 ? 3 : ($5 / 16) % 2 == 0 ? 2 : 1 };
-
-static void $1_pack_weights(const float *w, float *wp)
-{
-    enum { CIN = $2, COUT = $5, KHW = $8 * $9, CB = 16 * $1_CB_VECTORS };
-    for (int co = 0; co < COUT; co++)
-        for (int k = 0; k < KHW; k++)
-            for (int ci = 0; ci < CIN; ci++)
-                wp[(((long)(co / CB) * KHW + k) * CIN + ci) * CB + co % CB] =
-                    w[((long)co * KHW + k) * CIN + ci];
-}
+m4_dnl bz_conv2d_tiled_core(prefix, cin, h, w, cout, ho, wo, kh, kw, stride,
+m4_dnl                      pad, bias, workspace floats): prefix_run(x, wp,
+m4_dnl b, y, buffer, batch, accumulate) computes y (+)= conv(x) from packed
+m4_dnl weights wp [COUT / CB][KH][KW][CIN][CB], CB = 16 * NV channels per
+m4_dnl block, through a zero-padded copy xp [PCHUNK][HP][WP][CIN] of up to
+m4_dnl PCHUNK samples in `buffer`.  A tile is R output pixels of one row
+m4_dnl times CB channels: R * NV accumulators in zmm registers; per input
+m4_dnl channel, NV weight loads and R broadcasts feed R * NV FMAs.
+m4_dnl prefix_USABLE says whether the shapes and the workspace allow it.
+m4_define([<bz_conv2d_tiled_core>], [<
+enum { $1_NV = ($5 / 16) % 4 == 0 ? 4 : ($5 / 16) % 3 == 0 ? 3 : ($5 / 16) % 2 == 0 ? 2 : 1,
+       $1_CB = 16 * $1_NV, $1_R = 24 / $1_NV, $1_HP = $3 + 2 * ($11), $1_WP = $4 + 2 * ($11),
+       $1_WEIGHTS = $8 * $9 * $2 * $5, $1_PADDED = $1_HP * $1_WP * $2,
+       $1_PCHUNK = ($13 - $1_WEIGHTS) / $1_PADDED,
+       $1_USABLE = $5 % 16 == 0 && $1_PCHUNK >= 1 };
 
 static void $1_pad_input(const float *x, float *xp, int samples)
 {
-    enum { CIN = $2, H = $3, W = $4, PAD = $11, HP = $3 + 2 * $11, WP = $4 + 2 * $11 };
+    enum { CIN = $2, H = $3, W = $4, PAD = $11, HP = $1_HP, WP = $1_WP };
     #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < samples; n++)
         for (int h = 0; h < HP; h++) {
@@ -42,16 +42,18 @@ static void $1_pad_input(const float *x, float *xp, int samples)
 /* r (<= R, a constant where inlined) output pixels from xrow, the padded
  * input at the first pixel's window corner; one block of CB channels. */
 static inline __attribute__((always_inline)) void
-$1_tile(const float *xrow, const float *wblock, const float *bias, float *y, int r)
+$1_tile(const float *xrow, const float *wblock, const float *bias, float *y, int r,
+        int accumulate)
 {
-    enum { CIN = $2, COUT = $5, KH = $8, KW = $9, STRIDE = $10, WP = $4 + 2 * $11,
-           HAS_BIAS = $13, NV = $1_CB_VECTORS, CB = 16 * NV, R = 24 / NV };
+    enum { CIN = $2, COUT = $5, KH = $8, KW = $9, STRIDE = $10, WP = $1_WP, HAS_BIAS = $12,
+           NV = $1_NV, CB = $1_CB, R = $1_R };
     __m512 acc[R][NV];
     #pragma GCC unroll 24
     for (int p = 0; p < R; p++)
         #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
-            acc[p][v] = HAS_BIAS ? _mm512_loadu_ps(bias + 16 * v) : _mm512_setzero_ps();
+            acc[p][v] = accumulate && p < r ? _mm512_loadu_ps(y + (long)p * COUT + 16 * v)
+                      : HAS_BIAS ? _mm512_loadu_ps(bias + 16 * v) : _mm512_setzero_ps();
     for (int i = 0; i < KH; i++)
         for (int j = 0; j < KW; j++) {
             const float *xq = xrow + ((long)i * WP + j) * CIN;
@@ -82,43 +84,114 @@ $1_tile(const float *xrow, const float *wblock, const float *bias, float *y, int
     }
 }
 
-static void $1_forward(const float *x, const float *w, const float *b, float *y,
-                       float *workspace, int batch)
+static void $1_run(const float *x, const float *wp, const float *b, float *y, float *buffer,
+                   int batch, int accumulate)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, HP = $3 + 2 * $11, WP = $4 + 2 * $11, HAS_BIAS = $13,
-           NV = $1_CB_VECTORS, CB = 16 * NV, R = 24 / NV, BLOCKS = COUT / CB };
-    enum { WEIGHTS = KH * KW * CIN * COUT, PADDED = HP * WP * CIN,
-           PCHUNK = ($14 * HO * WO * KH * KW * CIN - WEIGHTS) / PADDED };
-    _Static_assert(COUT % CB == 0 && PCHUNK >= 1, "tiled conv: workspace or width");
-    float *wp = workspace, *xp = workspace + WEIGHTS;
-    $1_pack_weights(w, wp);
+           STRIDE = $10, HP = $1_HP, WP = $1_WP, HAS_BIAS = $12, CB = $1_CB, R = $1_R,
+           BLOCKS = COUT / CB, PCHUNK = $1_PCHUNK < 1 ? 1 : $1_PCHUNK };
     for (int n0 = 0; n0 < batch; n0 += PCHUNK) {
         int samples = batch - n0 < PCHUNK ? batch - n0 : PCHUNK;
-        $1_pad_input(x + (long)n0 * H * W * CIN, xp, samples);
+        $1_pad_input(x + (long)n0 * H * W * CIN, buffer, samples);
         #pragma omp parallel for collapse(3) schedule(static)
         for (int n = 0; n < samples; n++)
             for (int oh = 0; oh < HO; oh++)
                 for (int blk = 0; blk < BLOCKS; blk++) {
-                    const float *xrow = xp + ((long)n * HP + oh * STRIDE) * WP * CIN;
+                    const float *xrow = buffer + ((long)n * HP + oh * STRIDE) * WP * CIN;
                     const float *wblock = wp + (long)blk * KH * KW * CIN * CB;
                     const float *bias = HAS_BIAS ? b + blk * CB : NULL;
                     float *yrow = y + (((long)(n0 + n) * HO + oh) * WO) * COUT + blk * CB;
                     int ow = 0;
                     for (; ow + R <= WO; ow += R)
                         $1_tile(xrow + (long)ow * STRIDE * CIN, wblock, bias,
-                                yrow + (long)ow * COUT, R);
+                                yrow + (long)ow * COUT, R, accumulate);
                     if (ow < WO)
                         $1_tile(xrow + (long)ow * STRIDE * CIN, wblock, bias,
-                                yrow + (long)ow * COUT, WO - ow);
+                                yrow + (long)ow * COUT, WO - ow, accumulate);
                 }
     }
+}>])m4_dnl
+m4_dnl
+m4_dnl The forward: the workspace is the im2col one bzgen sized (chunk
+m4_dnl samples of im2col rows), which it checked also holds the packed
+m4_dnl weights and one padded sample.
+m4_define([<bz_conv2d_tiled_forward_kernel>], [<
+#if defined(__AVX512F__)
+bz_conv2d_tiled_core([<$1_fwd>], $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13,
+                     $14 * $6 * $7 * $8 * $9 * $2)
+
+/* w [COUT][KH][KW][CIN] (OHWI) -> [COUT / CB][KH][KW][CIN][CB] */
+static void $1_pack_weights(const float *w, float *wp)
+{
+    enum { CIN = $2, COUT = $5, KHW = $8 * $9, CB = $1_fwd_CB };
+    for (int co = 0; co < COUT; co++)
+        for (int k = 0; k < KHW; k++)
+            for (int ci = 0; ci < CIN; ci++)
+                wp[(((long)(co / CB) * KHW + k) * CIN + ci) * CB + co % CB] =
+                    w[((long)co * KHW + k) * CIN + ci];
+}
+
+static void $1_forward(const float *x, const float *w, const float *b, float *y,
+                       float *workspace, int batch)
+{
+    _Static_assert($1_fwd_USABLE, "tiled conv: bzgen chose it for a shape it cannot run");
+    $1_pack_weights(w, workspace);
+    $1_fwd_run(x, workspace, b, y, workspace + $1_fwd_WEIGHTS, batch, 0);
 }
 #else
 bz_conv2d_im2col_forward_kernel($@)
 #endif>])m4_dnl
+m4_dnl
+m4_dnl The backward: dw (and db) by im2col + GEMM, chunk by chunk; dx by the
+m4_dnl tiled core on dy where the stride is 1 and CIN is 16n (weights
+m4_dnl flipped and transposed, padding KH - 1 - PAD), else by col2im.
 m4_define([<bz_conv2d_tiled_backward_kernel>], [<
 #if defined(__AVX512F__)
 bz_conv2d_im2col_helper($@)
-#endif
-bz_conv2d_im2col_backward_kernel($@)>])m4_dnl
+bz_conv2d_col2im_helper($@)
+bz_conv2d_tiled_core([<$1_dgrad>], $5, $6, $7, $2, $3, $4, $8, $9, 1, $8 - 1 - $11, 0,
+                     $14 * $6 * $7 * $8 * $9 * $2)
+
+/* w [COUT][KH][KW][CIN] -> the input gradient's [CIN / CB][KH][KW][COUT][CB],
+ * tap (i, j) taking the weights of tap (KH-1-i, KW-1-j) */
+static void $1_pack_flipped(const float *w, float *wp)
+{
+    enum { CIN = $2, COUT = $5, KH = $8, KW = $9, CB = $1_dgrad_CB };
+    for (int ci = 0; ci < CIN; ci++)
+        for (int i = 0; i < KH; i++)
+            for (int j = 0; j < KW; j++)
+                for (int co = 0; co < COUT; co++)
+                    wp[((((long)(ci / CB) * KH + i) * KW + j) * COUT + co) * CB + ci % CB] =
+                        w[(((long)co * KH + (KH - 1 - i)) * KW + (KW - 1 - j)) * CIN + ci];
+}
+
+static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
+           HAS_BIAS = $13, CHUNK = $14, TILED_DX = $10 == 1 && $1_dgrad_USABLE };
+    long M = (long)batch * HO * WO;
+    if (dx && !accumulate_dx && !TILED_DX)
+        memset(dx, 0, sizeof(float) * (size_t)batch * H * W * CIN);
+    for (int n0 = 0; n0 < batch; n0 += CHUNK) {
+        int samples = batch - n0 < CHUNK ? batch - n0 : CHUNK;
+        int rows = samples * HO * WO;
+        const float *dy_chunk = dy + (long)n0 * HO * WO * COUT;
+        $1_im2col(x + (long)n0 * H * W * CIN, workspace, samples);
+        /* dw[COUT][K] (+)= dy^T col */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, COUT, K, rows, 1.0f, dy_chunk, COUT,
+                    workspace, K, n0 ? 1.0f : 0.0f, dw, K);
+        if (!dx || TILED_DX)
+            continue;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, K, COUT, 1.0f, dy_chunk, COUT,
+                    w, K, 0.0f, workspace, K);
+        $1_col2im(workspace, dx + (long)n0 * H * W * CIN, samples);
+    }
+    if (dx && TILED_DX) {
+        $1_pack_flipped(w, workspace);
+        $1_dgrad_run(dy, workspace, NULL, dx, workspace + $1_dgrad_WEIGHTS, batch, accumulate_dx);
+    }bz_conv2d_bias_gradient
+}
+#else
+bz_conv2d_im2col_backward_kernel($@)
+#endif>])m4_dnl
