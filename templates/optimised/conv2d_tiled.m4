@@ -3,8 +3,29 @@ m4_dnl bzgen's "tiled" algorithm.  Needs AVX-512; without it the im2col +
 m4_dnl GEMM kernels stand in.  The forward runs it on the weights; the
 m4_dnl input gradient of a stride-1 conv with 16n input channels runs it on
 m4_dnl dy with the weights flipped and transposed (a full correlation); the
-m4_dnl weight gradient stays im2col + GEMM.
+m4_dnl weight gradient is a tiled reduction over the pixels.
 m4_dnl
+m4_dnl bz_conv2d_pad_helper(prefix, cin, h, w, pad): prefix_pad_input copies
+m4_dnl samples of x [B][h][w][cin] into xp [B][h + 2 pad][w + 2 pad][cin],
+m4_dnl the border zero.
+m4_define([<bz_conv2d_pad_helper>], [<
+static void $1_pad_input(const float *x, float *xp, int samples)
+{
+    enum { CIN = $2, H = $3, W = $4, PAD = $5, HP = $3 + 2 * ($5), WP = $4 + 2 * ($5) };
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < samples; n++)
+        for (int h = 0; h < HP; h++) {
+            float *dst = xp + ((long)n * HP + h) * WP * CIN;
+            int ih = h - PAD;
+            if (ih < 0 || ih >= H) {
+                memset(dst, 0, sizeof(float) * WP * CIN);
+                continue;
+            }
+            memset(dst, 0, sizeof(float) * PAD * CIN);
+            memcpy(dst + PAD * CIN, x + ((long)n * H + ih) * W * CIN, sizeof(float) * W * CIN);
+            memset(dst + (PAD + W) * CIN, 0, sizeof(float) * PAD * CIN);
+        }
+}>])m4_dnl
 m4_dnl bz_conv2d_tiled_core(prefix, cin, h, w, cout, ho, wo, kh, kw, stride,
 m4_dnl                      pad, bias, workspace floats): prefix_run(x, wp,
 m4_dnl b, y, buffer, batch, accumulate) computes y (+)= conv(x) from packed
@@ -21,23 +42,7 @@ enum { $1_NV = ($5 / 16) % 4 == 0 ? 4 : ($5 / 16) % 3 == 0 ? 3 : ($5 / 16) % 2 =
        $1_PCHUNK = ($13 - $1_WEIGHTS) / $1_PADDED,
        $1_USABLE = $5 % 16 == 0 && $1_PCHUNK >= 1 };
 
-static void $1_pad_input(const float *x, float *xp, int samples)
-{
-    enum { CIN = $2, H = $3, W = $4, PAD = $11, HP = $1_HP, WP = $1_WP };
-    #pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < samples; n++)
-        for (int h = 0; h < HP; h++) {
-            float *dst = xp + ((long)n * HP + h) * WP * CIN;
-            int ih = h - PAD;
-            if (ih < 0 || ih >= H) {
-                memset(dst, 0, sizeof(float) * WP * CIN);
-                continue;
-            }
-            memset(dst, 0, sizeof(float) * PAD * CIN);
-            memcpy(dst + PAD * CIN, x + ((long)n * H + ih) * W * CIN, sizeof(float) * W * CIN);
-            memset(dst + (PAD + W) * CIN, 0, sizeof(float) * PAD * CIN);
-        }
-}
+bz_conv2d_pad_helper([<$1>], $2, $3, $4, $11)
 
 /* r (<= R, a constant where inlined) output pixels from xrow, the padded
  * input at the first pixel's window corner; one block of CB channels. */
@@ -142,13 +147,94 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
 bz_conv2d_im2col_forward_kernel($@)
 #endif>])m4_dnl
 m4_dnl
-m4_dnl The backward: dw (and db) by im2col + GEMM, chunk by chunk; dx by the
-m4_dnl tiled core on dy where the stride is 1 and CIN is 16n (weights
-m4_dnl flipped and transposed, padding KH - 1 - PAD), else by col2im.
+m4_dnl bz_conv2d_tiled_wgrad(name, the 13 kernel arguments): name_wgrad(x,
+m4_dnl dy, dw, workspace, batch) writes dw [COUT][KH][KW][CIN].  It sums,
+m4_dnl sample by sample (the padded sample and its dy stay in L2), into
+m4_dnl dwp [KH * KW][CIN][COUT] in the workspace: a task owns R_CI input
+m4_dnl channels times CB output channels of one tap, R_CI * NV accumulators,
+m4_dnl and per output pixel does NV loads of dy and R_CI broadcasts of x.
+m4_define([<bz_conv2d_tiled_wgrad>], [<
+bz_conv2d_pad_helper([<$1_wg>], $2, $3, $4, $11)
+
+static inline __attribute__((always_inline)) void
+$1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int first)
+{
+    enum { CIN = $2, COUT = $5, HO = $6, WO = $7, STRIDE = $10, WP = $4 + 2 * ($11),
+           NV = $1_wg_NV, CB = $1_wg_CB, R = $1_wg_R };
+    __m512 acc[R][NV];
+    #pragma GCC unroll 24
+    for (int c = 0; c < R; c++)
+        #pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[c][v] = first || c >= r ? _mm512_setzero_ps()
+                                        : _mm512_loadu_ps(acc_out + (long)c * COUT + 16 * v);
+    for (int oh = 0; oh < HO; oh++) {
+        const float *xr = xtap + (long)oh * STRIDE * WP * CIN;
+        const float *dyr = dyn + (long)oh * WO * COUT;
+        for (int ow = 0; ow < WO; ow++) {
+            __m512 g[NV];
+            #pragma GCC unroll 4
+            for (int v = 0; v < NV; v++)
+                g[v] = _mm512_loadu_ps(dyr + (long)ow * COUT + 16 * v);
+            #pragma GCC unroll 24
+            for (int c = 0; c < R; c++) {
+                if (c >= r)
+                    break;
+                __m512 xv = _mm512_set1_ps(xr[(long)ow * STRIDE * CIN + c]);
+                #pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    acc[c][v] = _mm512_fmadd_ps(xv, g[v], acc[c][v]);
+            }
+        }
+    }
+    #pragma GCC unroll 24
+    for (int c = 0; c < R; c++) {
+        if (c >= r)
+            break;
+        #pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            _mm512_storeu_ps(acc_out + (long)c * COUT + 16 * v, acc[c][v]);
+    }
+}
+
+static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspace, int batch)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
+           WP = $4 + 2 * ($11), KHW = $8 * $9, CB = $1_wg_CB, R = $1_wg_R,
+           CI_TILES = (CIN + R - 1) / R, BLOCKS = COUT / CB };
+    float *dwp = workspace, *xp = workspace + $1_wg_WEIGHTS;
+    for (int n = 0; n < batch; n++) {
+        $1_wg_pad_input(x + (long)n * H * W * CIN, xp, 1);
+        const float *dyn = dy + (long)n * HO * WO * COUT;
+        #pragma omp parallel for collapse(3) schedule(static)
+        for (int k = 0; k < KHW; k++)
+            for (int t = 0; t < CI_TILES; t++)
+                for (int blk = 0; blk < BLOCKS; blk++) {
+                    int ci0 = t * R, i = k / KW, j = k % KW;
+                    const float *xtap = xp + ((long)i * WP + j) * CIN + ci0;
+                    float *out = dwp + ((long)k * CIN + ci0) * COUT + blk * CB;
+                    if (ci0 + R <= CIN)
+                        $1_wgrad_tile(xtap, dyn + blk * CB, out, R, n == 0);
+                    else
+                        $1_wgrad_tile(xtap, dyn + blk * CB, out, CIN - ci0, n == 0);
+                }
+    }
+    #pragma omp parallel for schedule(static)
+    for (int co = 0; co < COUT; co++)
+        for (int k = 0; k < KHW; k++)
+            for (int ci = 0; ci < CIN; ci++)
+                dw[((long)co * KHW + k) * CIN + ci] = dwp[((long)k * CIN + ci) * COUT + co];
+}>])m4_dnl
+m4_dnl
+m4_dnl The backward: dw by the tiled reduction; dx by the tiled core on dy
+m4_dnl where the stride is 1 and CIN is 16n (weights flipped and
+m4_dnl transposed, padding KH - 1 - PAD), else by dcol = dy w and col2im.
 m4_define([<bz_conv2d_tiled_backward_kernel>], [<
 #if defined(__AVX512F__)
-bz_conv2d_im2col_helper($@)
 bz_conv2d_col2im_helper($@)
+enum { $1_wg_NV = ($5 / 16) % 4 == 0 ? 4 : ($5 / 16) % 3 == 0 ? 3 : ($5 / 16) % 2 == 0 ? 2 : 1,
+       $1_wg_CB = 16 * $1_wg_NV, $1_wg_R = 24 / $1_wg_NV, $1_wg_WEIGHTS = $8 * $9 * $2 * $5 };
+bz_conv2d_tiled_wgrad($@)
 bz_conv2d_tiled_core([<$1_dgrad>], $5, $6, $7, $2, $3, $4, $8, $9, 1, $8 - 1 - $11, 0,
                      $14 * $6 * $7 * $8 * $9 * $2)
 
@@ -171,25 +257,20 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
            HAS_BIAS = $13, CHUNK = $14, TILED_DX = $10 == 1 && $1_dgrad_USABLE };
     long M = (long)batch * HO * WO;
-    if (dx && !accumulate_dx && !TILED_DX)
-        memset(dx, 0, sizeof(float) * (size_t)batch * H * W * CIN);
-    for (int n0 = 0; n0 < batch; n0 += CHUNK) {
-        int samples = batch - n0 < CHUNK ? batch - n0 : CHUNK;
-        int rows = samples * HO * WO;
-        const float *dy_chunk = dy + (long)n0 * HO * WO * COUT;
-        $1_im2col(x + (long)n0 * H * W * CIN, workspace, samples);
-        /* dw[COUT][K] (+)= dy^T col */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, COUT, K, rows, 1.0f, dy_chunk, COUT,
-                    workspace, K, n0 ? 1.0f : 0.0f, dw, K);
-        if (!dx || TILED_DX)
-            continue;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, K, COUT, 1.0f, dy_chunk, COUT,
-                    w, K, 0.0f, workspace, K);
-        $1_col2im(workspace, dx + (long)n0 * H * W * CIN, samples);
-    }
+    $1_wgrad(x, dy, dw, workspace, batch);
     if (dx && TILED_DX) {
         $1_pack_flipped(w, workspace);
         $1_dgrad_run(dy, workspace, NULL, dx, workspace + $1_dgrad_WEIGHTS, batch, accumulate_dx);
+    } else if (dx) {
+        if (!accumulate_dx)
+            memset(dx, 0, sizeof(float) * (size_t)batch * H * W * CIN);
+        for (int n0 = 0; n0 < batch; n0 += CHUNK) {
+            int samples = batch - n0 < CHUNK ? batch - n0 : CHUNK;
+            /* dcol[rows][K] = dy w, then scattered back */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, samples * HO * WO, K, COUT,
+                        1.0f, dy + (long)n0 * HO * WO * COUT, COUT, w, K, 0.0f, workspace, K);
+            $1_col2im(workspace, dx + (long)n0 * H * W * CIN, samples);
+        }
     }bz_conv2d_bias_gradient
 }
 #else
