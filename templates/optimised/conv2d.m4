@@ -128,76 +128,104 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     }bz_conv2d_bias_gradient
 }>])m4_dnl
 m4_dnl Depthwise: cout = cin * multiplier, output channel co reads input
-m4_dnl channel co / multiplier; w [cout][kh][kw].
-m4_define([<bz_conv2d_depthwise_forward_kernel>], [<
+m4_dnl channel co / multiplier.  The weights are transposed per call to
+m4_dnl wt [kh][kw][cout] so that every loop runs along contiguous channels.
+m4_define([<bz_conv2d_depthwise_transpose>], [<
+/* w [COUT][KH][KW] -> wt [KH][KW][COUT] */
+static void $1_transpose(const float *w, float *wt)
+{
+    enum { COUT = $5, KHW = $8 * $9 };
+    for (int co = 0; co < COUT; co++)
+        for (int k = 0; k < KHW; k++)
+            wt[k * COUT + co] = w[co * KHW + k];
+}>])m4_dnl
+m4_define([<bz_conv2d_depthwise_forward_kernel>], [<bz_conv2d_depthwise_transpose($@)
+
 static void $1_forward(const float *x, const float *w, const float *b, float *y,
                        float *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
            STRIDE = $10, PAD = $11, HAS_BIAS = $13, MULT = $5 / $2 };
+    float wt[KH * KW * COUT];
     (void)workspace;
-    #pragma omp parallel for collapse(2)
+    $1_transpose(w, wt);
+    #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < batch; n++)
         for (int oh = 0; oh < HO; oh++)
             for (int ow = 0; ow < WO; ow++) {
-                float acc[COUT];
+                float *acc = y + (((long)n * HO + oh) * WO + ow) * COUT;
+                #pragma omp simd
                 for (int co = 0; co < COUT; co++)
                     acc[co] = HAS_BIAS ? b[co] : 0.0f;
-                for (int i = 0; i < KH; i++)
+                for (int i = 0; i < KH; i++) {
+                    int ih = oh * STRIDE - PAD + i;
+                    if (ih < 0 || ih >= H)
+                        continue;
                     for (int j = 0; j < KW; j++) {
-                        int ih = oh * STRIDE - PAD + i, iw = ow * STRIDE - PAD + j;
-                        if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                        int iw = ow * STRIDE - PAD + j;
+                        if (iw < 0 || iw >= W)
                             continue;
                         const float *xp = x + (((long)n * H + ih) * W + iw) * CIN;
+                        const float *wq = wt + (i * KW + j) * COUT;
+                        #pragma omp simd
                         for (int co = 0; co < COUT; co++)
-                            acc[co] += xp[co / MULT] * w[(co * KH + i) * KW + j];
+                            acc[co] += xp[co / MULT] * wq[co];
                     }
-                memcpy(y + (((long)n * HO + oh) * WO + ow) * COUT, acc, sizeof acc);
+                }
             }
 }>])m4_dnl
+m4_dnl The backward runs over blocks of 16 input channels (16 * MULT output
+m4_dnl channels): a block owns its slices of dx and dw, so threads never
+m4_dnl share a write and the sums run in a fixed order.
 m4_define([<bz_conv2d_depthwise_backward_kernel>], [<
 static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
                         int accumulate_dx, float *dw, float *db, float *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, HAS_BIAS = $13, MULT = $5 / $2 };
+           STRIDE = $10, PAD = $11, HAS_BIAS = $13, MULT = $5 / $2, CBLK = 16 * ($5 / $2),
+           BLOCKS = ($5 + 16 * ($5 / $2) - 1) / (16 * ($5 / $2)) };
     long M = (long)batch * HO * WO;
+    float wt[KH * KW * COUT];
     (void)workspace;
+    $1_transpose(w, wt);
     if (dx && !accumulate_dx)
         memset(dx, 0, sizeof(float) * (size_t)batch * H * W * CIN);
-    /* Each thread owns whole samples of dx and whole channels of dw. */
-    #pragma omp parallel for
-    for (int n = 0; n < batch; n++)
-        for (int oh = 0; dx && oh < HO; oh++)
-            for (int ow = 0; ow < WO; ow++) {
-                const float *g = dy + (((long)n * HO + oh) * WO + ow) * COUT;
-                for (int i = 0; i < KH; i++)
-                    for (int j = 0; j < KW; j++) {
-                        int ih = oh * STRIDE - PAD + i, iw = ow * STRIDE - PAD + j;
-                        if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-                            continue;
-                        float *dxp = dx + (((long)n * H + ih) * W + iw) * CIN;
-                        for (int co = 0; co < COUT; co++)
-                            dxp[co / MULT] += g[co] * w[(co * KH + i) * KW + j];
-                    }
-            }
-    #pragma omp parallel for
-    for (int co = 0; co < COUT; co++)
-        for (int i = 0; i < KH; i++)
-            for (int j = 0; j < KW; j++) {
-                double acc = 0;
-                for (int n = 0; n < batch; n++)
-                    for (int oh = 0; oh < HO; oh++) {
+    #pragma omp parallel for schedule(static)
+    for (int blk = 0; blk < BLOCKS; blk++) {
+        int c0 = blk * CBLK, c1 = c0 + CBLK < COUT ? c0 + CBLK : COUT;
+        float acc[KH * KW][CBLK];
+        memset(acc, 0, sizeof acc);
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < HO; oh++)
+                for (int ow = 0; ow < WO; ow++) {
+                    const float *g = dy + (((long)n * HO + oh) * WO + ow) * COUT;
+                    for (int i = 0; i < KH; i++) {
                         int ih = oh * STRIDE - PAD + i;
                         if (ih < 0 || ih >= H)
                             continue;
-                        for (int ow = 0; ow < WO; ow++) {
+                        for (int j = 0; j < KW; j++) {
                             int iw = ow * STRIDE - PAD + j;
-                            if (iw >= 0 && iw < W)
-                                acc += dy[(((long)n * HO + oh) * WO + ow) * COUT + co] *
-                                       x[(((long)n * H + ih) * W + iw) * CIN + co / MULT];
+                            if (iw < 0 || iw >= W)
+                                continue;
+                            long q = (((long)n * H + ih) * W + iw) * CIN;
+                            const float *wq = wt + (i * KW + j) * COUT;
+                            float *a = acc[i * KW + j];
+                            #pragma omp simd
+                            for (int co = c0; co < c1; co++)
+                                a[co - c0] += g[co] * x[q + co / MULT];
+                            if (dx && MULT == 1) {
+                                #pragma omp simd
+                                for (int co = c0; co < c1; co++)
+                                    dx[q + co] += g[co] * wq[co];
+                            } else if (dx) {
+                                for (int co = c0; co < c1; co++)
+                                    dx[q + co / MULT] += g[co] * wq[co];
+                            }
                         }
                     }
-                dw[(co * KH + i) * KW + j] = (float)acc;
-            }bz_conv2d_bias_gradient
+                }
+        for (int co = c0; co < c1; co++)
+            for (int k = 0; k < KH * KW; k++)
+                dw[co * KH * KW + k] = acc[k][co - c0];
+    }bz_conv2d_bias_gradient
 }>])m4_dnl

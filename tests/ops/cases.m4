@@ -12,6 +12,9 @@ bz_conv_case([<k5p2>], [<im2col>], 2, 2, 6, 7, 3, 6, 7, 5, 5, 1, 2, 1, 1, 2)
 bz_conv_case([<dw_s2>], [<depthwise>], 2, 6, 7, 7, 6, 4, 4, 3, 3, 2, 1, 6, 0, 0)
 bz_conv_case([<dw_mult>], [<depthwise>], 2, 3, 5, 5, 6, 5, 5, 3, 3, 1, 1, 3, 1, 0)
 bz_conv_case([<dw_k7>], [<depthwise>], 2, 4, 9, 9, 4, 9, 9, 7, 7, 1, 3, 4, 1, 0)
+m4_dnl depthwise over several 16-channel blocks, the last one partial
+bz_conv_case([<dw_blocks>], [<depthwise>], 2, 40, 6, 5, 40, 6, 5, 3, 3, 1, 1, 40, 1, 0)
+bz_conv_case([<dw_mult_blocks>], [<depthwise>], 2, 20, 5, 4, 40, 3, 2, 3, 3, 2, 1, 20, 0, 0)
 bz_conv_case([<grouped>], [<direct>], 2, 4, 6, 5, 6, 6, 5, 3, 3, 1, 1, 2, 0, 0)
 m4_dnl tiled: 1 to 4 vectors of 16 output channels, partial and whole
 m4_dnl pixel tiles, stride 2, 5x5, several padded-input chunks
@@ -56,6 +59,8 @@ bz_table_entry([<k5p2_case>])
 bz_table_entry([<dw_s2_case>])
 bz_table_entry([<dw_mult_case>])
 bz_table_entry([<dw_k7_case>])
+bz_table_entry([<dw_blocks_case>])
+bz_table_entry([<dw_mult_blocks_case>])
 bz_table_entry([<grouped_case>])
 bz_table_entry([<tiled_k3_case>])
 bz_table_entry([<tiled_s2_case>])
