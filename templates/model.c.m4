@@ -21,7 +21,11 @@ m4_define([<bz_model_header>], [</* [<$1>]: [<$2>] at position [<$3>], bz_backen
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif

@@ -174,58 +174,74 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
                 }
             }
 }>])m4_dnl
-m4_dnl The backward runs over blocks of 16 input channels (16 * MULT output
-m4_dnl channels): a block owns its slices of dx and dw, so threads never
-m4_dnl share a write and the sums run in a fixed order.
+m4_dnl The backward splits the batch between the threads: each sweeps its
+m4_dnl samples along contiguous channels, writes their dx and sums its own
+m4_dnl part of dw [KH * KW][COUT]; the parts are added in thread order, so
+m4_dnl the result is fixed for a given thread count.
 m4_define([<bz_conv2d_depthwise_backward_kernel>], [<
+static void $1_backward_samples(const float *x, const float *wt, const float *dy, float *dx,
+                                float *acc, int n0, int n1)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
+           STRIDE = $10, PAD = $11, MULT = $5 / $2 };
+    for (int n = n0; n < n1; n++)
+        for (int oh = 0; oh < HO; oh++)
+            for (int ow = 0; ow < WO; ow++) {
+                const float *g = dy + (((long)n * HO + oh) * WO + ow) * COUT;
+                for (int i = 0; i < KH; i++) {
+                    int ih = oh * STRIDE - PAD + i;
+                    if (ih < 0 || ih >= H)
+                        continue;
+                    for (int j = 0; j < KW; j++) {
+                        int iw = ow * STRIDE - PAD + j;
+                        if (iw < 0 || iw >= W)
+                            continue;
+                        long q = (((long)n * H + ih) * W + iw) * CIN;
+                        const float *wq = wt + (i * KW + j) * COUT;
+                        float *a = acc + (i * KW + j) * COUT;
+                        #pragma omp simd
+                        for (int co = 0; co < COUT; co++)
+                            a[co] += g[co] * x[q + co / MULT];
+                        if (dx && MULT == 1) {
+                            #pragma omp simd
+                            for (int co = 0; co < COUT; co++)
+                                dx[q + co] += g[co] * wq[co];
+                        } else if (dx) {
+                            for (int co = 0; co < COUT; co++)
+                                dx[q + co / MULT] += g[co] * wq[co];
+                        }
+                    }
+                }
+            }
+}
+
 static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
                         int accumulate_dx, float *dw, float *db, float *workspace, int batch)
 {
-    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, HAS_BIAS = $13, MULT = $5 / $2, CBLK = 16 * ($5 / $2),
-           BLOCKS = ($5 + 16 * ($5 / $2) - 1) / (16 * ($5 / $2)) };
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KHW = $8 * $9,
+           HAS_BIAS = $13 };
     long M = (long)batch * HO * WO;
-    float wt[KH * KW * COUT];
+    float wt[KHW * COUT];
     (void)workspace;
     $1_transpose(w, wt);
     if (dx && !accumulate_dx)
         memset(dx, 0, sizeof(float) * (size_t)batch * H * W * CIN);
-    #pragma omp parallel for schedule(static)
-    for (int blk = 0; blk < BLOCKS; blk++) {
-        int c0 = blk * CBLK, c1 = c0 + CBLK < COUT ? c0 + CBLK : COUT;
-        float acc[KH * KW][CBLK];
-        memset(acc, 0, sizeof acc);
-        for (int n = 0; n < batch; n++)
-            for (int oh = 0; oh < HO; oh++)
-                for (int ow = 0; ow < WO; ow++) {
-                    const float *g = dy + (((long)n * HO + oh) * WO + ow) * COUT;
-                    for (int i = 0; i < KH; i++) {
-                        int ih = oh * STRIDE - PAD + i;
-                        if (ih < 0 || ih >= H)
-                            continue;
-                        for (int j = 0; j < KW; j++) {
-                            int iw = ow * STRIDE - PAD + j;
-                            if (iw < 0 || iw >= W)
-                                continue;
-                            long q = (((long)n * H + ih) * W + iw) * CIN;
-                            const float *wq = wt + (i * KW + j) * COUT;
-                            float *a = acc[i * KW + j];
-                            #pragma omp simd
-                            for (int co = c0; co < c1; co++)
-                                a[co - c0] += g[co] * x[q + co / MULT];
-                            if (dx && MULT == 1) {
-                                #pragma omp simd
-                                for (int co = c0; co < c1; co++)
-                                    dx[q + co] += g[co] * wq[co];
-                            } else if (dx) {
-                                for (int co = c0; co < c1; co++)
-                                    dx[q + co / MULT] += g[co] * wq[co];
-                            }
-                        }
-                    }
-                }
-        for (int co = c0; co < c1; co++)
-            for (int k = 0; k < KH * KW; k++)
-                dw[co * KH * KW + k] = acc[k][co - c0];
-    }bz_conv2d_bias_gradient
+    int threads = omp_get_max_threads();
+    float *parts = calloc((size_t)threads * KHW * COUT, sizeof(float));
+    if (!parts)
+        abort();
+    #pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        $1_backward_samples(x, wt, dy, dx, parts + (long)t * KHW * COUT,
+                            (int)((long)batch * t / nt), (int)((long)batch * (t + 1) / nt));
+    }
+    for (int co = 0; co < COUT; co++)
+        for (int k = 0; k < KHW; k++) {
+            float sum = 0.0f;
+            for (int t = 0; t < threads; t++)
+                sum += parts[((long)t * KHW + k) * COUT + co];
+            dw[(long)co * KHW + k] = sum;
+        }
+    free(parts);bz_conv2d_bias_gradient
 }>])m4_dnl

@@ -31,8 +31,8 @@ m4_dnl                      pad, bias, workspace floats): prefix_run(x, wp,
 m4_dnl b, y, buffer, batch, accumulate) computes y (+)= conv(x) from packed
 m4_dnl weights wp [COUT / CB][KH][KW][CIN][CB], CB = 16 * NV channels per
 m4_dnl block, through a zero-padded copy xp [PCHUNK][HP][WP][CIN] of up to
-m4_dnl PCHUNK samples in `buffer`.  A tile is R output pixels of one row
-m4_dnl times CB channels: R * NV accumulators in zmm registers; per input
+m4_dnl PCHUNK samples in `buffer`.  A tile is R consecutive output pixels
+m4_dnl (rows may wrap) times CB channels: R * NV accumulators in zmm registers; per input
 m4_dnl channel, NV weight loads and R broadcasts feed R * NV FMAs.
 m4_dnl prefix_USABLE says whether the shapes and the workspace allow it.
 m4_define([<bz_conv2d_tiled_core>], [<
@@ -44,11 +44,12 @@ enum { $1_NV = ($5 / 16) % 4 == 0 ? 4 : ($5 / 16) % 3 == 0 ? 3 : ($5 / 16) % 2 =
 
 bz_conv2d_pad_helper([<$1>], $2, $3, $4, $11)
 
-/* r (<= R, a constant where inlined) output pixels from xrow, the padded
- * input at the first pixel's window corner; one block of CB channels. */
+/* r (<= R, a constant where inlined) consecutive output pixels, which may
+ * span rows: pixel p's window corner is xsample + off[p] in the padded
+ * sample; y holds their outputs, one block of CB channels. */
 static inline __attribute__((always_inline)) void
-$1_tile(const float *xrow, const float *wblock, const float *bias, float *y, int r,
-        int accumulate)
+$1_tile(const float *xsample, const long *off, const float *wblock, const float *bias,
+        float *y, int r, int accumulate)
 {
     enum { CIN = $2, COUT = $5, KH = $8, KW = $9, STRIDE = $10, WP = $1_WP, HAS_BIAS = $12,
            NV = $1_NV, CB = $1_CB, R = $1_R };
@@ -61,7 +62,7 @@ $1_tile(const float *xrow, const float *wblock, const float *bias, float *y, int
                       : HAS_BIAS ? _mm512_loadu_ps(bias + 16 * v) : _mm512_setzero_ps();
     for (int i = 0; i < KH; i++)
         for (int j = 0; j < KW; j++) {
-            const float *xq = xrow + ((long)i * WP + j) * CIN;
+            const float *xq = xsample + ((long)i * WP + j) * CIN;
             const float *wq = wblock + (long)(i * KW + j) * CIN * CB;
             for (int ci = 0; ci < CIN; ci++) {
                 __m512 wv[NV];
@@ -72,7 +73,7 @@ $1_tile(const float *xrow, const float *wblock, const float *bias, float *y, int
                 for (int p = 0; p < R; p++) {
                     if (p >= r)
                         break;
-                    __m512 xv = _mm512_set1_ps(xq[(long)p * STRIDE * CIN + ci]);
+                    __m512 xv = _mm512_set1_ps(xq[off[p] + ci]);
                     #pragma GCC unroll 4
                     for (int v = 0; v < NV; v++)
                         acc[p][v] = _mm512_fmadd_ps(xv, wv[v], acc[p][v]);
@@ -94,25 +95,29 @@ static void $1_run(const float *x, const float *wp, const float *b, float *y, fl
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
            STRIDE = $10, HP = $1_HP, WP = $1_WP, HAS_BIAS = $12, CB = $1_CB, R = $1_R,
-           BLOCKS = COUT / CB, PCHUNK = $1_PCHUNK < 1 ? 1 : $1_PCHUNK };
+           BLOCKS = COUT / CB, TILES = (HO * WO + R - 1) / R,
+           PCHUNK = $1_PCHUNK < 1 ? 1 : $1_PCHUNK };
     for (int n0 = 0; n0 < batch; n0 += PCHUNK) {
         int samples = batch - n0 < PCHUNK ? batch - n0 : PCHUNK;
         $1_pad_input(x + (long)n0 * H * W * CIN, buffer, samples);
         #pragma omp parallel for collapse(3) schedule(static)
         for (int n = 0; n < samples; n++)
-            for (int oh = 0; oh < HO; oh++)
-                for (int blk = 0; blk < BLOCKS; blk++) {
-                    const float *xrow = buffer + ((long)n * HP + oh * STRIDE) * WP * CIN;
+            for (int blk = 0; blk < BLOCKS; blk++)  /* a thread's tasks share a block */
+                for (int t = 0; t < TILES; t++) {
+                    int q0 = t * R, r = HO * WO - q0 < R ? HO * WO - q0 : R;
+                    long off[R];
+                    for (int p = 0; p < R; p++) {
+                        int q = q0 + (p < r ? p : 0);
+                        off[p] = ((long)(q / WO) * STRIDE * WP + (long)(q % WO) * STRIDE) * CIN;
+                    }
+                    const float *xsample = buffer + (long)n * HP * WP * CIN;
                     const float *wblock = wp + (long)blk * KH * KW * CIN * CB;
                     const float *bias = HAS_BIAS ? b + blk * CB : NULL;
-                    float *yrow = y + (((long)(n0 + n) * HO + oh) * WO) * COUT + blk * CB;
-                    int ow = 0;
-                    for (; ow + R <= WO; ow += R)
-                        $1_tile(xrow + (long)ow * STRIDE * CIN, wblock, bias,
-                                yrow + (long)ow * COUT, R, accumulate);
-                    if (ow < WO)
-                        $1_tile(xrow + (long)ow * STRIDE * CIN, wblock, bias,
-                                yrow + (long)ow * COUT, WO - ow, accumulate);
+                    float *yt = y + ((long)(n0 + n) * HO * WO + q0) * COUT + blk * CB;
+                    if (r == R)
+                        $1_tile(xsample, off, wblock, bias, yt, R, accumulate);
+                    else
+                        $1_tile(xsample, off, wblock, bias, yt, r, accumulate);
                 }
     }
 }>])m4_dnl
@@ -129,6 +134,7 @@ bz_conv2d_tiled_core([<$1_fwd>], $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13,
 static void $1_pack_weights(const float *w, float *wp)
 {
     enum { CIN = $2, COUT = $5, KHW = $8 * $9, CB = $1_fwd_CB };
+    #pragma omp parallel for schedule(static)
     for (int co = 0; co < COUT; co++)
         for (int k = 0; k < KHW; k++)
             for (int ci = 0; ci < CIN; ci++)
@@ -243,6 +249,7 @@ bz_conv2d_tiled_core([<$1_dgrad>], $5, $6, $7, $2, $3, $4, $8, $9, 1, $8 - 1 - $
 static void $1_pack_flipped(const float *w, float *wp)
 {
     enum { CIN = $2, COUT = $5, KH = $8, KW = $9, CB = $1_dgrad_CB };
+    #pragma omp parallel for schedule(static)
     for (int ci = 0; ci < CIN; ci++)
         for (int i = 0; i < KH; i++)
             for (int j = 0; j < KW; j++)

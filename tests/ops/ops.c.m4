@@ -9,6 +9,7 @@ m4_include(bz_backend_label[</kernels.m4>])m4_dnl
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
