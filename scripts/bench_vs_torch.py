@@ -226,6 +226,16 @@ def write_outputs(prefix, rows, lines):
     os.replace(tmp, prefix + ".md")
 
 
+def bench_torch_isolated(exp, a):
+    """PyTorch's measurements in a child process: its OpenMP workers spin
+    for a while after each call, which would slow our next binary down."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--threads",
+           str(a.threads), "--runs-b1", str(a.runs_b1), "--runs-b256", str(a.runs_b256),
+           "--train-steps", str(a.train_steps), exp]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, check=True)
+    return json.loads(p.stdout)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("experiments", nargs="*", help="default: every experiment (make list)")
@@ -235,8 +245,13 @@ def main():
     ap.add_argument("--train-steps", type=int, default=3, help="timed training steps per batch")
     ap.add_argument("--output", default=os.path.join(ROOT, "results", "bench_vs_torch"),
                     help="output prefix (.csv, .md)")
+    ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.torch_worker:
+        block, position = scaffold.parse_experiment(a.experiments[0])
+        print(json.dumps(bench_torch(block, position, a)))
+        return
     exps = a.experiments or subprocess.run(["make", "-s", "list"], cwd=ROOT, check=True,
                                            stdout=subprocess.PIPE).stdout.decode().split()
     rows, peak, kernels = [], 0.0, ""
@@ -247,7 +262,7 @@ def main():
         log("[%d/%d] %s: ours" % (i, len(exps), exp))
         ours = bench_ours(os.path.join(ROOT, "build", exp, exp), a)
         log("[%d/%d] %s: PyTorch" % (i, len(exps), exp))
-        th = bench_torch(block, position, a)
+        th = bench_torch_isolated(exp, a)
         rows.append(row_of(exp, ours, th))
         peak, kernels = max(peak, ours["gemm_peak"]), ours["gemm_kernels"]
         r = rows[-1]
