@@ -33,6 +33,8 @@ int step_of_node(const graph *g, int phase, int node);
 int step_of_deploy(const graph *g, int deploy_step);
 /* MACs of one deploy step at batch 1 (a folded BN adds its bias). */
 long deploy_step_macs(const deploy_step *s);
+/* The kernel a deploy step calls (BN folded or groups merged: with bias). */
+char *deploy_kernel_name(const deploy_step *s);
 void emit_step_rows(FILE *out, const model_facts *f);
 void emit_layer_comment(FILE *out, const node *n, const char *what, long macs, int step);
 

@@ -133,7 +133,7 @@ static char *deploy_ref(long offset)
 static void deploy_call(FILE *out, const graph *g, const memory_plan *p, const deploy_step *s)
 {
     const node *n = s->n;
-    char *k = kernel_name(n, n->op == OP_BATCHNORM2D || s->folded_bn >= 0 || s->group >= 0);
+    char *k = deploy_kernel_name(s);
     char *x = ref(g, p, s->in), *y = ref(g, p, s->out);
     char *w = deploy_ref(s->w_offset), *b = deploy_ref(s->b_offset);
     if (n->op == OP_CONV2D || n->op == OP_LINEAR)

@@ -29,7 +29,7 @@ static int first_use(emitter *em, const char *kernel_macro, const char *name)
 static const char *conv_algorithm(const node *n, int max_batch)
 {
     const conv_attrs *c = &n->conv;
-    if (c->groups == 1 && conv_uses_tiled(n, max_batch))
+    if (conv_uses_tiled(n, max_batch))
         return "tiled";
     if (c->groups == 1)
         return conv_uses_im2col(n) ? "im2col" : "pointwise";

@@ -21,6 +21,11 @@ long deploy_step_macs(const deploy_step *s)
     return node_macs(n) + added_bias;
 }
 
+char *deploy_kernel_name(const deploy_step *s)
+{
+    return kernel_name(s->n, s->n->op == OP_BATCHNORM2D || s->folded_bn >= 0 || s->group >= 0);
+}
+
 static void step_row(FILE *out, int phase, int layer, const char *kernel, long macs)
 {
     fprintf(out, "bz_step_row(%d, %d, [<%s>], %ld)\n", phase, layer, kernel, macs);
@@ -38,8 +43,7 @@ void emit_step_rows(FILE *out, const model_facts *f)
         }
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
-        char *k = kernel_name(d->n, d->n->op == OP_BATCHNORM2D || d->folded_bn >= 0 ||
-                                        d->group >= 0);
+        char *k = deploy_kernel_name(d);
         int layer = d->group >= 0 ? g->n_nodes + d->group : d->node;
         step_row(out, PHASE_FORWARD_DEPLOY, layer, k, deploy_step_macs(d));
         free(k);

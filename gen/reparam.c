@@ -6,9 +6,18 @@
 
 #include <stdlib.h>
 
-static int is_member(const reparam_group *r, int node);
+static int is_member(const reparam_group *r, int node)
+{
+    for (int i = 0; i < r->n_members; i++)
+        if (r->members[i] == node)
+            return 1;
+    return 0;
+}
 
-_Noreturn static void not_reparameterisable(const reparam_group *r, const node *at, const char *why);
+_Noreturn static void not_reparameterisable(const reparam_group *r, const node *at, const char *why)
+{
+    diag_error(r->merged.pos, "cannot re-parameterise '%s': '%s' %s", r->merged.name, at->name, why);
+}
 
 static void add_member(const graph *g, reparam_group *r, int node)
 {
@@ -16,11 +25,6 @@ static void add_member(const graph *g, reparam_group *r, int node)
         not_reparameterisable(r, &g->nodes[node], "is reached by two paths of the sum");
     r->members = xrealloc(r->members, (size_t)(r->n_members + 1) * sizeof *r->members);
     r->members[r->n_members++] = node;
-}
-
-_Noreturn static void not_reparameterisable(const reparam_group *r, const node *at, const char *why)
-{
-    diag_error(r->merged.pos, "cannot re-parameterise '%s': '%s' %s", r->merged.name, at->name, why);
 }
 
 static void check_branch_conv(const reparam_group *r, const node *c)
@@ -90,14 +94,6 @@ static void collect_branch(const graph *g, reparam_group *r, int t, int scale, i
         not_reparameterisable(r, n, "is neither an add, a sub, a layer scale nor a branch's "
                               "BatchNorm");
     }
-}
-
-static int is_member(const reparam_group *r, int node)
-{
-    for (int i = 0; i < r->n_members; i++)
-        if (r->members[i] == node)
-            return 1;
-    return 0;
 }
 
 /* Only the sum may leave the group. */

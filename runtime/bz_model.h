@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "bz_timer.h"
+
 enum bz_tensor_kind {
     BZ_TENSOR_PARAM,    /* trainable float32, lives in bz_model.params     */
     BZ_TENSOR_BUFFER,   /* BN running statistic, lives in bz_model.buffers */
@@ -129,8 +131,6 @@ typedef struct bz_model {
     double bn_momentum;          /* 0.1, PyTorch's default                 */
     struct bz_timer *timer;      /* per-layer timing; NULL: off            */
 } bz_model;
-
-void bz_timer_mark(struct bz_timer *t, int step);
 
 /* Called by generated code before every layer (and with -1 at the end of
  * each function); one predictable branch when timing is off. */

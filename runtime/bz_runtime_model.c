@@ -76,17 +76,15 @@ static float trunc_normal(bz_rng *rng, double std)
     return (float)v;
 }
 
-static float initial_value(const bz_tensor_desc *t, bz_rng *rng)
+/* bound: 1/sqrt(fan_in), for BZ_INIT_UNIFORM_FAN_IN */
+static float initial_value(const bz_tensor_desc *t, float bound, bz_rng *rng)
 {
     switch (t->init) {
     case BZ_INIT_ONE: return 1.0f;
     case BZ_INIT_ZERO: return 0.0f;
     case BZ_INIT_CONSTANT: return (float)t->init_value;
     case BZ_INIT_TRUNC_NORMAL: return trunc_normal(rng, t->init_value);
-    default: {
-        float bound = (float)(1.0 / sqrt((double)t->fan_in));
-        return bz_rng_uniform_range(rng, -bound, bound);
-    }
+    default: return bz_rng_uniform_range(rng, -bound, bound);
     }
 }
 
@@ -101,8 +99,9 @@ void bz_model_init(bz_model *m, uint64_t seed)
             continue;
         }
         float *p = tensor_base(m, t);
+        float bound = t->fan_in > 0 ? (float)(1.0 / sqrt((double)t->fan_in)) : 0.0f;
         for (int64_t k = 0; k < t->numel; k++)
-            p[k] = initial_value(t, &rng);
+            p[k] = initial_value(t, bound, &rng);
     }
 }
 

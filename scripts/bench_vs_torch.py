@@ -256,7 +256,7 @@ def main():
                                            stdout=subprocess.PIPE).stdout.decode().split()
     rows, peak, kernels = [], 0.0, ""
     for i, exp in enumerate(exps, 1):
-        block, position = scaffold.parse_experiment(exp)
+        scaffold.parse_experiment(exp)  # an unknown name fails before any work
         log("[%d/%d] %s: building" % (i, len(exps), exp))
         subprocess.run(["make", "-s", "EXP=" + exp], cwd=ROOT, check=True)
         log("[%d/%d] %s: ours" % (i, len(exps), exp))

@@ -5,6 +5,11 @@ m4_dnl input gradient of a stride-1 conv with 16n input channels runs it on
 m4_dnl dy with the weights flipped and transposed (a full correlation); the
 m4_dnl weight gradient is a tiled reduction over the pixels.
 m4_dnl
+m4_dnl bz_tiled_register_block(prefix, cout): the tile shape for cout output
+m4_dnl channels: NV vectors of 16 (the largest of 4, 3, 2, 1 dividing
+m4_dnl cout / 16), CB = 16 NV channels, R = 24 / NV pixels: 24 accumulators.
+m4_define([<bz_tiled_register_block>], [<enum { $1_NV = ($2 / 16) % 4 == 0 ? 4 : ($2 / 16) % 3 == 0 ? 3 : ($2 / 16) % 2 == 0 ? 2 : 1,
+       $1_CB = 16 * $1_NV, $1_R = 24 / $1_NV };>])m4_dnl
 m4_dnl bz_conv2d_pad_helper(prefix, cin, h, w, pad): prefix_pad_input copies
 m4_dnl samples of x [B][h][w][cin] into xp [B][h + 2 pad][w + 2 pad][cin],
 m4_dnl the border zero.
@@ -36,8 +41,8 @@ m4_dnl (rows may wrap) times CB channels: R * NV accumulators in zmm registers; 
 m4_dnl channel, NV weight loads and R broadcasts feed R * NV FMAs.
 m4_dnl prefix_USABLE says whether the shapes and the workspace allow it.
 m4_define([<bz_conv2d_tiled_core>], [<
-enum { $1_NV = ($5 / 16) % 4 == 0 ? 4 : ($5 / 16) % 3 == 0 ? 3 : ($5 / 16) % 2 == 0 ? 2 : 1,
-       $1_CB = 16 * $1_NV, $1_R = 24 / $1_NV, $1_HP = $3 + 2 * ($11), $1_WP = $4 + 2 * ($11),
+bz_tiled_register_block([<$1>], $5)
+enum { $1_HP = $3 + 2 * ($11), $1_WP = $4 + 2 * ($11),
        $1_WEIGHTS = $8 * $9 * $2 * $5, $1_PADDED = $1_HP * $1_WP * $2,
        $1_PCHUNK = ($13 - $1_WEIGHTS) / $1_PADDED,
        $1_USABLE = $5 % 16 == 0 && $1_PCHUNK >= 1 };
@@ -238,8 +243,8 @@ m4_dnl transposed, padding KH - 1 - PAD), else by dcol = dy w and col2im.
 m4_define([<bz_conv2d_tiled_backward_kernel>], [<
 #if defined(__AVX512F__)
 bz_conv2d_col2im_helper($@)
-enum { $1_wg_NV = ($5 / 16) % 4 == 0 ? 4 : ($5 / 16) % 3 == 0 ? 3 : ($5 / 16) % 2 == 0 ? 2 : 1,
-       $1_wg_CB = 16 * $1_wg_NV, $1_wg_R = 24 / $1_wg_NV, $1_wg_WEIGHTS = $8 * $9 * $2 * $5 };
+bz_tiled_register_block([<$1_wg>], $5)
+enum { $1_wg_WEIGHTS = $8 * $9 * $2 * $5 };
 bz_conv2d_tiled_wgrad($@)
 bz_conv2d_tiled_core([<$1_dgrad>], $5, $6, $7, $2, $3, $4, $8, $9, 1, $8 - 1 - $11, 0,
                      $14 * $6 * $7 * $8 * $9 * $2)
