@@ -116,11 +116,15 @@ deploy_graph build_deploy(const graph *g)
 /* 8M floats (32 MiB) bounds the im2col buffer of one GEMM chunk. */
 enum { WORKSPACE_LIMIT = 8 << 20 };
 
-int conv_uses_im2col(const node *n)
+static int conv_is_pointwise(const node *n)
 {
     const conv_attrs *c = &n->conv;
-    int pointwise = c->kh == 1 && c->kw == 1 && c->stride == 1 && c->pad == 0;
-    return c->groups == 1 && !pointwise;
+    return c->kh == 1 && c->kw == 1 && c->stride == 1 && c->pad == 0;
+}
+
+int conv_uses_im2col(const node *n)
+{
+    return n->conv.groups == 1 && !conv_is_pointwise(n);
 }
 
 static long im2col_floats_per_sample(const node *n)
@@ -128,31 +132,45 @@ static long im2col_floats_per_sample(const node *n)
     return (long)n->out_shape.h * n->out_shape.w * n->conv.kh * n->conv.kw * n->in_shape.c;
 }
 
+static long dense_weight_floats(const node *n)
+{
+    return (long)n->conv.kh * n->conv.kw * n->in_shape.c * n->conv.out_c;
+}
+
+/* The workspace in samples of im2col rows: as many as WORKSPACE_LIMIT
+ * holds for im2col; for a pointwise conv (tiled: it only packs its
+ * weights there) enough rows to hold the weights. */
 int conv_chunk_samples(const node *n, int max_batch)
 {
     long per = im2col_floats_per_sample(n);
+    if (conv_is_pointwise(n))
+        return (int)((dense_weight_floats(n) + per - 1) / per);
     long chunk = WORKSPACE_LIMIT / per;
     if (chunk < 1)
         chunk = 1;
     return (int)(chunk < max_batch ? chunk : max_batch);
 }
 
-/* The register-tiled direct forward (templates/optimised/conv2d_tiled.m4)
- * takes dense KxK convs whose width fills whole 16-lane vectors, when the
- * im2col workspace also holds its packed weights and one padded sample. */
+/* The register-tiled direct convolution (templates/optimised/conv2d_tiled.m4)
+ * takes dense convs whose width fills whole 16-lane vectors: pointwise
+ * ones read their input in place; the others need the im2col workspace
+ * to hold the packed weights and one zero-padded sample. */
 int conv_uses_tiled(const node *n, int max_batch)
 {
     const conv_attrs *c = &n->conv;
-    if (!conv_uses_im2col(n) || c->out_c % 16)
+    if (c->groups != 1 || c->out_c % 16)
         return 0;
-    long weights = (long)c->kh * c->kw * n->in_shape.c * c->out_c;
-    long padded = (long)(n->in_shape.h + 2 * c->pad) * (n->in_shape.w + 2 * c->pad) * n->in_shape.c;
-    return conv_workspace_floats(n, max_batch) >= weights + padded;
+    if (conv_is_pointwise(n))
+        return 1;
+    long padded = c->pad ? (long)(n->in_shape.h + 2 * c->pad) * (n->in_shape.w + 2 * c->pad) *
+                               n->in_shape.c : 0;
+    long workspace = conv_chunk_samples(n, max_batch) * im2col_floats_per_sample(n);
+    return workspace >= dense_weight_floats(n) + padded;
 }
 
 long conv_workspace_floats(const node *n, int max_batch)
 {
-    if (n->op != OP_CONV2D || !conv_uses_im2col(n))
+    if (n->op != OP_CONV2D || !(conv_uses_im2col(n) || conv_uses_tiled(n, max_batch)))
         return 0;
     return conv_chunk_samples(n, max_batch) * im2col_floats_per_sample(n);
 }

@@ -30,7 +30,7 @@ static const char *conv_algorithm(const node *n, int max_batch)
 {
     const conv_attrs *c = &n->conv;
     if (conv_uses_tiled(n, max_batch))
-        return "tiled";
+        return conv_uses_im2col(n) ? "tiled" : "pointwise_tiled";
     if (c->groups == 1)
         return conv_uses_im2col(n) ? "im2col" : "pointwise";
     if (c->groups == n->in_shape.c)
@@ -47,7 +47,8 @@ static void conv_kernel(emitter *em, const node *n, int bias, const char *pass)
         fprintf(em->out, "%s([<%s>], %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d)\n",
                 which, name, n->in_shape.c, n->in_shape.h, n->in_shape.w, c->out_c,
                 n->out_shape.h, n->out_shape.w, c->kh, c->kw, c->stride, c->pad, c->groups,
-                c->bias || bias, conv_uses_im2col(n) ? conv_chunk_samples(n, em->f->e->max_batch) : 0);
+                c->bias || bias,
+                conv_workspace_floats(n, em->f->e->max_batch) ? conv_chunk_samples(n, em->f->e->max_batch) : 0);
     free(which);
     free(name);
 }

@@ -137,6 +137,11 @@ static long total_workspace(const graph *g, int max_batch)
         if (need > w)
             w = need;
     }
+    for (int k = 0; k < g->n_groups; k++) {  /* the deploy graph's merged convs */
+        long need = conv_workspace_floats(&g->groups[k].merged, max_batch);
+        if (need > w)
+            w = need;
+    }
     return w;
 }
 

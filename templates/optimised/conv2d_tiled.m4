@@ -39,13 +39,14 @@ m4_dnl block, through a zero-padded copy xp [PCHUNK][HP][WP][CIN] of up to
 m4_dnl PCHUNK samples in `buffer`.  A tile is R consecutive output pixels
 m4_dnl (rows may wrap) times CB channels: R * NV accumulators in zmm registers; per input
 m4_dnl channel, NV weight loads and R broadcasts feed R * NV FMAs.
+m4_dnl Without padding, x is its own padded copy and `buffer` is unused.
 m4_dnl prefix_USABLE says whether the shapes and the workspace allow it.
 m4_define([<bz_conv2d_tiled_core>], [<
 bz_tiled_register_block([<$1>], $5)
 enum { $1_HP = $3 + 2 * ($11), $1_WP = $4 + 2 * ($11),
        $1_WEIGHTS = $8 * $9 * $2 * $5, $1_PADDED = $1_HP * $1_WP * $2,
        $1_PCHUNK = ($13 - $1_WEIGHTS) / $1_PADDED,
-       $1_USABLE = $5 % 16 == 0 && $1_PCHUNK >= 1 };
+       $1_USABLE = $5 % 16 == 0 && ($11 ? $1_PCHUNK >= 1 : $13 >= $1_WEIGHTS) };
 
 bz_conv2d_pad_helper([<$1>], $2, $3, $4, $11)
 
@@ -99,12 +100,17 @@ static void $1_run(const float *x, const float *wp, const float *b, float *y, fl
                    int batch, int accumulate)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, HP = $1_HP, WP = $1_WP, HAS_BIAS = $12, CB = $1_CB, R = $1_R,
-           BLOCKS = COUT / CB, TILES = (HO * WO + R - 1) / R,
+           STRIDE = $10, PAD = $11, HP = $1_HP, WP = $1_WP, HAS_BIAS = $12, CB = $1_CB,
+           R = $1_R, BLOCKS = COUT / CB, TILES = (HO * WO + R - 1) / R,
            PCHUNK = $1_PCHUNK < 1 ? 1 : $1_PCHUNK };
-    for (int n0 = 0; n0 < batch; n0 += PCHUNK) {
-        int samples = batch - n0 < PCHUNK ? batch - n0 : PCHUNK;
-        $1_pad_input(x + (long)n0 * H * W * CIN, buffer, samples);
+    int chunk = PAD ? PCHUNK : batch;
+    for (int n0 = 0; n0 < batch; n0 += chunk) {
+        int samples = batch - n0 < chunk ? batch - n0 : chunk;
+        const float *xp = x + (long)n0 * H * W * CIN;
+        if (PAD) {
+            $1_pad_input(xp, buffer, samples);
+            xp = buffer;
+        }
         #pragma omp parallel for collapse(3) schedule(static)
         for (int n = 0; n < samples; n++)
             for (int blk = 0; blk < BLOCKS; blk++)  /* a thread's tasks share a block */
@@ -115,7 +121,7 @@ static void $1_run(const float *x, const float *wp, const float *b, float *y, fl
                         int q = q0 + (p < r ? p : 0);
                         off[p] = ((long)(q / WO) * STRIDE * WP + (long)(q % WO) * STRIDE) * CIN;
                     }
-                    const float *xsample = buffer + (long)n * HP * WP * CIN;
+                    const float *xsample = xp + (long)n * HP * WP * CIN;
                     const float *wblock = wp + (long)blk * KH * KW * CIN * CB;
                     const float *bias = HAS_BIAS ? b + blk * CB : NULL;
                     float *yt = y + ((long)(n0 + n) * HO * WO + q0) * COUT + blk * CB;
@@ -130,8 +136,7 @@ m4_dnl
 m4_dnl The forward: the workspace is the im2col one bzgen sized (chunk
 m4_dnl samples of im2col rows), which it checked also holds the packed
 m4_dnl weights and one padded sample.
-m4_define([<bz_conv2d_tiled_forward_kernel>], [<
-#if defined(__AVX512F__)
+m4_define([<bz_conv2d_tiled_forward_body>], [<
 bz_conv2d_tiled_core([<$1_fwd>], $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13,
                      $14 * $6 * $7 * $8 * $9 * $2)
 
@@ -153,24 +158,26 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
     _Static_assert($1_fwd_USABLE, "tiled conv: bzgen chose it for a shape it cannot run");
     $1_pack_weights(w, workspace);
     $1_fwd_run(x, workspace, b, y, workspace + $1_fwd_WEIGHTS, batch, 0);
-}
-#else
-bz_conv2d_im2col_forward_kernel($@)
-#endif>])m4_dnl
+}>])m4_dnl
 m4_dnl
 m4_dnl bz_conv2d_tiled_wgrad(name, the 13 kernel arguments): name_wgrad(x,
 m4_dnl dy, dw, workspace, batch) writes dw [COUT][KH][KW][CIN].  It sums,
-m4_dnl sample by sample (the padded sample and its dy stay in L2), into
+m4_dnl sample by sample (the padded sample, x itself without padding, and
+m4_dnl its dy stay in L2), into
 m4_dnl dwp [KH * KW][CIN][COUT] in the workspace: a task owns R_CI input
 m4_dnl channels times CB output channels of one tap, R_CI * NV accumulators,
 m4_dnl and per output pixel does NV loads of dy and R_CI broadcasts of x.
+m4_dnl A sample is swept in bands of ROWS output rows whose dy and x fit in
+m4_dnl 256 KiB, a quarter of a small L2, so that all the tasks of a band find them there;
+m4_dnl schedule(static) gives a thread the same tasks in every band, so the
+m4_dnl bands need no barrier between them.
 m4_define([<bz_conv2d_tiled_wgrad>], [<
 bz_conv2d_pad_helper([<$1_wg>], $2, $3, $4, $11)
 
 static inline __attribute__((always_inline)) void
-$1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int first)
+$1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int rows, int first)
 {
-    enum { CIN = $2, COUT = $5, HO = $6, WO = $7, STRIDE = $10, WP = $4 + 2 * ($11),
+    enum { CIN = $2, COUT = $5, WO = $7, STRIDE = $10, WP = $4 + 2 * ($11),
            NV = $1_wg_NV, CB = $1_wg_CB, R = $1_wg_R };
     __m512 acc[R][NV];
     #pragma GCC unroll 24
@@ -179,7 +186,7 @@ $1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int fi
         for (int v = 0; v < NV; v++)
             acc[c][v] = first || c >= r ? _mm512_setzero_ps()
                                         : _mm512_loadu_ps(acc_out + (long)c * COUT + 16 * v);
-    for (int oh = 0; oh < HO; oh++) {
+    for (int oh = 0; oh < rows; oh++) {
         const float *xr = xtap + (long)oh * STRIDE * WP * CIN;
         const float *dyr = dyn + (long)oh * WO * COUT;
         for (int ow = 0; ow < WO; ow++) {
@@ -211,24 +218,35 @@ $1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int fi
 static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           WP = $4 + 2 * ($11), KHW = $8 * $9, CB = $1_wg_CB, R = $1_wg_R,
-           CI_TILES = (CIN + R - 1) / R, BLOCKS = COUT / CB };
-    float *dwp = workspace, *xp = workspace + $1_wg_WEIGHTS;
+           STRIDE = $10, PAD = $11, WP = $4 + 2 * ($11), KHW = $8 * $9, CB = $1_wg_CB,
+           R = $1_wg_R, CI_TILES = (CIN + R - 1) / R, BLOCKS = COUT / CB,
+           ROW_FLOATS = WO * COUT + STRIDE * WP * CIN,
+           ROWS = 65536 / ROW_FLOATS < 1 ? 1 : 65536 / ROW_FLOATS };
+    float *dwp = workspace, *padded = workspace + $1_wg_WEIGHTS;
     for (int n = 0; n < batch; n++) {
-        $1_wg_pad_input(x + (long)n * H * W * CIN, xp, 1);
-        const float *dyn = dy + (long)n * HO * WO * COUT;
-        #pragma omp parallel for collapse(3) schedule(static)
-        for (int k = 0; k < KHW; k++)
-            for (int t = 0; t < CI_TILES; t++)
-                for (int blk = 0; blk < BLOCKS; blk++) {
-                    int ci0 = t * R, i = k / KW, j = k % KW;
-                    const float *xtap = xp + ((long)i * WP + j) * CIN + ci0;
-                    float *out = dwp + ((long)k * CIN + ci0) * COUT + blk * CB;
-                    if (ci0 + R <= CIN)
-                        $1_wgrad_tile(xtap, dyn + blk * CB, out, R, n == 0);
-                    else
-                        $1_wgrad_tile(xtap, dyn + blk * CB, out, CIN - ci0, n == 0);
-                }
+        const float *xp = x + (long)n * H * W * CIN;
+        if (PAD) {
+            $1_wg_pad_input(xp, padded, 1);
+            xp = padded;
+        }
+        #pragma omp parallel
+        for (int oh0 = 0; oh0 < HO; oh0 += ROWS) {
+            int rows = HO - oh0 < ROWS ? HO - oh0 : ROWS, first = n == 0 && oh0 == 0;
+            const float *xband = xp + (long)oh0 * STRIDE * WP * CIN;
+            const float *dyband = dy + ((long)n * HO + oh0) * WO * COUT;
+            #pragma omp for collapse(3) schedule(static) nowait
+            for (int k = 0; k < KHW; k++)
+                for (int t = 0; t < CI_TILES; t++)
+                    for (int blk = 0; blk < BLOCKS; blk++) {
+                        int ci0 = t * R, i = k / KW, j = k % KW;
+                        const float *xtap = xband + ((long)i * WP + j) * CIN + ci0;
+                        float *out = dwp + ((long)k * CIN + ci0) * COUT + blk * CB;
+                        if (ci0 + R <= CIN)
+                            $1_wgrad_tile(xtap, dyband + blk * CB, out, R, rows, first);
+                        else
+                            $1_wgrad_tile(xtap, dyband + blk * CB, out, CIN - ci0, rows, first);
+                    }
+        }
     }
     #pragma omp parallel for schedule(static)
     for (int co = 0; co < COUT; co++)
@@ -240,8 +258,7 @@ m4_dnl
 m4_dnl The backward: dw by the tiled reduction; dx by the tiled core on dy
 m4_dnl where the stride is 1 and CIN is 16n (weights flipped and
 m4_dnl transposed, padding KH - 1 - PAD), else by dcol = dy w and col2im.
-m4_define([<bz_conv2d_tiled_backward_kernel>], [<
-#if defined(__AVX512F__)
+m4_define([<bz_conv2d_tiled_backward_body>], [<
 bz_conv2d_col2im_helper($@)
 bz_tiled_register_block([<$1_wg>], $5)
 enum { $1_wg_WEIGHTS = $8 * $9 * $2 * $5 };
@@ -267,12 +284,17 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
                         int accumulate_dx, float *dw, float *db, float *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
-           HAS_BIAS = $13, CHUNK = $14, TILED_DX = $10 == 1 && $1_dgrad_USABLE };
+           HAS_BIAS = $13, CHUNK = $14, TILED_DX = $10 == 1 && $1_dgrad_USABLE,
+           POINTWISE = $8 == 1 && $9 == 1 && $10 == 1 && $11 == 0 };
     long M = (long)batch * HO * WO;
     $1_wgrad(x, dy, dw, workspace, batch);
     if (dx && TILED_DX) {
         $1_pack_flipped(w, workspace);
         $1_dgrad_run(dy, workspace, NULL, dx, workspace + $1_dgrad_WEIGHTS, batch, accumulate_dx);
+    } else if (dx && POINTWISE) {
+        /* dx[M][CIN] (+)= dy w */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, CIN, COUT, 1.0f, dy, COUT,
+                    w, CIN, accumulate_dx ? 1.0f : 0.0f, dx, CIN);
     } else if (dx) {
         if (!accumulate_dx)
             memset(dx, 0, sizeof(float) * (size_t)batch * H * W * CIN);
@@ -284,7 +306,32 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
             $1_col2im(workspace, dx + (long)n0 * H * W * CIN, samples);
         }
     }bz_conv2d_bias_gradient
-}
+}>])m4_dnl
+m4_dnl
+m4_dnl The kernels bzgen names: "tiled" for KxK and strided convs (im2col +
+m4_dnl GEMM without AVX-512), "pointwise_tiled" for 1x1 stride-1 convs
+m4_dnl (one GEMM without AVX-512).
+m4_define([<bz_conv2d_tiled_forward_kernel>], [<
+#if defined(__AVX512F__)
+bz_conv2d_tiled_forward_body($@)
+#else
+bz_conv2d_im2col_forward_kernel($@)
+#endif>])m4_dnl
+m4_define([<bz_conv2d_tiled_backward_kernel>], [<
+#if defined(__AVX512F__)
+bz_conv2d_tiled_backward_body($@)
 #else
 bz_conv2d_im2col_backward_kernel($@)
+#endif>])m4_dnl
+m4_define([<bz_conv2d_pointwise_tiled_forward_kernel>], [<
+#if defined(__AVX512F__)
+bz_conv2d_tiled_forward_body($@)
+#else
+bz_conv2d_pointwise_forward_kernel($@)
+#endif>])m4_dnl
+m4_define([<bz_conv2d_pointwise_tiled_backward_kernel>], [<
+#if defined(__AVX512F__)
+bz_conv2d_tiled_backward_body($@)
+#else
+bz_conv2d_pointwise_backward_kernel($@)
 #endif>])m4_dnl

@@ -78,3 +78,5 @@ m4_define([<bz_conv2d_im2col_backward_kernel>], m4_defn([<bz_conv2d_backward_ker
 m4_define([<bz_conv2d_depthwise_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
 m4_define([<bz_conv2d_direct_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
 m4_define([<bz_conv2d_tiled_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
+m4_define([<bz_conv2d_pointwise_tiled_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
+m4_define([<bz_conv2d_pointwise_tiled_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
