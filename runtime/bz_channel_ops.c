@@ -1,12 +1,17 @@
 /* Per-channel passes over NHWC activations [rows][C] for the optimised
  * BatchNorm: memory-bound, so shape-generic code loses nothing.  Each
- * thread reduces its rows into private double sums, merged in thread
- * order so results do not depend on scheduling. */
+ * thread reduces its rows into private sums, merged in thread order so
+ * that results do not depend on scheduling. */
 #include "bz_kernels.h"
 
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Sums run in float over blocks of BLOCK_ROWS rows, which keeps them
+ * 16 lanes wide, and are added into double between blocks, so the
+ * rounding error stays that of a 64-term float sum whatever the batch. */
+enum { BLOCK_ROWS = 64 };
 
 /* sums[t][c] for each thread t, then summed into out[c]. */
 static void merge_partials(const double *partials, int threads, int channels, double *out)
@@ -17,66 +22,73 @@ static void merge_partials(const double *partials, int threads, int channels, do
             out[c] += partials[(size_t)t * channels + c];
 }
 
-/* out_a[c] = sum_i f_a(i, c), out_b likewise: sum of x, or of dy and
- * dy * (x - mean) when dy is given. */
-static void channel_sums(const float *x, const float *dy, const double *mean, long rows,
+/* Rows [r0, r1): a[c] += sum of u, b[c] += sum of u * v, where u = x - shift
+ * and v = u (dy == NULL: moments of x), or u = dy and v = x - shift. */
+static void block_sums(const float *x, const float *dy, const float *shift, long r0, long r1,
+                       int channels, double *a, double *b, float *fa, float *fb)
+{
+    for (long r = r0; r < r1; r += BLOCK_ROWS) {
+        long end = r + BLOCK_ROWS < r1 ? r + BLOCK_ROWS : r1;
+        memset(fa, 0, sizeof(float) * (size_t)channels);
+        memset(fb, 0, sizeof(float) * (size_t)channels);
+        for (long i = r; i < end; i++) {
+            const float *xr = x + i * channels, *gr = dy ? dy + i * channels : xr;
+            #pragma omp simd
+            for (int c = 0; c < channels; c++) {
+                float v = xr[c] - shift[c], u = dy ? gr[c] : v;
+                fa[c] += u;
+                fb[c] += u * v;
+            }
+        }
+        for (int c = 0; c < channels; c++) {
+            a[c] += fa[c];
+            b[c] += fb[c];
+        }
+    }
+}
+
+/* One pass: each thread sums its share of the rows (fixed by the thread
+ * count, so results do not depend on scheduling) into private sums. */
+static void channel_sums(const float *x, const float *dy, const float *shift, long rows,
                          int channels, double *out_a, double *out_b)
 {
     int threads = omp_get_max_threads();
     double *pa = calloc((size_t)threads * channels, sizeof *pa);
     double *pb = calloc((size_t)threads * channels, sizeof *pb);
+    float *scratch = malloc(sizeof(float) * 2 * (size_t)threads * channels);
+    if (!pa || !pb || !scratch)
+        abort();
     #pragma omp parallel num_threads(threads)
     {
-        double *a = pa + (size_t)omp_get_thread_num() * channels;
-        double *b = pb + (size_t)omp_get_thread_num() * channels;
-        #pragma omp for schedule(static)
-        for (long i = 0; i < rows; i++) {
-            const float *xr = x + i * channels;
-            if (!dy) {
-                for (int c = 0; c < channels; c++)
-                    a[c] += xr[c];
-                continue;
-            }
-            const float *gr = dy + i * channels;
-            for (int c = 0; c < channels; c++) {
-                a[c] += gr[c];
-                b[c] += gr[c] * (xr[c] - mean[c]);
-            }
-        }
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *fa = scratch + (size_t)2 * t * channels;
+        block_sums(x, dy, shift, rows * t / nt, rows * (t + 1) / nt, channels,
+                   pa + (size_t)t * channels, pb + (size_t)t * channels, fa, fa + channels);
     }
     merge_partials(pa, threads, channels, out_a);
-    if (out_b)
-        merge_partials(pb, threads, channels, out_b);
-    free(pa), free(pb);
+    merge_partials(pb, threads, channels, out_b);
+    free(pa), free(pb), free(scratch);
 }
 
-static void centred_squares(const float *x, const double *mean, long rows, int channels,
-                            double *out)
-{
-    int threads = omp_get_max_threads();
-    double *p = calloc((size_t)threads * channels, sizeof *p);
-    #pragma omp parallel num_threads(threads)
-    {
-        double *s = p + (size_t)omp_get_thread_num() * channels;
-        #pragma omp for schedule(static)
-        for (long i = 0; i < rows; i++)
-            for (int c = 0; c < channels; c++) {
-                double d = x[i * channels + c] - mean[c];
-                s[c] += d * d;
-            }
-    }
-    merge_partials(p, threads, channels, out);
-    free(p);
-}
-
+/* Moments about a shift near the mean (that of the first rows), so that
+ * E[u^2] - E[u]^2 does not cancel. */
 void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, double *var)
 {
-    channel_sums(x, NULL, NULL, rows, channels, mean, NULL);
-    for (int c = 0; c < channels; c++)
-        mean[c] /= rows;
-    centred_squares(x, mean, rows, channels, var);
-    for (int c = 0; c < channels; c++)
-        var[c] /= rows;
+    float *shift = calloc((size_t)channels, sizeof *shift);
+    double *sum_u2 = malloc(sizeof(double) * (size_t)channels);
+    if (!shift || !sum_u2)
+        abort();
+    long head = rows < BLOCK_ROWS ? rows : BLOCK_ROWS;
+    for (long i = 0; i < head; i++)
+        for (int c = 0; c < channels; c++)
+            shift[c] += x[i * channels + c] / (float)head;
+    channel_sums(x, NULL, shift, rows, channels, mean, sum_u2);
+    for (int c = 0; c < channels; c++) {
+        double mu = mean[c] / rows, v = sum_u2[c] / rows - mu * mu;
+        mean[c] = shift[c] + mu;
+        var[c] = v > 0 ? v : 0;
+    }
+    free(shift), free(sum_u2);
 }
 
 void bz_channel_affine(const float *x, long rows, int channels, const float *scale,
@@ -92,7 +104,13 @@ void bz_channel_affine(const float *x, long rows, int channels, const float *sca
 void bz_channel_grad_sums(const float *x, const float *dy, const double *mean, long rows,
                           int channels, double *sum_dy, double *sum_dy_xc)
 {
-    channel_sums(x, dy, mean, rows, channels, sum_dy, sum_dy_xc);
+    float *shift = malloc(sizeof(float) * (size_t)channels);
+    if (!shift)
+        abort();
+    for (int c = 0; c < channels; c++)
+        shift[c] = (float)mean[c];
+    channel_sums(x, dy, shift, rows, channels, sum_dy, sum_dy_xc);
+    free(shift);
 }
 
 void bz_batchnorm_input_grad(const float *x, const float *dy, long rows, int channels,
