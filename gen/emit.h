@@ -35,6 +35,7 @@ int step_of_deploy(const graph *g, int deploy_step);
 long deploy_step_macs(const deploy_step *s);
 /* The kernel a deploy step calls (BN folded or groups merged: with bias). */
 char *deploy_kernel_name(const deploy_step *s);
+int deploy_step_prepacked(const model_facts *f, const deploy_step *s);
 void emit_step_rows(FILE *out, const model_facts *f);
 void emit_layer_comment(FILE *out, const node *n, const char *what, long macs, int step);
 

@@ -9,6 +9,13 @@ static const param *param_of(const graph *g, const node *n, int k)
     return &g->params[n->param_first + k];
 }
 
+/* A deploy conv whose kernel packs its weights (the tiled algorithm): it
+ * is packed once in deploy_fold and its forward_packed skips the packing. */
+int deploy_step_prepacked(const model_facts *f, const deploy_step *s)
+{
+    return s->n->op == OP_CONV2D && conv_uses_tiled(s->n, f->e->max_batch);
+}
+
 static void fold_conv(FILE *out, const graph *g, const deploy_step *s)
 {
     const node *n = &g->nodes[s->node];
@@ -89,9 +96,21 @@ static void fold_group(FILE *out, const graph *g, const deploy_step *s)
     }
 }
 
-static void fold_step(FILE *out, const graph *g, const deploy_step *s)
+static void fold_step(FILE *out, const model_facts *f, const deploy_step *s)
 {
+    const graph *g = f->g;
     const node *n = s->n;
+    if (deploy_step_prepacked(f, s)) {
+        char *k = deploy_kernel_name(s);
+        if (s->group >= 0)
+            fold_group(out, g, s);
+        else
+            fold_conv(out, g, s);
+        fprintf(out, "bz_fold_call([<%s_prepack>], [<bz_deploy(%ld), bz_workspace>])\n", k,
+                s->w_offset);
+        free(k);
+        return;
+    }
     if (s->group >= 0) {
         fold_group(out, g, s);
         return;
@@ -130,14 +149,17 @@ static char *deploy_ref(long offset)
     return offset < 0 ? xstrdup("bz_null") : xasprintf("bz_deploy(%ld)", offset);
 }
 
-static void deploy_call(FILE *out, const graph *g, const memory_plan *p, const deploy_step *s)
+static void deploy_call(FILE *out, const model_facts *f, const deploy_step *s)
 {
+    const graph *g = f->g;
+    const memory_plan *p = &f->dep;
     const node *n = s->n;
     char *k = deploy_kernel_name(s);
     char *x = ref(g, p, s->in), *y = ref(g, p, s->out);
     char *w = deploy_ref(s->w_offset), *b = deploy_ref(s->b_offset);
     if (n->op == OP_CONV2D || n->op == OP_LINEAR)
-        fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s, %s%s>])\n", k, x, w, b, y,
+        fprintf(out, "bz_call([<%s_forward%s>], [<%s, %s, %s, %s%s>])\n", k,
+                deploy_step_prepacked(f, s) ? "_packed" : "", x, w, b, y,
                 n->op == OP_CONV2D ? ", bz_workspace" : "");
     else if (n->op == OP_BATCHNORM2D)
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, bz_deploy(%ld), %s>])\n", k, x, w,
@@ -166,7 +188,7 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
             fprintf(out, "bz_fold_comment([<%s%s%s>])\n", d->n->name,
                     d->folded_bn >= 0 ? " with " : "",
                     d->folded_bn >= 0 ? g->nodes[d->folded_bn].name : "");
-        fold_step(out, g, d);
+        fold_step(out, f, d);
     }
     fprintf(out, "bz_function_end\n");
     fprintf(out, "bz_forward_begin([<forward_deploy>])\n");
@@ -175,7 +197,7 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
         emit_layer_comment(out, d->n, d->folded_bn >= 0 ? " + BatchNorm2d folded"
                                       : d->group >= 0 ? " (re-parameterised branches)" : "",
                            deploy_step_macs(d), step_of_deploy(g, s));
-        deploy_call(out, g, &f->dep, d);
+        deploy_call(out, f, d);
     }
     fprintf(out, "bz_steps_end\nbz_function_end\n");
 }

@@ -92,6 +92,8 @@ static void deploy_kernels(emitter *em, const deploy_step *s)
     const node *n = s->n;
     if (n->op == OP_CONV2D) {
         conv_kernel(em, n, s->folded_bn >= 0 || s->group >= 0, "forward");
+        if (deploy_step_prepacked(em->f, s))
+            conv_kernel(em, n, s->folded_bn >= 0 || s->group >= 0, "deploy");
     } else if (n->op == OP_BATCHNORM2D) {
         char *name = kernel_name(n, 1);
         if (first_use(em, "affine", name))

@@ -152,8 +152,9 @@ static void $1_pack_weights(const float *w, float *wp)
                     w[((long)co * KHW + k) * CIN + ci];
 }
 
-static void $1_forward(const float *x, const float *w, const float *b, float *y,
-                       float *workspace, int batch)
+/* unused where only the deploy graph calls this conv (forward_packed) */
+static __attribute__((unused)) void $1_forward(const float *x, const float *w, const float *b,
+                                               float *y, float *workspace, int batch)
 {
     _Static_assert($1_fwd_USABLE, "tiled conv: bzgen chose it for a shape it cannot run");
     $1_pack_weights(w, workspace);
@@ -308,6 +309,22 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     }bz_conv2d_bias_gradient
 }>])m4_dnl
 m4_dnl
+m4_dnl Deploy convs are packed once, by deploy_fold, in place in the deploy
+m4_dnl arena (through the workspace); their forward then runs on the packed
+m4_dnl weights and the whole workspace holds the padded input.
+m4_define([<bz_conv2d_tiled_deploy_body>], [<
+static void $1_prepack(float *w, float *workspace)
+{
+    $1_pack_weights(w, workspace);
+    memcpy(w, workspace, sizeof(float) * $1_fwd_WEIGHTS);
+}
+
+static void $1_forward_packed(const float *x, const float *wp, const float *b, float *y,
+                              float *workspace, int batch)
+{
+    $1_fwd_run(x, wp, b, y, workspace, batch, 0);
+}>])m4_dnl
+m4_dnl
 m4_dnl The kernels bzgen names: "tiled" for KxK and strided convs (im2col +
 m4_dnl GEMM without AVX-512), "pointwise_tiled" for 1x1 stride-1 convs
 m4_dnl (one GEMM without AVX-512).
@@ -329,6 +346,13 @@ bz_conv2d_tiled_forward_body($@)
 #else
 bz_conv2d_pointwise_forward_kernel($@)
 #endif>])m4_dnl
+m4_define([<bz_conv2d_tiled_deploy_kernel>], [<
+#if defined(__AVX512F__)
+bz_conv2d_tiled_deploy_body($@)
+#else
+bz_conv2d_unpacked_deploy_kernel($@)
+#endif>])m4_dnl
+m4_define([<bz_conv2d_pointwise_tiled_deploy_kernel>], m4_defn([<bz_conv2d_tiled_deploy_kernel>]))m4_dnl
 m4_define([<bz_conv2d_pointwise_tiled_backward_kernel>], [<
 #if defined(__AVX512F__)
 bz_conv2d_tiled_backward_body($@)

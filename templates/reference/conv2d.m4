@@ -78,5 +78,21 @@ m4_define([<bz_conv2d_im2col_backward_kernel>], m4_defn([<bz_conv2d_backward_ker
 m4_define([<bz_conv2d_depthwise_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
 m4_define([<bz_conv2d_direct_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
 m4_define([<bz_conv2d_tiled_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
+m4_dnl bz_conv2d_unpacked_deploy_kernel(name, ...): deploy_fold's prepack
+m4_dnl and the forward on prepacked weights, for a deploy conv that the
+m4_dnl optimised backend packs once (tiled); here the weights stay as they are.
+m4_define([<bz_conv2d_unpacked_deploy_kernel>], [<
+static void $1_prepack(real_t *w, real_t *workspace)
+{
+    (void)w, (void)workspace;
+}
+
+static void $1_forward_packed(const real_t *x, const real_t *w, const real_t *b, real_t *y,
+                              real_t *workspace, int batch)
+{
+    $1_forward(x, w, b, y, workspace, batch);
+}>])m4_dnl
+m4_define([<bz_conv2d_tiled_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl
+m4_define([<bz_conv2d_pointwise_tiled_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl
 m4_define([<bz_conv2d_pointwise_tiled_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
 m4_define([<bz_conv2d_pointwise_tiled_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl

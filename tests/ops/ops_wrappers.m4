@@ -33,6 +33,26 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 static const op_case $1_case = {"conv2d $1 ($2)", $3, $15 ? 3 : 2, {$1_NX, $1_NW, $1_NB},
                                 $1_NY, 1, $1_case_forward, $1_case_backward};>])m4_dnl
 m4_dnl
+m4_dnl bz_conv_deploy_case(name, algorithm, batch, then the 13 arguments):
+m4_dnl the deploy form, weights prepacked once and the forward run on them.
+m4_define([<bz_conv_deploy_case>], [<bz_conv2d_$2_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+bz_conv2d_$2_deploy_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+enum { $1_NX = $3 * $5 * $6 * $4, $1_NW = $7 * $10 * $11 * ($4 / $14), $1_NB = $15 ? $7 : 0,
+       $1_NY = $3 * $8 * $9 * $7, $1_NWS = ($16 ? $16 : 1) * $8 * $9 * $10 * $11 * $4 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
+    real_t *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
+    $1_prepack(w, ws);
+    $1_forward_packed(x, w, $15 ? b : NULL, y, ws, $3);
+    to_double(y, out, $1_NY);
+    free(x), free(w), free(b), free(y), free(ws);
+}
+
+static const op_case $1_case = {"conv2d $1 ($2, deploy: prepacked)", $3, $15 ? 3 : 2,
+                                {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
+m4_dnl
 m4_dnl bz_batchnorm_case(name, batch, channels, pixels): train mode (batch
 m4_dnl statistics) with backward, and eval mode (fixed running statistics).
 m4_define([<bz_batchnorm_case>], [<bz_batchnorm2d_kernels([<$1>], $3, $4)
