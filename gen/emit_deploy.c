@@ -100,22 +100,9 @@ static void fold_step(FILE *out, const model_facts *f, const deploy_step *s)
 {
     const graph *g = f->g;
     const node *n = s->n;
-    if (deploy_step_prepacked(f, s)) {
-        char *k = deploy_kernel_name(s);
-        if (s->group >= 0)
-            fold_group(out, g, s);
-        else
-            fold_conv(out, g, s);
-        fprintf(out, "bz_fold_call([<%s_prepack>], [<bz_deploy(%ld), bz_workspace>])\n", k,
-                s->w_offset);
-        free(k);
-        return;
-    }
     if (s->group >= 0) {
         fold_group(out, g, s);
-        return;
-    }
-    if (n->op == OP_CONV2D) {
+    } else if (n->op == OP_CONV2D) {
         fold_conv(out, g, s);
     } else if (n->op == OP_BATCHNORM2D) {
         fprintf(out, "bz_fold_call([<bz_fold_batchnorm>], [<bz_param(%ld), bz_param(%ld), bz_buffer(%ld), "
@@ -132,6 +119,12 @@ static void fold_step(FILE *out, const model_facts *f, const deploy_step *s)
         if (n->bias)
             fprintf(out, "bz_fold_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %d>])\n",
                     s->b_offset, param_of(g, n, 1)->offset, n->features);
+    }
+    if (deploy_step_prepacked(f, s)) {
+        char *k = deploy_kernel_name(s);
+        fprintf(out, "bz_fold_call([<%s_prepack>], [<bz_deploy(%ld), bz_workspace>])\n", k,
+                s->w_offset);
+        free(k);
     }
 }
 
