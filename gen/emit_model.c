@@ -91,9 +91,10 @@ static void deploy_kernels(emitter *em, const deploy_step *s)
 {
     const node *n = s->n;
     if (n->op == OP_CONV2D) {
-        conv_kernel(em, n, s->folded_bn >= 0 || s->group >= 0, "forward");
+        int bias = s->folded_bn >= 0 || s->group >= 0;
+        conv_kernel(em, n, bias, "forward");
         if (deploy_step_prepacked(em->f, s))
-            conv_kernel(em, n, s->folded_bn >= 0 || s->group >= 0, "deploy");
+            conv_kernel(em, n, bias, "deploy");
     } else if (n->op == OP_BATCHNORM2D) {
         char *name = kernel_name(n, 1);
         if (first_use(em, "affine", name))

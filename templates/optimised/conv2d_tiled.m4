@@ -12,7 +12,8 @@ m4_define([<bz_tiled_register_block>], [<enum { $1_NV = ($2 / 16) % 4 == 0 ? 4 :
        $1_CB = 16 * $1_NV, $1_R = 24 / $1_NV };>])m4_dnl
 m4_dnl bz_conv2d_pad_helper(prefix, cin, h, w, pad): prefix_pad_input copies
 m4_dnl samples of x [B][h][w][cin] into xp [B][h + 2 pad][w + 2 pad][cin],
-m4_dnl the border zero.
+m4_dnl the border zero; prefix_padded returns the padded samples: that copy
+m4_dnl in `buffer`, or x itself where pad is 0.
 m4_define([<bz_conv2d_pad_helper>], [<
 static void $1_pad_input(const float *x, float *xp, int samples)
 {
@@ -30,6 +31,14 @@ static void $1_pad_input(const float *x, float *xp, int samples)
             memcpy(dst + PAD * CIN, x + ((long)n * H + ih) * W * CIN, sizeof(float) * W * CIN);
             memset(dst + (PAD + W) * CIN, 0, sizeof(float) * PAD * CIN);
         }
+}
+
+static const float *$1_padded(const float *x, float *buffer, int samples)
+{
+    if ($5 == 0)
+        return x;
+    $1_pad_input(x, buffer, samples);
+    return buffer;
 }>])m4_dnl
 m4_dnl bz_conv2d_tiled_core(prefix, cin, h, w, cout, ho, wo, kh, kw, stride,
 m4_dnl                      pad, bias, workspace floats): prefix_run(x, wp,
@@ -106,11 +115,7 @@ static void $1_run(const float *x, const float *wp, const float *b, float *y, fl
     int chunk = PAD ? PCHUNK : batch;
     for (int n0 = 0; n0 < batch; n0 += chunk) {
         int samples = batch - n0 < chunk ? batch - n0 : chunk;
-        const float *xp = x + (long)n0 * H * W * CIN;
-        if (PAD) {
-            $1_pad_input(xp, buffer, samples);
-            xp = buffer;
-        }
+        const float *xp = $1_padded(x + (long)n0 * H * W * CIN, buffer, samples);
         #pragma omp parallel for collapse(3) schedule(static)
         for (int n = 0; n < samples; n++)
             for (int blk = 0; blk < BLOCKS; blk++)  /* a thread's tasks share a block */
@@ -219,17 +224,13 @@ $1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int ro
 static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, WP = $4 + 2 * ($11), KHW = $8 * $9, CB = $1_wg_CB,
+           STRIDE = $10, WP = $4 + 2 * ($11), KHW = $8 * $9, CB = $1_wg_CB,
            R = $1_wg_R, CI_TILES = (CIN + R - 1) / R, BLOCKS = COUT / CB,
            ROW_FLOATS = WO * COUT + STRIDE * WP * CIN,
            ROWS = 65536 / ROW_FLOATS < 1 ? 1 : 65536 / ROW_FLOATS };
     float *dwp = workspace, *padded = workspace + $1_wg_WEIGHTS;
     for (int n = 0; n < batch; n++) {
-        const float *xp = x + (long)n * H * W * CIN;
-        if (PAD) {
-            $1_wg_pad_input(xp, padded, 1);
-            xp = padded;
-        }
+        const float *xp = $1_wg_padded(x + (long)n * H * W * CIN, padded, 1);
         #pragma omp parallel
         for (int oh0 = 0; oh0 < HO; oh0 += ROWS) {
             int rows = HO - oh0 < ROWS ? HO - oh0 : ROWS, first = n == 0 && oh0 == 0;

@@ -1,11 +1,15 @@
 m4_dnl Wrappers that turn one backend's kernels into op_case objects.
 m4_dnl
+m4_dnl bz_conv_case_sizes(the arguments of bz_conv_case): the floats of x,
+m4_dnl w, b, y and the workspace.
+m4_define([<bz_conv_case_sizes>], [<enum { $1_NX = $3 * $5 * $6 * $4, $1_NW = $7 * $10 * $11 * ($4 / $14), $1_NB = $15 ? $7 : 0,
+       $1_NY = $3 * $8 * $9 * $7, $1_NWS = ($16 ? $16 : 1) * $8 * $9 * $10 * $11 * $4 };>])m4_dnl
+m4_dnl
 m4_dnl bz_conv_case(name, algorithm, batch, then the 13 arguments of
 m4_dnl               bz_conv2d_forward_kernel after its name)
 m4_define([<bz_conv_case>], [<bz_conv2d_$2_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 bz_conv2d_$2_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-enum { $1_NX = $3 * $5 * $6 * $4, $1_NW = $7 * $10 * $11 * ($4 / $14), $1_NB = $15 ? $7 : 0,
-       $1_NY = $3 * $8 * $9 * $7, $1_NWS = ($16 ? $16 : 1) * $8 * $9 * $10 * $11 * $4 };
+bz_conv_case_sizes($@)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
@@ -37,8 +41,7 @@ m4_dnl bz_conv_deploy_case(name, algorithm, batch, then the 13 arguments):
 m4_dnl the deploy form, weights prepacked once and the forward run on them.
 m4_define([<bz_conv_deploy_case>], [<bz_conv2d_$2_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 bz_conv2d_$2_deploy_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-enum { $1_NX = $3 * $5 * $6 * $4, $1_NW = $7 * $10 * $11 * ($4 / $14), $1_NB = $15 ? $7 : 0,
-       $1_NY = $3 * $8 * $9 * $7, $1_NWS = ($16 ? $16 : 1) * $8 * $9 * $10 * $11 * $4 };
+bz_conv_case_sizes($@)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
