@@ -56,6 +56,8 @@ memory_plan plan_deploy(const graph *g, const deploy_graph *d);
 int conv_uses_im2col(const node *n);
 int conv_chunk_samples(const node *n, int max_batch);
 int conv_uses_tiled(const node *n, int max_batch);
+int conv_uses_winograd(const node *n);
+long deploy_weight_floats(const node *n);
 long conv_workspace_floats(const node *n, int max_batch);
 
 #endif

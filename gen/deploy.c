@@ -54,7 +54,7 @@ static void add_group_step(const graph *g, deploy_graph *d, int k)
     const reparam_group *r = &g->groups[k];
     deploy_step *s = &d->steps[d->n_steps++];
     *s = (deploy_step){&r->merged, -1, k, -1, r->in, r->out, d->n_floats, -1};
-    d->n_floats += conv_weight_numel(&r->merged);
+    d->n_floats += deploy_weight_floats(&r->merged);
     s->b_offset = d->n_floats;
     d->n_floats += r->merged.conv.out_c;
 }
@@ -71,7 +71,7 @@ static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed
             s->out = g->nodes[c].out;
             absorbed[c] = 1;
         }
-        d->n_floats += conv_weight_numel(n);
+        d->n_floats += deploy_weight_floats(n);
         if (n->conv.bias || s->folded_bn >= 0) {
             s->b_offset = d->n_floats;
             d->n_floats += n->conv.out_c;
@@ -137,12 +137,54 @@ static long dense_weight_floats(const node *n)
     return (long)n->conv.kh * n->conv.kw * n->in_shape.c * n->conv.out_c;
 }
 
+/* Winograd F(2x2, 3x3) (templates/optimised/conv2d_winograd.m4): dense
+ * 3x3 stride-1 pad-1 convs whose inputs and outputs fill 16-lane vectors
+ * (its transformed products run on the tiled pointwise core both ways). */
+int conv_uses_winograd(const node *n)
+{
+    const conv_attrs *c = &n->conv;
+    return n->op == OP_CONV2D && c->groups == 1 && c->kh == 3 && c->kw == 3 && c->stride == 1 &&
+           c->pad == 1 && n->in_shape.c % 16 == 0 && c->out_c % 16 == 0;
+}
+
+/* A Winograd chunk's transformed input and output: 8 MiB, to stay in the
+ * last-level cache between the transforms and the 16 products. */
+enum { WINOGRAD_CHUNK_FLOATS = 2 << 20 };
+
+static long winograd_kernel_floats(const node *n)
+{
+    return 16L * n->in_shape.c * n->conv.out_c;
+}
+
+/* The template's layout (bz_winograd_sizes): two transformed kernels and,
+ * per sample, 16 positions of its 2x2 tiles times (cin + cout) channels;
+ * expressed, like every conv workspace, in samples of im2col rows. */
+static int winograd_chunk_samples(const node *n, int max_batch)
+{
+    long tiles = (long)((n->out_shape.h + 1) / 2) * ((n->out_shape.w + 1) / 2);
+    long per_sample = 16 * tiles * (n->in_shape.c + n->conv.out_c);
+    long samples = WINOGRAD_CHUNK_FLOATS / per_sample;
+    samples = samples < 1 ? 1 : samples > max_batch ? max_batch : samples;
+    long need = 2 * winograd_kernel_floats(n) + samples * per_sample;
+    long per = im2col_floats_per_sample(n);
+    return (int)((need + per - 1) / per);
+}
+
+/* The deploy arena's room for a conv's weights: the Winograd kernel is
+ * transformed there in place (16 values per 3x3). */
+long deploy_weight_floats(const node *n)
+{
+    return conv_uses_winograd(n) ? winograd_kernel_floats(n) : conv_weight_numel(n);
+}
+
 /* The workspace in samples of im2col rows: as many as WORKSPACE_LIMIT
  * holds for im2col; for a pointwise conv (tiled: it only packs its
  * weights there) enough rows to hold the weights. */
 int conv_chunk_samples(const node *n, int max_batch)
 {
     long per = im2col_floats_per_sample(n);
+    if (conv_uses_winograd(n))
+        return winograd_chunk_samples(n, max_batch);
     if (conv_is_pointwise(n))
         return (int)((dense_weight_floats(n) + per - 1) / per);
     long chunk = WORKSPACE_LIMIT / per;
@@ -158,7 +200,7 @@ int conv_chunk_samples(const node *n, int max_batch)
 int conv_uses_tiled(const node *n, int max_batch)
 {
     const conv_attrs *c = &n->conv;
-    if (c->groups != 1 || c->out_c % 16)
+    if (c->groups != 1 || c->out_c % 16 || conv_uses_winograd(n))
         return 0;
     if (conv_is_pointwise(n))
         return 1;
@@ -170,7 +212,8 @@ int conv_uses_tiled(const node *n, int max_batch)
 
 long conv_workspace_floats(const node *n, int max_batch)
 {
-    if (n->op != OP_CONV2D || !(conv_uses_im2col(n) || conv_uses_tiled(n, max_batch)))
+    if (n->op != OP_CONV2D ||
+        !(conv_uses_im2col(n) || conv_uses_tiled(n, max_batch) || conv_uses_winograd(n)))
         return 0;
     return conv_chunk_samples(n, max_batch) * im2col_floats_per_sample(n);
 }

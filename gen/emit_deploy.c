@@ -9,11 +9,13 @@ static const param *param_of(const graph *g, const node *n, int k)
     return &g->params[n->param_first + k];
 }
 
-/* A deploy conv whose kernel packs its weights (the tiled algorithm): it
- * is packed once in deploy_fold and its forward_packed skips the packing. */
+/* A deploy conv whose kernel packs its weights (the tiled and Winograd
+ * algorithms): it is packed once in deploy_fold and its forward_packed
+ * skips the packing. */
 int deploy_step_prepacked(const model_facts *f, const deploy_step *s)
 {
-    return s->n->op == OP_CONV2D && conv_uses_tiled(s->n, f->e->max_batch);
+    return s->n->op == OP_CONV2D &&
+           (conv_uses_tiled(s->n, f->e->max_batch) || conv_uses_winograd(s->n));
 }
 
 static void fold_conv(FILE *out, const graph *g, const deploy_step *s)

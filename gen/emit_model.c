@@ -29,6 +29,8 @@ static int first_use(emitter *em, const char *kernel_macro, const char *name)
 static const char *conv_algorithm(const node *n, int max_batch)
 {
     const conv_attrs *c = &n->conv;
+    if (conv_uses_winograd(n))
+        return "winograd";
     if (conv_uses_tiled(n, max_batch))
         return conv_uses_im2col(n) ? "tiled" : "pointwise_tiled";
     if (c->groups == 1)

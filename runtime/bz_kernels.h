@@ -47,6 +47,12 @@ void bz_fold_conv_batchnorm(const float *w, const float *bias, const float *gamm
 void bz_fold_batchnorm(const float *gamma, const float *beta, const float *mean,
                        const float *var, double eps, int channels, float *scale, float *shift);
 
+/* Winograd F(2x2, 3x3) (runtime/bz_winograd.c): u = G g G^T for a 3x3
+ * kernel g [3][3] -> u [4][4], and the chain rule back through it,
+ * dg = G^T du G. */
+void bz_winograd_kernel_transform(const float g[9], float u[16]);
+void bz_winograd_kernel_gradient(const float du[16], float dg[9]);
+
 /* Per-channel passes over NHWC activations x [rows][channels]
  * (runtime/bz_channel_ops.c), OpenMP-parallel, deterministic. */
 void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, double *var);

@@ -17,7 +17,7 @@ fi
 # shellcheck disable=SC2086
 if ! gcc $flags -fsanitize=address,undefined -fno-sanitize-recover=all -o "$out/test_ops" \
         tests/ops/test_ops.c "$out/f64_cases.c" "$out/ref_cases.c" "$out/opt_cases.c" \
-        runtime/bz_fold.c runtime/bz_channel_ops.c $(pkg-config --libs openblas) -lm 2> "$out/build.log"; then
+        runtime/bz_fold.c runtime/bz_channel_ops.c runtime/bz_winograd.c $(pkg-config --libs openblas) -lm 2> "$out/build.log"; then
     echo "not ok - operator tests: build failed"
     sed 's/^/# /' "$out/build.log" | head -20
     exit 1

@@ -3,6 +3,8 @@ m4_dnl   pointwise  1x1, stride 1, no padding, groups 1: one GEMM on NHWC
 m4_dnl   im2col     other dense convs: im2col of `chunk` samples + GEMM
 m4_dnl   tiled, pointwise_tiled  dense convs with 16n outputs on AVX-512:
 m4_dnl              register-tiled direct convolution (conv2d_tiled.m4)
+m4_dnl   winograd   dense 3x3 stride-1 pad-1 convs, 16n channels in and out,
+m4_dnl              on AVX-512: Winograd F(2x2, 3x3) (conv2d_winograd.m4)
 m4_dnl   depthwise  groups == cin: direct loops, OpenMP over the batch
 m4_dnl   direct     other grouped convs: the reference loops
 m4_dnl Arguments as the reference bz_conv2d_forward_kernel.

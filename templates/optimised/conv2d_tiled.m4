@@ -166,18 +166,18 @@ static __attribute__((unused)) void $1_forward(const float *x, const float *w, c
     $1_fwd_run(x, workspace, b, y, workspace + $1_fwd_WEIGHTS, batch, 0);
 }>])m4_dnl
 m4_dnl
-m4_dnl bz_conv2d_tiled_wgrad(name, the 13 kernel arguments): name_wgrad(x,
-m4_dnl dy, dw, workspace, batch) writes dw [COUT][KH][KW][CIN].  It sums,
-m4_dnl sample by sample (the padded sample, x itself without padding, and
-m4_dnl its dy stay in L2), into
-m4_dnl dwp [KH * KW][CIN][COUT] in the workspace: a task owns R_CI input
+m4_dnl bz_conv2d_tiled_wgrad_sum(name, the 13 kernel arguments):
+m4_dnl name_wgrad_sum(x, dy, dwp, padded, batch, accumulate) sums (or adds,
+m4_dnl with accumulate) the weight gradient into dwp [KH * KW][CIN][COUT],
+m4_dnl sample by sample (the padded sample, in `padded`, or x itself
+m4_dnl without padding, and its dy stay in L2): a task owns R_CI input
 m4_dnl channels times CB output channels of one tap, R_CI * NV accumulators,
 m4_dnl and per output pixel does NV loads of dy and R_CI broadcasts of x.
 m4_dnl A sample is swept in bands of ROWS output rows whose dy and x fit in
 m4_dnl 256 KiB, a quarter of a small L2, so that all the tasks of a band find them there;
 m4_dnl schedule(static) gives a thread the same tasks in every band, so the
 m4_dnl bands need no barrier between them.
-m4_define([<bz_conv2d_tiled_wgrad>], [<
+m4_define([<bz_conv2d_tiled_wgrad_sum>], [<
 bz_conv2d_pad_helper([<$1_wg>], $2, $3, $4, $11)
 
 static inline __attribute__((always_inline)) void
@@ -221,19 +221,20 @@ $1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int ro
     }
 }
 
-static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspace, int batch)
+static void $1_wgrad_sum(const float *x, const float *dy, float *dwp, float *padded, int batch,
+                         int accumulate)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
            STRIDE = $10, WP = $4 + 2 * ($11), KHW = $8 * $9, CB = $1_wg_CB,
            R = $1_wg_R, CI_TILES = (CIN + R - 1) / R, BLOCKS = COUT / CB,
            ROW_FLOATS = WO * COUT + STRIDE * WP * CIN,
            ROWS = 65536 / ROW_FLOATS < 1 ? 1 : 65536 / ROW_FLOATS };
-    float *dwp = workspace, *padded = workspace + $1_wg_WEIGHTS;
     for (int n = 0; n < batch; n++) {
         const float *xp = $1_wg_padded(x + (long)n * H * W * CIN, padded, 1);
         #pragma omp parallel
         for (int oh0 = 0; oh0 < HO; oh0 += ROWS) {
-            int rows = HO - oh0 < ROWS ? HO - oh0 : ROWS, first = n == 0 && oh0 == 0;
+            int rows = HO - oh0 < ROWS ? HO - oh0 : ROWS;
+            int first = !accumulate && n == 0 && oh0 == 0;
             const float *xband = xp + (long)oh0 * STRIDE * WP * CIN;
             const float *dyband = dy + ((long)n * HO + oh0) * WO * COUT;
             #pragma omp for collapse(3) schedule(static) nowait
@@ -250,6 +251,18 @@ static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspac
                     }
         }
     }
+}>])m4_dnl
+m4_dnl
+m4_dnl bz_conv2d_tiled_wgrad(name, the 13 kernel arguments): name_wgrad(x,
+m4_dnl dy, dw, workspace, batch) writes dw [COUT][KH][KW][CIN], summed in
+m4_dnl the workspace's dwp [KH * KW][CIN][COUT] (the padded sample after it).
+m4_define([<bz_conv2d_tiled_wgrad>], [<bz_conv2d_tiled_wgrad_sum($@)
+
+static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspace, int batch)
+{
+    enum { CIN = $2, COUT = $5, KHW = $8 * $9 };
+    float *dwp = workspace;
+    $1_wgrad_sum(x, dy, dwp, workspace + $1_wg_WEIGHTS, batch, 0);
     #pragma omp parallel for schedule(static)
     for (int co = 0; co < COUT; co++)
         for (int k = 0; k < KHW; k++)

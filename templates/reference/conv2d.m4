@@ -96,3 +96,6 @@ m4_define([<bz_conv2d_tiled_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy
 m4_define([<bz_conv2d_pointwise_tiled_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl
 m4_define([<bz_conv2d_pointwise_tiled_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
 m4_define([<bz_conv2d_pointwise_tiled_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
+m4_define([<bz_conv2d_winograd_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
+m4_define([<bz_conv2d_winograd_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
+m4_define([<bz_conv2d_winograd_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl

@@ -1,8 +1,10 @@
 m4_dnl Wrappers that turn one backend's kernels into op_case objects.
 m4_dnl
 m4_dnl bz_conv_case_sizes(the arguments of bz_conv_case): the floats of x,
-m4_dnl w, b, y and the workspace.
+m4_dnl w, b, y and the workspace; NW_DEPLOY, the deploy arena's room for w
+m4_dnl (a Winograd kernel is transformed there: 16 values per 3x3).
 m4_define([<bz_conv_case_sizes>], [<enum { $1_NX = $3 * $5 * $6 * $4, $1_NW = $7 * $10 * $11 * ($4 / $14), $1_NB = $15 ? $7 : 0,
+       $1_NW_DEPLOY = $1_NW * 16 / 9 + 1,
        $1_NY = $3 * $8 * $9 * $7, $1_NWS = ($16 ? $16 : 1) * $8 * $9 * $10 * $11 * $4 };>])m4_dnl
 m4_dnl
 m4_dnl bz_conv_case(name, algorithm, batch, then the 13 arguments of
@@ -45,8 +47,10 @@ bz_conv_case_sizes($@)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
-    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
-    real_t *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
+    real_t *x = to_real(in[0], $1_NX), *w = to_real(NULL, $1_NW_DEPLOY);
+    real_t *b = to_real(in[2], $1_NB), *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
+    for (long i = 0; i < $1_NW; i++)
+        w[i] = (real_t)in[1][i];
     $1_prepack(w, ws);
     $1_forward_packed(x, w, $15 ? b : NULL, y, ws, $3);
     to_double(y, out, $1_NY);
