@@ -167,8 +167,9 @@ static __attribute__((unused)) void $1_forward(const float *x, const float *w, c
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_conv2d_tiled_wgrad_sum(name, the 13 kernel arguments):
-m4_dnl name_wgrad_sum(x, dy, dwp, padded, batch, accumulate) sums (or adds,
-m4_dnl with accumulate) the weight gradient into dwp [KH * KW][CIN][COUT],
+m4_dnl name_wgrad_sum(x, dy, dwp, padded, batch, out_rows, accumulate) sums
+m4_dnl (or adds, with accumulate) the weight gradient of the first out_rows
+m4_dnl (<= HO) output rows of each sample into dwp [KH * KW][CIN][COUT],
 m4_dnl sample by sample (the padded sample, in `padded`, or x itself
 m4_dnl without padding, and its dy stay in L2): a task owns R_CI input
 m4_dnl channels times CB output channels of one tap, R_CI * NV accumulators,
@@ -222,7 +223,7 @@ $1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int ro
 }
 
 static void $1_wgrad_sum(const float *x, const float *dy, float *dwp, float *padded, int batch,
-                         int accumulate)
+                         int out_rows, int accumulate)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
            STRIDE = $10, WP = $4 + 2 * ($11), KHW = $8 * $9, CB = $1_wg_CB,
@@ -232,8 +233,8 @@ static void $1_wgrad_sum(const float *x, const float *dy, float *dwp, float *pad
     for (int n = 0; n < batch; n++) {
         const float *xp = $1_wg_padded(x + (long)n * H * W * CIN, padded, 1);
         #pragma omp parallel
-        for (int oh0 = 0; oh0 < HO; oh0 += ROWS) {
-            int rows = HO - oh0 < ROWS ? HO - oh0 : ROWS;
+        for (int oh0 = 0; oh0 < out_rows; oh0 += ROWS) {
+            int rows = out_rows - oh0 < ROWS ? out_rows - oh0 : ROWS;
             int first = !accumulate && n == 0 && oh0 == 0;
             const float *xband = xp + (long)oh0 * STRIDE * WP * CIN;
             const float *dyband = dy + ((long)n * HO + oh0) * WO * COUT;
@@ -262,7 +263,7 @@ static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspac
 {
     enum { CIN = $2, COUT = $5, KHW = $8 * $9 };
     float *dwp = workspace;
-    $1_wgrad_sum(x, dy, dwp, workspace + $1_wg_WEIGHTS, batch, 0);
+    $1_wgrad_sum(x, dy, dwp, workspace + $1_wg_WEIGHTS, batch, $6, 0);
     #pragma omp parallel for schedule(static)
     for (int co = 0; co < COUT; co++)
         for (int k = 0; k < KHW; k++)

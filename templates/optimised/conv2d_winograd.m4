@@ -11,7 +11,7 @@ m4_dnl Y = A^T M A.  16 products of CIN x COUT per 4 outputs instead of 36:
 m4_dnl 2.25x fewer multiplies.  The backward reuses it: dx is the same conv
 m4_dnl of dy with the flipped, transposed kernel; dw = G^T dU G with
 m4_dnl dU[p] = sum over tiles of V[p]^T (A dy A^T)[p], the pointwise
-m4_dnl weight-gradient sum.
+m4_dnl weight-gradient sum (a chunk's tiles swept as the rows of one sample).
 m4_dnl
 m4_dnl Layouts: activations NHWC; transformed buffers [16][tiles][channels]
 m4_dnl for the tiles of the samples of one chunk, tile t = (n, th, tw) in
@@ -207,7 +207,8 @@ m4_dnl (over G) times U' (the flipped, transposed kernel) gives dx's
 m4_dnl transform (over V).  dw = G^T dU G at the end.
 m4_define([<bz_conv2d_winograd_backward_body>], [<bz_winograd_sizes([<$1_bw>], m4_shift($@))
 bz_tiled_register_block([<$1_ww_wg>], $5)
-bz_conv2d_tiled_wgrad_sum([<$1_ww>], $2, $1_bw_TILES, 1, $5, $1_bw_TILES, 1, 1, 1, 1, 0, 0, 0, 0)
+bz_conv2d_tiled_wgrad_sum([<$1_ww>], $2, $1_bw_SAMPLES * $1_bw_TILES, 1, $5,
+                          $1_bw_SAMPLES * $1_bw_TILES, 1, 1, 1, 1, 0, 0, 0, 0)
 bz_conv2d_tiled_core([<$1_wd>], $5, $1_bw_TILES, 1, $2, $1_bw_TILES, 1, 1, 1, 1, 0, 0, $1_bw_KERNEL)
 bz_winograd_input_transform([<$1_wx>], $2, $3, $4)
 bz_winograd_gradient_transform([<$1_wy>], $5, $6, $7)
@@ -266,7 +267,7 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
         $1_wy_gradient_transform(dyc, g, samples);
         for (int p = 0; p < 16; p++)
             $1_ww_wgrad_sum(v + p * tiles * CIN, g + p * tiles * COUT, du + (long)p * CIN * COUT,
-                            NULL, samples, n0 > 0);
+                            NULL, 1, (int)tiles, n0 > 0);
         if (!dx)
             continue;
         $1_wd_input_transform(dyc, g, samples);
