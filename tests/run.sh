@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the whole suite (make test).  Every tests/t_*.sh prints TAP-style
 # "ok - ..." / "not ok - ..." lines; a script that exits non-zero without
-# reporting a failure counts as one.  Ends with "N passed, N failed".
+# reporting a failure counts as one; "ok - ... # SKIP reason" lines count
+# as skipped, not passed.  Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 log=$(mktemp)
@@ -20,8 +21,10 @@ for t in tests/t_*.sh; do
     cat "$one" >> "$log"
     echo "# $t: $(($(date +%s) - t0)) s"
 done
-passed=$(grep -c '^ok - ' "$log")
+skipped=$(grep -c '^ok - .*# SKIP' "$log")
+passed=$(($(grep -c '^ok - ' "$log") - skipped))
 failed=$(grep -c '^not ok - ' "$log")
 echo "# suite: $(($(date +%s) - start)) s"
+echo "# $skipped skipped (listed above with # SKIP and the reason)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -21,5 +21,8 @@ typedef struct {
 } op_case;
 
 extern const op_case *const f64_cases[], *const ref_cases[], *const opt_cases[];
+/* tests/ops/ops_cuda.cu.m4 */
+extern const op_case *const cuda_cases[];
+const char *bz_cuda_cases_unusable(void);
 
 #endif

@@ -33,6 +33,16 @@ static void to_double(const real_t *src, double *dst, long n)
         dst[i] = src[i];
 }
 
+static void release(void *p)
+{
+    free(p);
+}
+
+static int64_t *new_counter(void)
+{
+    return calloc(1, sizeof(int64_t));
+}
+
 /* grads in: their previous values when accumulating */
 static real_t *grad_buffer(const double *previous, long n, int accumulate)
 {

@@ -19,7 +19,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
     $1_forward(x, w, $15 ? b : NULL, y, ws, $3);
     to_double(y, out, $1_NY);
-    free(x), free(w), free(b), free(y), free(ws);
+    release(x), release(w), release(b), release(y), release(ws);
 }
 
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
@@ -33,7 +33,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     store_grad(dw, grads[1], $1_NW, accumulate);
     if ($15)
         store_grad(db, grads[2], $1_NB, accumulate);
-    free(x), free(w), free(g), free(dx), free(dw), free(db), free(ws);
+    release(x), release(w), release(g), release(dx), release(dw), release(db), release(ws);
 }
 
 static const op_case $1_case = {"conv2d $1 ($2)", $3, $15 ? 3 : 2, {$1_NX, $1_NW, $1_NB},
@@ -54,7 +54,7 @@ static void $1_case_forward(const double *const *in, double *out)
     $1_prepack(w, ws);
     $1_forward_packed(x, w, $15 ? b : NULL, y, ws, $3);
     to_double(y, out, $1_NY);
-    free(x), free(w), free(b), free(y), free(ws);
+    release(x), release(w), release(b), release(y), release(ws);
 }
 
 static const op_case $1_case = {"conv2d $1 ($2, deploy: prepacked)", $3, $15 ? 3 : 2,
@@ -69,9 +69,9 @@ static void $1_train(const double *const *in, real_t *y, real_t *saved)
 {
     real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *beta = to_real(in[2], $3);
     real_t *mean = to_real(NULL, $3), *var = to_real(NULL, $3);
-    int64_t count = 0;
-    $1_forward_train(x, gamma, beta, y, saved, mean, var, &count, 1e-5, 0.1, $2);
-    free(x), free(gamma), free(beta), free(mean), free(var);
+    int64_t *count = new_counter();
+    $1_forward_train(x, gamma, beta, y, saved, mean, var, count, 1e-5, 0.1, $2);
+    release(x), release(gamma), release(beta), release(mean), release(var), release(count);
 }
 
 static void $1_case_forward(const double *const *in, double *out)
@@ -79,7 +79,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *y = to_real(NULL, $1_NX), *saved = to_real(NULL, 2 * $3);
     $1_train(in, y, saved);
     to_double(y, out, $1_NX);
-    free(y), free(saved);
+    release(y), release(saved);
 }
 
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
@@ -94,7 +94,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     to_double(dx, grads[0], $1_NX);
     store_grad(dgamma, grads[1], $3, accumulate);
     store_grad(dbeta, grads[2], $3, accumulate);
-    free(y), free(saved), free(x), free(gamma), free(g), free(dx), free(dgamma), free(dbeta);
+    release(y), release(saved), release(x), release(gamma), release(g), release(dx), release(dgamma), release(dbeta);
 }
 
 static void $1_eval_case_forward(const double *const *in, double *out)
@@ -107,7 +107,7 @@ static void $1_eval_case_forward(const double *const *in, double *out)
     }
     $1_forward_eval(x, gamma, beta, mean, var, y, 1e-5, $2);
     to_double(y, out, $1_NX);
-    free(x), free(gamma), free(beta), free(mean), free(var), free(y);
+    release(x), release(gamma), release(beta), release(mean), release(var), release(y);
 }
 
 static const op_case $1_case = {"batchnorm2d train $1", $2, 3, {$1_NX, $3, $3}, $1_NX, 1,
@@ -124,7 +124,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *x = to_real(in[0], $1_N), *y = to_real(NULL, $1_N);
     $1_forward(x, y, $3);
     to_double(y, out, $1_N);
-    free(x), free(y);
+    release(x), release(y);
 }
 
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
@@ -135,7 +135,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     $1_forward(x, y, $3);
     $1_backward($5, g, dx, accumulate, $3);
     to_double(dx, grads[0], $1_N);
-    free(x), free(y), free(g), free(dx);
+    release(x), release(y), release(g), release(dx);
 }
 
 static const op_case $1_case = {"$2 $1", $3, 1, {$1_N}, $1_N, 1, $1_case_forward,
@@ -151,7 +151,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *x = to_real(in[0], $1_NX), *y = to_real(NULL, $1_NY);
     $1_forward(x, y, $3);
     to_double(y, out, $1_NY);
-    free(x), free(y);
+    release(x), release(y);
 }
 
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
@@ -161,7 +161,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     real_t *g = to_real(dy, $1_NY), *dx = grad_buffer(grads[0], $1_NX, accumulate);
     $1_backward(g, dx, accumulate, $3);
     to_double(dx, grads[0], $1_NX);
-    free(g), free(dx);
+    release(g), release(dx);
 }
 
 static const op_case $1_case = {"$2 $1", $3, 1, {$1_NX}, $1_NY, 1, $1_case_forward,
@@ -176,7 +176,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *a = to_real(in[0], $1_N), *b = to_real(in[1], $1_N), *y = to_real(NULL, $1_N);
     $1_forward(a, b, y, $3);
     to_double(y, out, $1_N);
-    free(a), free(b), free(y);
+    release(a), release(b), release(y);
 }
 
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
@@ -188,7 +188,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     $1_backward(g, da, accumulate, db, accumulate, $3);
     to_double(da, grads[0], $1_N);
     to_double(db, grads[1], $1_N);
-    free(g), free(da), free(db);
+    release(g), release(da), release(db);
 }
 
 static const op_case $1_case = {"$2 $1", $3, 2, {$1_N, $1_N}, $1_N, 1, $1_case_forward,
@@ -204,7 +204,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *y = to_real(NULL, $1_NY);
     $1_forward(x, w, $5 ? b : NULL, y, $2);
     to_double(y, out, $1_NY);
-    free(x), free(w), free(b), free(y);
+    release(x), release(w), release(b), release(y);
 }
 
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
@@ -218,7 +218,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     store_grad(dw, grads[1], $1_NW, accumulate);
     if ($5)
         store_grad(db, grads[2], $1_NB, accumulate);
-    free(x), free(w), free(g), free(dx), free(dw), free(db);
+    release(x), release(w), release(g), release(dx), release(dw), release(db);
 }
 
 static const op_case $1_case = {"linear $1", $2, $5 ? 3 : 2, {$1_NX, $1_NW, $1_NB}, $1_NY, 1,
@@ -234,7 +234,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *y = to_real(NULL, $1_N);
     $1_forward(x, s, t, y, $2);
     to_double(y, out, $1_N);
-    free(x), free(s), free(t), free(y);
+    release(x), release(s), release(t), release(y);
 }
 
 static const op_case $1_case = {"channel_affine $1", $2, 3, {$1_N, $3, $3}, $1_N, 0,
@@ -255,7 +255,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *x = to_real(in[0], $1_N), *gamma = to_real(in[1], $3), *y = to_real(NULL, $1_N);
     $1_forward(x, gamma, y, $2);
     to_double(y, out, $1_N);
-    free(x), free(gamma), free(y);
+    release(x), release(gamma), release(y);
 }
 
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
@@ -266,7 +266,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     $1_backward(x, gamma, g, dx, accumulate, dgamma, $2);
     to_double(dx, grads[0], $1_N);
     store_grad(dgamma, grads[1], $3, accumulate);
-    free(x), free(gamma), free(g), free(dx), free(dgamma);
+    release(x), release(gamma), release(g), release(dx), release(dgamma);
 }
 
 static const op_case $1_case = {"channel_scale $1", $2, 2, {$1_N, $3}, $1_N, 1,
@@ -281,7 +281,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *a = to_real(in[0], $1_NA), *b = to_real(in[1], $1_NB), *y = to_real(NULL, $1_NA);
     $1_forward(a, b, y, $2);
     to_double(y, out, $1_NA);
-    free(a), free(b), free(y);
+    release(a), release(b), release(y);
 }
 
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
@@ -293,7 +293,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     $1_backward(a, b, g, da, accumulate, db, accumulate, $2);
     to_double(da, grads[0], $1_NA);
     to_double(db, grads[1], $1_NB);
-    free(a), free(b), free(g), free(da), free(db);
+    release(a), release(b), release(g), release(da), release(db);
 }
 
 static const op_case $1_case = {"mul $1", $2, 2, {$1_NA, $1_NB}, $1_NA, 1, $1_case_forward,
@@ -309,7 +309,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *y = to_real(NULL, $1_N);
     $1_forward(x, w, b, y, 1e-6, $2);
     to_double(y, out, $1_N);
-    free(x), free(w), free(b), free(y);
+    release(x), release(w), release(b), release(y);
 }
 
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
@@ -322,7 +322,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     to_double(dx, grads[0], $1_N);
     store_grad(dw, grads[1], $3, accumulate);
     store_grad(db, grads[2], $3, accumulate);
-    free(x), free(w), free(g), free(dx), free(dw), free(db);
+    release(x), release(w), release(g), release(dx), release(dw), release(db);
 }
 
 static const op_case $1_case = {"layernorm2d $1", $2, 3, {$1_N, $3, $3}, $1_N, 1,
@@ -337,7 +337,7 @@ static void $1_case_forward(const double *const *in, double *out)
     real_t *a = to_real(in[0], $1_NA), *b = to_real(in[1], $1_NB), *y = to_real(NULL, $1_NY);
     $1_forward(a, b, y, $2);
     to_double(y, out, $1_NY);
-    free(a), free(b), free(y);
+    release(a), release(b), release(y);
 }
 
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
@@ -350,7 +350,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     $1_backward(g, da, accumulate, db, accumulate, $2);
     to_double(da, grads[0], $1_NA);
     to_double(db, grads[1], $1_NB);
-    free(g), free(da), free(db);
+    release(g), release(da), release(db);
 }
 
 static const op_case $1_case = {"concat $1", $2, 2, {$1_NA, $1_NB}, $1_NY, 1, $1_case_forward,

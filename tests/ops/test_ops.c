@@ -1,6 +1,7 @@
-/* Every operator kernel: optimised and float reference forward against
- * the double-precision reference, and backward of all three against
- * central finite differences of L = sum(y * dy) computed in double. */
+/* Every operator kernel: optimised and float reference forward and
+ * backward against the double-precision reference, whose backward is
+ * checked against central finite differences of L = sum(y * dy) computed
+ * in double.  Built with BZ_CUDA_CASES, the CUDA kernels instead. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,23 +126,44 @@ static void check_backward(const op_case *f64, const op_case *other, const char 
     }
 }
 
-static void check_case(const op_case *f64, const op_case *ref, const op_case *opt)
+/* The backends under test: the CPU ones, or (built with BZ_CUDA_CASES,
+ * tests/t_ops_cuda.sh) the CUDA one, each against the double reference. */
+typedef struct {
+    const char *label;
+    const op_case *const *cases;
+} backend_cases;
+
+#if defined(BZ_CUDA_CASES)
+static const backend_cases backends[] = {{"CUDA", cuda_cases}};
+enum { CHECK_FINITE_DIFFERENCES = 0 };  /* the CPU run checks the reference */
+#else
+static const backend_cases backends[] = {{"float reference", ref_cases},
+                                         {"optimised", opt_cases}};
+enum { CHECK_FINITE_DIFFERENCES = 1 };
+#endif
+enum { N_BACKENDS = sizeof backends / sizeof backends[0] };
+
+static void check_case(int n)
 {
+    const op_case *f64 = f64_cases[n];
     double *in[OP_CASE_MAX_INPUTS] = {0};
     for (int k = 0; k < f64->n_inputs; k++)
         in[k] = random_tensor(f64->input_size[k]);
-    check_forward(f64, ref, "float reference", in, 1e-5);
-    check_forward(f64, opt, "optimised", in, 1e-5);
+    for (int b = 0; b < N_BACKENDS; b++)
+        check_forward(f64, backends[b].cases[n], backends[b].label, in, 1e-5);
     if (f64->has_backward) {
         double *dy = random_tensor(f64->output_size);
         double **grads = alloc_grads(f64, 0.0);
         f64->backward((const double *const *)in, dy, grads, 0);
-        double err = finite_difference_error(f64, in, dy, grads);
-        char name[160];
-        snprintf(name, sizeof name, "%s backward: double reference vs finite differences", f64->name);
-        CHECK(err < 1e-6, name, "relative error %.3g", err);
-        check_backward(f64, ref, "float reference", in, dy, grads);
-        check_backward(f64, opt, "optimised", in, dy, grads);
+        if (CHECK_FINITE_DIFFERENCES) {
+            double err = finite_difference_error(f64, in, dy, grads);
+            char name[160];
+            snprintf(name, sizeof name, "%s backward: double reference vs finite differences",
+                     f64->name);
+            CHECK(err < 1e-6, name, "relative error %.3g", err);
+        }
+        for (int b = 0; b < N_BACKENDS; b++)
+            check_backward(f64, backends[b].cases[n], backends[b].label, in, dy, grads);
         free_grads(grads);
         free(dy);
     }
@@ -151,9 +173,17 @@ static void check_case(const op_case *f64, const op_case *ref, const op_case *op
 
 int main(void)
 {
+#if defined(BZ_CUDA_CASES)
+    const char *unusable = bz_cuda_cases_unusable();
+    if (unusable) {
+        printf("ok - CUDA operator kernels against the double reference # SKIP no usable GPU: "
+               "%s\n", unusable);
+        return 0;
+    }
+#endif
     int n = 0;
     for (; f64_cases[n]; n++)
-        check_case(f64_cases[n], ref_cases[n], opt_cases[n]);
+        check_case(n);
     CHECK(n >= 20, "operator test table is complete", "only %d cases", n);
     CHECK_EXIT();
 }

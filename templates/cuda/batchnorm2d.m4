@@ -1,0 +1,141 @@
+m4_dnl BatchNorm2d, as templates/reference/batchnorm2d.m4.
+m4_dnl bz_batchnorm2d_kernels(name, channels, pixels per sample)
+m4_dnl x, y [B][pixels][C]; saved [2][C]: batch mean, then 1/sqrt(var + eps).
+m4_dnl The statistics and the gradient sums take one block per channel,
+m4_dnl two passes over the channel in double (the reference's numerics).
+m4_define([<bz_batchnorm2d_kernels>], [<
+static __global__ void $1_stats_kernel(const float *x, float *saved, float *running_mean,
+                                       float *running_var, int64_t *num_batches_tracked,
+                                       double eps, double momentum, long count)
+{
+    enum { C = $2 };
+    int c = blockIdx.x;
+    double sum = 0, sq = 0;
+    for (long i = threadIdx.x; i < count; i += blockDim.x)
+        sum += x[i * C + c];
+    double mean = bz_block_sum(sum) / count;
+    for (long i = threadIdx.x; i < count; i += blockDim.x)
+        sq += (x[i * C + c] - mean) * (x[i * C + c] - mean);
+    double var = bz_block_sum(sq) / count;
+    if (threadIdx.x != 0)
+        return;
+    saved[c] = (float)mean;
+    saved[C + c] = (float)(1.0 / sqrt(var + eps));
+    double unbiased = count > 1 ? var * count / (count - 1) : var;
+    running_mean[c] = (float)((1 - momentum) * running_mean[c] + momentum * mean);
+    running_var[c] = (float)((1 - momentum) * running_var[c] + momentum * unbiased);
+    if (c == 0)
+        *num_batches_tracked += 1;
+}
+
+/* y = (x - mean) * invstd * gamma + beta, with mean and invstd [2][C] */
+static __global__ void $1_normalise_kernel(const float *x, const float *gamma, const float *beta,
+                                           const float *stats, float *y, long n)
+{
+    enum { C = $2 };
+    BZ_CUDA_FOR(i, n) {
+        int c = (int)(i % C);
+        y[i] = (x[i] - stats[c]) * stats[C + c] * gamma[c] + beta[c];
+    }
+}
+
+static __global__ void $1_eval_stats_kernel(const float *running_mean, const float *running_var,
+                                            float *stats, double eps)
+{
+    enum { C = $2 };
+    BZ_CUDA_FOR(c, C) {
+        stats[c] = running_mean[c];
+        stats[C + c] = (float)(1.0 / sqrt((double)running_var[c] + eps));
+    }
+}
+
+static __global__ void $1_grad_sums_kernel(const float *x, const float *saved, const float *dy,
+                                           float *dgamma, float *dbeta, long count)
+{
+    enum { C = $2 };
+    int c = blockIdx.x;
+    double mean = saved[c], invstd = saved[C + c], sum_dy = 0, sum_dy_xhat = 0;
+    for (long i = threadIdx.x; i < count; i += blockDim.x) {
+        sum_dy += dy[i * C + c];
+        sum_dy_xhat += dy[i * C + c] * (x[i * C + c] - mean) * invstd;
+    }
+    sum_dy = bz_block_sum(sum_dy);
+    sum_dy_xhat = bz_block_sum(sum_dy_xhat);
+    if (threadIdx.x == 0) {
+        dgamma[c] = (float)sum_dy_xhat;
+        dbeta[c] = (float)sum_dy;
+    }
+}
+
+/* dgamma, dbeta hold sum(dy * xhat) and sum(dy) */
+static __global__ void $1_input_grad_kernel(const float *x, const float *gamma, const float *saved,
+                                            const float *dy, const float *dgamma,
+                                            const float *dbeta, float *dx, int accumulate_dx,
+                                            long n, long count)
+{
+    enum { C = $2 };
+    BZ_CUDA_FOR(i, n) {
+        int c = (int)(i % C);
+        float invstd = saved[C + c], xhat = (x[i] - saved[c]) * invstd;
+        float g = gamma[c] * invstd / count * (count * dy[i] - dbeta[c] - xhat * dgamma[c]);
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}
+
+static void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
+                             float *saved, float *running_mean, float *running_var,
+                             int64_t *num_batches_tracked, double eps, double momentum,
+                             int batch)
+{
+    long count = (long)batch * $3, n = count * $2;
+    $1_stats_kernel<<<$2, BZ_CUDA_THREADS>>>(x, saved, running_mean, running_var,
+                                             num_batches_tracked, eps, momentum, count);
+    BZ_CUDA_LAUNCHED("[<$1>] statistics");
+    $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, saved, y, n);
+    BZ_CUDA_LAUNCHED("[<$1>] normalise");
+}
+
+/* the eval-mode mean and 1/sqrt(var + eps), [2][C] */
+static __device__ float $1_eval_stats[2 * $2];
+
+static void $1_forward_eval(const float *x, const float *gamma, const float *beta,
+                            const float *running_mean, const float *running_var, float *y,
+                            double eps, int batch)
+{
+    float *s;
+    long n = (long)batch * $3 * $2;
+    bz_cuda_check(cudaGetSymbolAddress((void **)&s, $1_eval_stats), "[<$1>] statistics address");
+    $1_eval_stats_kernel<<<1, BZ_CUDA_THREADS>>>(running_mean, running_var, s, eps);
+    BZ_CUDA_LAUNCHED("[<$1>] eval statistics");
+    $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, s, y, n);
+    BZ_CUDA_LAUNCHED("[<$1>] normalise");
+}
+
+static void $1_backward(const float *x, const float *gamma, const float *saved, const float *dy,
+                        float *dx, int accumulate_dx, float *dgamma, float *dbeta, int batch)
+{
+    long count = (long)batch * $3, n = count * $2;
+    $1_grad_sums_kernel<<<$2, BZ_CUDA_THREADS>>>(x, saved, dy, dgamma, dbeta, count);
+    BZ_CUDA_LAUNCHED("[<$1>] gradient sums");
+    $1_input_grad_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, saved, dy, dgamma,
+                                                                 dbeta, dx, accumulate_dx, n,
+                                                                 count);
+    BZ_CUDA_LAUNCHED("[<$1>] input gradient");
+}>])m4_dnl
+m4_dnl
+m4_dnl bz_channel_affine_kernel(name, channels, pixels): y = x * scale[c] + shift[c]
+m4_define([<bz_channel_affine_kernel>], [<
+static __global__ void $1_forward_kernel(const float *x, const float *scale, const float *shift,
+                                         float *y, long n)
+{
+    BZ_CUDA_FOR(i, n)
+        y[i] = x[i] * scale[i % $2] + shift[i % $2];
+}
+
+static void $1_forward(const float *x, const float *scale, const float *shift, float *y,
+                       int batch)
+{
+    long n = (long)batch * $3 * $2;
+    $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, scale, shift, y, n);
+    BZ_CUDA_LAUNCHED("[<$1>] forward");
+}>])m4_dnl

@@ -1,0 +1,149 @@
+m4_dnl Convolutions, every algorithm name bzgen picks mapped to the same
+m4_dnl direct kernels (dense, grouped and depthwise alike).
+m4_dnl bz_conv2d_forward_kernel(name, cin, h, w, cout, ho, wo, kh, kw,
+m4_dnl                          stride, pad, groups, bias, chunk)
+m4_dnl x [B][h][w][cin], w [cout][kh][kw][cin/groups], y [B][ho][wo][cout]
+m4_define([<bz_cuda_conv2d_shape>], [<enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
+           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13,
+           CIN_G = $2 / $12, COUT_G = $5 / $12 };>])m4_dnl
+m4_define([<bz_conv2d_forward_kernel>], [<
+static __global__ void $1_forward_kernel(const float *x, const float *w, const float *b,
+                                         float *y, long n)
+{
+    bz_cuda_conv2d_shape($@)
+    BZ_CUDA_FOR(i, n) {
+        int co = (int)(i % COUT), ow = (int)(i / COUT % WO), oh = (int)(i / COUT / WO % HO);
+        long s = i / ((long)COUT * WO * HO);
+        int g = co / COUT_G;
+        float acc = HAS_BIAS ? b[co] : 0.f;
+        for (int ki = 0; ki < KH; ki++)
+            for (int kj = 0; kj < KW; kj++) {
+                int ih = oh * STRIDE - PAD + ki, iw = ow * STRIDE - PAD + kj;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                    continue;
+                const float *xp = x + ((s * H + ih) * W + iw) * CIN + g * CIN_G;
+                const float *wp = w + ((long)(co * KH + ki) * KW + kj) * CIN_G;
+                for (int ci = 0; ci < CIN_G; ci++)
+                    acc += xp[ci] * wp[ci];
+            }
+        y[i] = acc;
+    }
+}
+
+static void $1_forward(const float *x, const float *w, const float *b, float *y,
+                       float *workspace, int batch)
+{
+    long n = (long)batch * $6 * $7 * $5;
+    (void)workspace;
+    $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, w, b, y, n);
+    BZ_CUDA_LAUNCHED("[<$1>] forward");
+}>])m4_dnl
+m4_dnl bz_conv2d_backward_kernel(same arguments): writes dw (and db), and
+m4_dnl dx unless it is NULL (the network input); accumulate_dx adds to dx.
+m4_dnl Each gradient element is one thread's sum: dx gathers the outputs its
+m4_dnl pixel fed, dw sums over the batch and the output pixels.
+m4_define([<bz_conv2d_backward_kernel>], [<
+static __global__ void $1_input_grad_kernel(const float *w, const float *dy, float *dx,
+                                            int accumulate_dx, long n)
+{
+    bz_cuda_conv2d_shape($@)
+    BZ_CUDA_FOR(i, n) {
+        int ci = (int)(i % CIN), iw = (int)(i / CIN % W), ih = (int)(i / CIN / W % H);
+        long s = i / ((long)CIN * W * H);
+        int g = ci / CIN_G;
+        float acc = 0.f;
+        for (int ki = 0; ki < KH; ki++)
+            for (int kj = 0; kj < KW; kj++) {
+                int th = ih + PAD - ki, tw = iw + PAD - kj;
+                if (th < 0 || tw < 0 || th % STRIDE || tw % STRIDE)
+                    continue;
+                int oh = th / STRIDE, ow = tw / STRIDE;
+                if (oh >= HO || ow >= WO)
+                    continue;
+                const float *g_out = dy + ((s * HO + oh) * WO + ow) * COUT;
+                for (int co = g * COUT_G; co < (g + 1) * COUT_G; co++)
+                    acc += g_out[co] * w[((long)(co * KH + ki) * KW + kj) * CIN_G + ci % CIN_G];
+            }
+        dx[i] = accumulate_dx ? dx[i] + acc : acc;
+    }
+}
+
+static __global__ void $1_weight_grad_kernel(const float *x, const float *dy, float *dw,
+                                             int batch)
+{
+    bz_cuda_conv2d_shape($@)
+    BZ_CUDA_FOR(i, (long)COUT * KH * KW * CIN_G) {
+        int ci = (int)(i % CIN_G), kj = (int)(i / CIN_G % KW), ki = (int)(i / CIN_G / KW % KH);
+        int co = (int)(i / ((long)CIN_G * KW * KH)), g = co / COUT_G;
+        double acc = 0;
+        for (int s = 0; s < batch; s++)
+            for (int oh = 0; oh < HO; oh++) {
+                int ih = oh * STRIDE - PAD + ki;
+                if (ih < 0 || ih >= H)
+                    continue;
+                for (int ow = 0; ow < WO; ow++) {
+                    int iw = ow * STRIDE - PAD + kj;
+                    if (iw < 0 || iw >= W)
+                        continue;
+                    acc += (double)dy[(((long)s * HO + oh) * WO + ow) * COUT + co] *
+                           x[(((long)s * H + ih) * W + iw) * CIN + g * CIN_G + ci];
+                }
+            }
+        dw[i] = (float)acc;
+    }
+}
+
+static __global__ void $1_bias_grad_kernel(const float *dy, float *db, long rows)
+{
+    enum { COUT = $5 };
+    int co = blockIdx.x;
+    double sum = 0;
+    for (long r = threadIdx.x; r < rows; r += blockDim.x)
+        sum += dy[r * COUT + co];
+    sum = bz_block_sum(sum);
+    if (threadIdx.x == 0)
+        db[co] = (float)sum;
+}
+
+static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+{
+    bz_cuda_conv2d_shape($@)
+    long weights = (long)COUT * KH * KW * CIN_G, n = (long)batch * H * W * CIN;
+    (void)workspace;
+    $1_weight_grad_kernel<<<bz_cuda_blocks(weights), BZ_CUDA_THREADS>>>(x, dy, dw, batch);
+    BZ_CUDA_LAUNCHED("[<$1>] weight gradient");
+    if (HAS_BIAS) {
+        $1_bias_grad_kernel<<<COUT, BZ_CUDA_THREADS>>>(dy, db, (long)batch * HO * WO);
+        BZ_CUDA_LAUNCHED("[<$1>] bias gradient");
+    }
+    if (!dx)
+        return;
+    $1_input_grad_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(w, dy, dx, accumulate_dx, n);
+    BZ_CUDA_LAUNCHED("[<$1>] input gradient");
+}>])m4_dnl
+m4_dnl Deploy convs: nothing to pack; the forward runs on the folded weights.
+m4_define([<bz_conv2d_unpacked_deploy_kernel>], [<
+static void $1_prepack(float *w, float *workspace)
+{
+    (void)w, (void)workspace;
+}
+
+static void $1_forward_packed(const float *x, const float *w, const float *b, float *y,
+                              float *workspace, int batch)
+{
+    $1_forward(x, w, b, y, workspace, batch);
+}>])m4_dnl
+m4_dnl bzgen's algorithms for the CPU backends, all the kernels above here.
+m4_define([<bz_cuda_conv2d_algorithm>], [<m4_dnl
+m4_define([<bz_conv2d_$1_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
+m4_define([<bz_conv2d_$1_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
+m4_define([<bz_conv2d_$1_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl
+>])m4_dnl
+bz_cuda_conv2d_algorithm([<pointwise>])m4_dnl
+bz_cuda_conv2d_algorithm([<im2col>])m4_dnl
+bz_cuda_conv2d_algorithm([<depthwise>])m4_dnl
+bz_cuda_conv2d_algorithm([<direct>])m4_dnl
+bz_cuda_conv2d_algorithm([<tiled>])m4_dnl
+bz_cuda_conv2d_algorithm([<pointwise_tiled>])m4_dnl
+bz_cuda_conv2d_algorithm([<winograd>])m4_dnl

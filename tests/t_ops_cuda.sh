@@ -1,0 +1,43 @@
+#!/bin/sh
+# The CUDA backend's operator kernels (templates/cuda/): they compile with
+# nvcc without warnings, and, where a GPU is usable, every case of
+# tests/ops/cases.m4 matches the double-precision reference forward and
+# backward.  Without nvcc or a GPU those checks are reported as skipped.
+cd "$(dirname "$0")/.." || exit 1
+out=build/tests/ops_cuda
+NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+if [ ! -x "$NVCC" ]; then
+    echo "ok - CUDA operator kernels compile # SKIP nvcc absent"
+    exit 0
+fi
+cuda_home=$(dirname "$(dirname "$NVCC")")
+mkdir -p "$out"
+if ! { m4 -P -I templates -I tests/ops -D bz_case_table=cuda_cases tests/ops/ops_cuda.cu.m4 \
+           tests/ops/cases.m4 > "$out/cuda_cases.cu" &&
+       m4 -P -I templates -I tests/ops -D bz_backend_label=reference -D bz_case_real=double \
+           -D bz_case_table=f64_cases tests/ops/ops.c.m4 tests/ops/cases.m4 > "$out/f64_cases.c"; }; then
+    echo "not ok - CUDA operator tests: m4 expansion failed"
+    exit 1
+fi
+# sm_90 code and compute_90 PTX, as the generated models are built
+if "$NVCC" -std=c++17 -O2 -Iruntime -Itests/ops -gencode arch=compute_90,code=sm_90 \
+        -gencode arch=compute_90,code=compute_90 -Werror all-warnings \
+        -Xcompiler -Wall,-Wextra,-Werror -c -o "$out/cuda_cases.o" "$out/cuda_cases.cu" \
+        > "$out/nvcc.log" 2>&1; then
+    echo "ok - CUDA operator kernels compile with nvcc without warnings"
+else
+    echo "not ok - CUDA operator kernels compile with nvcc without warnings"
+    sed 's/^/# /' "$out/nvcc.log" | head -20
+    exit 1
+fi
+flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -Iruntime -Itests/ops"
+# shellcheck disable=SC2086
+if ! gcc $flags -DBZ_CUDA_CASES -o "$out/test_ops_cuda" tests/ops/test_ops.c "$out/f64_cases.c" \
+        "$out/cuda_cases.o" runtime/bz_fold.c runtime/bz_winograd.c \
+        -L"$cuda_home/lib64" -Wl,-rpath,"$cuda_home/lib64" -lcudart -lstdc++ -lm \
+        > "$out/link.log" 2>&1; then
+    echo "not ok - CUDA operator tests: link failed"
+    sed 's/^/# /' "$out/link.log" | head -20
+    exit 1
+fi
+"$out/test_ops_cuda"
