@@ -4,6 +4,7 @@
 #   make EXP=... NUM_BLOCKS=2 BASE_CHANNELS=16 CLASSES=100 INPUT_SIZE=32
 #                                       a variant, in build/<exp>-nb2-bc16-c100-in32/
 #   make gen EXP=...                    emit the sources only, for reading
+#   make cuda-objects                   every experiment's model.cu, compiled by nvcc
 #   make list | all | run | test | clean
 #   make bench-vs-torch [EXP="a b"] [THREADS=2]   speed against PyTorch
 # See README.md.
@@ -54,7 +55,7 @@ flag_of = $(if $(filter nb%,$(1)),--num-blocks $(patsubst nb%,%,$(1)),$(if $(fil
 variant_spec = specs/$(firstword $(subst -, ,$(1))).yaml
 variant_flags = $(foreach p,$(wordlist 2,9,$(subst -, ,$(1))),$(call flag_of,$(p)))
 
-.PHONY: default gen list all runtime run test clean bench-vs-torch
+.PHONY: default gen list all runtime run test clean bench-vs-torch cuda-objects
 .SECONDARY:
 default: $(BIN)
 
@@ -88,6 +89,20 @@ $(B)/%/model_opt.c: $(B)/%/model.m4 $(TEMPLATES)
 $(B)/%/model_desc.c: $(B)/%/desc.m4 $(TEMPLATES)
 	$(M4) -P -I templates templates/desc.c.m4 $< > $@.tmp && mv $@.tmp $@
 
+# The CUDA backend's model source (templates/model.cu.m4), compiled for
+# sm_90 with PTX for newer GPUs where nvcc is found; not yet linked into
+# the binaries.
+NVCC ?= $(or $(shell command -v nvcc),$(wildcard /usr/local/cuda/bin/nvcc))
+NVCC_FLAGS := -std=c++17 -O2 -Iruntime -gencode arch=compute_90,code=sm_90 \
+              -gencode arch=compute_90,code=compute_90 -Werror all-warnings \
+              -Xcompiler -Wall,-Wextra,-Werror
+$(B)/%/model.cu: $(B)/%/model.m4 $(TEMPLATES)
+	$(M4) -P -I templates -D bz_backend_label=cuda -D bz_fn_prefix=cuda \
+	    templates/model.cu.m4 $< > $@.tmp && mv $@.tmp $@
+$(B)/%/model_cuda.o: $(B)/%/model.cu runtime/bz_cuda.cuh runtime/bz_cuda_model.h runtime/bz_model.h
+	$(if $(NVCC),$(NVCC) $(NVCC_FLAGS) -c -o $@ $<,@echo "nvcc not found: no CUDA objects" >&2; exit 1)
+cuda-objects: $(foreach e,$(EXPERIMENTS),$(B)/$(e)/model_cuda.o)
+
 $(B)/%.o: $(B)/%.c runtime/bz_model.h runtime/bz_kernels.h
 	$(CC) $(CFLAGS_RT) -c -o $@ $<
 
@@ -101,7 +116,8 @@ endef
 # VARIANTS: more variant names to define binaries for (make -j VARIANTS=...)
 $(foreach v,$(sort $(EXPERIMENTS) $(VARIANT) $(VARIANTS)),$(eval $(call experiment_binary,$(v))))
 
-gen: $(B)/$(VARIANT)/model_ref.c $(B)/$(VARIANT)/model_opt.c $(B)/$(VARIANT)/model_desc.c
+gen: $(B)/$(VARIANT)/model_ref.c $(B)/$(VARIANT)/model_opt.c $(B)/$(VARIANT)/model_desc.c \
+     $(B)/$(VARIANT)/model.cu
 	@echo "sources in $(B)/$(VARIANT)/"
 
 RUN_NAME = $(EXP)$(subst $(space),,$(foreach a,$(RUN_VARIANT),$(call run_suffix,$(a))))

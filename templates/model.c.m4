@@ -34,43 +34,12 @@ m4_define([<bz_model_header>], [</* [<$1>]: [<$2>] at position [<$3>], bz_backen
 #include "bz_model.h"
 
 typedef float real_t;>])m4_dnl
-m4_define([<bz_kernels_begin>], [</* ---- kernels: one per distinct operator and shape ---- */>])m4_dnl
-m4_dnl bz_forward_begin(function)
-m4_define([<bz_forward_begin>], [<
-static void bz_fn_prefix[<>]_$1(bz_model *m, const float *x, float *logits, int batch)
-{
-    (void)x;>])m4_dnl
-m4_define([<bz_backward_begin>], [<
-static void bz_fn_prefix[<>]_backward(bz_model *m, const float *dlogits, int batch)
-{
-    const float *x = m->input;  /* kept by the runtime from forward_train */>])m4_dnl
+m4_include([<model_common.m4>])m4_dnl
 m4_define([<bz_fold_begin>], [<
 static void bz_fn_prefix[<>]_deploy_fold(bz_model *m)
 {>])m4_dnl
-m4_define([<bz_function_end>], [<}>])m4_dnl
-m4_dnl bz_layer(name, operator, input shape, output shape, attributes, MACs,
-m4_dnl          timed step): the comment that opens a layer, and its timing mark
-m4_define([<bz_layer>], [<    /* [<$1>]: [<$2>] [<$3>] -> [<$4$5>], $6 MACs */
-    bz_mark(m, $7);>])m4_dnl
-m4_define([<bz_steps_end>], [<    bz_mark(m, -1);>])m4_dnl
 m4_define([<bz_fold_comment>], [<    /* [<$1>] */>])m4_dnl
-m4_dnl bz_call(function, arguments): a kernel call at the current batch
-m4_define([<bz_call>], [<    $1($2, batch);>])m4_dnl
 m4_define([<bz_fold_call>], [<    $1($2);>])m4_dnl
-m4_dnl Buffer addresses.  bz_act offsets are per sample.
-m4_define([<bz_input>], [<x>])m4_dnl
-m4_define([<bz_logits>], [<logits>])m4_dnl
-m4_define([<bz_dlogits>], [<dlogits>])m4_dnl
-m4_define([<bz_null>], [<NULL>])m4_dnl
-m4_define([<bz_act>], [<(m->act + $1L * batch)>])m4_dnl
-m4_define([<bz_param>], [<(m->params + $1)>])m4_dnl
-m4_define([<bz_grad>], [<(m->grads + $1)>])m4_dnl
-m4_define([<bz_buffer>], [<(m->buffers + $1)>])m4_dnl
-m4_define([<bz_counter>], [<(m->counters + $1)>])m4_dnl
-m4_define([<bz_bn_saved>], [<(m->bn_saved + $1)>])m4_dnl
-m4_define([<bz_deploy>], [<(m->deploy_params + $1)>])m4_dnl
-m4_define([<bz_workspace>], [<m->workspace>])m4_dnl
-m4_define([<bz_momentum>], [<m->bn_momentum>])m4_dnl
 m4_define([<bz_backend_table>], [<
 const bz_backend bz_[<>]bz_backend_label[<>]_backend = {
     "bz_backend_label",

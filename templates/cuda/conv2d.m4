@@ -123,8 +123,9 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     BZ_CUDA_LAUNCHED("[<$1>] input gradient");
 }>])m4_dnl
 m4_dnl Deploy convs: nothing to pack; the forward runs on the folded weights.
+m4_dnl (maybe_unused: model.cu folds on the host and never calls it)
 m4_define([<bz_conv2d_unpacked_deploy_kernel>], [<
-static void $1_prepack(float *w, float *workspace)
+[[maybe_unused]] static void $1_prepack(float *w, float *workspace)
 {
     (void)w, (void)workspace;
 }
