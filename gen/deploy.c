@@ -182,9 +182,9 @@ long deploy_weight_floats(const node *n)
  * weights there) enough rows to hold the weights. */
 int conv_chunk_samples(const node *n, int max_batch)
 {
-    long per = im2col_floats_per_sample(n);
     if (conv_uses_winograd(n))
         return winograd_chunk_samples(n, max_batch);
+    long per = im2col_floats_per_sample(n);
     if (conv_is_pointwise(n))
         return (int)((dense_weight_floats(n) + per - 1) / per);
     long chunk = WORKSPACE_LIMIT / per;

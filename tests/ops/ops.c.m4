@@ -43,12 +43,6 @@ static int64_t *new_counter(void)
     return calloc(1, sizeof(int64_t));
 }
 
-/* grads in: their previous values when accumulating */
-static real_t *grad_buffer(const double *previous, long n, int accumulate)
-{
-    return to_real(accumulate ? previous : NULL, n);
-}
-
 /* Parameter kernels overwrite their gradients; the case interface adds
  * to the caller's values when asked to accumulate. */
 static void store_grad(const real_t *src, double *dst, long n, int accumulate)

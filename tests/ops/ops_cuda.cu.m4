@@ -50,11 +50,6 @@ static int64_t *new_counter(void)
     return count;
 }
 
-static real_t *grad_buffer(const double *previous, long n, int accumulate)
-{
-    return to_real(accumulate ? previous : NULL, n);
-}
-
 static void store_grad(const real_t *src, double *dst, long n, int accumulate)
 {
     bz_cuda_check(cudaDeviceSynchronize(), "kernels");

@@ -1,4 +1,12 @@
 m4_dnl Wrappers that turn one backend's kernels into op_case objects.
+m4_dnl The including unit defines real_t, to_real, to_double, release,
+m4_dnl new_counter and store_grad for its memory.
+
+/* grads in: their previous values when accumulating */
+static real_t *grad_buffer(const double *previous, long n, int accumulate)
+{
+    return to_real(accumulate ? previous : NULL, n);
+}
 m4_dnl
 m4_dnl bz_conv_case_sizes(the arguments of bz_conv_case): the floats of x,
 m4_dnl w, b, y and the workspace; NW_DEPLOY, the deploy arena's room for w
