@@ -10,7 +10,6 @@ if [ ! -x "$NVCC" ]; then
     echo "ok - CUDA operator kernels compile # SKIP nvcc absent"
     exit 0
 fi
-cuda_home=$(dirname "$(dirname "$NVCC")")
 mkdir -p "$out"
 if ! { m4 -P -I templates -I tests/ops -D bz_case_table=cuda_cases tests/ops/ops_cuda.cu.m4 \
            tests/ops/cases.m4 > "$out/cuda_cases.cu" &&
@@ -31,11 +30,18 @@ else
     exit 1
 fi
 flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -Iruntime -Itests/ops"
+# nvcc links: it knows where its own CUDA runtime is (the nvcc on PATH may be
+# a wrapper script outside the toolkit's directory), and links it statically.
+objects=""
+for src in tests/ops/test_ops.c "$out/f64_cases.c" runtime/bz_fold.c runtime/bz_winograd.c; do
+    obj="$out/$(basename "$src" .c).o"
+    # shellcheck disable=SC2086
+    gcc $flags -DBZ_CUDA_CASES -c -o "$obj" "$src" > "$out/link.log" 2>&1 || break
+    objects="$objects $obj"
+done
 # shellcheck disable=SC2086
-if ! gcc $flags -DBZ_CUDA_CASES -o "$out/test_ops_cuda" tests/ops/test_ops.c "$out/f64_cases.c" \
-        "$out/cuda_cases.o" runtime/bz_fold.c runtime/bz_winograd.c \
-        -L"$cuda_home/lib64" -Wl,-rpath,"$cuda_home/lib64" -lcudart -lstdc++ -lm \
-        > "$out/link.log" 2>&1; then
+if [ "$(echo $objects | wc -w)" -ne 4 ] ||
+   ! "$NVCC" -o "$out/test_ops_cuda" $objects "$out/cuda_cases.o" -lm >> "$out/link.log" 2>&1; then
     echo "not ok - CUDA operator tests: link failed"
     sed 's/^/# /' "$out/link.log" | head -20
     exit 1
