@@ -55,7 +55,7 @@ flag_of = $(if $(filter nb%,$(1)),--num-blocks $(patsubst nb%,%,$(1)),$(if $(fil
 variant_spec = specs/$(firstword $(subst -, ,$(1))).yaml
 variant_flags = $(foreach p,$(wordlist 2,9,$(subst -, ,$(1))),$(call flag_of,$(p)))
 
-.PHONY: default gen list all runtime run test clean bench-vs-torch cuda-objects
+.PHONY: default gen list all runtime run test clean bench-vs-torch cuda-objects print-nvcc-flags
 .SECONDARY:
 default: $(BIN)
 
@@ -89,18 +89,33 @@ $(B)/%/model_opt.c: $(B)/%/model.m4 $(TEMPLATES)
 $(B)/%/model_desc.c: $(B)/%/desc.m4 $(TEMPLATES)
 	$(M4) -P -I templates templates/desc.c.m4 $< > $@.tmp && mv $@.tmp $@
 
-# The CUDA backend's model source (templates/model.cu.m4), compiled for
-# sm_90 with PTX for newer GPUs where nvcc is found; not yet linked into
-# the binaries.
+# The CUDA backend (templates/model.cu.m4, runtime/*.cu), for sm_90 with
+# PTX for newer GPUs, where nvcc is found: each binary then holds both
+# backends and picks one at run time (--device).  `make CUDA=` builds
+# CPU-only binaries on a machine with nvcc.
 NVCC ?= $(or $(shell command -v nvcc),$(wildcard /usr/local/cuda/bin/nvcc))
+CUDA ?= $(if $(NVCC),1,)
 NVCC_FLAGS := -std=c++17 -O2 -Iruntime -gencode arch=compute_90,code=sm_90 \
-              -gencode arch=compute_90,code=compute_90 -Werror all-warnings \
-              -Xcompiler -Wall,-Wextra,-Werror
+              -gencode arch=compute_90,code=compute_90 --default-stream per-thread \
+              -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror
+# the toolkit's own directory: the nvcc on PATH may be a wrapper elsewhere
+CUDA_TOP = $(shell $(NVCC) --dryrun -o x x.o 2>&1 | sed -n 's/^\#\$$ TOP=//p')
+CUDA_LIBS = -L$(CUDA_TOP)/lib64 -lcudart_static -ldl -lrt -lpthread -lstdc++
+RT_CUDA_SRC := $(wildcard runtime/*.cu)
+RT_CUDA_OBJ := $(patsubst runtime/%.cu,$(B)/runtime/%.o,$(RT_CUDA_SRC))
+no_nvcc = @echo "nvcc not found: no CUDA objects" >&2; exit 1
 $(B)/%/model.cu: $(B)/%/model.m4 $(TEMPLATES)
 	$(M4) -P -I templates -D bz_backend_label=cuda -D bz_fn_prefix=cuda \
 	    templates/model.cu.m4 $< > $@.tmp && mv $@.tmp $@
-$(B)/%/model_cuda.o: $(B)/%/model.cu runtime/bz_cuda.cuh runtime/bz_cuda_model.h runtime/bz_model.h
-	$(if $(NVCC),$(NVCC) $(NVCC_FLAGS) -c -o $@ $<,@echo "nvcc not found: no CUDA objects" >&2; exit 1)
+$(B)/%/model_cuda.o: $(B)/%/model.cu runtime/bz_cuda.cuh $(RT_HDR)
+	$(if $(NVCC),$(NVCC) $(NVCC_FLAGS) -c -o $@ $<,$(no_nvcc))
+$(B)/runtime/%.o: runtime/%.cu runtime/bz_cuda.cuh $(RT_HDR)
+	@mkdir -p $(B)/runtime
+	$(if $(NVCC),$(NVCC) $(NVCC_FLAGS) -c -o $@ $<,$(no_nvcc))
+$(B)/libbzrt_cuda.a: $(RT_CUDA_OBJ)
+	rm -f $@ && ar rcs $@ $^
+print-nvcc-flags:
+	@echo $(NVCC_FLAGS)
 cuda-objects: $(foreach e,$(EXPERIMENTS),$(B)/$(e)/model_cuda.o)
 
 $(B)/%.o: $(B)/%.c runtime/bz_model.h runtime/bz_kernels.h
@@ -110,11 +125,22 @@ $(B)/main.o: runtime/bz_main.c $(RT_HDR)
 	$(CC) $(CFLAGS_RT) -c -o $@ $<
 
 define experiment_binary
-$(B)/$(1)/$(1): $(B)/$(1)/model_ref.o $(B)/$(1)/model_opt.o $(B)/$(1)/model_desc.o $(B)/main.o $(B)/libbzrt.a
-	$$(CC) $$(CFLAGS_RT) -o $$@ $$(filter %.o,$$^) $(B)/libbzrt.a $$(LIBS_RT)
+$(B)/$(1)/$(1): $(B)/$(1)/model_ref.o $(B)/$(1)/model_opt.o $(B)/$(1)/model_desc.o $(B)/main.o \
+                $(B)/libbzrt.a $(if $(CUDA),$(B)/$(1)/model_cuda.o $(B)/libbzrt_cuda.a)
+	$$(CC) $$(CFLAGS_RT) -o $$@ $$(filter %.o,$$^) $(B)/libbzrt.a \
+	    $(if $(CUDA),$(B)/libbzrt_cuda.a $$(CUDA_LIBS)) $$(LIBS_RT)
 endef
 # VARIANTS: more variant names to define binaries for (make -j VARIANTS=...)
 $(foreach v,$(sort $(EXPERIMENTS) $(VARIANT) $(VARIANTS)),$(eval $(call experiment_binary,$(v))))
+
+# tests/t_twin.sh: an experiment's binary with tests/twin/host_device.c
+# standing in for the CUDA backend (host memory, reference kernels)
+$(B)/tests/host_device.o: tests/twin/host_device.c $(RT_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RT) -c -o $@ $<
+$(B)/%/host_device_twin: $(B)/%/model_ref.o $(B)/%/model_opt.o $(B)/%/model_desc.o $(B)/main.o \
+                         $(B)/tests/host_device.o $(B)/libbzrt.a
+	$(CC) $(CFLAGS_RT) -o $@ $(filter %.o,$^) $(B)/libbzrt.a $(LIBS_RT)
 
 gen: $(B)/$(VARIANT)/model_ref.c $(B)/$(VARIANT)/model_opt.c $(B)/$(VARIANT)/model_desc.c \
      $(B)/$(VARIANT)/model.cu

@@ -185,7 +185,7 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
                     d->folded_bn >= 0 ? g->nodes[d->folded_bn].name : "");
         fold_step(out, f, d);
     }
-    fprintf(out, "bz_function_end\n");
+    fprintf(out, "bz_fold_end\n");
     fprintf(out, "bz_forward_begin([<forward_deploy>])\n");
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];

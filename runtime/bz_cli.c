@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bz_runtime_model.h"
 #include "bz_util.h"
@@ -36,6 +37,47 @@ const bz_backend *bz_opt_backend(const bz_model_desc *d, const char *text)
     const bz_backend *b = bz_backend_by_name(d, text ? text : "optimised");
     if (!b)
         bz_fatal("--backend wants 'reference' or 'optimised', got '%s'", text);
+    return b;
+}
+
+static int cuda_usable(const bz_model_desc *d)
+{
+    return d->cuda && !d->cuda->device->unusable();
+}
+
+static void apply_precision(const bz_backend *b, const char *precision)
+{
+    if (!b->device) {
+        if (precision && strcmp(precision, "fp32") != 0)
+            bz_fatal("--precision %s applies to --device cuda; the CPU backends compute in fp32",
+                     precision);
+        return;
+    }
+    if (b->device->set_precision(precision ? precision : "tf32") != 0)
+        bz_fatal("%s", bz_last_error());
+}
+
+const bz_backend *bz_opt_device(const bz_model_desc *d, const char *device, const char *backend,
+                                const char *precision)
+{
+    const bz_backend *b;
+    if (!device)
+        device = backend || !cuda_usable(d) ? "cpu" : "cuda";
+    if (strcmp(device, "cpu") == 0) {
+        b = bz_opt_backend(d, backend);
+    } else if (strcmp(device, "cuda") == 0) {
+        if (backend)
+            bz_fatal("--backend names a CPU backend; it does not go with --device cuda");
+        if (!d->cuda)
+            bz_fatal("--device cuda: this binary was built without CUDA (no nvcc when it was made)");
+        const char *why = d->cuda->device->unusable();
+        if (why)
+            bz_fatal("--device cuda: no usable GPU: %s", why);
+        b = d->cuda;
+    } else {
+        bz_fatal("--device wants 'cpu' or 'cuda', got '%s'", device);
+    }
+    apply_precision(b, precision);
     return b;
 }
 

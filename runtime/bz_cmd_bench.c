@@ -80,24 +80,6 @@ int bz_bench_model(bz_model *m, int batch, int warmup, int runs, bz_timer *timer
     return 0;
 }
 
-/* One training step; with a timer, the loss and Adam as trace regions. */
-static void train_step(bz_model *m, bz_adam *opt, const float *x, const int32_t *labels,
-                       float *logits, float *dlogits, int batch)
-{
-    const bz_model_desc *d = m->desc;
-    bz_forward_train(m, x, logits, batch);
-    double t0 = bz_now_seconds();
-    bz_softmax_xent(logits, labels, batch, d->classes, dlogits, NULL);
-    double t1 = bz_now_seconds();
-    bz_backward(m, dlogits, batch);
-    double t2 = bz_now_seconds();
-    bz_adam_step(opt, m->params, m->grads, m->adam_m, m->adam_v, d->n_params);
-    if (m->timer) {
-        bz_timer_region(m->timer, "cross-entropy", t0, t1);
-        bz_timer_region(m->timer, "Adam", t2, bz_now_seconds());
-    }
-}
-
 int bz_bench_train(const bz_model_desc *d, const bz_backend *b, int batch, int runs,
                    bz_timer *timer, bz_bench_result *out)
 {
@@ -108,8 +90,6 @@ int bz_bench_train(const bz_model_desc *d, const bz_backend *b, int batch, int r
     bz_model *m = bz_model_create(d, b, batch, 1);
     bz_model_init(m, BENCH_SEED);
     float *x = bz_alloc_floats(input_floats(d, batch));
-    float *logits = bz_alloc_floats((int64_t)batch * d->classes);
-    float *dlogits = bz_alloc_floats((int64_t)batch * d->classes);
     int32_t *labels = bz_xmalloc((size_t)batch * sizeof *labels);
     random_input(x, input_floats(d, batch), 12);
     bz_rng rng;
@@ -123,7 +103,7 @@ int bz_bench_train(const bz_model_desc *d, const bz_backend *b, int batch, int r
     for (int i = 0; i < warmup + runs; i++) {
         m->timer = i >= warmup ? timer : NULL;
         double t0 = bz_now_seconds();
-        train_step(m, &opt, x, labels, logits, dlogits, batch);
+        bz_train_step(m, &opt, x, labels, batch, NULL, NULL);
         double t1 = bz_now_seconds();
         if (i >= warmup)
             total += t1 - t0;
@@ -134,7 +114,7 @@ int bz_bench_train(const bz_model_desc *d, const bz_backend *b, int batch, int r
     out->train_runs = runs;
     out->train_step_ms = 1e3 * total / runs;
     out->train_throughput = total > 0 ? batch * runs / total : 0.0;
-    free(x), free(logits), free(dlogits), free(labels);
+    free(x), free(labels);
     bz_model_free(m);
     return 0;
 }
@@ -212,7 +192,9 @@ static void usage(const bz_model_desc *d)
            "                          inference and one training step at the first batch\n"
            "                          size, one slice per layer\n"
            "  --threads N             OpenMP/OpenBLAS threads (default: all)\n"
-           "  --backend NAME          optimised (default) or reference\n"
+           "  --backend NAME          optimised (default) or reference, on the cpu\n"
+           "  --device NAME           cpu or cuda (default: cuda where a GPU is usable, else cpu)\n"
+           "  --precision NAME        cuda: tf32 (default; cuBLAS may use TF32) or fp32\n"
            "  --json                  one JSON object on stdout\n"
            "  --help                  this text\n",
            d->experiment, d->max_batch, d->warmup_runs, d->benchmark_runs);
@@ -264,8 +246,8 @@ static json_t *result_json(const bz_bench_result *r)
 static void print_table_header(const bz_model_desc *d, const bz_backend *b, int warmup,
                                int runs, int with_train)
 {
-    printf("bench %s (%s, position %s): %s backend, %d threads, device cpu\n", d->experiment,
-           d->block, d->position, b->name, bz_get_threads());
+    printf("bench %s (%s, position %s): %s backend, %d threads, device %s\n", d->experiment,
+           d->block, d->position, b->name, bz_get_threads(), b->device ? b->device->name : "cpu");
     printf("GEMM: %s\n", bz_gemm_kernels());
     printf("inference on the deploy graph (BatchNorm folded), %d warm-up + %d timed runs;"
            " %.0f FLOPs per image\n", warmup, runs, 2.0 * (double)d->macs_deploy);
@@ -293,7 +275,7 @@ static void print_json(const bz_model_desc *d, const bz_backend *b, double peak,
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:f, s:o}",
                           "experiment", d->experiment, "block", d->block, "position",
                           d->position, "backend", b->name, "threads", bz_get_threads(),
-                          "device", "cpu", "gemm_kernels", bz_gemm_kernels(),
+                          "device", b->device ? b->device->name : "cpu", "gemm_kernels", bz_gemm_kernels(),
                           "flops_per_image", (json_int_t)(2 * d->macs_deploy),
                           "train_flops_per_image", (json_int_t)(6 * d->macs_train),
                           "gemm_peak_gflops", peak, "results", results);
@@ -309,12 +291,12 @@ typedef struct {
     int sizes[MAX_BATCH_SIZES], n_sizes;
     int warmup, runs, train_runs;   /* train_runs -1: max(3, runs / 10) */
     int with_train, with_inference, layers, json, threads;
-    const char *backend_name, *trace_path;
+    const char *backend_name, *device_name, *precision, *trace_path;
 } bench_options;
 
 static void parse_options(const bz_model_desc *d, int argc, char **argv, bench_options *o)
 {
-    enum { O_BATCH = 256, O_MULTI, O_WARMUP, O_RUNS, O_TRAIN_RUNS, O_THREADS, O_BACKEND,
+    enum { O_BATCH = 256, O_MULTI, O_WARMUP, O_RUNS, O_TRAIN_RUNS, O_THREADS, O_BACKEND, O_DEVICE, O_PRECISION,
            O_NO_TRAIN, O_NO_INFERENCE, O_LAYERS, O_TRACE, O_JSON, O_HELP };
     static const struct option longopts[] = {
         {"batch-size", required_argument, NULL, O_BATCH},
@@ -324,6 +306,8 @@ static void parse_options(const bz_model_desc *d, int argc, char **argv, bench_o
         {"train-runs", required_argument, NULL, O_TRAIN_RUNS},
         {"threads", required_argument, NULL, O_THREADS},
         {"backend", required_argument, NULL, O_BACKEND},
+        {"device", required_argument, NULL, O_DEVICE},
+        {"precision", required_argument, NULL, O_PRECISION},
         {"no-train", no_argument, NULL, O_NO_TRAIN},
         {"no-inference", no_argument, NULL, O_NO_INFERENCE},
         {"layers", no_argument, NULL, O_LAYERS},
@@ -345,6 +329,8 @@ static void parse_options(const bz_model_desc *d, int argc, char **argv, bench_o
         case O_TRAIN_RUNS: o->train_runs = (int)bz_opt_long("train-runs", optarg, 1, 1000000); break;
         case O_THREADS: o->threads = (int)bz_opt_long("threads", optarg, 0, 4096); break;
         case O_BACKEND: o->backend_name = optarg; break;
+        case O_DEVICE: o->device_name = optarg; break;
+        case O_PRECISION: o->precision = optarg; break;
         case O_NO_TRAIN: o->with_train = 0; break;
         case O_NO_INFERENCE: o->with_inference = 0; break;
         case O_LAYERS: o->layers = 1; break;
@@ -399,7 +385,7 @@ int bz_cmd_bench(const bz_model_desc *d, int argc, char **argv)
 {
     bench_options o;
     parse_options(d, argc, argv, &o);
-    const bz_backend *b = bz_opt_backend(d, o.backend_name);
+    const bz_backend *b = bz_opt_device(d, o.device_name, o.backend_name, o.precision);
     bz_set_threads(o.threads);
 
     double peak = bz_gemm_peak_gflops();

@@ -12,7 +12,7 @@
 #include "bz_util.h"
 
 typedef struct {
-    const char *weights, *input, *labels, *output, *backend;
+    const char *weights, *input, *labels, *output, *backend, *device, *precision;
     int train, deploy, threads;
     long seed;
 } tensor_options;
@@ -24,7 +24,9 @@ static const char forward_help[] =
     "  --train          train-mode BatchNorm (batch statistics); default eval mode\n"
     "  --deploy         the deploy graph (BatchNorm folded into convolutions)\n"
     "  --seed N         initialisation seed without --weights (default 0)\n"
-    "  --backend NAME   reference or optimised (default optimised)\n"
+    "  --backend NAME   reference or optimised (default optimised), on the cpu\n"
+    "  --device NAME    cpu or cuda (default: cuda where a GPU is usable, else cpu)\n"
+    "  --precision NAME cuda: tf32 (default; cuBLAS may use TF32) or fp32\n"
     "  --threads N      OpenMP/OpenBLAS threads (default: all cores)\n";
 
 static const char grad_help[] =
@@ -33,7 +35,8 @@ static const char grad_help[] =
     "L [N] (int64), backward.  Writes every parameter's gradient under its\n"
     "state_dict key and a 0-d 'loss'.  N is at most the generated batch bound.\n"
     "  --weights FILE   state_dict as safetensors (default: fresh init with --seed)\n"
-    "  --seed N, --backend NAME, --threads N   as for forward\n";
+    "  --seed N, --backend NAME, --device NAME, --precision NAME, --threads N\n"
+    "                   as for forward\n";
 
 static const char export_help[] =
     "usage: %s export --output W.safetensors [--seed N]\n"
@@ -47,6 +50,7 @@ static tensor_options parse(const char *command, const char *help, int argc, cha
         {"backend", required_argument, 0, 'b'}, {"seed", required_argument, 0, 's'},
         {"threads", required_argument, 0, 't'}, {"train", no_argument, 0, 'T'},
         {"deploy", no_argument, 0, 'D'},        {"help", no_argument, 0, 'h'},
+        {"device", required_argument, 0, 'd'},  {"precision", required_argument, 0, 'p'},
         {0, 0, 0, 0}};
     tensor_options o = {0};
     int c;
@@ -58,6 +62,8 @@ static tensor_options parse(const char *command, const char *help, int argc, cha
         case 'l': o.labels = optarg; break;
         case 'o': o.output = optarg; break;
         case 'b': o.backend = optarg; break;
+        case 'd': o.device = optarg; break;
+        case 'p': o.precision = optarg; break;
         case 's': o.seed = bz_opt_long("seed", optarg, 0, 2147483647L); break;
         case 't': o.threads = (int)bz_opt_long("threads", optarg, 1, 1024); break;
         case 'T': o.train = 1; break;
@@ -128,7 +134,8 @@ static int32_t *read_labels(const bz_model_desc *d, const char *path, int n)
 
 static bz_model *prepare_model(const bz_model_desc *d, const tensor_options *o, int batch, int training)
 {
-    bz_model *m = bz_model_create(d, bz_opt_backend(d, o->backend), batch, training);
+    bz_model *m = bz_model_create(d, bz_opt_device(d, o->device, o->backend, o->precision), batch,
+                                  training);
     bz_model_init(m, (uint64_t)o->seed);
     if (o->weights && bz_model_load(m, o->weights) != 0)
         bz_fatal("%s", bz_last_error());

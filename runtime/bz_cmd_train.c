@@ -31,7 +31,9 @@ static void usage(const bz_model_desc *d, const bz_train_options *o)
            "  --subset N             first N training examples, 0 = all (default %d)\n"
            "  --val-subset N         first N test examples, 0 = all (default 0)\n"
            "  --threads N            OpenMP/OpenBLAS threads (default: all)\n"
-           "  --backend NAME         optimised (default) or reference\n"
+           "  --backend NAME         optimised (default) or reference, on the cpu\n"
+           "  --device NAME          cpu or cuda (default: cuda where a GPU is usable, else cpu)\n"
+           "  --precision NAME       cuda: tf32 (default; cuBLAS may use TF32) or fp32\n"
            "  --output-dir DIR       best.safetensors and metrics.csv (default results/%s)\n"
            "  --results FILE         results CSV to append to (default " DEFAULT_RESULTS ")\n"
            "  --experiment-name S    experiment_name column (default %s)\n"
@@ -66,7 +68,7 @@ static void bench_best(const bz_model_desc *d, const bz_backend *b, const char *
 
 typedef struct {
     bz_train_options o;
-    const char *backend_name, *results, *experiment_name, *notes;
+    const char *backend_name, *device_name, *precision, *results, *experiment_name, *notes;
     int threads, bench;
     char *default_output;
 } train_cli;
@@ -75,7 +77,7 @@ typedef struct {
 static int parse_train_options(const bz_model_desc *d, int argc, char **argv, train_cli *t)
 {
     enum { O_EPOCHS = 256, O_LR, O_BATCH, O_SEED, O_DATASET, O_DATA, O_SUBSET, O_VAL_SUBSET,
-           O_THREADS, O_BACKEND, O_OUTPUT_DIR, O_RESULTS, O_NAME, O_NOTES, O_NO_BENCH, O_QUIET,
+           O_THREADS, O_BACKEND, O_DEVICE, O_PRECISION, O_OUTPUT_DIR, O_RESULTS, O_NAME, O_NOTES, O_NO_BENCH, O_QUIET,
            O_HELP };
     static const struct option longopts[] = {
         {"epochs", required_argument, NULL, O_EPOCHS},
@@ -88,6 +90,8 @@ static int parse_train_options(const bz_model_desc *d, int argc, char **argv, tr
         {"val-subset", required_argument, NULL, O_VAL_SUBSET},
         {"threads", required_argument, NULL, O_THREADS},
         {"backend", required_argument, NULL, O_BACKEND},
+        {"device", required_argument, NULL, O_DEVICE},
+        {"precision", required_argument, NULL, O_PRECISION},
         {"output-dir", required_argument, NULL, O_OUTPUT_DIR},
         {"results", required_argument, NULL, O_RESULTS},
         {"experiment-name", required_argument, NULL, O_NAME},
@@ -116,6 +120,8 @@ static int parse_train_options(const bz_model_desc *d, int argc, char **argv, tr
         case O_VAL_SUBSET: o->val_subset = (int)bz_opt_long("val-subset", optarg, 0, 0x7fffffff); break;
         case O_THREADS: t->threads = (int)bz_opt_long("threads", optarg, 0, 4096); break;
         case O_BACKEND: t->backend_name = optarg; break;
+        case O_DEVICE: t->device_name = optarg; break;
+        case O_PRECISION: t->precision = optarg; break;
         case O_OUTPUT_DIR: o->output_dir = nonempty("output-dir", optarg); break;
         case O_RESULTS: t->results = nonempty("results", optarg); break;
         case O_NAME: t->experiment_name = nonempty("experiment-name", optarg); break;
@@ -142,7 +148,8 @@ static void append_results(const bz_model_desc *d, const train_cli *t, const bz_
         .training_time = s->training_time,
         .memory_mb = (double)bz_memory_plan_of(d, o->batch_size).total_train / (1024.0 * 1024.0),
         .experiment_name = t->experiment_name, .notes = t->notes, .seed = (int64_t)o->seed,
-        .threads = bz_get_threads(), .backend = o->backend->name, .best_epoch = s->best_epoch,
+        .threads = bz_get_threads(), .backend = o->backend->name,
+        .device = o->backend->device ? o->backend->device->name : "cpu", .best_epoch = s->best_epoch,
         .checkpoint = s->checkpoint,
     };
     if (t->bench) {
@@ -170,7 +177,7 @@ int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
     bz_train_options_default(d, &t.o);
     if (parse_train_options(d, argc, argv, &t))
         return 0;
-    t.o.backend = bz_opt_backend(d, t.backend_name);
+    t.o.backend = bz_opt_device(d, t.device_name, t.backend_name, t.precision);
     bz_set_threads(t.threads);
     if (!t.o.output_dir) {
         if (asprintf(&t.default_output, "results/%s", d->experiment) < 0)

@@ -1,11 +1,39 @@
-/* What the CUDA model source (model.cu) calls in the runtime. */
+/* What the CUDA model source (model.cu) and the runtime's CUDA glue
+ * (runtime/bz_cuda_*.cu) share: the device, the loss and optimiser
+ * kernels' launchers, captured training steps.  Every kernel runs on the
+ * per-thread default stream (nvcc --default-stream per-thread), which,
+ * unlike the legacy one, can be captured into a CUDA graph. */
 #ifndef BZ_CUDA_MODEL_H
 #define BZ_CUDA_MODEL_H
 
-struct bz_model;
+#include <stdint.h>
 
-/* Computes m's deploy arena on the host with the reference backend's
- * deploy_fold (the CUDA kernels read that layout) and uploads it. */
-void bz_cuda_fold_on_host(struct bz_model *m);
+#include "bz_model.h"
+
+extern const bz_device bz_cuda_device;
+
+/* --precision: 1 lets cuBLAS use TF32 tensor cores (the default), 0 not */
+extern int bz_cuda_tf32;
+
+/* Mean softmax cross-entropy of logits [batch][classes] on labels into
+ * *loss and its argmax hits into *correct; dlogits = (softmax - onehot) /
+ * batch, as bz_softmax_xent.  All device pointers; asynchronous. */
+void bz_cuda_softmax_xent(const float *logits, const int32_t *labels, int batch, int classes,
+                          float *dlogits, double *loss, int *correct);
+
+/* One Adam step over n parameters as bz_adam_step, with the step's scalars
+ * (bz_adam_scalars) read from device memory when the kernel runs. */
+void bz_cuda_adam_step(float *params, const float *grads, float *adam_m, float *adam_v, long n,
+                       const float *scalars);
+
+/* Runs step(m, batch): on the first call for a batch size it is captured
+ * into a CUDA graph, later calls replay the graph.  With a timer on m the
+ * step runs directly, so that bz_cuda_mark can time its layers. */
+void bz_cuda_run_captured(bz_model *m, int batch, void (*step)(bz_model *m, int batch));
+void bz_cuda_release_graphs(bz_model *m);
+
+/* bz_mark for device code: with a timer, waits for the layer's kernels
+ * before marking, so that each layer's time is its own. */
+void bz_cuda_mark(bz_model *m, int step);
 
 #endif

@@ -4,6 +4,7 @@
 #ifndef BZ_MODEL_H
 #define BZ_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bz_timer.h"
@@ -66,8 +67,44 @@ typedef struct {
     int64_t macs;           /* batch 1; backward: 2 x forward for convs   */
 } bz_step_desc;
 
+/* A memory the host cannot address (a GPU's).  A backend with a device
+ * runs on a twin of the host model whose arenas all live there; the
+ * runtime (bz_runtime_model.c) keeps the host arenas for initialisation,
+ * weights files and the deploy fold, and copies each way when the other
+ * side holds the newer values.  Every function exits with a message on a
+ * failed call: a lost device is not recoverable. */
+typedef struct bz_device {
+    const char *name;       /* "cuda"                                     */
+    /* NULL when a device is usable, else why not, e.g. "CUDA driver
+     * version is insufficient for CUDA runtime version" */
+    const char *(*unusable)(void);
+    void *(*alloc)(size_t bytes);   /* zeroed */
+    void (*release)(void *p);
+    /* both wait until the copy is done; download after the work before it */
+    void (*upload)(void *device_dst, const void *host_src, size_t bytes);
+    void (*download)(void *host_dst, const void *device_src, size_t bytes);
+    void (*synchronize)(void);
+    /* "fp32", "tf32" or "bf16"; 0 when applied, -1 with bz_last_error() */
+    int (*set_precision)(const char *precision);
+} bz_device;
+
+/* What a device twin needs beyond the arenas, all in device memory: the
+ * batch's input and labels as the runtime uploads them, the logits and
+ * loss it downloads, and Adam's hyper-parameters for the next step. */
 typedef struct {
-    const char *name;       /* "reference" or "optimised"                 */
+    float *x;               /* [capacity][H][W][C]                        */
+    int32_t *labels;        /* [capacity]                                 */
+    float *logits, *dlogits;   /* [capacity][classes]                     */
+    double *loss;           /* mean cross-entropy of the last step        */
+    int *correct;           /* its argmax hits                            */
+    /* Adam's step scalars (bz_adam_scalars): the runtime sets them
+     * before every step, so that a captured step can be replayed */
+    float *adam;
+    void *graphs;           /* the backend's captured steps, or NULL      */
+} bz_device_io;
+
+typedef struct bz_backend {
+    const char *name;       /* "reference", "optimised" or "cuda"         */
     /* x: [B][H][W][C] float input, logits: [B][classes].
      * forward_train keeps what backward needs in the activation arena. */
     void (*forward_train)(struct bz_model *m, const float *x, float *logits, int batch);
@@ -77,6 +114,17 @@ typedef struct {
     /* Computes m->deploy_params from params and running statistics. */
     void (*deploy_fold)(struct bz_model *m);
     void (*forward_deploy)(struct bz_model *m, const float *x, float *logits, int batch);
+    /* NULL for the CPU backends.  A device backend's functions get the
+     * device twin, with device pointers for x, logits and dlogits; its
+     * deploy_fold is never called: the runtime folds on the host with the
+     * reference backend (whose deploy layout it reads) and uploads. */
+    const bz_device *device;
+    /* Device backends: the whole training step on the twin from io.x and
+     * io.labels (forward_train, loss into io.loss and io.correct, backward,
+     * Adam from io.adam), asynchronously; NULL for the CPU backends. */
+    void (*train_step)(struct bz_model *m, int batch);
+    /* Device backends: drop what train_step captured for m; may be NULL. */
+    void (*release_graphs)(struct bz_model *m);
 } bz_backend;
 
 typedef struct {
@@ -113,6 +161,7 @@ typedef struct {
 
     const bz_backend *reference;
     const bz_backend *optimised;
+    const bz_backend *cuda;     /* NULL: built without nvcc               */
 } bz_model_desc;
 
 typedef struct bz_model {
@@ -130,6 +179,14 @@ typedef struct bz_model {
     const float *input;          /* the x of the last forward_train        */
     double bn_momentum;          /* 0.1, PyTorch's default                 */
     struct bz_timer *timer;      /* per-layer timing; NULL: off            */
+    /* Device backends only.  On the host model: its twin, and which side
+     * holds the newer parameters, statistics and counters. */
+    struct bz_model *twin;
+    int host_newer, twin_newer;
+    /* CPU training: a step's logits, then their gradient, each
+     * [capacity][classes] */
+    float *step_logits;
+    bz_device_io io;             /* on the twin                            */
 } bz_model;
 
 /* Called by generated code before every layer (and with -1 at the end of

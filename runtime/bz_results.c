@@ -82,7 +82,7 @@ int bz_results_append(const char *path, const bz_model_desc *d, const bz_results
         snprintf(f[15], sizeof f[15], "%.6f", r->latency_std);
         snprintf(f[16], sizeof f[16], "%.3f", r->throughput);
     }
-    fields[17] = "cpu";
+    fields[17] = r->device;
     snprintf(f[18], sizeof f[18], "%d", d->num_blocks);
     snprintf(f[19], sizeof f[19], "%d", d->base_channels);
     snprintf(f[20], sizeof f[20], "%d", d->classes);

@@ -43,6 +43,7 @@ typedef struct {
     int64_t seed;
     int threads;
     const char *backend;
+    const char *device;         /* "cpu" or "cuda" */
     int best_epoch;
     const char *checkpoint;
     double peak_rss_mb;

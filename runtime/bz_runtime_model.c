@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bz_rng.h"
+#include "bz_twin.h"
 #include "bz_util.h"
 
 static int64_t activation_floats(const bz_model_desc *d, int training)
@@ -35,8 +36,15 @@ bz_model *bz_model_create(const bz_model_desc *d, const bz_backend *backend, int
     m->workspace = bz_alloc_floats(d->n_workspace);
     if (training) {
         m->grads = bz_alloc_floats(d->n_params);
-        m->adam_m = bz_alloc_floats(d->n_params);
-        m->adam_v = bz_alloc_floats(d->n_params);
+        if (!backend->device) {
+            m->adam_m = bz_alloc_floats(d->n_params);
+            m->adam_v = bz_alloc_floats(d->n_params);
+            m->step_logits = bz_alloc_floats(2 * (int64_t)batch_capacity * d->classes);
+        }
+    }
+    if (backend->device) {
+        m->twin = bz_twin_create(m);
+        m->host_newer = 1;
     }
     return m;
 }
@@ -47,7 +55,8 @@ void bz_model_free(bz_model *m)
         return;
     free(m->params), free(m->grads), free(m->adam_m), free(m->adam_v), free(m->buffers);
     free(m->counters), free(m->bn_saved), free(m->deploy_params), free(m->act);
-    free(m->workspace);
+    free(m->workspace), free(m->step_logits);
+    bz_twin_free(m->twin);
     free(m);
 }
 
@@ -57,6 +66,8 @@ const bz_backend *bz_backend_by_name(const bz_model_desc *d, const char *name)
         return d->reference;
     if (strcmp(name, "optimised") == 0)
         return d->optimised;
+    if (strcmp(name, "cuda") == 0)
+        return d->cuda;
     return NULL;
 }
 
@@ -103,6 +114,18 @@ void bz_model_init(bz_model *m, uint64_t seed)
         for (int64_t k = 0; k < t->numel; k++)
             p[k] = initial_value(t, bound, &rng);
     }
+    bz_model_host_changed(m);
+}
+
+void bz_model_host_changed(bz_model *m)
+{
+    m->host_newer = m->twin != NULL;
+    m->twin_newer = 0;
+}
+
+void bz_model_sync_host(bz_model *m)
+{
+    bz_twin_to_host(m);
 }
 
 static void check_batch(const bz_model *m, int batch)
@@ -117,30 +140,77 @@ void bz_forward_train(bz_model *m, const float *x, float *logits, int batch)
     if (!m->grads)
         bz_fatal("internal: model was not created for training");
     m->input = x;
-    m->backend->forward_train(m, x, logits, batch);
+    if (m->twin)
+        bz_twin_forward(m, m->backend->forward_train, x, logits, batch);
+    else
+        m->backend->forward_train(m, x, logits, batch);
 }
 
 void bz_backward(bz_model *m, const float *dlogits, int batch)
 {
     check_batch(m, batch);
-    m->backend->backward(m, dlogits, batch);
+    if (m->twin)
+        bz_twin_backward(m, dlogits, batch);
+    else
+        m->backend->backward(m, dlogits, batch);
+}
+
+double bz_train_step(bz_model *m, bz_adam *opt, const float *x, const int32_t *labels, int batch,
+                     float *logits, int *correct)
+{
+    check_batch(m, batch);
+    if (!m->grads)
+        bz_fatal("internal: model was not created for training");
+    if (m->twin)
+        return bz_twin_train_step(m, opt, x, labels, batch, logits, correct);
+    const bz_model_desc *d = m->desc;
+    float *out = logits ? logits : m->step_logits;
+    float *dlogits = m->step_logits + (int64_t)m->batch_capacity * d->classes;
+    bz_forward_train(m, x, out, batch);
+    double t0 = bz_now_seconds();
+    double loss = bz_softmax_xent(out, labels, batch, d->classes, dlogits, correct);
+    double t1 = bz_now_seconds();
+    if (!isfinite(loss))
+        return loss;  /* a bad label (bz_last_error) or divergence: no update */
+    bz_backward(m, dlogits, batch);
+    double t2 = bz_now_seconds();
+    bz_adam_step(opt, m->params, m->grads, m->adam_m, m->adam_v, d->n_params);
+    if (m->timer) {
+        bz_timer_region(m->timer, "cross-entropy", t0, t1);
+        bz_timer_region(m->timer, "Adam", t2, bz_now_seconds());
+    }
+    return loss;
 }
 
 void bz_forward_eval(bz_model *m, const float *x, float *logits, int batch)
 {
     check_batch(m, batch);
-    m->backend->forward_eval(m, x, logits, batch);
+    if (m->twin)
+        bz_twin_forward(m, m->backend->forward_eval, x, logits, batch);
+    else
+        m->backend->forward_eval(m, x, logits, batch);
 }
 
 void bz_deploy_fold(bz_model *m)
 {
-    m->backend->deploy_fold(m);
+    if (m->twin)
+        bz_twin_deploy_fold(m);
+    else
+        m->backend->deploy_fold(m);
 }
 
 void bz_forward_deploy(bz_model *m, const float *x, float *logits, int batch)
 {
     check_batch(m, batch);
-    m->backend->forward_deploy(m, x, logits, batch);
+    if (m->twin)
+        bz_twin_forward(m, m->backend->forward_deploy, x, logits, batch);
+    else
+        m->backend->forward_deploy(m, x, logits, batch);
+}
+
+const char *bz_model_device(const bz_model *m)
+{
+    return m->backend->device ? m->backend->device->name : "cpu";
 }
 
 bz_model_memory bz_model_memory_of(const bz_model *m)

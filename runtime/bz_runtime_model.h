@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include "bz_model.h"
+#include "bz_train_math.h"
 
 /* training: also allocate gradients, Adam state and the training plan's
  * activations.  batch_capacity: the largest batch the model will see
@@ -18,17 +19,33 @@ const bz_backend *bz_backend_by_name(const bz_model_desc *d, const char *name);
 /* PyTorch's default initialisation, drawn from a seeded PCG32 stream. */
 void bz_model_init(bz_model *m, uint64_t seed);
 
+/* For backends with a device: after writing the host's parameters,
+ * statistics or counters, bz_model_host_changed; before reading them (or
+ * the gradients), bz_model_sync_host.  Both do nothing on the CPU. */
+void bz_model_host_changed(bz_model *m);
+void bz_model_sync_host(bz_model *m);
+/* "cpu", or the backend's device ("cuda") */
+const char *bz_model_device(const bz_model *m);
+
 /* state_dict as safetensors: every key of the original with its PyTorch
  * shape and dtype.  Loading is strict: a missing, extra, mis-shaped or
  * mis-typed tensor is an error (-1, bz_last_error()). */
 int bz_model_load(bz_model *m, const char *path);
-int bz_model_save(const bz_model *m, const char *path);
+int bz_model_save(bz_model *m, const char *path);
 /* Gradients of every trainable tensor, plus a 0-d "loss". */
-int bz_model_save_grads(const bz_model *m, const char *path, float loss);
+int bz_model_save_grads(bz_model *m, const char *path, float loss);
 
 /* Forward/backward through the chosen backend; batch <= capacity. */
 void bz_forward_train(bz_model *m, const float *x, float *logits, int batch);
 void bz_backward(bz_model *m, const float *dlogits, int batch);
+/* One training step: forward_train, softmax cross-entropy on labels,
+ * backward, Adam.  logits (host, [batch][classes]) receive the forward's
+ * output unless NULL.  Returns the mean loss and, if correct != NULL, the
+ * argmax hits; a non-finite loss (a bad label: bz_last_error(); or
+ * divergence) on the CPU returns before the update.  With a timer, the
+ * loss and Adam are trace regions on the CPU. */
+double bz_train_step(bz_model *m, bz_adam *opt, const float *x, const int32_t *labels, int batch,
+                     float *logits, int *correct);
 void bz_forward_eval(bz_model *m, const float *x, float *logits, int batch);
 void bz_deploy_fold(bz_model *m);
 void bz_forward_deploy(bz_model *m, const float *x, float *logits, int batch);

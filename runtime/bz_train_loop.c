@@ -30,7 +30,7 @@ typedef struct {
     bz_dataset train, val;
     float mean[4], std[4];
     bz_model *m;
-    float *x, *logits, *dlogits;
+    float *x, *logits;
     int32_t *labels, *perm;
     epoch_row *rows;
     int tty;                 /* progress line with \r */
@@ -194,13 +194,10 @@ static int train_epoch(trainer *t, int epoch, bz_adam *opt, double *loss_out, do
         if (bz_make_batch(&t->train, t->perm + (size_t)b * bs_max, bs, t->mean, t->std, augment,
                           &rng, d->in_c, d->in_h, d->in_w, t->x, t->labels) != 0)
             return -1;
-        bz_forward_train(t->m, t->x, t->logits, bs);
         int correct = 0;
-        double loss = bz_softmax_xent(t->logits, t->labels, bs, d->classes, t->dlogits, &correct);
+        double loss = bz_train_step(t->m, opt, t->x, t->labels, bs, NULL, &correct);
         if (!isfinite(loss))
             return diverged(t, loss, epoch, b + 1, "loss");
-        bz_backward(t->m, t->dlogits, bs);
-        bz_adam_step(opt, t->m->params, t->m->grads, t->m->adam_m, t->m->adam_v, d->n_params);
         loss_sum += loss * bs;
         correct_sum += correct;
         seen += bs;
@@ -332,14 +329,13 @@ int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_sum
         bz_model_init(t.m, o->seed);
         t.x = bz_alloc_floats(in * o->batch_size);
         t.logits = bz_alloc_floats((int64_t)o->batch_size * d->classes);
-        t.dlogits = bz_alloc_floats((int64_t)o->batch_size * d->classes);
         t.labels = bz_xcalloc((size_t)o->batch_size, sizeof *t.labels);
         t.perm = bz_xcalloc((size_t)nmax, sizeof *t.perm);
         t.rows = bz_xcalloc((size_t)o->epochs, sizeof *t.rows);
         rc = run_epochs(&t, s);
     }
     bz_model_free(t.m);
-    free(t.x), free(t.logits), free(t.dlogits), free(t.labels), free(t.perm), free(t.rows);
+    free(t.x), free(t.logits), free(t.labels), free(t.perm), free(t.rows);
     bz_dataset_free(&t.train);
     bz_dataset_free(&t.val);
     return rc;

@@ -64,17 +64,36 @@ double bz_softmax_xent(const float *logits, const int32_t *labels, int batch,
  * operation (ATen's addcmul/addcdiv evaluate value * t1 * t2 and
  * value * t1 / t2 left to right): the scalars are rounded to float as ATen
  * does, the bias corrections stay double as in Python. */
-void bz_adam_step(bz_adam *opt, float *params, const float *grads, float *m,
-                  float *v, int64_t n)
+void bz_adam_scalars(bz_adam *opt, float scalars[BZ_ADAM_SCALARS])
 {
     opt->step++;
     const double bias1 = 1.0 - pow(opt->beta1, (double)opt->step);
     const double bias2 = 1.0 - pow(opt->beta2, (double)opt->step);
-    const float beta1 = (float)opt->beta1, one_minus_beta1 = (float)(1.0 - opt->beta1);
-    const float beta2 = (float)opt->beta2, one_minus_beta2 = (float)(1.0 - opt->beta2);
-    const float neg_step_size = (float)(-(opt->lr / bias1));
-    const float bias2_sqrt = (float)sqrt(bias2);
-    const float eps = (float)opt->eps;
+    scalars[BZ_ADAM_BETA1] = (float)opt->beta1;
+    scalars[BZ_ADAM_ONE_MINUS_BETA1] = (float)(1.0 - opt->beta1);
+    scalars[BZ_ADAM_BETA2] = (float)opt->beta2;
+    scalars[BZ_ADAM_ONE_MINUS_BETA2] = (float)(1.0 - opt->beta2);
+    scalars[BZ_ADAM_NEG_STEP_SIZE] = (float)(-(opt->lr / bias1));
+    scalars[BZ_ADAM_BIAS2_SQRT] = (float)sqrt(bias2);
+    scalars[BZ_ADAM_EPS] = (float)opt->eps;
+}
+
+void bz_adam_step(bz_adam *opt, float *params, const float *grads, float *m,
+                  float *v, int64_t n)
+{
+    float s[BZ_ADAM_SCALARS];
+    bz_adam_scalars(opt, s);
+    bz_adam_apply(s, params, grads, m, v, n);
+}
+
+void bz_adam_apply(const float s[BZ_ADAM_SCALARS], float *params, const float *grads, float *m,
+                   float *v, int64_t n)
+{
+    /* locals: stores through params, m and v cannot alias them */
+    const float beta1 = s[BZ_ADAM_BETA1], one_minus_beta1 = s[BZ_ADAM_ONE_MINUS_BETA1];
+    const float beta2 = s[BZ_ADAM_BETA2], one_minus_beta2 = s[BZ_ADAM_ONE_MINUS_BETA2];
+    const float neg_step_size = s[BZ_ADAM_NEG_STEP_SIZE], bias2_sqrt = s[BZ_ADAM_BIAS2_SQRT];
+    const float eps = s[BZ_ADAM_EPS];
     for (int64_t i = 0; i < n; i++) {
         const float g = grads[i];
         m[i] = m[i] * beta1 + g * one_minus_beta1;

@@ -15,10 +15,19 @@ typedef struct {
     int64_t step;
 } bz_adam;
 
+/* The float scalars of Adam's next step, rounded as ATen rounds them;
+ * counts the step. */
+enum { BZ_ADAM_BETA1, BZ_ADAM_ONE_MINUS_BETA1, BZ_ADAM_BETA2, BZ_ADAM_ONE_MINUS_BETA2,
+       BZ_ADAM_NEG_STEP_SIZE, BZ_ADAM_BIAS2_SQRT, BZ_ADAM_EPS, BZ_ADAM_SCALARS };
+void bz_adam_scalars(bz_adam *opt, float scalars[BZ_ADAM_SCALARS]);
+
 /* One Adam step over n parameters exactly as torch.optim.Adam
  * (weight_decay 0, amsgrad False). */
 void bz_adam_step(bz_adam *opt, float *params, const float *grads, float *m,
                   float *v, int64_t n);
+/* The update of one step with given scalars (bz_adam_scalars). */
+void bz_adam_apply(const float scalars[BZ_ADAM_SCALARS], float *params, const float *grads,
+                   float *m, float *v, int64_t n);
 
 /* torch.optim.lr_scheduler.ReduceLROnPlateau(mode='min', factor, patience,
  * threshold=1e-4 rel, cooldown=0, min_lr=0, eps=1e-8). */

@@ -11,8 +11,13 @@
 void bz_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *bz_last_error(void);
 
-/* Prints "<program>: <message>" on stderr and exits with status 1. */
+/* Prints "<program>: <message>" on stderr and exits with status 1.  (The
+ * runtime's CUDA glue includes this header as C++.) */
+#ifdef __cplusplus
+[[noreturn]] void bz_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#else
 _Noreturn void bz_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#endif
 void bz_set_program_name(const char *name);
 
 void *bz_xmalloc(size_t bytes);          /* aborts via bz_fatal on failure  */

@@ -85,6 +85,7 @@ int bz_model_load(bz_model *m, const char *path)
         }
     }
     bz_tensor_set_free(&set);
+    bz_model_host_changed(m);
     return status;
 }
 
@@ -118,9 +119,10 @@ static int write_set(const char *path, bz_tensor_set *set)
     return status;
 }
 
-int bz_model_save(const bz_model *m, const char *path)
+int bz_model_save(bz_model *m, const char *path)
 {
     const bz_model_desc *d = m->desc;
+    bz_model_sync_host(m);
     bz_tensor_set set = {0, bz_xcalloc((size_t)d->n_tensors, sizeof(bz_named_tensor))};
     for (int i = 0; i < d->n_tensors; i++) {
         const bz_tensor_desc *t = &d->tensors[i];
@@ -130,9 +132,10 @@ int bz_model_save(const bz_model *m, const char *path)
     return write_set(path, &set);
 }
 
-int bz_model_save_grads(const bz_model *m, const char *path, float loss)
+int bz_model_save_grads(bz_model *m, const char *path, float loss)
 {
     const bz_model_desc *d = m->desc;
+    bz_model_sync_host(m);
     bz_tensor_set set = {0, bz_xcalloc((size_t)d->n_tensors + 1, sizeof(bz_named_tensor))};
     for (int i = 0; i < d->n_tensors; i++)
         if (d->tensors[i].kind == BZ_TENSOR_PARAM)

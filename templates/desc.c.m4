@@ -12,6 +12,8 @@ m4_define([<bz_desc_header>], [</* [<$1>]: [<$2>] at position [<$3>]; tables of 
 #include "bz_model.h"
 
 extern const bz_backend bz_reference_backend, bz_optimised_backend;
+/* model_cuda.o, linked where nvcc was found; without it the address is NULL */
+extern const bz_backend bz_cuda_backend __attribute__((weak));
 m4_define([<bz_experiment>], [<[<$1>]>])m4_dnl
 m4_define([<bz_block>], [<[<$2>]>])m4_dnl
 m4_define([<bz_position>], [<[<$3>]>])m4_dnl
@@ -45,6 +47,7 @@ const bz_model_desc bz_generated_model = {
     .n_steps = sizeof steps / sizeof steps[0],
     .steps = steps,
     .reference = &bz_reference_backend,
-    .optimised = &bz_optimised_backend,>])m4_dnl
+    .optimised = &bz_optimised_backend,
+    .cuda = &bz_cuda_backend,>])m4_dnl
 m4_define([<bz_field>], [<    .$1 = $2,>])m4_dnl
 m4_define([<bz_desc_end>], [<};>])m4_dnl

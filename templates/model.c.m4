@@ -38,14 +38,15 @@ m4_include([<model_common.m4>])m4_dnl
 m4_define([<bz_fold_begin>], [<
 static void bz_fn_prefix[<>]_deploy_fold(bz_model *m)
 {>])m4_dnl
+m4_define([<bz_fold_end>], [<}>])m4_dnl
 m4_define([<bz_fold_comment>], [<    /* [<$1>] */>])m4_dnl
 m4_define([<bz_fold_call>], [<    $1($2);>])m4_dnl
 m4_define([<bz_backend_table>], [<
 const bz_backend bz_[<>]bz_backend_label[<>]_backend = {
-    "bz_backend_label",
-    bz_fn_prefix[<>]_forward_train,
-    bz_fn_prefix[<>]_backward,
-    bz_fn_prefix[<>]_forward_eval,
-    bz_fn_prefix[<>]_deploy_fold,
-    bz_fn_prefix[<>]_forward_deploy,
+    .name = "bz_backend_label",
+    .forward_train = bz_fn_prefix[<>]_forward_train,
+    .backward = bz_fn_prefix[<>]_backward,
+    .forward_eval = bz_fn_prefix[<>]_forward_eval,
+    .deploy_fold = bz_fn_prefix[<>]_deploy_fold,
+    .forward_deploy = bz_fn_prefix[<>]_forward_deploy,
 };>])m4_dnl

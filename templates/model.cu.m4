@@ -14,7 +14,8 @@ m4_define([<bz_model_header>], [</* [<$1>]: [<$2>] at position [<$3>], CUDA back
  * literal from bzgen's static memory plan (activation offsets are per
  * sample and scale with the batch).  Every pointer is device memory;
  * the host functions below only launch kernels, in order, on the
- * default stream. */
+ * per-thread default stream (nvcc --default-stream per-thread), which
+ * a CUDA graph can capture. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,22 +30,43 @@ extern "C" {
 
 typedef float real_t;>])m4_dnl
 m4_include([<model_common.m4>])m4_dnl
+m4_dnl With a timer, each layer's mark waits for the layer's kernels.
+m4_define([<bz_layer>], [<    /* [<$1>]: [<$2>] [<$3>] -> [<$4$5>], $6 MACs */
+    bz_cuda_mark(m, $7);>])m4_dnl
+m4_define([<bz_steps_end>], [<    bz_cuda_mark(m, -1);>])m4_dnl
 m4_dnl The deploy arena has the reference backend's layout (no kernel here
 m4_dnl packs its weights): the runtime folds on the host and uploads it, so
-m4_dnl the fold steps of model.m4 emit nothing here.
-m4_define([<bz_fold_begin>], [<
-static void bz_fn_prefix[<>]_deploy_fold(bz_model *m)
-{
-    bz_cuda_fold_on_host(m);>])m4_dnl
-m4_define([<bz_fold_comment>], [<m4_dnl>])m4_dnl
-m4_define([<bz_fold_call>], [<m4_dnl>])m4_dnl
+m4_dnl the fold function of model.m4 is left out of this source.
+m4_define([<bz_fold_begin>], [<m4_divert(-1)>])m4_dnl
+m4_define([<bz_fold_end>], [<m4_divert(0)m4_dnl>])m4_dnl
+m4_define([<bz_fold_comment>], [<>])m4_dnl
+m4_define([<bz_fold_call>], [<>])m4_dnl
+m4_dnl The whole training step on the device, replayed from a CUDA graph:
+m4_dnl forward, loss, backward, Adam, all at the twin's io buffers.
 m4_define([<bz_backend_table>], [<
+static void bz_fn_prefix[<>]_train_step_kernels(bz_model *m, int batch)
+{
+    bz_fn_prefix[<>]_forward_train(m, m->io.x, m->io.logits, batch);
+    bz_cuda_softmax_xent(m->io.logits, m->io.labels, batch, m->desc->classes, m->io.dlogits, m->io.loss,
+                         m->io.correct);
+    bz_fn_prefix[<>]_backward(m, m->io.dlogits, batch);
+    bz_cuda_adam_step(m->params, m->grads, m->adam_m, m->adam_v, m->desc->n_params, m->io.adam);
+}
+
+static void bz_fn_prefix[<>]_train_step(bz_model *m, int batch)
+{
+    bz_cuda_run_captured(m, batch, bz_fn_prefix[<>]_train_step_kernels);
+}
+
 extern "C" const bz_backend bz_cuda_backend;
 const bz_backend bz_cuda_backend = {
     "cuda",
     bz_fn_prefix[<>]_forward_train,
     bz_fn_prefix[<>]_backward,
     bz_fn_prefix[<>]_forward_eval,
-    bz_fn_prefix[<>]_deploy_fold,
+    NULL,  /* deploy_fold: on the host */
     bz_fn_prefix[<>]_forward_deploy,
+    &bz_cuda_device,
+    bz_fn_prefix[<>]_train_step,
+    bz_cuda_release_graphs,
 };>])m4_dnl

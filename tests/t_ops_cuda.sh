@@ -18,11 +18,10 @@ if ! { m4 -P -I templates -I tests/ops -D bz_case_table=cuda_cases tests/ops/ops
     echo "not ok - CUDA operator tests: m4 expansion failed"
     exit 1
 fi
-# sm_90 code and compute_90 PTX, as the generated models are built
-if "$NVCC" -std=c++17 -O2 -Iruntime -Itests/ops -gencode arch=compute_90,code=sm_90 \
-        -gencode arch=compute_90,code=compute_90 -Werror all-warnings \
-        -Xcompiler -Wall,-Wextra,-Werror -c -o "$out/cuda_cases.o" "$out/cuda_cases.cu" \
-        > "$out/nvcc.log" 2>&1; then
+# the flags the generated models are built with (sm_90 code, compute_90 PTX)
+nvcc_flags="$(make -s print-nvcc-flags) -Itests/ops"
+# shellcheck disable=SC2086
+if "$NVCC" $nvcc_flags -c -o "$out/cuda_cases.o" "$out/cuda_cases.cu" > "$out/nvcc.log" 2>&1; then
     echo "ok - CUDA operator kernels compile with nvcc without warnings"
 else
     echo "not ok - CUDA operator kernels compile with nvcc without warnings"
@@ -47,3 +46,19 @@ if [ "$(echo $objects | wc -w)" -ne 4 ] ||
     exit 1
 fi
 "$out/test_ops_cuda"
+
+# The training step's CUDA parts: loss, Adam, a captured graph.
+# shellcheck disable=SC2086
+if make -s build/libbzrt_cuda.a > "$out/step.log" 2>&1 &&
+   gcc $flags -c -o "$out/train_math.o" runtime/bz_train_math.c >> "$out/step.log" 2>&1 &&
+   gcc $flags -c -o "$out/util.o" runtime/bz_util.c >> "$out/step.log" 2>&1 &&
+   gcc $flags -c -o "$out/timer.o" runtime/bz_timer.c >> "$out/step.log" 2>&1 &&
+   "$NVCC" $nvcc_flags -o "$out/test_cuda_step" tests/ops/test_cuda_step.cu "$out/train_math.o" \
+       "$out/util.o" "$out/timer.o" build/libbzrt_cuda.a -lm >> "$out/step.log" 2>&1; then
+    echo "ok - CUDA loss and Adam kernels and the step capture compile and link without warnings"
+    "$out/test_cuda_step"
+else
+    echo "not ok - CUDA loss and Adam kernels and the step capture compile and link"
+    sed 's/^/# /' "$out/step.log" | head -20
+    exit 1
+fi

@@ -1,0 +1,33 @@
+/* The device twin of a host model (bz_model.twin): for a backend with a
+ * device, the same arenas in device memory, and the copies between the
+ * two (runtime/bz_twin.c).  Used by bz_runtime_model.c only. */
+#ifndef BZ_TWIN_H
+#define BZ_TWIN_H
+
+#include "bz_model.h"
+#include "bz_train_math.h"
+
+/* A twin of host, with the arenas host has (training: gradients, Adam
+ * state) and the io buffers for host->batch_capacity samples. */
+bz_model *bz_twin_create(const bz_model *host);
+void bz_twin_free(bz_model *twin);
+
+/* The twin, after copying parameters, statistics and counters to it if
+ * the host holds the newer ones. */
+bz_model *bz_twin_current(bz_model *host);
+/* The other way, gradients included, if the twin holds the newer ones. */
+void bz_twin_to_host(bz_model *host);
+
+/* forward_train, forward_eval or forward_deploy of the backend on the
+ * twin: x uploaded, logits downloaded (host memory, [batch][classes]). */
+typedef void (*bz_forward_fn)(bz_model *m, const float *x, float *logits, int batch);
+void bz_twin_forward(bz_model *host, bz_forward_fn forward, const float *x, float *logits,
+                     int batch);
+void bz_twin_backward(bz_model *host, const float *dlogits, int batch);
+/* The host's deploy arena, folded by the reference backend, uploaded. */
+void bz_twin_deploy_fold(bz_model *host);
+/* bz_train_step on the device; the labels are checked on the host. */
+double bz_twin_train_step(bz_model *host, bz_adam *opt, const float *x, const int32_t *labels,
+                          int batch, float *logits, int *correct);
+
+#endif
