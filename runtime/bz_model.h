@@ -186,6 +186,8 @@ typedef struct bz_model {
     /* CPU training: a step's logits, then their gradient, each
      * [capacity][classes] */
     float *step_logits;
+    int step_batch, step_correct;   /* the last bz_train_step_begin's      */
+    double step_loss;
     bz_device_io io;             /* on the twin                            */
 } bz_model;
 

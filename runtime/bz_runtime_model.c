@@ -155,23 +155,26 @@ void bz_backward(bz_model *m, const float *dlogits, int batch)
         m->backend->backward(m, dlogits, batch);
 }
 
-double bz_train_step(bz_model *m, bz_adam *opt, const float *x, const int32_t *labels, int batch,
-                     float *logits, int *correct)
+void bz_train_step_begin(bz_model *m, bz_adam *opt, const float *x, const int32_t *labels,
+                         int batch)
 {
     check_batch(m, batch);
     if (!m->grads)
         bz_fatal("internal: model was not created for training");
-    if (m->twin)
-        return bz_twin_train_step(m, opt, x, labels, batch, logits, correct);
+    m->step_batch = batch;
+    if (m->twin) {
+        bz_twin_train_step_begin(m, opt, x, labels, batch);
+        return;
+    }
     const bz_model_desc *d = m->desc;
-    float *out = logits ? logits : m->step_logits;
+    float *logits = m->step_logits;
     float *dlogits = m->step_logits + (int64_t)m->batch_capacity * d->classes;
-    bz_forward_train(m, x, out, batch);
+    bz_forward_train(m, x, logits, batch);
     double t0 = bz_now_seconds();
-    double loss = bz_softmax_xent(out, labels, batch, d->classes, dlogits, correct);
+    m->step_loss = bz_softmax_xent(logits, labels, batch, d->classes, dlogits, &m->step_correct);
     double t1 = bz_now_seconds();
-    if (!isfinite(loss))
-        return loss;  /* a bad label (bz_last_error) or divergence: no update */
+    if (!isfinite(m->step_loss))
+        return;  /* a bad label (bz_last_error) or divergence: no update */
     bz_backward(m, dlogits, batch);
     double t2 = bz_now_seconds();
     bz_adam_step(opt, m->params, m->grads, m->adam_m, m->adam_v, d->n_params);
@@ -179,7 +182,24 @@ double bz_train_step(bz_model *m, bz_adam *opt, const float *x, const int32_t *l
         bz_timer_region(m->timer, "cross-entropy", t0, t1);
         bz_timer_region(m->timer, "Adam", t2, bz_now_seconds());
     }
-    return loss;
+}
+
+double bz_train_step_end(bz_model *m, float *logits, int *correct)
+{
+    if (m->twin)
+        return bz_twin_train_step_end(m, logits, correct);
+    if (logits)
+        memcpy(logits, m->step_logits, sizeof *logits * (size_t)m->step_batch * m->desc->classes);
+    if (correct)
+        *correct = m->step_correct;
+    return m->step_loss;
+}
+
+double bz_train_step(bz_model *m, bz_adam *opt, const float *x, const int32_t *labels, int batch,
+                     float *logits, int *correct)
+{
+    bz_train_step_begin(m, opt, x, labels, batch);
+    return bz_train_step_end(m, logits, correct);
 }
 
 void bz_forward_eval(bz_model *m, const float *x, float *logits, int batch)

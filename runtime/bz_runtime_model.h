@@ -46,6 +46,12 @@ void bz_backward(bz_model *m, const float *dlogits, int batch);
  * loss and Adam are trace regions on the CPU. */
 double bz_train_step(bz_model *m, bz_adam *opt, const float *x, const int32_t *labels, int batch,
                      float *logits, int *correct);
+/* The same in two halves, so that the host can prepare the next batch
+ * while a device computes: x and labels may be overwritten once begin
+ * returns; end waits for the step and returns what bz_train_step does. */
+void bz_train_step_begin(bz_model *m, bz_adam *opt, const float *x, const int32_t *labels,
+                         int batch);
+double bz_train_step_end(bz_model *m, float *logits, int *correct);
 void bz_forward_eval(bz_model *m, const float *x, float *logits, int batch);
 void bz_deploy_fold(bz_model *m);
 void bz_forward_deploy(bz_model *m, const float *x, float *logits, int batch);

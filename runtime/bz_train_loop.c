@@ -175,6 +175,12 @@ static int diverged(trainer *t, double loss, int epoch, int batch, const char *w
     return -1;
 }
 
+/* the size of batch b of an epoch of n examples in batches of bs_max */
+static int batch_size(int n, int bs_max, int b)
+{
+    return n - b * bs_max < bs_max ? n - b * bs_max : bs_max;
+}
+
 static int train_epoch(trainer *t, int epoch, bz_adam *opt, double *loss_out, double *acc_out)
 {
     const bz_model_desc *d = t->d;
@@ -189,15 +195,24 @@ static int train_epoch(trainer *t, int epoch, bz_adam *opt, double *loss_out, do
 
     double loss_sum = 0.0, start = bz_now_seconds(), last_shown = start;
     int correct_sum = 0, seen = 0;
+    int bs = batch_size(n, bs_max, 0);
+    if (bz_make_batch(&t->train, t->perm, bs, t->mean, t->std, augment, &rng, d->in_c, d->in_h,
+                      d->in_w, t->x, t->labels) != 0)
+        return -1;
     for (int b = 0; b < n_batches; b++) {
-        int bs = n - b * bs_max < bs_max ? n - b * bs_max : bs_max;
-        if (bz_make_batch(&t->train, t->perm + (size_t)b * bs_max, bs, t->mean, t->std, augment,
-                          &rng, d->in_c, d->in_h, d->in_w, t->x, t->labels) != 0)
-            return -1;
+        bz_train_step_begin(t->m, opt, t->x, t->labels, bs);
+        /* a device computes batch b while the host prepares b + 1 */
+        int next_bs = b + 1 < n_batches ? batch_size(n, bs_max, b + 1) : 0;
+        int made = next_bs ? bz_make_batch(&t->train, t->perm + (size_t)(b + 1) * bs_max, next_bs,
+                                           t->mean, t->std, augment, &rng, d->in_c, d->in_h,
+                                           d->in_w, t->x, t->labels)
+                           : 0;
         int correct = 0;
-        double loss = bz_train_step(t->m, opt, t->x, t->labels, bs, NULL, &correct);
+        double loss = bz_train_step_end(t->m, NULL, &correct);
         if (!isfinite(loss))
             return diverged(t, loss, epoch, b + 1, "loss");
+        if (made != 0)
+            return -1;
         loss_sum += loss * bs;
         correct_sum += correct;
         seen += bs;
@@ -206,6 +221,7 @@ static int train_epoch(trainer *t, int epoch, bz_adam *opt, double *loss_out, do
             show_progress(t, epoch, b + 1, n_batches, seen, loss_sum, correct_sum, now - start);
             last_shown = now;
         }
+        bs = next_bs;
     }
     *loss_out = loss_sum / seen;
     *acc_out = (double)correct_sum / seen;

@@ -137,15 +137,17 @@ void bz_twin_deploy_fold(bz_model *host)
                             floats(host->desc->n_deploy_params));
 }
 
-double bz_twin_train_step(bz_model *host, bz_adam *opt, const float *x, const int32_t *labels,
-                          int batch, float *logits, int *correct)
+void bz_twin_train_step_begin(bz_model *host, bz_adam *opt, const float *x,
+                              const int32_t *labels, int batch)
 {
     const bz_model_desc *d = host->desc;
+    host->step_loss = 0.0;
     for (int i = 0; i < batch; i++) {
         if (labels[i] < 0 || labels[i] >= d->classes) {
             bz_error("softmax cross-entropy: label %d out of range 0..%d", (int)labels[i],
                      d->classes - 1);
-            return NAN;
+            host->step_loss = NAN;
+            return;
         }
     }
     bz_model *t = bz_twin_current(host);
@@ -157,14 +159,22 @@ double bz_twin_train_step(bz_model *host, bz_adam *opt, const float *x, const in
     dev->upload(t->io.adam, scalars, sizeof scalars);
     t->input = t->io.x;
     host->backend->train_step(t, batch);
+    host->twin_newer = 1;
+}
+
+double bz_twin_train_step_end(bz_model *host, float *logits, int *correct)
+{
+    if (isnan(host->step_loss))
+        return host->step_loss;  /* a bad label: nothing was launched */
+    const bz_device *dev = device_of(host);
+    const bz_model *t = host->twin;
     double loss;
     int hits;
     dev->download(&loss, t->io.loss, sizeof loss);
     dev->download(&hits, t->io.correct, sizeof hits);
     if (logits)
-        dev->download(logits, t->io.logits, floats((int64_t)batch * d->classes));
+        dev->download(logits, t->io.logits, floats((int64_t)host->step_batch * host->desc->classes));
     if (correct)
         *correct = hits;
-    host->twin_newer = 1;
     return loss;
 }

@@ -26,8 +26,11 @@ void bz_twin_forward(bz_model *host, bz_forward_fn forward, const float *x, floa
 void bz_twin_backward(bz_model *host, const float *dlogits, int batch);
 /* The host's deploy arena, folded by the reference backend, uploaded. */
 void bz_twin_deploy_fold(bz_model *host);
-/* bz_train_step on the device; the labels are checked on the host. */
-double bz_twin_train_step(bz_model *host, bz_adam *opt, const float *x, const int32_t *labels,
-                          int batch, float *logits, int *correct);
+/* bz_train_step_begin and _end on the device: begin checks the labels on
+ * the host, uploads the batch and Adam's scalars and launches the step;
+ * end waits for its loss. */
+void bz_twin_train_step_begin(bz_model *host, bz_adam *opt, const float *x,
+                              const int32_t *labels, int batch);
+double bz_twin_train_step_end(bz_model *host, float *logits, int *correct);
 
 #endif
