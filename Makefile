@@ -7,6 +7,7 @@
 #   make cuda-objects                   every experiment's model.cu, compiled by nvcc
 #   make list | all | run | test | clean
 #   make bench-vs-torch [EXP="a b"] [THREADS=2]   speed against PyTorch
+#   make bench-vs-torch-cuda [EXP="a b"] [PRECISION=tf32]   ... on a GPU
 # See README.md.
 
 EXP ?= resnet_basic_block_mid
@@ -55,7 +56,7 @@ flag_of = $(if $(filter nb%,$(1)),--num-blocks $(patsubst nb%,%,$(1)),$(if $(fil
 variant_spec = specs/$(firstword $(subst -, ,$(1))).yaml
 variant_flags = $(foreach p,$(wordlist 2,9,$(subst -, ,$(1))),$(call flag_of,$(p)))
 
-.PHONY: default gen list all runtime run test clean bench-vs-torch cuda-objects print-nvcc-flags
+.PHONY: default gen list all runtime run test clean bench-vs-torch bench-vs-torch-cuda cuda-objects print-nvcc-flags
 .SECONDARY:
 default: $(BIN)
 
@@ -173,6 +174,12 @@ THREADS ?= 2
 BENCH_EXPERIMENTS := $(if $(filter command line environment,$(origin EXP)),$(EXP),$(EXPERIMENTS))
 bench-vs-torch: $(B)/bzgen
 	/usr/bin/python3 scripts/bench_vs_torch.py --threads $(THREADS) $(BENCH_EXPERIMENTS)
+# ... and on a GPU (scripts/bench_vs_torch_cuda.py), with a Python whose
+# PyTorch has CUDA; PRECISION tf32 or fp32 on both sides.
+GPU_PYTHON ?= python3
+PRECISION ?= tf32
+bench-vs-torch-cuda: $(B)/bzgen
+	$(GPU_PYTHON) scripts/bench_vs_torch_cuda.py --precision $(PRECISION) $(BENCH_EXPERIMENTS)
 
 clean:
 	rm -rf $(B)

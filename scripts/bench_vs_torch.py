@@ -79,13 +79,16 @@ def bench_ours(binary, a):
 FORMATS = (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last))
 
 
-def time_calls(fn, warmup, runs):
+def time_calls(fn, warmup, runs, sync=lambda: None):
+    """Seconds per call; sync waits for asynchronous work (a GPU's)."""
     for _ in range(warmup):
         fn()
+    sync()
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t0)
     return times
 
@@ -205,24 +208,24 @@ def summary_lines(rows, peak, kernels, threads):
     return lines
 
 
-def write_outputs(prefix, rows, lines):
+def write_outputs(prefix, rows, lines, columns=COLUMNS, title="BlockZoo-C vs PyTorch (CPU)"):
     os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
     tmp = prefix + ".csv.tmp"
     with open(tmp, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow([k for k, _ in COLUMNS])
+        w.writerow([k for k, _ in columns])
         for r in rows:
-            w.writerow([fmt(r[k]) for k, _ in COLUMNS])
+            w.writerow([fmt(r[k]) for k, _ in columns])
     os.replace(tmp, prefix + ".csv")
     tmp = prefix + ".md.tmp"
     with open(tmp, "w") as f:
-        f.write("# BlockZoo-C vs PyTorch (CPU)\n\n")
+        f.write("# %s\n\n" % title)
         for line in lines:
             f.write("- %s\n" % line)
-        f.write("\n| %s |\n" % " | ".join(h for _, h in COLUMNS))
-        f.write("|%s\n" % ("---|" * len(COLUMNS)))
+        f.write("\n| %s |\n" % " | ".join(h for _, h in columns))
+        f.write("|%s\n" % ("---|" * len(columns)))
         for r in rows:
-            f.write("| %s |\n" % " | ".join(fmt(r[k]) for k, _ in COLUMNS))
+            f.write("| %s |\n" % " | ".join(fmt(r[k]) for k, _ in columns))
     os.replace(tmp, prefix + ".md")
 
 
