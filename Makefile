@@ -110,9 +110,11 @@ $(B)/%/model.cu: $(B)/%/model.m4 $(TEMPLATES)
 	    templates/model.cu.m4 $< > $@.tmp && mv $@.tmp $@
 $(B)/%/model_cuda.o: $(B)/%/model.cu runtime/bz_cuda.cuh $(RT_HDR)
 	$(if $(NVCC),$(NVCC) $(NVCC_FLAGS) -c -o $@ $<,$(no_nvcc))
+# cuBLAS is opened at run time (runtime/bz_cuda_blas.cu), from the toolkit
 $(B)/runtime/%.o: runtime/%.cu runtime/bz_cuda.cuh $(RT_HDR)
 	@mkdir -p $(B)/runtime
-	$(if $(NVCC),$(NVCC) $(NVCC_FLAGS) -c -o $@ $<,$(no_nvcc))
+	$(if $(NVCC),$(NVCC) $(NVCC_FLAGS) -DBZ_CUBLAS_LIBRARY='"$(CUDA_TOP)/lib64/libcublas.so"' \
+	    -c -o $@ $<,$(no_nvcc))
 $(B)/libbzrt_cuda.a: $(RT_CUDA_OBJ)
 	rm -f $@ && ar rcs $@ $^
 print-nvcc-flags:

@@ -76,12 +76,13 @@ static void cuda_synchronize(void)
 }
 
 /* The generated kernels compute in fp32 whatever the setting; tf32 lets
- * the GEMM library use TF32 tensor cores, as BlockZoo's
- * float32_matmul_precision("high") lets PyTorch. */
+ * cuBLAS use TF32 tensor cores, as BlockZoo's
+ * float32_matmul_precision("high") lets PyTorch.  Called once a GPU is
+ * known to be usable, before any kernel runs. */
 static int cuda_set_precision(const char *precision)
 {
     if (strcmp(precision, "fp32") == 0 || strcmp(precision, "tf32") == 0) {
-        bz_cuda_tf32 = strcmp(precision, "tf32") == 0;
+        bz_cuda_blas_prepare(strcmp(precision, "tf32") == 0);
         return 0;
     }
     if (strcmp(precision, "bf16") == 0)
@@ -90,8 +91,6 @@ static int cuda_set_precision(const char *precision)
         bz_error("--precision wants fp32, tf32 or bf16, got '%s'", precision);
     return -1;
 }
-
-int bz_cuda_tf32 = 1;
 
 const bz_device bz_cuda_device = {
     "cuda", cuda_unusable, cuda_alloc, cuda_release, cuda_upload, cuda_download,

@@ -12,8 +12,21 @@
 
 extern const bz_device bz_cuda_device;
 
-/* --precision: 1 lets cuBLAS use TF32 tensor cores (the default), 0 not */
-extern int bz_cuda_tf32;
+/* Loads cuBLAS and makes its handle (outside any graph capture); tf32: 1
+ * lets it use TF32 tensor cores (--precision tf32, the default), 0 not. */
+void bz_cuda_blas_prepare(int tf32);
+
+/* Row-major GEMMs on device pointers (runtime/bz_cuda_blas.cu), for 1x1
+ * convolutions and linear layers: x [rows][in], w [out][in], y [rows][out].
+ * y = x w^T; dx = dy w (+ dx); dw = dy^T x. */
+void bz_cuda_gemm_forward(const float *x, const float *w, float *y, long rows, int in, int out);
+void bz_cuda_gemm_input_grad(const float *dy, const float *w, float *dx, long rows, int in,
+                             int out, int accumulate);
+void bz_cuda_gemm_weight_grad(const float *x, const float *dy, float *dw, long rows, int in,
+                              int out);
+/* y[r][c] += b[c]; sums[c] = sum over r of a[r][c] */
+void bz_cuda_add_bias(float *y, const float *b, long rows, int out);
+void bz_cuda_column_sums(const float *a, float *sums, long rows, int cols);
 
 /* Mean softmax cross-entropy of logits [batch][classes] on labels into
  * *loss and its argmax hits into *correct; dlogits = (softmax - onehot) /

@@ -31,16 +31,32 @@ fi
 flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -Iruntime -Itests/ops"
 # nvcc links: it knows where its own CUDA runtime is (the nvcc on PATH may be
 # a wrapper script outside the toolkit's directory), and links it statically.
+# The runtime's CUDA glue (build/libbzrt_cuda.a: cuBLAS GEMMs, loss, Adam,
+# graphs) with the few C units it calls.
 objects=""
+for src in runtime/bz_train_math.c runtime/bz_util.c runtime/bz_timer.c; do
+    obj="$out/$(basename "$src" .c).o"
+    # shellcheck disable=SC2086
+    gcc $flags -c -o "$obj" "$src" > "$out/link.log" 2>&1 || break
+    objects="$objects $obj"
+done
+# shellcheck disable=SC2086
+if [ "$(echo $objects | wc -w)" -ne 3 ] || ! make -s build/libbzrt_cuda.a >> "$out/link.log" 2>&1; then
+    echo "not ok - CUDA runtime glue builds"
+    sed 's/^/# /' "$out/link.log" | head -20
+    exit 1
+fi
+glue="$objects build/libbzrt_cuda.a -ldl -lm"
+cases=""
 for src in tests/ops/test_ops.c "$out/f64_cases.c" runtime/bz_fold.c runtime/bz_winograd.c; do
     obj="$out/$(basename "$src" .c).o"
     # shellcheck disable=SC2086
     gcc $flags -DBZ_CUDA_CASES -c -o "$obj" "$src" > "$out/link.log" 2>&1 || break
-    objects="$objects $obj"
+    cases="$cases $obj"
 done
 # shellcheck disable=SC2086
-if [ "$(echo $objects | wc -w)" -ne 4 ] ||
-   ! "$NVCC" -o "$out/test_ops_cuda" $objects "$out/cuda_cases.o" -lm >> "$out/link.log" 2>&1; then
+if [ "$(echo $cases | wc -w)" -ne 4 ] ||
+   ! "$NVCC" -o "$out/test_ops_cuda" $cases "$out/cuda_cases.o" $glue >> "$out/link.log" 2>&1; then
     echo "not ok - CUDA operator tests: link failed"
     sed 's/^/# /' "$out/link.log" | head -20
     exit 1
@@ -49,12 +65,8 @@ fi
 
 # The training step's CUDA parts: loss, Adam, a captured graph.
 # shellcheck disable=SC2086
-if make -s build/libbzrt_cuda.a > "$out/step.log" 2>&1 &&
-   gcc $flags -c -o "$out/train_math.o" runtime/bz_train_math.c >> "$out/step.log" 2>&1 &&
-   gcc $flags -c -o "$out/util.o" runtime/bz_util.c >> "$out/step.log" 2>&1 &&
-   gcc $flags -c -o "$out/timer.o" runtime/bz_timer.c >> "$out/step.log" 2>&1 &&
-   "$NVCC" $nvcc_flags -o "$out/test_cuda_step" tests/ops/test_cuda_step.cu "$out/train_math.o" \
-       "$out/util.o" "$out/timer.o" build/libbzrt_cuda.a -lm >> "$out/step.log" 2>&1; then
+if "$NVCC" $nvcc_flags -o "$out/test_cuda_step" tests/ops/test_cuda_step.cu $glue \
+        > "$out/step.log" 2>&1; then
     echo "ok - CUDA loss and Adam kernels and the step capture compile and link without warnings"
     "$out/test_cuda_step"
 else

@@ -1,5 +1,6 @@
-m4_dnl Convolutions, every algorithm name bzgen picks mapped to the same
-m4_dnl direct kernels (dense, grouped and depthwise alike).
+m4_dnl Convolutions: the pointwise algorithms bzgen picks as cuBLAS GEMMs,
+m4_dnl every other one as the same direct kernels (dense, grouped and
+m4_dnl depthwise alike).
 m4_dnl bz_conv2d_forward_kernel(name, cin, h, w, cout, ho, wo, kh, kw,
 m4_dnl                          stride, pad, groups, bias, chunk)
 m4_dnl x [B][h][w][cin], w [cout][kh][kw][cin/groups], y [B][ho][wo][cout]
@@ -40,8 +41,8 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
 }>])m4_dnl
 m4_dnl bz_conv2d_backward_kernel(same arguments): writes dw (and db), and
 m4_dnl dx unless it is NULL (the network input); accumulate_dx adds to dx.
-m4_dnl Each gradient element is one thread's sum: dx gathers the outputs its
-m4_dnl pixel fed, dw sums over the batch and the output pixels.
+m4_dnl dx: each element one thread's sum over the outputs its pixel fed; dw:
+m4_dnl each element one block's sum over the batch and the output pixels.
 m4_define([<bz_conv2d_backward_kernel>], [<
 static __global__ void $1_input_grad_kernel(const float *w, const float *dy, float *dx,
                                             int accumulate_dx, long n)
@@ -68,29 +69,27 @@ static __global__ void $1_input_grad_kernel(const float *w, const float *dy, flo
     }
 }
 
+/* one block per weight: its threads split the batch's output pixels and
+ * bz_block_sum adds their partial sums in a fixed order */
 static __global__ void $1_weight_grad_kernel(const float *x, const float *dy, float *dw,
                                              int batch)
 {
     bz_cuda_conv2d_shape($@)
-    BZ_CUDA_FOR(i, (long)COUT * KH * KW * CIN_G) {
-        int ci = (int)(i % CIN_G), kj = (int)(i / CIN_G % KW), ki = (int)(i / CIN_G / KW % KH);
-        int co = (int)(i / ((long)CIN_G * KW * KH)), g = co / COUT_G;
-        double acc = 0;
-        for (int s = 0; s < batch; s++)
-            for (int oh = 0; oh < HO; oh++) {
-                int ih = oh * STRIDE - PAD + ki;
-                if (ih < 0 || ih >= H)
-                    continue;
-                for (int ow = 0; ow < WO; ow++) {
-                    int iw = ow * STRIDE - PAD + kj;
-                    if (iw < 0 || iw >= W)
-                        continue;
-                    acc += (double)dy[(((long)s * HO + oh) * WO + ow) * COUT + co] *
-                           x[(((long)s * H + ih) * W + iw) * CIN + g * CIN_G + ci];
-                }
-            }
-        dw[i] = (float)acc;
+    long i = blockIdx.x;
+    int ci = (int)(i % CIN_G), kj = (int)(i / CIN_G % KW), ki = (int)(i / CIN_G / KW % KH);
+    int co = (int)(i / ((long)CIN_G * KW * KH)), g = co / COUT_G;
+    double acc = 0;
+    for (long r = threadIdx.x; r < (long)batch * HO * WO; r += blockDim.x) {
+        int ow = (int)(r % WO), oh = (int)(r / WO % HO);
+        long s = r / ((long)WO * HO);
+        int ih = oh * STRIDE - PAD + ki, iw = ow * STRIDE - PAD + kj;
+        if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+            continue;
+        acc += (double)dy[r * COUT + co] * x[((s * H + ih) * W + iw) * CIN + g * CIN_G + ci];
     }
+    acc = bz_block_sum(acc);
+    if (threadIdx.x == 0)
+        dw[i] = (float)acc;
 }
 
 static __global__ void $1_bias_grad_kernel(const float *dy, float *db, long rows)
@@ -111,7 +110,7 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     bz_cuda_conv2d_shape($@)
     long weights = (long)COUT * KH * KW * CIN_G, n = (long)batch * H * W * CIN;
     (void)workspace;
-    $1_weight_grad_kernel<<<bz_cuda_blocks(weights), BZ_CUDA_THREADS>>>(x, dy, dw, batch);
+    $1_weight_grad_kernel<<<(unsigned)weights, BZ_CUDA_THREADS>>>(x, dy, dw, batch);
     BZ_CUDA_LAUNCHED("[<$1>] weight gradient");
     if (HAS_BIAS) {
         $1_bias_grad_kernel<<<COUT, BZ_CUDA_THREADS>>>(dy, db, (long)batch * HO * WO);
@@ -135,16 +134,47 @@ static void $1_forward_packed(const float *x, const float *w, const float *b, fl
 {
     $1_forward(x, w, b, y, workspace, batch);
 }>])m4_dnl
-m4_dnl bzgen's algorithms for the CPU backends, all the kernels above here.
+m4_dnl bz_conv2d_gemm_forward_kernel, _backward_kernel (same arguments): a
+m4_dnl 1x1 convolution, stride 1, no padding, one group (bzgen's pointwise
+m4_dnl algorithms) is, in NHWC, one GEMM over the batch's pixels: cuBLAS
+m4_dnl (runtime/bz_cuda_blas.cu).
+m4_define([<bz_conv2d_gemm_forward_kernel>], [<
+static void $1_forward(const float *x, const float *w, const float *b, float *y,
+                       float *workspace, int batch)
+{
+    bz_cuda_conv2d_shape($@)
+    long rows = (long)batch * H * W;
+    (void)workspace;
+    bz_cuda_gemm_forward(x, w, y, rows, CIN, COUT);
+    if (HAS_BIAS)
+        bz_cuda_add_bias(y, b, rows, COUT);
+}>])m4_dnl
+m4_define([<bz_conv2d_gemm_backward_kernel>], [<
+static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+{
+    bz_cuda_conv2d_shape($@)
+    long rows = (long)batch * H * W;
+    (void)workspace;
+    bz_cuda_gemm_weight_grad(x, dy, dw, rows, CIN, COUT);
+    if (HAS_BIAS)
+        bz_cuda_column_sums(dy, db, rows, COUT);
+    if (dx)
+        bz_cuda_gemm_input_grad(dy, w, dx, rows, CIN, COUT, accumulate_dx);
+}>])m4_dnl
+m4_dnl bzgen's algorithms for the CPU backends: the pointwise ones GEMMs,
+m4_dnl the others the direct kernels above.
+m4_dnl bz_cuda_conv2d_algorithm(algorithm, forward macro, backward macro)
 m4_define([<bz_cuda_conv2d_algorithm>], [<m4_dnl
-m4_define([<bz_conv2d_$1_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_$1_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
+m4_define([<bz_conv2d_$1_forward_kernel>], m4_defn([<$2>]))m4_dnl
+m4_define([<bz_conv2d_$1_backward_kernel>], m4_defn([<$3>]))m4_dnl
 m4_define([<bz_conv2d_$1_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl
 >])m4_dnl
-bz_cuda_conv2d_algorithm([<pointwise>])m4_dnl
-bz_cuda_conv2d_algorithm([<im2col>])m4_dnl
-bz_cuda_conv2d_algorithm([<depthwise>])m4_dnl
-bz_cuda_conv2d_algorithm([<direct>])m4_dnl
-bz_cuda_conv2d_algorithm([<tiled>])m4_dnl
-bz_cuda_conv2d_algorithm([<pointwise_tiled>])m4_dnl
-bz_cuda_conv2d_algorithm([<winograd>])m4_dnl
+m4_define([<bz_cuda_conv2d_direct>], [<bz_cuda_conv2d_algorithm([<$1>], [<bz_conv2d_forward_kernel>], [<bz_conv2d_backward_kernel>])>])m4_dnl
+bz_cuda_conv2d_algorithm([<pointwise>], [<bz_conv2d_gemm_forward_kernel>], [<bz_conv2d_gemm_backward_kernel>])m4_dnl
+bz_cuda_conv2d_algorithm([<pointwise_tiled>], [<bz_conv2d_gemm_forward_kernel>], [<bz_conv2d_gemm_backward_kernel>])m4_dnl
+bz_cuda_conv2d_direct([<im2col>])m4_dnl
+bz_cuda_conv2d_direct([<depthwise>])m4_dnl
+bz_cuda_conv2d_direct([<direct>])m4_dnl
+bz_cuda_conv2d_direct([<tiled>])m4_dnl
+bz_cuda_conv2d_direct([<winograd>])m4_dnl
