@@ -243,12 +243,17 @@ static json_t *result_json(const bz_bench_result *r)
                      "train_throughput", train ? json_real(r->train_throughput) : json_null());
 }
 
+static const char *gemm_library(const bz_backend *b)
+{
+    return b->device ? "cuBLAS (1x1 convolutions, linear layers)" : bz_gemm_kernels();
+}
+
 static void print_table_header(const bz_model_desc *d, const bz_backend *b, int warmup,
                                int runs, int with_train)
 {
     printf("bench %s (%s, position %s): %s backend, %d threads, device %s\n", d->experiment,
            d->block, d->position, b->name, bz_get_threads(), b->device ? b->device->name : "cpu");
-    printf("GEMM: %s\n", bz_gemm_kernels());
+    printf("GEMM: %s\n", gemm_library(b));
     printf("inference on the deploy graph (BatchNorm folded), %d warm-up + %d timed runs;"
            " %.0f FLOPs per image\n", warmup, runs, 2.0 * (double)d->macs_deploy);
     printf("%6s %10s %9s %10s %9s %11s %9s %6s %12s\n", "batch", "mean ms", "std ms",
@@ -258,10 +263,14 @@ static void print_table_header(const bz_model_desc *d, const bz_backend *b, int 
 
 static void print_table_row(const bz_bench_result *r, double peak, int with_train)
 {
-    if (r->benchmark_runs > 0)
+    if (r->benchmark_runs > 0 && peak > 0)
         printf("%6d %10.3f %9.3f %10.3f %9.3f %11.1f %9.2f %5.1f%%", r->batch,
                r->latency_mean_ms, r->latency_std_ms, r->latency_median_ms, r->latency_p90_ms,
                r->throughput, r->gflops, 100.0 * r->gflops / peak);
+    else if (r->benchmark_runs > 0)
+        printf("%6d %10.3f %9.3f %10.3f %9.3f %11.1f %9.2f %6s", r->batch, r->latency_mean_ms,
+               r->latency_std_ms, r->latency_median_ms, r->latency_p90_ms, r->throughput,
+               r->gflops, "-");
     else
         printf("%6d %10s %9s %10s %9s %11s %9s %6s", r->batch, "-", "-", "-", "-", "-", "-", "-");
     if (with_train)
@@ -272,13 +281,15 @@ static void print_table_row(const bz_bench_result *r, double peak, int with_trai
 
 static void print_json(const bz_model_desc *d, const bz_backend *b, double peak, json_t *results)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:f, s:o}",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:o, s:o}",
                           "experiment", d->experiment, "block", d->block, "position",
                           d->position, "backend", b->name, "threads", bz_get_threads(),
-                          "device", b->device ? b->device->name : "cpu", "gemm_kernels", bz_gemm_kernels(),
+                          "device", b->device ? b->device->name : "cpu",
+                          "gemm_kernels", gemm_library(b),
                           "flops_per_image", (json_int_t)(2 * d->macs_deploy),
                           "train_flops_per_image", (json_int_t)(6 * d->macs_train),
-                          "gemm_peak_gflops", peak, "results", results);
+                          "gemm_peak_gflops", peak > 0 ? json_real(peak) : json_null(),
+                          "results", results);
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     if (!text)
         bz_fatal("bench: cannot encode JSON");
@@ -388,7 +399,8 @@ int bz_cmd_bench(const bz_model_desc *d, int argc, char **argv)
     const bz_backend *b = bz_opt_device(d, o.device_name, o.backend_name, o.precision);
     bz_set_threads(o.threads);
 
-    double peak = bz_gemm_peak_gflops();
+    /* the CPU's sgemm rate; a GPU's peak is not measured */
+    double peak = b->device ? 0.0 : bz_gemm_peak_gflops();
     if (!o.json)
         print_table_header(d, b, o.warmup, o.runs, o.with_train);
     json_t *results = json_array();
@@ -418,8 +430,12 @@ int bz_cmd_bench(const bz_model_desc *d, int argc, char **argv)
         print_json(d, b, peak, results);
     } else {
         json_decref(results);
-        printf("GFLOP/s = 2 x deploy MACs x batch / mean latency; %%peak of the measured "
-               "sgemm rate %.1f GFLOP/s (2048^3)\n", peak);
+        if (peak > 0)
+            printf("GFLOP/s = 2 x deploy MACs x batch / mean latency; %%peak of the measured "
+                   "sgemm rate %.1f GFLOP/s (2048^3)\n", peak);
+        else
+            printf("GFLOP/s = 2 x deploy MACs x batch / mean latency (no peak measured on %s)\n",
+                   b->device->name);
     }
     return 0;
 }
