@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 ok() { echo "ok - $1"; }
 notok() { echo "not ok - $1: $2"; }
 
-make -s EXP=resnet_basic_block_mid NUM_BLOCKS=1 BASE_CHANNELS=8 || { notok "build $v" "make failed"; exit 1; }
+make -s CUDA= EXP=resnet_basic_block_mid NUM_BLOCKS=1 BASE_CHANNELS=8 || { notok "build $v" "make failed"; exit 1; }
 
 for c in profile bench train forward grad export; do
     if "$bin" "$c" --help > "$tmp/help" 2>&1 && grep -q "usage" "$tmp/help"; then

@@ -12,7 +12,7 @@ for spec in $(grep -l '^deploy:' blocks/*.yaml); do
     [ -f "specs/$exp.yaml" ] || continue   # a sub-block (ghost_module_v3)
     v=$exp-nb1-bc8
     bin=build/$v/$v
-    if ! make -s EXP="$exp" NUM_BLOCKS=1 BASE_CHANNELS=8 > "$tmp/make.log" 2>&1; then
+    if ! make -s CUDA= EXP="$exp" NUM_BLOCKS=1 BASE_CHANNELS=8 > "$tmp/make.log" 2>&1; then
         echo "not ok - $stem: build failed: $(tail -2 "$tmp/make.log" | tr '\n' '|')"
         continue
     fi

@@ -26,7 +26,7 @@ mkdir -p build/tests
 T=$(mktemp -d build/tests/t_train.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-if make -s EXP=$EXP NUM_BLOCKS=1 BASE_CHANNELS=8 >"$T/make.log" 2>&1 && [ -x "$BIN" ]; then
+if make -s CUDA= EXP=$EXP NUM_BLOCKS=1 BASE_CHANNELS=8 >"$T/make.log" 2>&1 && [ -x "$BIN" ]; then
     ok "make EXP=$EXP NUM_BLOCKS=1 BASE_CHANNELS=8 builds $BIN"
 else
     sed 's/^/# /' "$T/make.log" | tail -n 20
