@@ -11,8 +11,8 @@ for exp in $(make -s list); do
     names="$names $exp-nb1-bc8"
     binaries="$binaries build/$exp-nb1-bc8/$exp-nb1-bc8"
 done
-# shellcheck disable=SC2086
 # CPU-only builds (CUDA=): t_build_all.sh compiles every experiment's CUDA side
+# shellcheck disable=SC2086
 if ! make -s -j"$jobs" CUDA= VARIANTS="$names" $binaries > "$tmp/make.log" 2>&1; then
     echo "not ok - build the narrow variants: $(tail -3 "$tmp/make.log" | tr '\n' '|')"
 fi
