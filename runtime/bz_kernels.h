@@ -14,6 +14,13 @@ float erff(float) __attribute__((simd("notinbranch")));
 float expf(float) __attribute__((simd("notinbranch")));
 #endif
 
+/* Outputs of more floats than this (32 MiB, the L3 of the development
+ * machine) are written with streaming stores by the tiled and Winograd
+ * kernels (tests/t_ops.sh builds them with 0 as well). */
+#ifndef BZ_STREAM_FLOATS
+#define BZ_STREAM_FLOATS (8L << 20)
+#endif
+
 void bz_copy_floats(float *dst, const float *src, long n);
 void bz_zero_floats(float *dst, long n);
 

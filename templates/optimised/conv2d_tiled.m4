@@ -64,7 +64,7 @@ bz_conv2d_pad_helper([<$1>], $2, $3, $4, $11)
  * sample; y holds their outputs, one block of CB channels. */
 static inline __attribute__((always_inline)) void
 $1_tile(const float *xsample, const long *off, const float *wblock, const float *bias,
-        float *y, int r, int accumulate)
+        float *y, int r, int accumulate, int stream)
 {
     enum { CIN = $2, COUT = $5, KH = $8, KW = $9, STRIDE = $10, WP = $1_WP, HAS_BIAS = $12,
            NV = $1_NV, CB = $1_CB, R = $1_R };
@@ -101,8 +101,13 @@ $1_tile(const float *xsample, const long *off, const float *wblock, const float 
             break;
         #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
-            _mm512_storeu_ps(y + (long)p * COUT + 16 * v, acc[p][v]);
+            if (stream)
+                _mm512_stream_ps(y + (long)p * COUT + 16 * v, acc[p][v]);
+            else
+                _mm512_storeu_ps(y + (long)p * COUT + 16 * v, acc[p][v]);
     }
+    if (stream)
+        _mm_sfence();  /* visible before the region's closing barrier */
 }
 
 static void $1_run(const float *x, const float *wp, const float *b, float *y, float *buffer,
@@ -113,6 +118,10 @@ static void $1_run(const float *x, const float *wp, const float *b, float *y, fl
            R = $1_R, BLOCKS = COUT / CB, TILES = (HO * WO + R - 1) / R,
            PCHUNK = $1_PCHUNK < 1 ? 1 : $1_PCHUNK };
     int chunk = PAD ? PCHUNK : batch;
+    /* an output larger than the L3 is written around the caches (it will
+     * be read back from memory anyway), saving the line fills of its
+     * stores; the streaming stores need 64-byte aligned rows */
+    int stream = COUT % 16 == 0 && (long)batch * HO * WO * COUT > BZ_STREAM_FLOATS;
     for (int n0 = 0; n0 < batch; n0 += chunk) {
         int samples = batch - n0 < chunk ? batch - n0 : chunk;
         const float *xp = $1_padded(x + (long)n0 * H * W * CIN, buffer, samples);
@@ -131,9 +140,9 @@ static void $1_run(const float *x, const float *wp, const float *b, float *y, fl
                     const float *bias = HAS_BIAS ? b + blk * CB : NULL;
                     float *yt = y + ((long)(n0 + n) * HO * WO + q0) * COUT + blk * CB;
                     if (r == R)
-                        $1_tile(xsample, off, wblock, bias, yt, R, accumulate);
+                        $1_tile(xsample, off, wblock, bias, yt, R, accumulate, stream);
                     else
-                        $1_tile(xsample, off, wblock, bias, yt, r, accumulate);
+                        $1_tile(xsample, off, wblock, bias, yt, r, accumulate, stream);
                 }
     }
 }>])m4_dnl

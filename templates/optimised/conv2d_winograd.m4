@@ -61,18 +61,19 @@ static void $1_input_transform(const float *x, float *v, int samples)
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_output_transform(prefix, channels, h, w, bias):
-m4_dnl prefix_output_transform(m, b, y, samples, accumulate): y [samples][h][w][C]
-m4_dnl (+)= A^T m A (+ b), the parts of edge tiles outside y dropped.
+m4_dnl prefix_output_transform(m, b, y, samples, accumulate, stream): y
+m4_dnl [samples][h][w][C] (+)= A^T m A (+ b), the parts of edge tiles outside
+m4_dnl y dropped; stream: with streaming stores (an output larger than the L3).
 m4_define([<bz_winograd_output_transform>], [<
 static void $1_output_transform(const float *m, const float *b, float *y, int samples,
-                                int accumulate)
+                                int accumulate, int stream)
 {
     enum { C = $2, H = $3, W = $4, TH = (H + 1) / 2, TW = (W + 1) / 2, TILES = TH * TW,
            HAS_BIAS = $5 };
     long plane = (long)samples * TILES * C;
     #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < samples; n++)
-        for (int th = 0; th < TH; th++)
+        for (int th = 0; th < TH; th++) {
             for (int tw = 0; tw < TW; tw++) {
                 const float *mt = m + ((long)n * TILES + th * TW + tw) * C;
                 int rows = H - 2 * th < 2 ? 1 : 2, cols = W - 2 * tw < 2 ? 1 : 2;
@@ -95,11 +96,19 @@ static void $1_output_transform(const float *m, const float *b, float *y, int sa
                         for (int e = 0; e < cols; e++) {
                             float *yp = y + (((long)n * H + 2 * th + a) * W + 2 * tw + e) * C + c;
                             __m512 r = _mm512_add_ps(out[e], bias);
-                            _mm512_storeu_ps(yp, accumulate ? _mm512_add_ps(_mm512_loadu_ps(yp), r) : r);
+                            if (accumulate)
+                                r = _mm512_add_ps(_mm512_loadu_ps(yp), r);
+                            if (stream)
+                                _mm512_stream_ps(yp, r);
+                            else
+                                _mm512_storeu_ps(yp, r);
                         }
                     }
                 }
             }
+            if (stream)
+                _mm_sfence();  /* this thread's stores, before the closing barrier */
+        }
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_gradient_transform(prefix, channels, h, w):
@@ -189,7 +198,8 @@ static void $1_run(const float *x, const float *u, const float *b, float *y, flo
         for (int p = 0; p < 16; p++)
             $1_wf_run(v + p * tiles * CIN, u + (long)p * CIN * COUT, NULL, m + p * tiles * COUT,
                       NULL, samples, 0);
-        $1_wf_output_transform(m, b, y + (long)n0 * H * W * COUT, samples, 0);
+        $1_wf_output_transform(m, b, y + (long)n0 * H * W * COUT, samples, 0,
+                               (long)batch * H * W * COUT > BZ_STREAM_FLOATS);
     }
 }
 
@@ -274,7 +284,8 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
         for (int p = 0; p < 16; p++)
             $1_wd_run(g + p * tiles * COUT, uflip + (long)p * CIN * COUT, NULL, v + p * tiles * CIN,
                       NULL, samples, 0);
-        $1_wd_output_transform(v, NULL, dx + (long)n0 * H * W * CIN, samples, accumulate_dx);
+        $1_wd_output_transform(v, NULL, dx + (long)n0 * H * W * CIN, samples, accumulate_dx,
+                               (long)batch * H * W * CIN > BZ_STREAM_FLOATS);
     }
     $1_unpack_gradient(du, dw);bz_conv2d_bias_gradient
 }>])m4_dnl

@@ -137,8 +137,11 @@ typedef struct {
 static const backend_cases backends[] = {{"CUDA", cuda_cases}};
 enum { CHECK_FINITE_DIFFERENCES = 0 };  /* the CPU run checks the reference */
 #else
+/* opt_stream_cases: the optimised kernels built with BZ_STREAM_FLOATS 0,
+ * so that every output takes the streaming-store path large ones take */
 static const backend_cases backends[] = {{"float reference", ref_cases},
-                                         {"optimised", opt_cases}};
+                                         {"optimised", opt_cases},
+                                         {"optimised, streaming stores", opt_stream_cases}};
 enum { CHECK_FINITE_DIFFERENCES = 1 };
 #endif
 enum { N_BACKENDS = sizeof backends / sizeof backends[0] };
