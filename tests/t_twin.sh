@@ -72,6 +72,29 @@ else
     notok "device twin: training" "$(head -2 "$tmp/err" | tr '\n' '|')"
 fi
 
+# The twin's arenas, copies and frees under AddressSanitizer (leaks
+# included) and UBSan.
+asan=$tmp/asan_twin
+flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fopenmp -Iruntime -fsanitize=address,undefined -fno-sanitize-recover=all"
+# shellcheck disable=SC2046,SC2086
+if gcc $flags $(pkg-config --cflags openblas jansson zlib) -o "$asan" build/$v/model_ref.c \
+        build/$v/model_opt.c build/$v/model_desc.c runtime/*.c tests/twin/host_device.c \
+        $(pkg-config --libs openblas jansson zlib) -lm 2> "$tmp/asan.log"; then
+    # shellcheck disable=SC2086
+    if ASAN_OPTIONS=detect_leaks=1 BZ_KEEP_OPENBLAS_CORETYPE=1 sh -c '
+        "$1" forward $2 --deploy --output "$3/a.npy" &&
+        "$1" grad $2 --labels "$3/labels.npy" --output "$3/g.safetensors" &&
+        "$1" train --subset 40 --val-subset 20 --epochs 1 --batch-size 16 --quiet --no-bench \
+            --output-dir "$3/asan_train" --results "$3/asan.csv" > /dev/null' \
+        sh "$asan" "$w" "$tmp" 2> "$tmp/asan.log"; then
+        ok "device twin under ASan/UBSan: forward, grad, training (no leaks)"
+    else
+        notok "device twin under ASan/UBSan" "$(grep -m2 'ERROR\|runtime error' "$tmp/asan.log" | tr '\n' '|')"
+    fi
+else
+    notok "device twin under ASan/UBSan" "build failed: $(head -3 "$tmp/asan.log" | tr '\n' '|')"
+fi
+
 # ---- selection ----
 if "$twin" bench --batch-size 2 --benchmark-runs 2 --train-runs 1 > "$tmp/bench" 2>&1 &&
    grep -q "reference backend\|cuda backend" "$tmp/bench" && head -1 "$tmp/bench" | grep -q "device cuda"; then
