@@ -1,7 +1,7 @@
 #!/bin/sh
 # PyTorch parity of the generated binaries (tests/torch_ref/parity.py).
 #
-# For each experiment: build it with make, then compare its forward (eval
+# For each experiment: build it with make, then compare (two at a time) its forward (eval
 # and train mode), loss, gradients and exported weights with a float64
 # PyTorch re-implementation of the network (tests/torch_ref/scaffold.py),
 # once per CPU backend.  The oracle itself is first checked against the
@@ -69,19 +69,25 @@ else
     echo "ok - torch oracle against the reference listings # SKIP $REFERENCE absent"
 fi
 
-# parity EXP NAME MAKE_VARS SCAFFOLD_OPTS: build build/NAME/NAME with
-# `make EXP=EXP MAKE_VARS`, then check it with both CPU backends
+# The binaries, built first in one make run (the checks below then run
+# two at a time, and two makes must not build the same runtime at once).
+VARIANT=inverted_residual_late-nb2-bc16-c100
+binaries=""
+for exp in $EXPERIMENTS $VARIANT; do
+    binaries="$binaries build/$exp/$exp"
+done
+# shellcheck disable=SC2086
+if ! make -s -j2 CUDA= VARIANTS=$VARIANT $binaries >"$out" 2>&1; then
+    echo "not ok - build the parity binaries"
+    sed 's/^/# /' "$out" | tail -n 20
+    exit 1
+fi
+
+# parity EXP NAME SCAFFOLD_OPTS: check build/NAME/NAME with both CPU backends
 parity() {
-    exp=$1; name=$2; make_vars=$3; opts=$4
+    exp=$1; name=$2; opts=$3
     block=${exp%_*}
     position=${exp##*_}
-    # shellcheck disable=SC2086 # make_vars and opts are lists of words
-    if ! make -s EXP="$exp" $make_vars >"$out" 2>&1; then
-        echo "not ok - build $name"
-        sed 's/^/# /' "$out" | tail -n 20
-        status=1
-        return
-    fi
     bin=build/$name/$name
     # export is checked once per binary, with the reference backend run
     # shellcheck disable=SC2086
@@ -93,10 +99,25 @@ parity() {
         --no-export
 }
 
-for exp in $EXPERIMENTS; do
-    parity "$exp" "$exp" "" ""
-done
-parity inverted_residual_late inverted_residual_late-nb2-bc16-c100 \
-    "NUM_BLOCKS=2 BASE_CHANNELS=16 CLASSES=100" "--num-blocks 2 --base-channels 16 --classes 100"
-
+# worker K: every other check, from the K-th, with its own output files;
+# exits 1 if any failed
+worker() {
+    out=$(mktemp)
+    status=0 i=0
+    for exp in $EXPERIMENTS; do
+        [ $((i % 2)) -eq "$1" ] && parity "$exp" "$exp" ""
+        i=$((i + 1))
+    done
+    [ "$1" -eq 1 ] && parity inverted_residual_late $VARIANT \
+        "--num-blocks 2 --base-channels 16 --classes 100"
+    rm -f "$out"
+    exit $status
+}
+logs=$(mktemp -d)
+trap 'rm -rf "$out" "$logs"' EXIT INT TERM
+(worker 0) > "$logs/0" 2>&1 & first=$!
+(worker 1) > "$logs/1" 2>&1 & second=$!
+wait $first || status=1
+wait $second || status=1
+cat "$logs/0" "$logs/1"
 exit $status
