@@ -100,7 +100,7 @@ NVCC_FLAGS := -std=c++17 -O2 -Iruntime -gencode arch=compute_90,code=sm_90 \
               -gencode arch=compute_90,code=compute_90 --default-stream per-thread \
               -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror
 # the toolkit's own directory: the nvcc on PATH may be a wrapper elsewhere
-CUDA_TOP = $(shell $(NVCC) --dryrun -o x x.o 2>&1 | sed -n 's/^\#\$$ TOP=//p')
+CUDA_TOP := $(if $(NVCC),$(shell $(NVCC) --dryrun -o x x.o 2>&1 | sed -n 's/^\#\$$ TOP=//p'))
 CUDA_LIBS = -L$(CUDA_TOP)/lib64 -lcudart_static -ldl -lrt -lpthread -lstdc++
 RT_CUDA_SRC := $(wildcard runtime/*.cu)
 RT_CUDA_OBJ := $(patsubst runtime/%.cu,$(B)/runtime/%.o,$(RT_CUDA_SRC))

@@ -252,7 +252,7 @@ static void print_table_header(const bz_model_desc *d, const bz_backend *b, int 
                                int runs, int with_train)
 {
     printf("bench %s (%s, position %s): %s backend, %d threads, device %s\n", d->experiment,
-           d->block, d->position, b->name, bz_get_threads(), b->device ? b->device->name : "cpu");
+           d->block, d->position, b->name, bz_get_threads(), bz_backend_device(b));
     printf("GEMM: %s\n", gemm_library(b));
     printf("inference on the deploy graph (BatchNorm folded), %d warm-up + %d timed runs;"
            " %.0f FLOPs per image\n", warmup, runs, 2.0 * (double)d->macs_deploy);
@@ -263,15 +263,15 @@ static void print_table_header(const bz_model_desc *d, const bz_backend *b, int 
 
 static void print_table_row(const bz_bench_result *r, double peak, int with_train)
 {
-    if (r->benchmark_runs > 0 && peak > 0)
-        printf("%6d %10.3f %9.3f %10.3f %9.3f %11.1f %9.2f %5.1f%%", r->batch,
-               r->latency_mean_ms, r->latency_std_ms, r->latency_median_ms, r->latency_p90_ms,
-               r->throughput, r->gflops, 100.0 * r->gflops / peak);
-    else if (r->benchmark_runs > 0)
-        printf("%6d %10.3f %9.3f %10.3f %9.3f %11.1f %9.2f %6s", r->batch, r->latency_mean_ms,
+    if (r->benchmark_runs > 0) {
+        printf("%6d %10.3f %9.3f %10.3f %9.3f %11.1f %9.2f", r->batch, r->latency_mean_ms,
                r->latency_std_ms, r->latency_median_ms, r->latency_p90_ms, r->throughput,
-               r->gflops, "-");
-    else
+               r->gflops);
+        if (peak > 0)
+            printf(" %5.1f%%", 100.0 * r->gflops / peak);
+        else
+            printf(" %6s", "-");  /* no peak measured (a GPU) */
+    } else
         printf("%6d %10s %9s %10s %9s %11s %9s %6s", r->batch, "-", "-", "-", "-", "-", "-", "-");
     if (with_train)
         printf(" %12.1f", r->train_throughput);
@@ -284,7 +284,7 @@ static void print_json(const bz_model_desc *d, const bz_backend *b, double peak,
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:o, s:o}",
                           "experiment", d->experiment, "block", d->block, "position",
                           d->position, "backend", b->name, "threads", bz_get_threads(),
-                          "device", b->device ? b->device->name : "cpu",
+                          "device", bz_backend_device(b),
                           "gemm_kernels", gemm_library(b),
                           "flops_per_image", (json_int_t)(2 * d->macs_deploy),
                           "train_flops_per_image", (json_int_t)(6 * d->macs_train),
@@ -307,8 +307,8 @@ typedef struct {
 
 static void parse_options(const bz_model_desc *d, int argc, char **argv, bench_options *o)
 {
-    enum { O_BATCH = 256, O_MULTI, O_WARMUP, O_RUNS, O_TRAIN_RUNS, O_THREADS, O_BACKEND, O_DEVICE, O_PRECISION,
-           O_NO_TRAIN, O_NO_INFERENCE, O_LAYERS, O_TRACE, O_JSON, O_HELP };
+    enum { O_BATCH = 256, O_MULTI, O_WARMUP, O_RUNS, O_TRAIN_RUNS, O_THREADS, O_BACKEND,
+           O_DEVICE, O_PRECISION, O_NO_TRAIN, O_NO_INFERENCE, O_LAYERS, O_TRACE, O_JSON, O_HELP };
     static const struct option longopts[] = {
         {"batch-size", required_argument, NULL, O_BATCH},
         {"multi-batch", required_argument, NULL, O_MULTI},

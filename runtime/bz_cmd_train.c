@@ -149,7 +149,7 @@ static void append_results(const bz_model_desc *d, const train_cli *t, const bz_
         .memory_mb = (double)bz_memory_plan_of(d, o->batch_size).total_train / (1024.0 * 1024.0),
         .experiment_name = t->experiment_name, .notes = t->notes, .seed = (int64_t)o->seed,
         .threads = bz_get_threads(), .backend = o->backend->name,
-        .device = o->backend->device ? o->backend->device->name : "cpu", .best_epoch = s->best_epoch,
+        .device = bz_backend_device(o->backend), .best_epoch = s->best_epoch,
         .checkpoint = s->checkpoint,
     };
     if (t->bench) {

@@ -228,9 +228,9 @@ void bz_forward_deploy(bz_model *m, const float *x, float *logits, int batch)
         m->backend->forward_deploy(m, x, logits, batch);
 }
 
-const char *bz_model_device(const bz_model *m)
+const char *bz_backend_device(const bz_backend *b)
 {
-    return m->backend->device ? m->backend->device->name : "cpu";
+    return b->device ? b->device->name : "cpu";
 }
 
 bz_model_memory bz_model_memory_of(const bz_model *m)

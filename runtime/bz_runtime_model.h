@@ -25,7 +25,7 @@ void bz_model_init(bz_model *m, uint64_t seed);
 void bz_model_host_changed(bz_model *m);
 void bz_model_sync_host(bz_model *m);
 /* "cpu", or the backend's device ("cuda") */
-const char *bz_model_device(const bz_model *m);
+const char *bz_backend_device(const bz_backend *b);
 
 /* state_dict as safetensors: every key of the original with its PyTorch
  * shape and dtype.  Loading is strict: a missing, extra, mis-shaped or

@@ -31,6 +31,18 @@ static double row_xent(const float *row, int label, int classes, float *grad, do
     return log_sum - ((double)row[label] - max);
 }
 
+int bz_check_labels(const int32_t *labels, int batch, int classes)
+{
+    for (int i = 0; i < batch; i++) {
+        if (labels[i] < 0 || labels[i] >= classes) {
+            bz_error("softmax cross-entropy: label %d out of range 0..%d", (int)labels[i],
+                     classes - 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 double bz_softmax_xent(const float *logits, const int32_t *labels, int batch,
                        int classes, float *dlogits, int *correct)
 {
@@ -40,13 +52,8 @@ double bz_softmax_xent(const float *logits, const int32_t *labels, int batch,
         bz_error("softmax cross-entropy: empty batch (%d x %d)", batch, classes);
         return NAN;
     }
-    for (int i = 0; i < batch; i++) {
-        if (labels[i] < 0 || labels[i] >= classes) {
-            bz_error("softmax cross-entropy: label %d out of range 0..%d", (int)labels[i],
-                     classes - 1);
-            return NAN;
-        }
-    }
+    if (bz_check_labels(labels, batch, classes) != 0)
+        return NAN;
     double total = 0.0;
     int hits = 0;
     for (int i = 0; i < batch; i++) {

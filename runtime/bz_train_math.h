@@ -7,6 +7,9 @@
 /* Mean softmax cross-entropy over the batch.  logits [B][C]; writes
  * dlogits = (softmax - onehot) / B when dlogits != NULL; returns the mean
  * loss; *correct (if non-NULL) gets the number of argmax hits. */
+/* 0 if every label is in 0..classes-1, else -1 with bz_last_error() */
+int bz_check_labels(const int32_t *labels, int batch, int classes);
+
 double bz_softmax_xent(const float *logits, const int32_t *labels, int batch,
                        int classes, float *dlogits, int *correct);
 

@@ -106,15 +106,20 @@ void bz_twin_to_host(bz_model *host)
     host->twin_newer = 0;
 }
 
+/* the batch's input into the twin's io.x, where backward finds it too */
+static void upload_input(bz_model *host, bz_model *t, const float *x, int batch)
+{
+    device_of(host)->upload(t->io.x, x, floats(input_floats(host->desc, batch)));
+    t->input = t->io.x;
+}
+
 void bz_twin_forward(bz_model *host, bz_forward_fn forward, const float *x, float *logits,
                      int batch)
 {
     bz_model *t = bz_twin_current(host);
-    const bz_device *dev = device_of(host);
-    dev->upload(t->io.x, x, floats(input_floats(host->desc, batch)));
-    t->input = t->io.x;
+    upload_input(host, t, x, batch);
     forward(t, t->io.x, t->io.logits, batch);
-    dev->download(logits, t->io.logits, floats((int64_t)batch * host->desc->classes));
+    device_of(host)->download(logits, t->io.logits, floats((int64_t)batch * host->desc->classes));
     /* forward_train moved the running statistics; the others change nothing */
     if (forward == host->backend->forward_train)
         host->twin_newer = 1;
@@ -142,22 +147,17 @@ void bz_twin_train_step_begin(bz_model *host, bz_adam *opt, const float *x,
 {
     const bz_model_desc *d = host->desc;
     host->step_loss = 0.0;
-    for (int i = 0; i < batch; i++) {
-        if (labels[i] < 0 || labels[i] >= d->classes) {
-            bz_error("softmax cross-entropy: label %d out of range 0..%d", (int)labels[i],
-                     d->classes - 1);
-            host->step_loss = NAN;
-            return;
-        }
+    if (bz_check_labels(labels, batch, d->classes) != 0) {
+        host->step_loss = NAN;
+        return;
     }
     bz_model *t = bz_twin_current(host);
     const bz_device *dev = device_of(host);
     float scalars[BZ_ADAM_SCALARS];
     bz_adam_scalars(opt, scalars);
-    dev->upload(t->io.x, x, floats(input_floats(d, batch)));
+    upload_input(host, t, x, batch);
     dev->upload(t->io.labels, labels, (size_t)batch * sizeof *labels);
     dev->upload(t->io.adam, scalars, sizeof scalars);
-    t->input = t->io.x;
     host->backend->train_step(t, batch);
     host->twin_newer = 1;
 }

@@ -92,18 +92,6 @@ static __global__ void $1_weight_grad_kernel(const float *x, const float *dy, fl
         dw[i] = (float)acc;
 }
 
-static __global__ void $1_bias_grad_kernel(const float *dy, float *db, long rows)
-{
-    enum { COUT = $5 };
-    int co = blockIdx.x;
-    double sum = 0;
-    for (long r = threadIdx.x; r < rows; r += blockDim.x)
-        sum += dy[r * COUT + co];
-    sum = bz_block_sum(sum);
-    if (threadIdx.x == 0)
-        db[co] = (float)sum;
-}
-
 static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
                         int accumulate_dx, float *dw, float *db, float *workspace, int batch)
 {
@@ -112,10 +100,8 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     (void)workspace;
     $1_weight_grad_kernel<<<(unsigned)weights, BZ_CUDA_THREADS>>>(x, dy, dw, batch);
     BZ_CUDA_LAUNCHED("[<$1>] weight gradient");
-    if (HAS_BIAS) {
-        $1_bias_grad_kernel<<<COUT, BZ_CUDA_THREADS>>>(dy, db, (long)batch * HO * WO);
-        BZ_CUDA_LAUNCHED("[<$1>] bias gradient");
-    }
+    if (HAS_BIAS)
+        bz_cuda_column_sums(dy, db, (long)batch * HO * WO, COUT);
     if (!dx)
         return;
     $1_input_grad_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(w, dy, dx, accumulate_dx, n);

@@ -24,6 +24,5 @@ extern const op_case *const f64_cases[], *const ref_cases[], *const opt_cases[],
     *const opt_stream_cases[];
 /* tests/ops/ops_cuda.cu.m4 */
 extern const op_case *const cuda_cases[];
-const char *bz_cuda_cases_unusable(void);
 
 #endif

@@ -58,13 +58,4 @@ static void store_grad(const real_t *src, double *dst, long n, int accumulate)
         dst[i] = accumulate ? dst[i] + src[i] : src[i];
 }
 
-/* NULL when a GPU can run the cases, else why not */
-extern "C" const char *bz_cuda_cases_unusable(void)
-{
-    int devices = 0;
-    cudaError_t status = cudaGetDeviceCount(&devices);
-    if (status != cudaSuccess)
-        return cudaGetErrorString(status);
-    return devices > 0 ? NULL : "no CUDA device";
-}
 m4_include([<ops_wrappers.m4>])m4_dnl

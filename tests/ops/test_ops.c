@@ -9,6 +9,9 @@
 
 #include "../bz_check.h"
 #include "op_case.h"
+#if defined(BZ_CUDA_CASES)
+#include "bz_cuda_model.h"  /* bz_cuda_device: whether a GPU can run the cases */
+#endif
 
 enum { FD_SAMPLES = 24 };
 
@@ -177,7 +180,7 @@ static void check_case(int n)
 int main(void)
 {
 #if defined(BZ_CUDA_CASES)
-    const char *unusable = bz_cuda_cases_unusable();
+    const char *unusable = bz_cuda_device.unusable();
     if (unusable) {
         printf("ok - CUDA operator kernels against the double reference # SKIP no usable GPU: "
                "%s\n", unusable);
