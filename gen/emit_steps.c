@@ -31,14 +31,23 @@ static void step_row(FILE *out, int phase, int layer, const char *kernel, long m
     fprintf(out, "bz_step_row(%d, %d, [<%s>], %ld)\n", phase, layer, kernel, macs);
 }
 
+/* A backward step computes the input gradient and the weight gradient
+ * (each the forward's MACs), the network input's layer the latter only. */
+static long step_macs(const node *n, int phase)
+{
+    long macs = node_macs(n);
+    if (phase != PHASE_BACKWARD)
+        return macs;
+    return n->in[0] == 0 ? macs : 2 * macs;
+}
+
 void emit_step_rows(FILE *out, const model_facts *f)
 {
     const graph *g = f->g;
     for (int phase = PHASE_FORWARD_TRAIN; phase <= PHASE_BACKWARD; phase++)
         for (int i = 0; i < g->n_nodes; i++) {
             char *k = kernel_name(&g->nodes[i], 0);
-            long macs = node_macs(&g->nodes[i]);
-            step_row(out, phase, i, k, phase == PHASE_BACKWARD ? 2 * macs : macs);
+            step_row(out, phase, i, k, step_macs(&g->nodes[i], phase));
             free(k);
         }
     for (int s = 0; s < f->deploy.n_steps; s++) {

@@ -48,6 +48,9 @@ int bz_bench_train(const bz_model_desc *d, const bz_backend *b, int batch, int r
 
 /* bench --layers: per-layer tables of the steps a timer collected. */
 void bz_print_inference_layers(const bz_model_desc *d, const bz_timer *t, int batch);
+/* The MACs per image of one phase's steps (BZ_PHASE_*), as bzgen counted
+ * them: a training step is 2 x (forward train + backward) FLOPs. */
+int64_t bz_phase_macs(const bz_model_desc *d, int phase);
 void bz_print_training_layers(const bz_model_desc *d, const bz_timer *t, int batch);
 /* bench --trace: a Chrome trace (chrome://tracing, Perfetto) of the
  * events of two tracing timers, one inference and one training step. */

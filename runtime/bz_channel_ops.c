@@ -1,7 +1,7 @@
 /* Per-channel passes over NHWC activations [rows][C] for the optimised
- * BatchNorm: memory-bound, so shape-generic code loses nothing.  Each
- * thread reduces its rows into private sums, merged in thread order so
- * that results do not depend on scheduling. */
+ * BatchNorm and bias gradients: memory-bound, so shape-generic code loses
+ * nothing.  Each thread reduces its rows into private sums, merged in
+ * thread order so that results do not depend on scheduling. */
 #include "bz_kernels.h"
 
 #include <omp.h>
@@ -68,6 +68,19 @@ static void channel_sums(const float *x, const float *dy, const float *shift, lo
     merge_partials(pa, threads, channels, out_a);
     merge_partials(pb, threads, channels, out_b);
     free(pa), free(pb), free(scratch);
+}
+
+void bz_channel_sum(const float *x, long rows, int channels, float *sum)
+{
+    float *zero = calloc((size_t)channels, sizeof *zero);
+    double *a = malloc(sizeof(double) * (size_t)channels);
+    double *unused = malloc(sizeof(double) * (size_t)channels);
+    if (!zero || !a || !unused)
+        abort();
+    channel_sums(x, NULL, zero, rows, channels, a, unused);
+    for (int c = 0; c < channels; c++)
+        sum[c] = (float)a[c];
+    free(zero), free(a), free(unused);
 }
 
 /* Moments about a shift near the mean (that of the first rows), so that

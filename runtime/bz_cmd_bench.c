@@ -287,7 +287,9 @@ static void print_json(const bz_model_desc *d, const bz_backend *b, double peak,
                           "device", bz_backend_device(b),
                           "gemm_kernels", gemm_library(b),
                           "flops_per_image", (json_int_t)(2 * d->macs_deploy),
-                          "train_flops_per_image", (json_int_t)(6 * d->macs_train),
+                          "train_flops_per_image",
+                          (json_int_t)(2 * (bz_phase_macs(d, BZ_PHASE_FORWARD_TRAIN) +
+                                            bz_phase_macs(d, BZ_PHASE_BACKWARD))),
                           "gemm_peak_gflops", peak > 0 ? json_real(peak) : json_null(),
                           "results", results);
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));

@@ -62,6 +62,8 @@ void bz_winograd_kernel_gradient(const float du[16], float dg[9]);
 
 /* Per-channel passes over NHWC activations x [rows][channels]
  * (runtime/bz_channel_ops.c), OpenMP-parallel, deterministic. */
+/* sum[c] = sum over the rows of x (a bias gradient) */
+void bz_channel_sum(const float *x, long rows, int channels, float *sum);
 void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, double *var);
 void bz_channel_affine(const float *x, long rows, int channels, const float *scale,
                        const float *shift, float *y);

@@ -226,6 +226,19 @@ assert [r[\"batch_size\"] for r in b[\"results\"]] == [1, 2]
 assert all(r[\"latency_ms\"][\"mean\"] > 0 and r[\"throughput\"] > 0 for r in b[\"results\"])
 "' sh "$BIN" "$PY"
 
+# A training step's FLOPs: forward, then input and weight gradients of
+# each layer (2 x its forward), the first layer's weight gradient only
+# (the image needs no gradient).
+check "bench --json counts 2 x (3 x train MACs - first layer MACs) FLOPs per training image" \
+    sh -c '"$1" bench --json --benchmark-runs 1 --warmup-runs 0 --train-runs 1 --threads 1 |
+        "$2" -c "
+import json, sys
+b, p = json.load(sys.stdin), json.load(open(sys.argv[1]))
+first = p[\"layers\"][0][\"macs\"]
+assert first > 0 and p[\"layers\"][0][\"name\"] == \"stem.0\", p[\"layers\"][0]
+assert b[\"train_flops_per_image\"] == 2 * (3 * p[\"macs_train\"] - first), b
+" "$3"' sh "$BIN" "$PY" "$T/profile.json"
+
 # bench --layers: one row per deploy step and per training layer, and the
 # per-layer times add up to (at most) the whole run's.
 if "$BIN" bench --batch-size 2 --benchmark-runs 3 --warmup-runs 1 --train-runs 1 --threads 1 \

@@ -16,12 +16,8 @@ m4_define([<bz_conv2d_add_bias>], [<
             for (int co = 0; co < COUT; co++)
                 y[r * COUT + co] += b[co];>])m4_dnl
 m4_define([<bz_conv2d_bias_gradient>], [<
-    if (HAS_BIAS) {
-        memset(db, 0, sizeof(float) * COUT);
-        for (long r = 0; r < M; r++)
-            for (int co = 0; co < COUT; co++)
-                db[co] += dy[r * COUT + co];
-    }>])m4_dnl
+    if (HAS_BIAS)
+        bz_channel_sum(dy, M, COUT, db);>])m4_dnl
 m4_define([<bz_conv2d_pointwise_forward_kernel>], [<
 static void $1_forward(const float *x, const float *w, const float *b, float *y,
                        float *workspace, int batch)

@@ -10,15 +10,17 @@ m4_dnl channels: NV vectors of 16 (the largest of 4, 3, 2, 1 dividing
 m4_dnl cout / 16), CB = 16 NV channels, R = 24 / NV pixels: 24 accumulators.
 m4_define([<bz_tiled_register_block>], [<enum { $1_NV = ($2 / 16) % 4 == 0 ? 4 : ($2 / 16) % 3 == 0 ? 3 : ($2 / 16) % 2 == 0 ? 2 : 1,
        $1_CB = 16 * $1_NV, $1_R = 24 / $1_NV };>])m4_dnl
-m4_dnl bz_conv2d_pad_helper(prefix, cin, h, w, pad): prefix_pad_input copies
-m4_dnl samples of x [B][h][w][cin] into xp [B][h + 2 pad][w + 2 pad][cin],
-m4_dnl the border zero; prefix_padded returns the padded samples: that copy
-m4_dnl in `buffer`, or x itself where pad is 0.
-m4_define([<bz_conv2d_pad_helper>], [<
-static void $1_pad_input(const float *x, float *xp, int samples)
+m4_dnl bz_conv2d_pad_rows_helper(prefix, cin, h, w, pad): prefix_pad_rows
+m4_dnl copies samples of x [B][h][w][cin] into xp [B][h + 2 pad][w + 2 pad][cin],
+m4_dnl the border zero, shared among the threads of the enclosing parallel
+m4_dnl region (an orphaned `omp for`, ending in its barrier).
+m4_dnl bz_conv2d_pad_helper(the same): also prefix_padded, which returns the
+m4_dnl padded samples: that copy in `buffer`, or x itself where pad is 0.
+m4_define([<bz_conv2d_pad_rows_helper>], [<
+static void $1_pad_rows(const float *x, float *xp, int samples)
 {
     enum { CIN = $2, H = $3, W = $4, PAD = $5, HP = $3 + 2 * ($5), WP = $4 + 2 * ($5) };
-    #pragma omp parallel for collapse(2) schedule(static)
+    #pragma omp for collapse(2) schedule(static)
     for (int n = 0; n < samples; n++)
         for (int h = 0; h < HP; h++) {
             float *dst = xp + ((long)n * HP + h) * WP * CIN;
@@ -31,13 +33,15 @@ static void $1_pad_input(const float *x, float *xp, int samples)
             memcpy(dst + PAD * CIN, x + ((long)n * H + ih) * W * CIN, sizeof(float) * W * CIN);
             memset(dst + (PAD + W) * CIN, 0, sizeof(float) * PAD * CIN);
         }
-}
+}>])m4_dnl
+m4_define([<bz_conv2d_pad_helper>], [<bz_conv2d_pad_rows_helper($@)
 
 static const float *$1_padded(const float *x, float *buffer, int samples)
 {
     if ($5 == 0)
         return x;
-    $1_pad_input(x, buffer, samples);
+    #pragma omp parallel
+    $1_pad_rows(x, buffer, samples);
     return buffer;
 }>])m4_dnl
 m4_dnl bz_conv2d_tiled_core(prefix, cin, h, w, cout, ho, wo, kh, kw, stride,
@@ -180,15 +184,17 @@ m4_dnl name_wgrad_sum(x, dy, dwp, padded, batch, out_rows, accumulate) sums
 m4_dnl (or adds, with accumulate) the weight gradient of the first out_rows
 m4_dnl (<= HO) output rows of each sample into dwp [KH * KW][CIN][COUT],
 m4_dnl sample by sample (the padded sample, in `padded`, or x itself
-m4_dnl without padding, and its dy stay in L2): a task owns R_CI input
-m4_dnl channels times CB output channels of one tap, R_CI * NV accumulators,
-m4_dnl and per output pixel does NV loads of dy and R_CI broadcasts of x.
+m4_dnl without padding, and its dy stay in L2).  In a padded row the KW taps
+m4_dnl of a tap row times CIN input channels are KW * CIN consecutive floats:
+m4_dnl a task owns R of them (so that the stem's CIN = 3 fills a tile) times
+m4_dnl CB output channels, R * NV accumulators, and per output pixel does
+m4_dnl NV loads of dy and R broadcasts of x.
 m4_dnl A sample is swept in bands of ROWS output rows whose dy and x fit in
 m4_dnl 256 KiB, a quarter of a small L2, so that all the tasks of a band find them there;
 m4_dnl schedule(static) gives a thread the same tasks in every band, so the
 m4_dnl bands need no barrier between them.
 m4_define([<bz_conv2d_tiled_wgrad_sum>], [<
-bz_conv2d_pad_helper([<$1_wg>], $2, $3, $4, $11)
+bz_conv2d_pad_rows_helper([<$1_wg>], $2, $3, $4, $11)
 
 static inline __attribute__((always_inline)) void
 $1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int rows, int first)
@@ -235,29 +241,37 @@ static void $1_wgrad_sum(const float *x, const float *dy, float *dwp, float *pad
                          int out_rows, int accumulate)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, WP = $4 + 2 * ($11), KHW = $8 * $9, CB = $1_wg_CB,
-           R = $1_wg_R, CI_TILES = (CIN + R - 1) / R, BLOCKS = COUT / CB,
+           STRIDE = $10, PAD = $11, WP = $4 + 2 * ($11), KHW = $8 * $9, CB = $1_wg_CB,
+           R = $1_wg_R, ROW_TAPS = $9 * $2, TILES = (ROW_TAPS + R - 1) / R, BLOCKS = COUT / CB,
            ROW_FLOATS = WO * COUT + STRIDE * WP * CIN,
            ROWS = 65536 / ROW_FLOATS < 1 ? 1 : 65536 / ROW_FLOATS };
+    /* one parallel region for the whole batch: a region per sample costs a
+     * fork and a join each (~30% of a 1x1 conv's weight gradient) */
+    #pragma omp parallel
     for (int n = 0; n < batch; n++) {
-        const float *xp = $1_wg_padded(x + (long)n * H * W * CIN, padded, 1);
-        #pragma omp parallel
+        const float *xp = x + (long)n * H * W * CIN;
+        if (PAD) {
+            #pragma omp barrier  /* the previous sample's tasks are done with it */
+            $1_wg_pad_rows(xp, padded, 1);
+            xp = padded;
+        }
         for (int oh0 = 0; oh0 < out_rows; oh0 += ROWS) {
             int rows = out_rows - oh0 < ROWS ? out_rows - oh0 : ROWS;
             int first = !accumulate && n == 0 && oh0 == 0;
             const float *xband = xp + (long)oh0 * STRIDE * WP * CIN;
             const float *dyband = dy + ((long)n * HO + oh0) * WO * COUT;
             #pragma omp for collapse(3) schedule(static) nowait
-            for (int k = 0; k < KHW; k++)
-                for (int t = 0; t < CI_TILES; t++)
+            for (int i = 0; i < KH; i++)
+                for (int t = 0; t < TILES; t++)
                     for (int blk = 0; blk < BLOCKS; blk++) {
-                        int ci0 = t * R, i = k / KW, j = k % KW;
-                        const float *xtap = xband + ((long)i * WP + j) * CIN + ci0;
-                        float *out = dwp + ((long)k * CIN + ci0) * COUT + blk * CB;
-                        if (ci0 + R <= CIN)
+                        int c0 = t * R;
+                        const float *xtap = xband + (long)i * WP * CIN + c0;
+                        float *out = dwp + ((long)i * ROW_TAPS + c0) * COUT + blk * CB;
+                        if (c0 + R <= ROW_TAPS)
                             $1_wgrad_tile(xtap, dyband + blk * CB, out, R, rows, first);
                         else
-                            $1_wgrad_tile(xtap, dyband + blk * CB, out, CIN - ci0, rows, first);
+                            $1_wgrad_tile(xtap, dyband + blk * CB, out, ROW_TAPS - c0, rows,
+                                          first);
                     }
         }
     }
@@ -321,14 +335,19 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, CIN, COUT, 1.0f, dy, COUT,
                     w, CIN, accumulate_dx ? 1.0f : 0.0f, dx, CIN);
     } else if (dx) {
-        if (!accumulate_dx)
-            memset(dx, 0, sizeof(float) * (size_t)batch * H * W * CIN);
-        for (int n0 = 0; n0 < batch; n0 += CHUNK) {
-            int samples = batch - n0 < CHUNK ? batch - n0 : CHUNK;
-            /* dcol[rows][K] = dy w, then scattered back */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, samples * HO * WO, K, COUT,
-                        1.0f, dy + (long)n0 * HO * WO * COUT, COUT, w, K, 0.0f, workspace, K);
-            $1_col2im(workspace, dx + (long)n0 * H * W * CIN, samples);
+        /* a sample per thread: dcol [HO * WO][K] = dy w in the thread's
+         * slot of the workspace (a single-threaded GEMM: OpenBLAS runs so
+         * inside a parallel region), scattered into dx while in L2 */
+        int slots = omp_get_max_threads() < CHUNK ? omp_get_max_threads() : CHUNK;
+        #pragma omp parallel for num_threads(slots) schedule(static)
+        for (int n = 0; n < batch; n++) {
+            float *dcol = workspace + (long)omp_get_thread_num() * HO * WO * K;
+            float *dxn = dx + (long)n * H * W * CIN;
+            if (!accumulate_dx)
+                memset(dxn, 0, sizeof(float) * H * W * CIN);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, HO * WO, K, COUT, 1.0f,
+                        dy + (long)n * HO * WO * COUT, COUT, w, K, 0.0f, dcol, K);
+            $1_col2im(dcol, dxn, 1);
         }
     }bz_conv2d_bias_gradient
 }>])m4_dnl
