@@ -139,40 +139,109 @@ static void $1_transpose(const float *w, float *wt)
         for (int k = 0; k < KHW; k++)
             wt[k * COUT + co] = w[co * KHW + k];
 }>])m4_dnl
+m4_dnl The forward, an output row at a time: pixels whose taps all lie
+m4_dnl inside the input (the row's interior) go 8 (then 4) at a time, 16
+m4_dnl channels per block, an accumulator per pixel in a zmm register
+m4_dnl (AVX-512, multiplier 1, 16n channels); the border pixels, and every
+m4_dnl pixel otherwise, one by one along contiguous channels with the
+m4_dnl accumulator in y.
 m4_define([<bz_conv2d_depthwise_forward_kernel>], [<bz_conv2d_depthwise_transpose($@)
+
+/* y [COUT] of output pixel (oh, ow) of sample xn [H][W][CIN] */
+static inline void $1_pixel(const float *xn, const float *wt, const float *b, float *acc,
+                            int oh, int ow)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, KH = $8, KW = $9, STRIDE = $10, PAD = $11,
+           HAS_BIAS = $13, MULT = $5 / $2 };
+    #pragma omp simd
+    for (int co = 0; co < COUT; co++)
+        acc[co] = HAS_BIAS ? b[co] : 0.0f;
+    for (int i = 0; i < KH; i++) {
+        int ih = oh * STRIDE - PAD + i;
+        if (ih < 0 || ih >= H)
+            continue;
+        for (int j = 0; j < KW; j++) {
+            int iw = ow * STRIDE - PAD + j;
+            if (iw < 0 || iw >= W)
+                continue;
+            const float *xp = xn + ((long)ih * W + iw) * CIN;
+            const float *wq = wt + (i * KW + j) * COUT;
+            #pragma omp simd
+            for (int co = 0; co < COUT; co++)
+                acc[co] += xp[co / MULT] * wq[co];
+        }
+    }
+}
+
+#if defined(__AVX512F__)
+/* r (8 or 4, a constant where inlined) interior output pixels from ow0 on,
+ * all channels: y [r][COUT] */
+static inline __attribute__((always_inline)) void
+$1_interior(const float *xn, const float *wt, const float *b, float *y, int oh, int ow0, int r)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, KH = $8, KW = $9, STRIDE = $10, PAD = $11,
+           HAS_BIAS = $13, P = 8 };
+    for (int c = 0; c < COUT; c += 16) {
+        __m512 acc[P];
+        #pragma GCC unroll 8
+        for (int p = 0; p < P; p++)
+            acc[p] = HAS_BIAS ? _mm512_loadu_ps(b + c) : _mm512_setzero_ps();
+        for (int i = 0; i < KH; i++) {
+            int ih = oh * STRIDE - PAD + i;
+            if (ih < 0 || ih >= H)
+                continue;
+            const float *xr = xn + ((long)ih * W + ow0 * STRIDE - PAD) * CIN + c;
+            for (int j = 0; j < KW; j++) {
+                __m512 wv = _mm512_loadu_ps(wt + (i * KW + j) * COUT + c);
+                #pragma GCC unroll 8
+                for (int p = 0; p < P; p++) {
+                    if (p >= r)
+                        break;
+                    acc[p] = _mm512_fmadd_ps(
+                        _mm512_loadu_ps(xr + ((long)p * STRIDE + j) * CIN), wv, acc[p]);
+                }
+            }
+        }
+        #pragma GCC unroll 8
+        for (int p = 0; p < P; p++) {
+            if (p >= r)
+                break;
+            _mm512_storeu_ps(y + (long)p * COUT + c, acc[p]);
+        }
+    }
+}
+#endif
 
 static void $1_forward(const float *x, const float *w, const float *b, float *y,
                        float *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, HAS_BIAS = $13, MULT = $5 / $2 };
+           STRIDE = $10, PAD = $11, MULT = $5 / $2,
+           /* the interior: output columns [LO, HI) read columns >= 0 and < W */
+           LO = ($11 + $10 - 1) / $10, HI = ($4 - $9 + $11) / $10 + 1,
+           VECTOR = MULT == 1 && COUT % 16 == 0 };
     float wt[KH * KW * COUT];
     (void)workspace;
     $1_transpose(w, wt);
     #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < batch; n++)
-        for (int oh = 0; oh < HO; oh++)
-            for (int ow = 0; ow < WO; ow++) {
-                float *acc = y + (((long)n * HO + oh) * WO + ow) * COUT;
-                #pragma omp simd
-                for (int co = 0; co < COUT; co++)
-                    acc[co] = HAS_BIAS ? b[co] : 0.0f;
-                for (int i = 0; i < KH; i++) {
-                    int ih = oh * STRIDE - PAD + i;
-                    if (ih < 0 || ih >= H)
-                        continue;
-                    for (int j = 0; j < KW; j++) {
-                        int iw = ow * STRIDE - PAD + j;
-                        if (iw < 0 || iw >= W)
-                            continue;
-                        const float *xp = x + (((long)n * H + ih) * W + iw) * CIN;
-                        const float *wq = wt + (i * KW + j) * COUT;
-                        #pragma omp simd
-                        for (int co = 0; co < COUT; co++)
-                            acc[co] += xp[co / MULT] * wq[co];
-                    }
-                }
+        for (int oh = 0; oh < HO; oh++) {
+            const float *xn = x + (long)n * H * W * CIN;
+            float *yrow = y + ((long)n * HO + oh) * WO * COUT;
+            int ow = 0;
+#if defined(__AVX512F__)
+            if (VECTOR) {
+                for (; ow < LO; ow++)
+                    $1_pixel(xn, wt, b, yrow + (long)ow * COUT, oh, ow);
+                for (; ow + 8 <= HI; ow += 8)
+                    $1_interior(xn, wt, b, yrow + (long)ow * COUT, oh, ow, 8);
+                for (; ow + 4 <= HI; ow += 4)
+                    $1_interior(xn, wt, b, yrow + (long)ow * COUT, oh, ow, 4);
             }
+#endif
+            for (; ow < WO; ow++)
+                $1_pixel(xn, wt, b, yrow + (long)ow * COUT, oh, ow);
+        }
 }>])m4_dnl
 m4_dnl The backward splits the batch between the threads: each sweeps its
 m4_dnl samples along contiguous channels, writes their dx and sums its own
