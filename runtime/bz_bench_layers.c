@@ -105,6 +105,66 @@ void bz_print_training_layers(const bz_model_desc *d, const bz_timer *t, int bat
            gflops(bz_phase_macs(d, BZ_PHASE_BACKWARD), batch, bwd));
 }
 
+/* ---- the same tables as JSON (bench --layers --json) ----------------- */
+
+static json_t *layer_json(const bz_model_desc *d, const bz_step_desc *st)
+{
+    const bz_layer_desc *l = &d->layers[st->layer];
+    return json_pack("{s:s, s:s, s:s, s:[iii], s:[iii], s:I}", "name", l->name, "op", l->op,
+                     "kernel", st->kernel, "in", l->in_c, l->in_h, l->in_w, "out", l->out_c,
+                     l->out_h, l->out_w, "macs", (json_int_t)st->macs);
+}
+
+static void set_time(json_t *o, const char *ms_key, const char *gflops_key, double ms,
+                     int64_t macs, int batch)
+{
+    json_object_set_new(o, ms_key, json_real(ms));
+    json_object_set_new(o, gflops_key, json_real(gflops(macs, batch, ms)));
+}
+
+static json_t *inference_layers_json(const bz_model_desc *d, const bz_timer *t, int batch)
+{
+    json_t *rows = json_array();
+    for (int s = 0; s < d->n_steps; s++) {
+        const bz_step_desc *st = &d->steps[s];
+        if (st->phase != BZ_PHASE_FORWARD_DEPLOY)
+            continue;
+        json_t *o = layer_json(d, st);
+        set_time(o, "ms", "gflops", step_ms(t, s), st->macs, batch);
+        json_array_append_new(rows, o);
+    }
+    return rows;
+}
+
+/* backward_macs: the backward step's (both gradients, or the first
+ * layer's weight gradient only) */
+static json_t *training_layers_json(const bz_model_desc *d, const bz_timer *t, int batch)
+{
+    json_t *rows = json_array();
+    for (int s = 0; s < d->n_steps; s++) {
+        const bz_step_desc *st = &d->steps[s];
+        if (st->phase != BZ_PHASE_FORWARD_TRAIN)
+            continue;
+        json_t *o = layer_json(d, st);
+        set_time(o, "forward_ms", "forward_gflops", step_ms(t, s), st->macs, batch);
+        int b = backward_step(d, s);
+        if (b >= 0) {
+            json_object_set_new(o, "backward_macs", json_integer((json_int_t)d->steps[b].macs));
+            set_time(o, "backward_ms", "backward_gflops", step_ms(t, b), d->steps[b].macs, batch);
+        }
+        json_array_append_new(rows, o);
+    }
+    return rows;
+}
+
+json_t *bz_layers_json(const bz_model_desc *d, const bz_timer *inference, const bz_timer *train,
+                       int batch)
+{
+    return json_pack("{s:o, s:o}", "inference",
+                     inference ? inference_layers_json(d, inference, batch) : json_null(),
+                     "training", train ? training_layers_json(d, train, batch) : json_null());
+}
+
 /* ---- Chrome trace --------------------------------------------------- */
 
 static const char *const phase_names[] = {"forward (train)", "forward (eval)", "backward",

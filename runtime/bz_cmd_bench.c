@@ -187,7 +187,8 @@ static void usage(const bz_model_desc *d)
            "  --no-inference          skip the inference measurement\n"
            "  --layers                per-layer tables: inference, and training forward\n"
            "                          and backward (name, operator, shapes, MACs, time,\n"
-           "                          GFLOP/s, share of the total)\n"
+           "                          GFLOP/s, share of the total); with --json, a\n"
+           "                          \"layers\" object in each result\n"
            "  --trace FILE.json       Chrome trace (chrome://tracing, Perfetto) of one\n"
            "                          inference and one training step at the first batch\n"
            "                          size, one slice per layer\n"
@@ -360,8 +361,6 @@ static void parse_options(const bz_model_desc *d, int argc, char **argv, bench_o
         bz_fatal("bench: give either --batch-size or --multi-batch, not both");
     if (!o->with_train && !o->with_inference)
         bz_fatal("bench: --no-train and --no-inference leave nothing to measure");
-    if (o->layers && o->json)
-        bz_fatal("bench: --layers prints tables; it does not combine with --json");
     if (!o->n_sizes)
         o->sizes[o->n_sizes++] = batch ? batch : 1;
     if (o->train_runs < 0)
@@ -416,12 +415,17 @@ int bz_cmd_bench(const bz_model_desc *d, int argc, char **argv)
         bz_bench_result r;
         if (bz_bench_run(d, b, &plan, &r) != 0)
             bz_fatal("%s", bz_last_error());
-        if (o.json)
-            json_array_append_new(results, result_json(&r));
-        else
+        if (o.json) {
+            json_t *row = result_json(&r);
+            if (o.layers)
+                json_object_set_new(row, "layers", bz_layers_json(d, plan.inference_timer,
+                                                                  plan.train_timer, plan.batch));
+            json_array_append_new(results, row);
+        } else {
             print_table_row(&r, peak, o.with_train);
-        if (o.layers)
-            print_layers(d, &plan);
+            if (o.layers)
+                print_layers(d, &plan);
+        }
         bz_timer_free(plan.inference_timer);
         bz_timer_free(plan.train_timer);
         bz_bench_result_free(&r);

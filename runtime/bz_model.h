@@ -64,7 +64,9 @@ typedef struct {
     int phase;              /* enum bz_phase                              */
     int layer;              /* index into layers[]                        */
     const char *kernel;     /* the generated function it calls            */
-    int64_t macs;           /* batch 1; backward: 2 x forward for convs   */
+    int64_t macs;           /* batch 1; backward: both gradients, 2 x the
+                             * forward (the first layer: its weight
+                             * gradient only, 1 x)                        */
 } bz_step_desc;
 
 /* A memory the host cannot address (a GPU's).  A backend with a device

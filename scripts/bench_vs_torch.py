@@ -13,13 +13,16 @@ better of the two counts.  Our GFLOP/s are given as a share of the sgemm
 rate our binary measures in the same run (OpenBLAS, 2048^3).
 
 Writes results/bench_vs_torch.csv and .md (or --output PREFIX) and prints
-the table.  Run by `make bench-vs-torch [EXP="a b"] [THREADS=2]`.
+the table; results/bench_vs_torch_dense_convs.csv and .md list every
+dense 3x3 and 1x1 conv layer of the batch-256 training step, forward and
+backward, against the sgemm peak (bench --layers).  Run by `make bench-vs-torch [EXP="a b"] [THREADS=2]`.
 """
 
 import argparse
 import csv
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -69,9 +72,60 @@ def bench_ours(binary, a):
     }
     for batch in TRAIN_BATCHES:
         tr = run_binary(binary, a.threads, "--batch-size", batch, "--no-inference",
-                        "--train-runs", a.train_steps)
+                        "--train-runs", a.train_steps, "--layers")
         out["train%d_img_s" % batch] = tr["results"][0]["train_throughput"]
+        if batch == 256:
+            out["train256_layers"] = tr["results"][0]["layers"]["training"]
+            out["gemm_peak"] = max(out["gemm_peak"], tr["gemm_peak_gflops"])
     return out
+
+
+# A dense 3x3 or 1x1 convolution (groups 1), by its generated kernel's name.
+DENSE_CONV = re.compile(r"^conv2d_.*_k(1|3)s\d+p\d+g1(_|$)")
+
+
+def dense_conv_rows(exp, layers, peak):
+    """The batch-256 training step's dense 3x3 and 1x1 conv layers, forward
+    and backward, against the sgemm peak measured in the same run."""
+    rows = []
+    for l in layers:
+        if l["op"] != "Conv2d" or not DENSE_CONV.match(l["kernel"]):
+            continue
+        rows.append({
+            "experiment": exp, "layer": l["name"], "kernel": l["kernel"],
+            "fwd_ms": l["forward_ms"], "fwd_gflops": l["forward_gflops"],
+            "fwd_peak": 100 * l["forward_gflops"] / peak,
+            "bwd_ms": l["backward_ms"], "bwd_gflops": l["backward_gflops"],
+            "bwd_peak": 100 * l["backward_gflops"] / peak,
+        })
+    return rows
+
+
+DENSE_COLUMNS = [
+    ("experiment", "experiment"), ("layer", "layer"), ("kernel", "kernel"),
+    ("fwd_ms", "fwd ms"), ("fwd_gflops", "fwd GFLOP/s"), ("fwd_peak", "%peak"),
+    ("bwd_ms", "bwd ms"), ("bwd_gflops", "bwd GFLOP/s"), ("bwd_peak", "%peak"),
+]
+
+
+def dense_summary(rows):
+    """One line: how many (layer, direction) pairs reach 70% of the sgemm
+    peak, and the share of the dense convs' time they take."""
+    pairs = [(r["fwd_peak"], r["fwd_ms"]) for r in rows] + \
+            [(r["bwd_peak"], r["bwd_ms"]) for r in rows]
+    if not pairs:
+        return "dense 3x3 and 1x1 conv layers: none"
+    hit = [p for p in pairs if p[0] >= 70]
+    total_ms = sum(ms for _, ms in pairs)
+    worst = sorted(rows, key=lambda r: min(r["fwd_peak"], r["bwd_peak"]))[:3]
+    return ("dense 3x3 and 1x1 conv layers, batch-256 training, forward and backward: %d of %d "
+            "at >= 70%% of the sgemm peak (target: all), %.0f%% of their time; median %.0f%% "
+            "forward, %.0f%% backward; lowest %s"
+            % (len(hit), len(pairs), 100 * sum(ms for _, ms in hit) / total_ms,
+               statistics.median(r["fwd_peak"] for r in rows),
+               statistics.median(r["bwd_peak"] for r in rows),
+               ", ".join("%s %s %.0f%%/%.0f%%" % (r["experiment"], r["layer"], r["fwd_peak"],
+                                                  r["bwd_peak"]) for r in worst)))
 
 
 # ---------------------------------------------------------------- PyTorch
@@ -257,7 +311,7 @@ def main():
         return
     exps = a.experiments or subprocess.run(["make", "-s", "list"], cwd=ROOT, check=True,
                                            stdout=subprocess.PIPE).stdout.decode().split()
-    rows, peak, kernels = [], 0.0, ""
+    rows, dense, peak, kernels = [], [], 0.0, ""
     for i, exp in enumerate(exps, 1):
         scaffold.parse_experiment(exp)  # an unknown name fails before any work
         log("[%d/%d] %s: building" % (i, len(exps), exp))
@@ -267,19 +321,23 @@ def main():
         log("[%d/%d] %s: PyTorch" % (i, len(exps), exp))
         th = bench_torch_isolated(exp, a)
         rows.append(row_of(exp, ours, th))
+        dense += dense_conv_rows(exp, ours["train256_layers"], ours["gemm_peak"])
         peak, kernels = max(peak, ours["gemm_peak"]), ours["gemm_kernels"]
         r = rows[-1]
         log("    b1 %.2f ms vs %.2f ms, inf256 %.0f vs %.0f img/s, train256 %.1f vs %.1f img/s"
             % (r["b1_ms_ours"], r["b1_ms_torch"], r["infer256_ours"], r["infer256_torch"],
                r["train256_ours"], r["train256_torch"]))
-    lines = summary_lines(rows, peak, kernels, a.threads)
+    lines = summary_lines(rows, peak, kernels, a.threads) + [dense_summary(dense)]
     write_outputs(a.output, rows, lines)
+    write_outputs(a.output + "_dense_convs", dense, [dense_summary(dense)], DENSE_COLUMNS,
+                  "Dense 3x3 and 1x1 conv layers (batch-256 training step)")
     print("\n".join(lines))
     print()
     print(" ".join("%-12s" % h[:12] for _, h in COLUMNS[:-1]))
     for r in rows:
         print(" ".join("%-12s" % fmt(r[k])[:12] for k, _ in COLUMNS[:-1]))
-    print("\nwritten: %s.csv, %s.md" % (a.output, a.output))
+    print("\nwritten: %s.csv, %s.md, %s_dense_convs.csv, %s_dense_convs.md"
+          % (a.output, a.output, a.output, a.output))
 
 
 if __name__ == "__main__":

@@ -307,7 +307,20 @@ else
     ok "OPENBLAS_CORETYPE handling # SKIP this CPU has no AVX-512"
 fi
 check_fails "bench --no-train --no-inference is refused" "$BIN" bench --no-train --no-inference
-check_fails "bench --layers --json is refused" "$BIN" bench --layers --json
+check "bench --layers --json: per-layer rows whose times add up to (at most) the run's" \
+    sh -c '"$1" bench --json --layers --batch-size 2 --benchmark-runs 3 --warmup-runs 1 \
+        --train-runs 1 --threads 1 | "$2" -c "
+import json, sys
+r = json.load(sys.stdin)[\"results\"][0]
+inf, train = r[\"layers\"][\"inference\"], r[\"layers\"][\"training\"]
+assert len(inf) >= 10 and len(train) >= 10, (len(inf), len(train))
+assert 0 < sum(l[\"ms\"] for l in inf) <= r[\"latency_ms\"][\"mean\"] * 1.05, r
+assert all(l[\"forward_ms\"] > 0 and l[\"backward_ms\"] >= 0 for l in train)
+convs = [l for l in train if l[\"op\"] == \"Conv2d\"]
+assert convs[0][\"name\"] == \"stem.0\" and convs[0][\"backward_macs\"] == convs[0][\"macs\"]
+assert all(l[\"backward_macs\"] == 2 * l[\"macs\"] for l in convs[1:])
+assert all(l[\"kernel\"].startswith(\"conv2d_\") for l in convs)
+"' sh "$BIN" "$PY"
 check_fails "bench --trace into a missing directory fails cleanly" \
     "$BIN" bench --benchmark-runs 1 --warmup-runs 0 --train-runs 1 --trace "$T/no/such/dir/t.json"
 
