@@ -327,10 +327,13 @@ def main():
         log("    b1 %.2f ms vs %.2f ms, inf256 %.0f vs %.0f img/s, train256 %.1f vs %.1f img/s"
             % (r["b1_ms_ours"], r["b1_ms_torch"], r["infer256_ours"], r["infer256_torch"],
                r["train256_ours"], r["train256_torch"]))
-    lines = summary_lines(rows, peak, kernels, a.threads) + [dense_summary(dense)]
-    write_outputs(a.output, rows, lines)
-    write_outputs(a.output + "_dense_convs", dense, [dense_summary(dense)], DENSE_COLUMNS,
-                  "Dense 3x3 and 1x1 conv layers (batch-256 training step)")
+        # the files hold every finished experiment: an interrupted run keeps them
+        lines = summary_lines(rows, peak, kernels, a.threads) + [dense_summary(dense)]
+        if i < len(exps):
+            lines.insert(0, "partial: %d of %d experiments" % (i, len(exps)))
+        write_outputs(a.output, rows, lines)
+        write_outputs(a.output + "_dense_convs", dense, [dense_summary(dense)], DENSE_COLUMNS,
+                      "Dense 3x3 and 1x1 conv layers (batch-256 training step)")
     print("\n".join(lines))
     print()
     print(" ".join("%-12s" % h[:12] for _, h in COLUMNS[:-1]))

@@ -231,7 +231,7 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
             int ow = 0;
 #if defined(__AVX512F__)
             if (VECTOR) {
-                for (; ow < LO; ow++)
+                for (; ow < LO && ow < WO; ow++)
                     $1_pixel(xn, wt, b, yrow + (long)ow * COUT, oh, ow);
                 for (; ow + 8 <= HI; ow += 8)
                     $1_interior(xn, wt, b, yrow + (long)ow * COUT, oh, ow, 8);

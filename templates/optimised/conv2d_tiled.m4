@@ -241,12 +241,12 @@ static void $1_wgrad_sum(const float *x, const float *dy, float *dwp, float *pad
                          int out_rows, int accumulate)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, WP = $4 + 2 * ($11), KHW = $8 * $9, CB = $1_wg_CB,
+           STRIDE = $10, PAD = $11, WP = $4 + 2 * ($11), CB = $1_wg_CB,
            R = $1_wg_R, ROW_TAPS = $9 * $2, TILES = (ROW_TAPS + R - 1) / R, BLOCKS = COUT / CB,
            ROW_FLOATS = WO * COUT + STRIDE * WP * CIN,
            ROWS = 65536 / ROW_FLOATS < 1 ? 1 : 65536 / ROW_FLOATS };
-    /* one parallel region for the whole batch: a region per sample costs a
-     * fork and a join each (~30% of a 1x1 conv's weight gradient) */
+    /* one parallel region for the whole batch, not a fork and a join per
+     * sample */
     #pragma omp parallel
     for (int n = 0; n < batch; n++) {
         const float *xp = x + (long)n * H * W * CIN;

@@ -18,6 +18,8 @@ bz_conv_case([<dw_mult_blocks>], [<depthwise>], 2, 20, 5, 4, 40, 3, 2, 3, 3, 2, 
 m4_dnl depthwise rows wide enough for 8-pixel interior runs (and leftovers)
 bz_conv_case([<dw_interior>], [<depthwise>], 2, 32, 3, 12, 32, 3, 12, 3, 3, 1, 1, 32, 1, 0)
 bz_conv_case([<dw_interior_k7>], [<depthwise>], 2, 16, 7, 17, 16, 7, 17, 7, 7, 1, 3, 16, 0, 0)
+m4_dnl a k7 depthwise over a map narrower than its padding: no interior
+bz_conv_case([<dw_narrow_k7>], [<depthwise>], 2, 16, 2, 2, 16, 2, 2, 7, 7, 1, 3, 16, 1, 0)
 bz_conv_case([<dw_interior_s2>], [<depthwise>], 2, 16, 5, 28, 16, 3, 14, 3, 3, 2, 1, 16, 1, 0)
 bz_conv_case([<grouped>], [<direct>], 2, 4, 6, 5, 6, 6, 5, 3, 3, 1, 1, 2, 0, 0)
 m4_dnl tiled: 1 to 4 vectors of 16 output channels, partial and whole
@@ -87,6 +89,7 @@ bz_table_entry([<dw_mult_blocks_case>])
 bz_table_entry([<dw_interior_case>])
 bz_table_entry([<dw_interior_k7_case>])
 bz_table_entry([<dw_interior_s2_case>])
+bz_table_entry([<dw_narrow_k7_case>])
 bz_table_entry([<grouped_case>])
 bz_table_entry([<tiled_k3_case>])
 bz_table_entry([<tiled_s2_case>])
