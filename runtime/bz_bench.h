@@ -54,8 +54,8 @@ int64_t bz_phase_macs(const bz_model_desc *d, int phase);
 void bz_print_training_layers(const bz_model_desc *d, const bz_timer *t, int batch);
 /* bench --layers --json: {"inference": [...], "training": [...]}, a row
  * per layer as in the tables (a NULL timer: null). */
-struct json_t *bz_layers_json(const bz_model_desc *d, const bz_timer *inference, const bz_timer *train,
-                       int batch);
+struct json_t *bz_layers_json(const bz_model_desc *d, const bz_timer *inference,
+                              const bz_timer *train, int batch);
 /* bench --trace: a Chrome trace (chrome://tracing, Perfetto) of the
  * events of two tracing timers, one inference and one training step. */
 int bz_write_trace(const bz_model_desc *d, const bz_timer *inference, const bz_timer *train,

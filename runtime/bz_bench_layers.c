@@ -122,32 +122,23 @@ static void set_time(json_t *o, const char *ms_key, const char *gflops_key, doub
     json_object_set_new(o, gflops_key, json_real(gflops(macs, batch, ms)));
 }
 
-static json_t *inference_layers_json(const bz_model_desc *d, const bz_timer *t, int batch)
+/* The rows of one phase's steps: deploy steps with "ms" and "gflops";
+ * forward-train steps with "forward_ms", "forward_gflops" and their
+ * backward step's "backward_macs" (both gradients, or the first layer's
+ * weight gradient only), "backward_ms" and "backward_gflops". */
+static json_t *phase_layers_json(const bz_model_desc *d, const bz_timer *t, int batch,
+                                 int phase)
 {
+    int training = phase == BZ_PHASE_FORWARD_TRAIN;
     json_t *rows = json_array();
     for (int s = 0; s < d->n_steps; s++) {
         const bz_step_desc *st = &d->steps[s];
-        if (st->phase != BZ_PHASE_FORWARD_DEPLOY)
+        if (st->phase != phase)
             continue;
         json_t *o = layer_json(d, st);
-        set_time(o, "ms", "gflops", step_ms(t, s), st->macs, batch);
-        json_array_append_new(rows, o);
-    }
-    return rows;
-}
-
-/* backward_macs: the backward step's (both gradients, or the first
- * layer's weight gradient only) */
-static json_t *training_layers_json(const bz_model_desc *d, const bz_timer *t, int batch)
-{
-    json_t *rows = json_array();
-    for (int s = 0; s < d->n_steps; s++) {
-        const bz_step_desc *st = &d->steps[s];
-        if (st->phase != BZ_PHASE_FORWARD_TRAIN)
-            continue;
-        json_t *o = layer_json(d, st);
-        set_time(o, "forward_ms", "forward_gflops", step_ms(t, s), st->macs, batch);
-        int b = backward_step(d, s);
+        set_time(o, training ? "forward_ms" : "ms", training ? "forward_gflops" : "gflops",
+                 step_ms(t, s), st->macs, batch);
+        int b = training ? backward_step(d, s) : -1;
         if (b >= 0) {
             json_object_set_new(o, "backward_macs", json_integer((json_int_t)d->steps[b].macs));
             set_time(o, "backward_ms", "backward_gflops", step_ms(t, b), d->steps[b].macs, batch);
@@ -161,8 +152,10 @@ json_t *bz_layers_json(const bz_model_desc *d, const bz_timer *inference, const 
                        int batch)
 {
     return json_pack("{s:o, s:o}", "inference",
-                     inference ? inference_layers_json(d, inference, batch) : json_null(),
-                     "training", train ? training_layers_json(d, train, batch) : json_null());
+                     inference ? phase_layers_json(d, inference, batch, BZ_PHASE_FORWARD_DEPLOY)
+                               : json_null(),
+                     "training", train ? phase_layers_json(d, train, batch, BZ_PHASE_FORWARD_TRAIN)
+                                       : json_null());
 }
 
 /* ---- Chrome trace --------------------------------------------------- */

@@ -15,7 +15,8 @@ rate our binary measures in the same run (OpenBLAS, 2048^3).
 Writes results/bench_vs_torch.csv and .md (or --output PREFIX) and prints
 the table; results/bench_vs_torch_dense_convs.csv and .md list every
 dense 3x3 and 1x1 conv layer of the batch-256 training step, forward and
-backward, against the sgemm peak (bench --layers).  Run by `make bench-vs-torch [EXP="a b"] [THREADS=2]`.
+backward, against the sgemm peak (bench --layers).  Run by
+`make bench-vs-torch [EXP="a b"] [THREADS=2]`.
 """
 
 import argparse
@@ -71,10 +72,11 @@ def bench_ours(binary, a):
         "infer_img_s": inf["results"][0]["throughput"],
     }
     for batch in TRAIN_BATCHES:
+        layers = ["--layers"] if batch == 256 else []
         tr = run_binary(binary, a.threads, "--batch-size", batch, "--no-inference",
-                        "--train-runs", a.train_steps, "--layers")
+                        "--train-runs", a.train_steps, *layers)
         out["train%d_img_s" % batch] = tr["results"][0]["train_throughput"]
-        if batch == 256:
+        if layers:
             out["train256_layers"] = tr["results"][0]["layers"]["training"]
             out["gemm_peak"] = max(out["gemm_peak"], tr["gemm_peak_gflops"])
     return out
@@ -328,11 +330,12 @@ def main():
             % (r["b1_ms_ours"], r["b1_ms_torch"], r["infer256_ours"], r["infer256_torch"],
                r["train256_ours"], r["train256_torch"]))
         # the files hold every finished experiment: an interrupted run keeps them
-        lines = summary_lines(rows, peak, kernels, a.threads) + [dense_summary(dense)]
+        dense_line = dense_summary(dense)
+        lines = summary_lines(rows, peak, kernels, a.threads) + [dense_line]
         if i < len(exps):
             lines.insert(0, "partial: %d of %d experiments" % (i, len(exps)))
         write_outputs(a.output, rows, lines)
-        write_outputs(a.output + "_dense_convs", dense, [dense_summary(dense)], DENSE_COLUMNS,
+        write_outputs(a.output + "_dense_convs", dense, [dense_line], DENSE_COLUMNS,
                       "Dense 3x3 and 1x1 conv layers (batch-256 training step)")
     print("\n".join(lines))
     print()
