@@ -56,13 +56,20 @@ flag_of = $(if $(filter nb%,$(1)),--num-blocks $(patsubst nb%,%,$(1)),$(if $(fil
 variant_spec = specs/$(firstword $(subst -, ,$(1))).yaml
 variant_flags = $(foreach p,$(wordlist 2,9,$(subst -, ,$(1))),$(call flag_of,$(p)))
 
-.PHONY: default gen list all runtime run test clean bench-vs-torch bench-vs-torch-cuda cuda-objects print-nvcc-flags
+.PHONY: default gen list all runtime run test clean sweep sweep-status report bench-vs-torch bench-vs-torch-cuda cuda-objects print-nvcc-flags
 .SECONDARY:
 default: $(BIN)
 
 $(B)/bzgen: $(GEN_SRC) $(GEN_HDR)
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS_GEN) -o $@ $(GEN_SRC) $(LIBS_GEN)
+
+# bzsweep: sweeps of experiments x seeds, here or on Slurm, and their
+# report; it shares bzgen's YAML reader and diagnostics.
+SWEEP_SRC := $(wildcard sweep/*.c) gen/yaml_doc.c gen/diag.c
+$(B)/bzsweep: $(SWEEP_SRC) $(wildcard sweep/*.h) gen/yaml_doc.h gen/diag.h
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS_GEN) -o $@ $(SWEEP_SRC) $(LIBS_GEN) $(shell pkg-config --libs jansson)
 
 $(B)/runtime/%.o: runtime/%.c $(RT_HDR)
 	@mkdir -p $(B)/runtime
@@ -121,6 +128,13 @@ print-nvcc-flags:
 	@echo $(NVCC_FLAGS)
 cuda-objects: $(foreach e,$(EXPERIMENTS),$(B)/$(e)/model_cuda.o)
 
+# The commit every binary records in its results rows (build/version.c),
+# rewritten only when it changes, so that a rebuild at the same commit
+# does nothing; "-dirty" marks uncommitted changes to tracked files.
+COMMIT := $(or $(shell git rev-parse --short=12 HEAD 2>/dev/null),unknown)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),-dirty)
+VERSION_TEXT := const char bz_build_commit[] = "$(COMMIT)";
+$(shell mkdir -p $(B) && (echo '$(VERSION_TEXT)' | cmp -s - $(B)/version.c || echo '$(VERSION_TEXT)' > $(B)/version.c))
+
 $(B)/%.o: $(B)/%.c runtime/bz_model.h runtime/bz_kernels.h
 	$(CC) $(CFLAGS_RT) -c -o $@ $<
 
@@ -129,7 +143,7 @@ $(B)/main.o: runtime/bz_main.c $(RT_HDR)
 
 define experiment_binary
 $(B)/$(1)/$(1): $(B)/$(1)/model_ref.o $(B)/$(1)/model_opt.o $(B)/$(1)/model_desc.o $(B)/main.o \
-                $(B)/libbzrt.a $(if $(CUDA),$(B)/$(1)/model_cuda.o $(B)/libbzrt_cuda.a)
+                $(B)/version.o $(B)/libbzrt.a $(if $(CUDA),$(B)/$(1)/model_cuda.o $(B)/libbzrt_cuda.a)
 	$$(CC) $$(CFLAGS_RT) -o $$@ $$(filter %.o,$$^) $(B)/libbzrt.a \
 	    $(if $(CUDA),$(B)/libbzrt_cuda.a $$(CUDA_LIBS)) $$(LIBS_RT)
 endef
@@ -169,6 +183,27 @@ all: $(foreach e,$(EXPERIMENTS),$(B)/$(e)/$(e))
 
 test:
 	tests/run.sh
+
+# Sweeps (sweeps/<SWEEP>.yaml, build/bzsweep): every experiment x seed of
+# the sweep, here (JOBS at a time) or on Slurm (RUNNER=slurm), resumable;
+# make variables override the sweep file's settings.
+SWEEP ?= quick
+SWEEP_FILE = sweeps/$(SWEEP).yaml
+sweep_opt = $(if $($(1)),$(2) '$($(1))')
+SWEEP_OPTS = $(call sweep_opt,EXPS,--experiments) $(call sweep_opt,SEEDS,--seeds) \
+    $(call sweep_opt,JOBS,--jobs) $(call sweep_opt,RUNNER,--runner) \
+    $(call sweep_opt,NUM_BLOCKS,--num-blocks) $(call sweep_opt,BASE_CHANNELS,--base-channels) \
+    $(call sweep_opt,CLASSES,--classes) $(call sweep_opt,INPUT_SIZE,--input-size) \
+    $(call sweep_opt,EPOCHS,--epochs) $(call sweep_opt,SUBSET,--subset) \
+    $(call sweep_opt,DATASET,--dataset) $(call sweep_opt,DATA,--data) \
+    $(call sweep_opt,PARTITION,--partition) $(call sweep_opt,SLURM_TIME,--time) \
+    $(call sweep_opt,CPUS_PER_TASK,--cpus-per-task) $(call sweep_opt,SWEEPS_DIR,--out)
+sweep: $(B)/bzsweep
+	$(B)/bzsweep run $(SWEEP_FILE) $(SWEEP_OPTS) --make CUDA=$(CUDA)
+sweep-status: $(B)/bzsweep
+	$(B)/bzsweep status $(SWEEP_FILE) $(SWEEP_OPTS)
+report: $(B)/bzsweep
+	$(B)/bzsweep report --sweep $(SWEEP_FILE) $(call sweep_opt,SWEEPS_DIR,--out)
 
 # Side by side with PyTorch on this CPU (scripts/bench_vs_torch.py): every
 # experiment, or EXP="a b" given on the command line; THREADS each side.

@@ -8,8 +8,10 @@
 void diag_error(src_pos at, const char *fmt, ...)
 {
     va_list ap;
-    if (at.line > 0)
+    if (at.line > 0 && at.column > 0)
         fprintf(stderr, "%s:%d:%d: error: ", at.file, at.line, at.column);
+    else if (at.line > 0)
+        fprintf(stderr, "%s:%d: error: ", at.file, at.line);
     else
         fprintf(stderr, "%s: error: ", at.file);
     va_start(ap, fmt);
@@ -19,10 +21,12 @@ void diag_error(src_pos at, const char *fmt, ...)
     exit(1);
 }
 
+const char *diag_program = "bzgen";
+
 void diag_fatal(const char *fmt, ...)
 {
     va_list ap;
-    fputs("bzgen: error: ", stderr);
+    fprintf(stderr, "%s: error: ", diag_program);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

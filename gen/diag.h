@@ -10,6 +10,10 @@ typedef struct {
     int line, column;   /* 1-based; 0 when unknown */
 } src_pos;
 
+/* The program named by diag_fatal ("bzgen" unless a tool that shares
+ * these readers sets it). */
+extern const char *diag_program;
+
 _Noreturn void diag_error(src_pos at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 _Noreturn void diag_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,5 +1,6 @@
 /* desc.m4: the tensor and layer tables and the model's static facts. */
 #include "emit.h"
+#include "yaml_doc.h"
 
 static void emit_tensor(FILE *out, const param *p)
 {
@@ -27,6 +28,15 @@ static void emit_layer_row(FILE *out, const model_facts *f, int i)
             n->torch_class, n->in_shape.c, n->in_shape.h, n->in_shape.w, n->out_shape.c,
             n->out_shape.h, n->out_shape.w, node_params(f->g, n), node_macs(n),
             in_deploy(f, i));
+}
+
+/* The spec, defaults and block files read, and the generation-time
+ * overrides: equal hashes, equal networks and recipes. */
+static uint64_t spec_hash(const experiment *e)
+{
+    int shape[] = {e->in_channels, e->input_size, e->classes, e->num_blocks, e->base_channels,
+                   e->max_batch};
+    return fnv1a64(ydoc_inputs_hash(), shape, sizeof shape);
 }
 
 #define FIELD(name, fmt, value) fprintf(out, "bz_field([<" name ">], [<" fmt ">])\n", value)
@@ -61,6 +71,7 @@ static void emit_fields(FILE *out, const model_facts *f)
     FIELD("warmup_runs", "%d", e->warmup_runs);
     FIELD("benchmark_runs", "%d", e->benchmark_runs);
     FIELD("lr", "%.17g", e->lr);
+    FIELD("spec_hash", "\"%016llx\"", (unsigned long long)spec_hash(e));
 }
 
 void emit_desc(FILE *out, const model_facts *f)

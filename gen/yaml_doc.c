@@ -19,12 +19,33 @@ static void report_parser_error(const char *path, yaml_parser_t *parser)
     diag_error(at, "YAML syntax: %s", parser->problem ? parser->problem : "malformed document");
 }
 
+static uint64_t inputs_hash = 14695981039346656037ull;
+
+uint64_t fnv1a64(uint64_t hash, const void *bytes, size_t n)
+{
+    const unsigned char *b = bytes;
+    for (size_t i = 0; i < n; i++)
+        hash = (hash ^ b[i]) * 1099511628211ull;
+    return hash;
+}
+
+uint64_t ydoc_inputs_hash(void) { return inputs_hash; }
+
+static void hash_file(FILE *fp)
+{
+    unsigned char buf[8192];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, fp)) > 0;)
+        inputs_hash = fnv1a64(inputs_hash, buf, n);
+    rewind(fp);
+}
+
 ydoc *ydoc_load(const char *path)
 {
     FILE *fp = fopen(path, "rb");
     src_pos whole = {path, 0, 0};
     if (!fp)
         diag_error(whole, "cannot open: %s", strerror(errno));
+    hash_file(fp);
     ydoc *d = xcalloc(1, sizeof *d);
     d->path = xstrdup(path);
     yaml_parser_t parser;

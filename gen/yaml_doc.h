@@ -3,6 +3,8 @@
 #ifndef GEN_YAML_DOC_H
 #define GEN_YAML_DOC_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <yaml.h>
 #include "diag.h"
 
@@ -18,6 +20,10 @@ typedef struct {
 
 /* Loads path; syntax errors and an empty or non-mapping root are fatal. */
 ydoc *ydoc_load(const char *path);
+/* FNV-1a 64 over the bytes of every file ydoc_load has read, in order:
+ * what a generated model was made from. */
+uint64_t ydoc_inputs_hash(void);
+uint64_t fnv1a64(uint64_t hash, const void *bytes, size_t n);
 ynode ydoc_root(ydoc *d);
 
 src_pos ynode_pos(ynode n);

@@ -34,7 +34,8 @@ static void usage(const bz_model_desc *d, const bz_train_options *o)
            "  --backend NAME         optimised (default) or reference, on the cpu\n"
            "  --device NAME          cpu or cuda (default: cuda where a GPU is usable, else cpu)\n"
            "  --precision NAME       cuda: tf32 (default; cuBLAS may use TF32) or fp32\n"
-           "  --output-dir DIR       best.safetensors and metrics.csv (default results/%s)\n"
+           "  --output-dir DIR       best.safetensors and metrics.csv (default\n"
+           "                         results/%s/seed<seed>: one per run)\n"
            "  --results FILE         results CSV to append to (default " DEFAULT_RESULTS ")\n"
            "  --experiment-name S    experiment_name column (default %s)\n"
            "  --notes S              notes column\n"
@@ -150,7 +151,7 @@ static void append_results(const bz_model_desc *d, const train_cli *t, const bz_
         .experiment_name = t->experiment_name, .notes = t->notes, .seed = (int64_t)o->seed,
         .threads = bz_get_threads(), .backend = o->backend->name,
         .device = bz_backend_device(o->backend), .best_epoch = s->best_epoch,
-        .checkpoint = s->checkpoint,
+        .checkpoint = s->checkpoint, .subset = o->subset, .val_subset = o->val_subset,
     };
     if (t->bench) {
         bz_bench_result r;
@@ -180,7 +181,8 @@ int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
     t.o.backend = bz_opt_device(d, t.device_name, t.backend_name, t.precision);
     bz_set_threads(t.threads);
     if (!t.o.output_dir) {
-        if (asprintf(&t.default_output, "results/%s", d->experiment) < 0)
+        if (asprintf(&t.default_output, "results/%s/seed%llu", d->experiment,
+                     (unsigned long long)t.o.seed) < 0)
             bz_fatal("out of memory");
         t.o.output_dir = t.default_output;
     }

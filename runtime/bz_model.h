@@ -160,6 +160,9 @@ typedef struct {
     const char *dataset;        /* "fashion_mnist", "cifar10", "cifar100" */
     int epochs, batch_size, seed, train_subset, warmup_runs, benchmark_runs;
     double lr;
+    /* bzgen's FNV-1a 64 of the spec, defaults and block files and the
+     * generation-time overrides, as 16 hex digits */
+    const char *spec_hash;
 
     const bz_backend *reference;
     const bz_backend *optimised;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bz_bench.h"
 #include "bz_csv.h"
 #include "bz_util.h"
 
@@ -37,8 +38,32 @@ const char *const bz_results_header[BZ_RESULTS_COLUMNS] = {
     "latency_ms", "latency_std", "throughput", "device", "num_blocks", "base_channels",
     "out_dim", "experiment_name", "notes",
     /* ours */
-    "seed", "threads", "backend", "best_epoch", "checkpoint", "peak_rss_mb",
+    "seed", "threads", "backend", "best_epoch", "checkpoint", "peak_rss_mb", "subset",
+    "val_subset", "commit", "spec_hash", "cpu_model", "gemm",
 };
+
+/* build/version.c, linked into every experiment binary: the commit it was
+ * built at; absent (NULL) in test programs that link the runtime alone */
+extern const char bz_build_commit[] __attribute__((weak));
+
+/* /proc/cpuinfo's first "model name", or "unknown". */
+static void cpu_model(char *out, int size)
+{
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    snprintf(out, (size_t)size, "unknown");
+    while (fp && fgets(line, sizeof line, fp)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            colon += 1 + (colon[1] == ' ');
+            colon[strcspn(colon, "\n")] = '\0';
+            snprintf(out, (size_t)size, "%s", colon);
+            break;
+        }
+    }
+    if (fp)
+        fclose(fp);
+}
 
 void bz_iso8601_now(char *buf, int size)
 {
@@ -57,7 +82,7 @@ void bz_iso8601_now(char *buf, int size)
 
 int bz_results_append(const char *path, const bz_model_desc *d, const bz_results_row *r)
 {
-    char f[BZ_RESULTS_COLUMNS][64];
+    char f[BZ_RESULTS_COLUMNS][128];
     const char *fields[BZ_RESULTS_COLUMNS];
     for (int i = 0; i < BZ_RESULTS_COLUMNS; i++) {
         f[i][0] = '\0';
@@ -94,6 +119,12 @@ int bz_results_append(const char *path, const bz_model_desc *d, const bz_results
     snprintf(f[26], sizeof f[26], "%d", r->best_epoch);
     fields[27] = r->checkpoint ? r->checkpoint : "";
     snprintf(f[28], sizeof f[28], "%.1f", r->peak_rss_mb);
+    snprintf(f[29], sizeof f[29], "%d", r->subset);
+    snprintf(f[30], sizeof f[30], "%d", r->val_subset);
+    fields[31] = &bz_build_commit != NULL && bz_build_commit[0] ? bz_build_commit : "unknown";
+    fields[32] = d->spec_hash ? d->spec_hash : "";
+    cpu_model(f[33], sizeof f[33]);
+    fields[34] = bz_gemm_kernels();
     return bz_csv_append(path, BZ_RESULTS_COLUMNS, bz_results_header, fields);
 }
 

@@ -27,7 +27,7 @@ bz_memory_plan bz_memory_plan_of(const bz_model_desc *d, int batch);
 
 /* BlockZoo's 23 columns, then ours. */
 #define BZ_RESULTS_BLOCKZOO_COLUMNS 23
-#define BZ_RESULTS_COLUMNS 29
+#define BZ_RESULTS_COLUMNS 35
 extern const char *const bz_results_header[BZ_RESULTS_COLUMNS];
 
 typedef struct {
@@ -47,6 +47,7 @@ typedef struct {
     int best_epoch;
     const char *checkpoint;
     double peak_rss_mb;
+    int subset, val_subset;     /* 0: the whole split                       */
 } bz_results_row;
 
 /* Appends one row (bz_csv_append: locked, all or nothing).  0 or -1. */

@@ -2,15 +2,19 @@
 # The single place that lists BlockZoo-C's system packages (Debian 12).
 # Build: GNU m4, libyaml, OpenBLAS, zlib, pkg-config, gcc/make.
 # Data:  Debian's Fashion-MNIST (the embedded default dataset).
-# Tests: Debian's PyTorch and NumPy, used only as an oracle by tests/.
+# Sweep reports: gnuplot (plots).
+# Tests: Debian's PyTorch and NumPy (an oracle), pandas (BlockZoo's analysis
+#        snippets on a sweep's results), headless Chromium (the HTML report),
+#        Slurm and munge (a one-node cluster for the Slurm runner).
 # Usage: scripts/install-deps.sh [--no-test-deps]
 set -eu
 
 build_packages="build-essential pkg-config m4 libyaml-dev libopenblas-openmp-dev libjansson-dev zlib1g-dev libgomp1"
 data_packages="dataset-fashion-mnist"
-test_packages="python3-torch python3-numpy"
+report_packages="gnuplot-nox"
+test_packages="python3-torch python3-numpy python3-pandas chromium slurm-wlm munge"
 
-packages="$build_packages $data_packages"
+packages="$build_packages $data_packages $report_packages"
 if [ "${1:-}" != "--no-test-deps" ]; then
     packages="$packages $test_packages"
 fi

@@ -100,7 +100,8 @@ want = ("timestamp,block,dataset,position,epochs,batch_size,lr,val_loss,val_acc,
         "training_time,params_total,params_trainable,flops,memory_mb,latency_ms,latency_std,"
         "throughput,device,num_blocks,base_channels,out_dim,experiment_name,notes").split(",")
 assert rows[0][:23] == want, rows[0]
-assert rows[0][23:] == ["seed","threads","backend","best_epoch","checkpoint","peak_rss_mb"], rows[0]
+assert rows[0][23:] == ["seed","threads","backend","best_epoch","checkpoint","peak_rss_mb",
+                       "subset","val_subset","commit","spec_hash","cpu_model","gemm"], rows[0]
 ' "$T/results.csv"
 
 check "train: concurrent appends give 2 intact rows with the right values" \
@@ -110,7 +111,10 @@ path, ptrain, pdeploy, macs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.arg
 rows = list(csv.DictReader(open(path)))
 assert len(rows) == 2, rows
 for r in rows:
-    assert None not in r and len(r) == 29, r
+    assert None not in r and len(r) == 35, r
+    assert r["subset"] == sys.argv[5] and r["val_subset"] == sys.argv[6], r
+    assert len(r["spec_hash"]) == 16 and int(r["spec_hash"], 16) >= 0, r
+    assert r["commit"] and r["cpu_model"] and "OpenBLAS" in r["gemm"], r
     assert r["block"] and r["dataset"] == "fashion_mnist" and r["position"] == "mid", r
     assert r["epochs"] == "2" and r["batch_size"] == "32" and r["device"] == "cpu", r
     assert 0.40 < float(r["val_acc"]) <= 1.0, r
@@ -124,7 +128,7 @@ bench = [r for r in rows if r["checkpoint"].endswith("/a/best.safetensors")][0]
 nobench = [r for r in rows if r["checkpoint"].endswith("/b/best.safetensors")][0]
 assert float(bench["latency_ms"]) > 0 and float(bench["throughput"]) > 0, bench
 assert nobench["latency_ms"] == nobench["latency_std"] == nobench["throughput"] == "", nobench
-' "$T/results.csv" "$params_train" "$params_deploy" "$macs_deploy"
+' "$T/results.csv" "$params_train" "$params_deploy" "$macs_deploy" 1024 512
 
 # ---- errors: one line on stderr, non-zero exit, nothing written --------
 one_line_error() {  # one_line_error NAME COMMAND...
