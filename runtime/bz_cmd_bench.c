@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bz_cli.h"
+#include "bz_measure_csv.h"
 #include "bz_rng.h"
 #include "bz_runtime_model.h"
 #include "bz_stats.h"
@@ -197,6 +198,8 @@ static void usage(const bz_model_desc *d)
            "  --device NAME           cpu or cuda (default: cuda where a GPU is usable, else cpu)\n"
            "  --precision NAME        cuda: tf32 (default; cuBLAS may use TF32) or fp32\n"
            "  --json                  one JSON object on stdout\n"
+           "  --output FILE.csv       append one row per batch size (latency, throughput,\n"
+           "                          training step; BlockZoo's column names)\n"
            "  --help                  this text\n",
            d->experiment, d->max_batch, d->warmup_runs, d->benchmark_runs);
 }
@@ -305,13 +308,13 @@ typedef struct {
     int sizes[MAX_BATCH_SIZES], n_sizes;
     int warmup, runs, train_runs;   /* train_runs -1: max(3, runs / 10) */
     int with_train, with_inference, layers, json, threads;
-    const char *backend_name, *device_name, *precision, *trace_path;
+    const char *backend_name, *device_name, *precision, *trace_path, *output;
 } bench_options;
 
 static void parse_options(const bz_model_desc *d, int argc, char **argv, bench_options *o)
 {
     enum { O_BATCH = 256, O_MULTI, O_WARMUP, O_RUNS, O_TRAIN_RUNS, O_THREADS, O_BACKEND,
-           O_DEVICE, O_PRECISION, O_NO_TRAIN, O_NO_INFERENCE, O_LAYERS, O_TRACE, O_JSON, O_HELP };
+           O_DEVICE, O_PRECISION, O_NO_TRAIN, O_NO_INFERENCE, O_LAYERS, O_TRACE, O_JSON, O_OUTPUT, O_HELP };
     static const struct option longopts[] = {
         {"batch-size", required_argument, NULL, O_BATCH},
         {"multi-batch", required_argument, NULL, O_MULTI},
@@ -327,6 +330,7 @@ static void parse_options(const bz_model_desc *d, int argc, char **argv, bench_o
         {"layers", no_argument, NULL, O_LAYERS},
         {"trace", required_argument, NULL, O_TRACE},
         {"json", no_argument, NULL, O_JSON},
+        {"output", required_argument, NULL, O_OUTPUT},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -350,6 +354,11 @@ static void parse_options(const bz_model_desc *d, int argc, char **argv, bench_o
         case O_LAYERS: o->layers = 1; break;
         case O_TRACE: o->trace_path = optarg; break;
         case O_JSON: o->json = 1; break;
+        case O_OUTPUT:
+            if (!*optarg)
+                bz_fatal("--output wants a non-empty path");
+            o->output = optarg;
+            break;
         case 'h':
         case O_HELP: usage(d); exit(0);
         default: bz_bad_option("bench", argv);
@@ -365,6 +374,8 @@ static void parse_options(const bz_model_desc *d, int argc, char **argv, bench_o
         o->sizes[o->n_sizes++] = batch ? batch : 1;
     if (o->train_runs < 0)
         o->train_runs = o->runs / 10 > 3 ? o->runs / 10 : 3;
+    if (o->output && bz_bench_csv_check(o->output) != 0)
+        bz_fatal("%s", bz_last_error());
 }
 
 /* One inference and one training step with tracing timers. */
@@ -415,6 +426,8 @@ int bz_cmd_bench(const bz_model_desc *d, int argc, char **argv)
         bz_bench_result r;
         if (bz_bench_run(d, b, &plan, &r) != 0)
             bz_fatal("%s", bz_last_error());
+        if (o.output && bz_bench_csv_append(o.output, d, b, &r, o.with_inference) != 0)
+            bz_fatal("%s", bz_last_error());
         if (o.json) {
             json_t *row = result_json(&r);
             if (o.layers)
@@ -432,6 +445,8 @@ int bz_cmd_bench(const bz_model_desc *d, int argc, char **argv)
     }
     if (o.trace_path)
         write_trace(d, b, &o);
+    if (o.output && !o.json)
+        printf("appended %d row%s to %s\n", o.n_sizes, o.n_sizes > 1 ? "s" : "", o.output);
     if (o.json) {
         print_json(d, b, peak, results);
     } else {

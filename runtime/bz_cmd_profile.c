@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bz_cli.h"
+#include "bz_measure_csv.h"
 #include "bz_results.h"
 #include "bz_runtime_model.h"
 #include "bz_util.h"
@@ -188,23 +189,26 @@ static void usage(const bz_model_desc *d)
            "  --layers         per-layer table (name, op, shapes, params, MACs)\n"
            "  --json           one JSON object on stdout\n"
            "  --no-measure     skip creating a model to measure peak RSS\n"
+           "  --output FILE    append one CSV row (parameters, FLOPs, memory plan, peak RSS)\n"
            "  --help           this text\n",
            d->experiment, d->batch_size, d->max_batch);
 }
 
 int bz_cmd_profile(const bz_model_desc *d, int argc, char **argv)
 {
-    enum { O_BATCH = 256, O_JSON, O_LAYERS, O_NO_MEASURE, O_HELP };
+    enum { O_BATCH = 256, O_JSON, O_LAYERS, O_NO_MEASURE, O_OUTPUT, O_HELP };
     static const struct option longopts[] = {
         {"batch-size", required_argument, NULL, O_BATCH},
         {"json", no_argument, NULL, O_JSON},
         {"layers", no_argument, NULL, O_LAYERS},
         {"no-measure", no_argument, NULL, O_NO_MEASURE},
+        {"output", required_argument, NULL, O_OUTPUT},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
     int batch = d->batch_size < d->max_batch ? d->batch_size : d->max_batch;
     int json = 0, layers = 0, do_measure = 1, c;
+    const char *output = NULL;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
@@ -212,6 +216,11 @@ int bz_cmd_profile(const bz_model_desc *d, int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_LAYERS: layers = 1; break;
         case O_NO_MEASURE: do_measure = 0; break;
+        case O_OUTPUT:
+            if (!*optarg)
+                bz_fatal("--output wants a non-empty path");
+            output = optarg;
+            break;
         case 'h':
         case O_HELP: usage(d); return 0;
         default: bz_bad_option("profile", argv);
@@ -221,6 +230,8 @@ int bz_cmd_profile(const bz_model_desc *d, int argc, char **argv)
         bz_fatal("profile: unexpected argument '%s' (see profile --help)", argv[optind]);
     if (batch < 1)
         batch = 1;
+    if (output && bz_profile_csv_check(output) != 0)
+        bz_fatal("%s", bz_last_error());
     bz_memory_plan plan = bz_memory_plan_of(d, batch);
     measured_rss r;
     if (do_measure)
@@ -229,5 +240,11 @@ int bz_cmd_profile(const bz_model_desc *d, int argc, char **argv)
         print_json(d, &plan, do_measure ? &r : NULL, layers);
     else
         print_text(d, &plan, do_measure ? &r : NULL, layers);
+    if (output) {
+        if (bz_profile_csv_append(output, d, &plan, do_measure ? r.rss_peak : 0) != 0)
+            bz_fatal("%s", bz_last_error());
+        if (!json)
+            printf("appended a row to %s\n", output);
+    }
     return 0;
 }

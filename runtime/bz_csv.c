@@ -202,3 +202,23 @@ int bz_csv_append(const char *path, int ncols, const char *const *header,
     close(fd);  /* releases the lock */
     return rc;
 }
+
+int bz_csv_check_header(const char *path, int ncols, const char *const *header)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;   /* bz_csv_append creates it, or says why it cannot */
+    struct stat st;
+    text_buf head = {0};
+    int rc = 0;
+    put_line(&head, ncols, header);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        bz_error("%s: not a regular file", path);
+        rc = -1;
+    } else if (st.st_size > 0) {
+        rc = check_header(fd, path, &head, ncols, header);
+    }
+    free(head.text);
+    close(fd);
+    return rc;
+}

@@ -11,4 +11,9 @@
 int bz_csv_append(const char *path, int ncols, const char *const *header,
                   const char *const *fields);
 
+/* 0 if path is absent or empty or starts with exactly this header; else
+ * -1 (bz_last_error names the first differing column).  Called before a
+ * long measurement, so that it does not end on an incompatible file. */
+int bz_csv_check_header(const char *path, int ncols, const char *const *header);
+
 #endif

@@ -46,7 +46,11 @@ const char *const bz_results_header[BZ_RESULTS_COLUMNS] = {
  * built at; absent (NULL) in test programs that link the runtime alone */
 extern const char bz_build_commit[] __attribute__((weak));
 
-/* /proc/cpuinfo's first "model name", or "unknown". */
+const char *bz_build_commit_text(void)
+{
+    return &bz_build_commit != NULL && bz_build_commit[0] ? bz_build_commit : "unknown";
+}
+
 static void cpu_model(char *out, int size)
 {
     FILE *fp = fopen("/proc/cpuinfo", "r");
@@ -63,6 +67,14 @@ static void cpu_model(char *out, int size)
     }
     if (fp)
         fclose(fp);
+}
+
+const char *bz_cpu_model(void)
+{
+    static char model[128];
+    if (!model[0])
+        cpu_model(model, sizeof model);
+    return model;
 }
 
 void bz_iso8601_now(char *buf, int size)
@@ -121,38 +133,14 @@ int bz_results_append(const char *path, const bz_model_desc *d, const bz_results
     snprintf(f[28], sizeof f[28], "%.1f", r->peak_rss_mb);
     snprintf(f[29], sizeof f[29], "%d", r->subset);
     snprintf(f[30], sizeof f[30], "%d", r->val_subset);
-    fields[31] = &bz_build_commit != NULL && bz_build_commit[0] ? bz_build_commit : "unknown";
+    fields[31] = bz_build_commit_text();
     fields[32] = d->spec_hash ? d->spec_hash : "";
-    cpu_model(f[33], sizeof f[33]);
+    fields[33] = bz_cpu_model();
     fields[34] = bz_gemm_kernels();
     return bz_csv_append(path, BZ_RESULTS_COLUMNS, bz_results_header, fields);
 }
 
 int bz_results_check_header(const char *path)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return 0;  /* bz_csv_append creates it (or reports why it cannot) */
-    char line[2048];
-    int rc = 0;
-    if (fgets(line, sizeof line, fp)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char want[2048] = "";
-        for (int i = 0; i < BZ_RESULTS_COLUMNS; i++) {
-            if (i)
-                strcat(want, ",");
-            strcat(want, bz_results_header[i]);
-        }
-        if (strcmp(line, want) != 0) {
-            int n = 0;
-            for (const char *c = line; *c; c++)
-                n += *c == ',';
-            bz_error("%s: existing header (%d columns) is not this binary's %d-column results "
-                     "header; use another --results file", path, line[0] ? n + 1 : 0,
-                     BZ_RESULTS_COLUMNS);
-            rc = -1;
-        }
-    }
-    fclose(fp);
-    return rc;
+    return bz_csv_check_header(path, BZ_RESULTS_COLUMNS, bz_results_header);
 }

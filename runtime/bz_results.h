@@ -58,6 +58,11 @@ int bz_results_append(const char *path, const bz_model_desc *d, const bz_results
  * does not end on an incompatible results file. */
 int bz_results_check_header(const char *path);
 
+/* The commit the binary was built at (build/version.c), or "unknown". */
+const char *bz_build_commit_text(void);
+/* /proc/cpuinfo's first "model name", or "unknown". */
+const char *bz_cpu_model(void);
+
 /* Local time as ISO 8601 with offset, e.g. 2025-05-01T14:03:07+02:00. */
 void bz_iso8601_now(char *buf, int size);
 

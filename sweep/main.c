@@ -109,14 +109,16 @@ static void resolve(sweep *s, const options *o)
 {
     if (strpbrk(o->out, "\t\n\r "))
         diag_fatal("--out: a path without spaces, tabs or newlines, got '%s'", o->out);
+    sweep_resolve(s, o->specs, o->out);
+    /* checked: now the directory may be made, and every path made absolute */
     char *out = realpath(o->out, NULL);
-    if (!out) {   /* not there yet: make it, so that every path is absolute */
+    if (!out) {
         char *cmd = xasprintf("mkdir -p '%s'", o->out);
         if (strchr(o->out, '\'') || system(cmd) != 0 || !(out = realpath(o->out, NULL)))
             diag_fatal("--out: cannot create %s", o->out);
         free(cmd);
     }
-    sweep_resolve(s, o->specs, out);
+    sweep_set_out(s, out);
     int cores = usable_cores();
     s->n_jobs = s->jobs.text ? atoi(s->jobs.text) : cores;
     s->threads_per_run = o->threads;

@@ -349,7 +349,7 @@ void report_write_html(const report_data *r, const char *dir, const plot_info *p
                 "<title>BlockZoo comparison</title>\n<style>\n"
                 "body{font-family:sans-serif;margin:2em;max-width:1300px}\n"
                 "table{border-collapse:collapse;margin-bottom:1em;font-size:90%%}\n"
-                "td,th{border:1px solid #bbb;padding:3px 7px;text-align:right}\n"
+                "td,th{border:1px solid #bbb;padding:3px 7px;text-align:right;white-space:nowrap}\n"
                 "td:first-child,th:first-child{text-align:left}\nth{background:#eee}\n"
                 "figure{margin:1em 0}\nfigcaption{font-weight:bold}\n"
                 "pre{background:#f6f6f6;padding:1em}\n</style>\n</head>\n<body>\n"

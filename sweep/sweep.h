@@ -68,6 +68,8 @@ int sweep_override(sweep *s, const char *name, const char *value);
 void sweep_resolve(sweep *s, const char *specs_dir, const char *out_dir);
 /* The train arguments of one run, NULL-terminated, without --threads. */
 char **sweep_train_args(const sweep *s, const sweep_run *r);
+/* Moves the sweep's directory (and its runs') under out_dir. */
+void sweep_set_out(sweep *s, const char *out_dir);
 const char *sweep_setting_names(void);
 int sweep_setting_count(void);
 const char *sweep_setting_option(int i);

@@ -330,6 +330,13 @@ void sweep_resolve(sweep *s, const char *specs_dir, const char *out_dir)
         }
 }
 
+void sweep_set_out(sweep *s, const char *out_dir)
+{
+    s->dir = xasprintf("%s/%s", out_dir, s->name);
+    for (int i = 0; i < s->n_runs; i++)
+        s->runs[i].dir = xasprintf("%s/%s", s->dir, s->runs[i].id);
+}
+
 static void push(char ***args, int *n, const char *a)
 {
     *args = xrealloc(*args, (size_t)(*n + 2) * sizeof **args);

@@ -328,4 +328,32 @@ assert all(l[\"kernel\"].startswith(\"conv2d_\") for l in convs)
 check_fails "bench --trace into a missing directory fails cleanly" \
     "$BIN" bench --benchmark-runs 1 --warmup-runs 0 --train-runs 1 --trace "$T/no/such/dir/t.json"
 
+# bench --output and profile --output (BlockZoo's flags): CSV rows that a
+# report can collect; a file of another kind is refused before measuring
+"$BIN" bench --multi-batch 1,2 --benchmark-runs 2 --warmup-runs 0 --train-runs 1 --threads 1 \
+    --output "$T/bench.csv" >/dev/null 2>"$T/bench.err"
+"$BIN" profile --batch-size 4 --output "$T/profile.csv" >/dev/null 2>"$T/profile.err"
+check "bench --output: a row per batch size with latency, throughput and training step" $PY -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [r["batch_size"] for r in rows] == ["1", "2"], rows
+for r in rows:
+    assert r["block"] == "ResNetBasicBlock" and r["position"] == "mid" and r["threads"] == "1", r
+    assert float(r["latency_ms"]) > 0 and float(r["throughput"]) > 0 and float(r["train_step_ms"]) > 0, r
+    assert r["params_total"] == sys.argv[2] and r["benchmark_runs"] == "2", r
+' "$T/bench.csv" "$params_deploy"
+check "profile --output: one row with parameters, FLOPs, the memory plan and peak RSS" $PY -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 1, rows
+r = rows[0]
+assert r["params_total"] == sys.argv[2] and r["params_trainable"] == sys.argv[3], r
+assert int(r["flops"]) == 2 * int(sys.argv[4]) and r["batch_size"] == "4", r
+assert float(r["memory_mb"]) > float(r["memory_eval_mb"]) > 0 and float(r["peak_rss_mb"]) > 0, r
+' "$T/profile.csv" "$params_deploy" "$params_train" "$macs_deploy"
+cp "$T/profile.csv" "$T/profile.before"
+check_fails "bench --output onto a profile CSV is refused before measuring" \
+    "$BIN" bench --benchmark-runs 1 --warmup-runs 0 --output "$T/profile.csv"
+check "... and the profile CSV is unchanged" cmp -s "$T/profile.csv" "$T/profile.before"
+
 [ $failures -eq 0 ]
