@@ -105,13 +105,16 @@ static const char *parse(int argc, char **argv, sweep *s, options *o)
     return file;
 }
 
-static void resolve(sweep *s, const options *o)
+/* Checks every setting; `run` then makes the sweeps' directory so that
+ * every path it writes can be absolute. */
+static void resolve(sweep *s, const options *o, int make_dir)
 {
     if (strpbrk(o->out, "\t\n\r "))
         diag_fatal("--out: a path without spaces, tabs or newlines, got '%s'", o->out);
     sweep_resolve(s, o->specs, o->out);
-    /* checked: now the directory may be made, and every path made absolute */
     char *out = realpath(o->out, NULL);
+    if (!out && !make_dir)
+        out = xstrdup(o->out);
     if (!out) {
         char *cmd = xasprintf("mkdir -p '%s'", o->out);
         if (strchr(o->out, '\'') || system(cmd) != 0 || !(out = realpath(o->out, NULL)))
@@ -129,7 +132,7 @@ static int command_run(int argc, char **argv)
     sweep s;
     options o = {.out = "results/sweeps", .specs = "specs", .build = 1};
     parse(argc, argv, &s, &o);
-    resolve(&s, &o);
+    resolve(&s, &o, 1);
     char root[PATH_MAX], self[PATH_MAX];
     if (!getcwd(root, sizeof root) || !realpath("/proc/self/exe", self))
         diag_fatal("cannot find the working directory or this program");
@@ -153,7 +156,7 @@ static int command_status(int argc, char **argv)
     sweep s;
     options o = {.out = "results/sweeps", .specs = "specs", .build = 0};
     parse(argc, argv, &s, &o);
-    resolve(&s, &o);
+    resolve(&s, &o, 0);
     return sweep_print_status(&s);
 }
 

@@ -43,9 +43,20 @@ typedef struct {
     const char *key, *value;
 } fact;
 
+/* A batch size of one experiment from `bench --output` CSVs, averaged
+ * over the rows that measured it (NaN: not measured). */
+enum { B_LATENCY, B_THROUGHPUT, B_TRAIN_THROUGHPUT, N_BENCH };
+typedef struct {
+    const char *experiment, *device;
+    int batch, n;
+    double v[N_BENCH];
+    int count[N_BENCH];
+} bench_point;
+
 typedef struct {
     char **files;
     int n_files;
+    int n_sources;            /* results CSVs; > 1: groups per source  */
     report_row *rows;
     int n_rows;
     report_group *groups;     /* sorted: source, block, position order */
@@ -56,13 +67,16 @@ typedef struct {
     int n_positions;
     const char **blocks;      /* sorted by name                        */
     int n_blocks;
+    bench_point *bench;       /* sorted: experiment, device, batch     */
+    int n_bench;
     fact *facts;              /* "how it was measured"                 */
     int n_facts;
     const char *sweep_file;   /* or NULL                               */
 } report_data;
 
 /* report_data.c: reads and checks the CSVs (a missing column, a corrupt
- * row: file:line and exit), then groups and summarises. */
+ * row: file:line and exit), then groups and summarises.  A CSV without
+ * val_acc that has bench's columns is a batch-scaling table. */
 void report_load(report_data *r, char **files, int n_files);
 void report_add_fact(report_data *r, const char *key, const char *value);
 double sample_mean(const double *x, int n);

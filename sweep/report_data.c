@@ -114,9 +114,78 @@ static const char *source_label(char **files, int n_files, int i)
     return parent ? parent + 1 : label;
 }
 
+static const char *const bench_columns[N_BENCH] = {"latency_ms", "throughput", "train_throughput"};
+
+static int is_bench_csv(const csv_table *t)
+{
+    return csv_column(t, "val_acc") < 0 && csv_column(t, "batch_size") >= 0 &&
+           csv_column(t, "experiment_name") >= 0 && csv_column(t, "train_throughput") >= 0;
+}
+
+static bench_point *bench_point_of(report_data *r, const char *experiment, const char *device,
+                                   int batch)
+{
+    for (int i = 0; i < r->n_bench; i++)
+        if (!strcmp(r->bench[i].experiment, experiment) && !strcmp(r->bench[i].device, device) &&
+            r->bench[i].batch == batch)
+            return &r->bench[i];
+    r->bench = xrealloc(r->bench, (size_t)(r->n_bench + 1) * sizeof *r->bench);
+    bench_point *p = &r->bench[r->n_bench++];
+    *p = (bench_point){xstrdup(experiment), xstrdup(device), batch, 0, {0}, {0}};
+    return p;
+}
+
+static void load_bench_rows(report_data *r, const csv_table *t)
+{
+    int batch_col = csv_column(t, "batch_size"), col[N_BENCH];
+    for (int k = 0; k < N_BENCH; k++)
+        if ((col[k] = csv_column(t, bench_columns[k])) < 0)
+            diag_error((src_pos){t->path, 1, 0}, "missing column '%s'", bench_columns[k]);
+    for (int i = 0; i < t->n_rows; i++) {
+        const csv_row *row = &t->rows[i];
+        double batch = parse_number(t, row, batch_col, 0);
+        if (batch < 1 || batch != (int)batch)
+            diag_error((src_pos){t->path, row->line, 0}, "column 'batch_size': not a batch size");
+        bench_point *p = bench_point_of(r, field_or(t, row, "experiment_name", ""),
+                                        field_or(t, row, "device", ""), (int)batch);
+        p->n++;
+        for (int k = 0; k < N_BENCH; k++) {
+            double v = parse_number(t, row, col[k], 1);
+            if (!isnan(v)) {
+                p->v[k] += v;
+                p->count[k]++;
+            }
+        }
+    }
+}
+
+static int cmp_bench(const void *a, const void *b)
+{
+    const bench_point *x = a, *y = b;
+    int d = strcmp(x->experiment, y->experiment);
+    if (!d)
+        d = strcmp(x->device, y->device);
+    return d ? d : x->batch - y->batch;
+}
+
+static void finish_bench(report_data *r)
+{
+    for (int i = 0; i < r->n_bench; i++)
+        for (int k = 0; k < N_BENCH; k++)
+            r->bench[i].v[k] = r->bench[i].count[k] ? r->bench[i].v[k] / r->bench[i].count[k] : NAN;
+    qsort(r->bench, (size_t)r->n_bench, sizeof *r->bench, cmp_bench);
+}
+
 static void load_file(report_data *r, const char *file, const char *source)
 {
     csv_table t = csv_read(file);
+    if (is_bench_csv(&t)) {
+        if (t.n_rows == 0)
+            diag_error((src_pos){file, 1, 0}, "no rows after the header");
+        load_bench_rows(r, &t);
+        csv_free(&t);
+        return;
+    }
     int col[N_METRICS];
     static const char *const required[] = {"block", "position"};
     for (size_t i = 0; i < 2; i++)
@@ -269,6 +338,13 @@ void report_load(report_data *r, char **files, int n_files)
     r->n_files = n_files;
     for (int i = 0; i < n_files; i++)
         load_file(r, files[i], source_label(files, n_files, i));
+    if (r->n_rows == 0)
+        diag_fatal("report: no results CSV among the files (a bench CSV alone has no accuracy)");
+    finish_bench(r);
+    const char **sources = distinct(r, offsetof(report_row, source), &r->n_sources, cmp_string);
+    free(sources);
+    for (int i = 0; r->n_sources == 1 && i < r->n_rows; i++)
+        r->rows[i].source = "";
     r->positions = distinct(r, offsetof(report_row, position), &r->n_positions, cmp_position);
     r->blocks = distinct(r, offsetof(report_row, block), &r->n_blocks, cmp_string);
     group_rows(r);

@@ -215,6 +215,31 @@ static int training_curves(FILE *fp, const report_data *r)
     return any;
 }
 
+/* Throughput against batch size, one line per experiment and device. */
+static void batch_scaling(FILE *fp, const report_data *r)
+{
+    fprintf(fp, "$scaling << EOD\n");
+    for (int i = 0; i < r->n_bench; i++) {
+        const bench_point *p = &r->bench[i];
+        if (i && (strcmp(p->experiment, p[-1].experiment) || strcmp(p->device, p[-1].device))) {
+            fprintf(fp, "\n\n");
+        }
+        fprintf(fp, "%d %.9g\n", p->batch, p->v[B_THROUGHPUT]);
+    }
+    fprintf(fp, "EOD\n@TERMINAL\nset logscale xy 2\nset grid\nset xlabel \"batch size\"\n"
+                "set ylabel \"inference throughput (images/s)\"\nset key outside right top\nplot ");
+    for (int i = 0, line = 0; i < r->n_bench; i++) {
+        const bench_point *p = &r->bench[i];
+        if (i && !strcmp(p->experiment, p[-1].experiment) && !strcmp(p->device, p[-1].device))
+            continue;
+        fprintf(fp, "%s$scaling index %d with linespoints pt 7 lc rgb \"%s\" title ",
+                line ? ", \\\n  " : "", line, block_colour[line % 10]);
+        put_quoted(fp, xasprintf("%s (%s)", p->experiment, p->device));
+        line++;
+    }
+    fprintf(fp, "\n");
+}
+
 /* Writes <name>.gp: the data, then the plot for each terminal. */
 static void run_gnuplot(const char *dir, const char *name, const char *body, int width, int height)
 {
@@ -281,6 +306,13 @@ static void write_by_position(FILE *fp, const report_data *r, int a, int b)
     accuracy_by_position(fp, r);
 }
 
+static void write_scaling(FILE *fp, const report_data *r, int a, int b)
+{
+    (void)a;
+    (void)b;
+    batch_scaling(fp, r);
+}
+
 static void write_curves(FILE *fp, const report_data *r, int a, int b)
 {
     (void)a;
@@ -323,5 +355,11 @@ int report_plots(const report_data *r, const char *dir, plot_info *plots, int ma
                                  "Training curves: validation accuracy per epoch (mean over seeds)"};
     }
     free(body);
+    if (r->n_bench && n < max_plots) {
+        body = body_of(write_scaling, r, 0, 0);
+        run_gnuplot(dir, "batch_scaling", body, 900, 520);
+        plots[n++] = (plot_info){"batch_scaling", "Inference throughput against batch size (bench --output)"};
+        free(body);
+    }
     return n;
 }

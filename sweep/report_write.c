@@ -46,7 +46,7 @@ static char *mean_std(double mean, double std, const char *fmt)
 
 static grid summary_grid(const report_data *r)
 {
-    int multi = r->n_files > 1, c0 = multi ? 1 : 0;
+    int multi = r->n_sources > 1, c0 = multi ? 1 : 0;
     grid g = grid_new("Per block and position", "mean ± standard deviation over seeds (n-1)",
                       c0 + 3 + N_METRICS, r->n_groups);
     if (multi)
@@ -131,6 +131,27 @@ static grid ranking_grid(const report_data *r)
     return g;
 }
 
+static grid bench_grid(const report_data *r)
+{
+    grid g = grid_new("Batch scaling", "from bench --output CSVs: mean over the rows of each "
+                      "batch size; latency of the deploy graph, training step throughput", 6,
+                      r->n_bench);
+    const char *head[] = {"experiment", "device", "batch", "latency (ms)", "throughput (img/s)",
+                          "training (img/s)"};
+    static const char *const fmt[N_BENCH] = {"%.3f", "%.1f", "%.1f"};
+    for (int c = 0; c < 6; c++)
+        cell(&g, 0, c, xstrdup(head[c]));
+    for (int i = 0; i < r->n_bench; i++) {
+        const bench_point *p = &r->bench[i];
+        cell(&g, i + 1, 0, xstrdup(p->experiment));
+        cell(&g, i + 1, 1, xstrdup(p->device));
+        cell(&g, i + 1, 2, xasprintf("%d", p->batch));
+        for (int k = 0; k < N_BENCH; k++)
+            cell(&g, i + 1, 3 + k, mean_std(p->v[k], NAN, fmt[k]));
+    }
+    return g;
+}
+
 static FILE *open_out(const char *dir, const char *name, char **path)
 {
     *path = xasprintf("%s/%s", dir, name);
@@ -157,7 +178,7 @@ static json_t *groups_json(const report_data *r)
     for (int i = 0; i < r->n_groups; i++) {
         const report_group *g = &r->groups[i];
         json_t *o = json_object(), *m = json_object();
-        if (r->n_files > 1)
+        if (r->n_sources > 1)
             json_object_set_new(o, "source", json_string(g->source));
         json_object_set_new(o, "block", json_string(g->block));
         json_object_set_new(o, "position", json_string(g->position));
@@ -196,7 +217,7 @@ static json_t *ranking_json(const report_data *r)
             const report_group *g = &r->groups[order[i]];
             json_t *e = json_pack("{s:i, s:s, s:o}", "rank", i + 1, "block", g->block,
                                   "val_acc_mean", number_or_null(g->mean[M_VAL_ACC]));
-            if (r->n_files > 1)
+            if (r->n_sources > 1)
                 json_object_set_new(e, "source", json_string(g->source));
             json_array_append_new(a, e);
         }
@@ -204,6 +225,21 @@ static json_t *ranking_json(const report_data *r)
     }
     free(order);
     return o;
+}
+
+static json_t *bench_json(const report_data *r)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < r->n_bench; i++) {
+        const bench_point *p = &r->bench[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:i, s:o, s:o, s:o}", "experiment",
+                                           p->experiment, "device", p->device, "batch_size",
+                                           p->batch, "rows", p->n, "latency_ms",
+                                           number_or_null(p->v[B_LATENCY]), "throughput",
+                                           number_or_null(p->v[B_THROUGHPUT]), "train_throughput",
+                                           number_or_null(p->v[B_TRAIN_THROUGHPUT])));
+    }
+    return a;
 }
 
 void report_write_json(const report_data *r, const char *dir)
@@ -218,6 +254,8 @@ void report_write_json(const report_data *r, const char *dir)
     json_object_set_new(root, "groups", groups_json(r));
     json_object_set_new(root, "generality", generality_json(r));
     json_object_set_new(root, "ranking", ranking_json(r));
+    if (r->n_bench)
+        json_object_set_new(root, "batch_scaling", bench_json(r));
     json_object_set_new(root, "measured", facts);
     char *path = xasprintf("%s/report.json", dir);
     if (json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0)
@@ -251,22 +289,27 @@ static void free_grid(grid *g)
     free(g->cells);
 }
 
-static void make_grids(const report_data *r, grid *grids)
+/* The report's tables, in order; returns how many. */
+static int make_grids(const report_data *r, grid *grids)
 {
     grids[0] = summary_grid(r);
     grids[1] = generality_grid(r);
     grids[2] = ranking_grid(r);
+    if (!r->n_bench)
+        return 3;
+    grids[3] = bench_grid(r);
+    return 4;
 }
 
 void report_write_markdown(const report_data *r, const char *dir, const plot_info *plots, int n)
 {
     char *path;
     FILE *fp = open_out(dir, "report.md", &path);
-    grid grids[3];
-    make_grids(r, grids);
+    grid grids[4];
+    int n_grids = make_grids(r, grids);
     fprintf(fp, "# BlockZoo comparison\n\n%d runs from %d results file%s.\n\n", r->n_rows,
             r->n_files, r->n_files > 1 ? "s" : "");
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n_grids; i++) {
         markdown_grid(fp, &grids[i]);
         free_grid(&grids[i]);
     }
@@ -342,9 +385,9 @@ void report_write_html(const report_data *r, const char *dir, const plot_info *p
 {
     char *path;
     FILE *fp = open_out(dir, "index.html", &path);
-    grid grids[3];
-    static const char *const ids[3] = {"summary", "generality", "ranking"};
-    make_grids(r, grids);
+    grid grids[4];
+    static const char *const ids[4] = {"summary", "generality", "ranking", "batch-scaling"};
+    int n_grids = make_grids(r, grids);
     fprintf(fp, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                 "<title>BlockZoo comparison</title>\n<style>\n"
                 "body{font-family:sans-serif;margin:2em;max-width:1300px}\n"
@@ -355,7 +398,7 @@ void report_write_html(const report_data *r, const char *dir, const plot_info *p
                 "pre{background:#f6f6f6;padding:1em}\n</style>\n</head>\n<body>\n"
                 "<h1>BlockZoo comparison</h1>\n<p>%d runs from %d results file%s.</p>\n",
             r->n_rows, r->n_files, r->n_files > 1 ? "s" : "");
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n_grids; i++) {
         html_grid(fp, &grids[i], ids[i]);
         free_grid(&grids[i]);
     }

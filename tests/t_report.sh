@@ -176,6 +176,27 @@ assert src.count("machine_a") == 9 and src.count("machine_b") == 3, src
 assert r["rows"] == 36
 ' "$T/both/report.json"
 
+# ---- a bench --output CSV beside the results: the batch-scaling table ----
+cat >"$T/bench.csv" <<'EOF'
+timestamp,block,position,experiment_name,device,backend,threads,batch_size,warmup_runs,benchmark_runs,latency_ms,latency_std,latency_median_ms,latency_p90_ms,throughput,gflops,train_step_ms,train_throughput,params_total,flops,num_blocks,base_channels,out_dim,cpu_model,gemm,commit
+t,B,mid,b_mid,cpu,optimised,2,1,1,5,2.0,0,0,0,500,1,10,100,1,1,1,8,10,cpu,gemm,c
+t,B,mid,b_mid,cpu,optimised,2,1,1,5,4.0,0,0,0,250,1,30,50,1,1,1,8,10,cpu,gemm,c
+t,B,mid,b_mid,cpu,optimised,2,8,1,5,8.0,0,0,0,1000,1,,,1,1,1,8,10,cpu,gemm,c
+t,A,late,a_late,cpu,optimised,2,1,1,5,1.0,0,0,0,1000,1,5,200,1,1,1,8,10,cpu,gemm,c
+EOF
+$SW report "$T/known.csv" "$T/bench.csv" --output "$T/scaling" >"$T/scaling.out" 2>&1
+check "report with a bench --output CSV: batch scaling averaged per experiment and batch, plotted" $PY -c '
+import json, os, sys
+r = json.load(open(sys.argv[1] + "/report.json"))
+assert len(r["groups"]) == 9 and "source" not in r["groups"][0], r["groups"][0]
+got = [(p["experiment"], p["batch_size"], p["rows"], p["latency_ms"], p["throughput"], p["train_throughput"])
+       for p in r["batch_scaling"]]
+assert got == [("a_late", 1, 1, 1.0, 1000.0, 200.0), ("b_mid", 1, 2, 3.0, 375.0, 75.0),
+               ("b_mid", 8, 1, 8.0, 1000.0, None)], got
+assert os.path.getsize(sys.argv[1] + "/batch_scaling.svg") > 1000
+assert "<table id=\"batch-scaling\">" in open(sys.argv[1] + "/index.html").read()
+' "$T/scaling"
+
 # ---- bad CSVs: file:line and a non-zero exit, nothing written ----------
 bad_csv() {  # bad_csv NAME EXPECTED-REGEX: the CSV is made from known.csv by a sed script on stdin
     name=$1 want=$2
