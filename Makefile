@@ -8,6 +8,8 @@
 #   make list | all | run | test | clean
 #   make bench-vs-torch [EXP="a b"] [THREADS=2]   speed against PyTorch
 #   make bench-vs-torch-cuda [EXP="a b"] [PRECISION=tf32]   ... on a GPU
+#   make sweep [SWEEP=quick] [EXPS="glob ..."] [SEEDS="0 1"] [JOBS=N] [RUNNER=slurm]
+#   make sweep-status | report [SWEEP=quick]    a sweep's runs; its report
 # See README.md.
 
 EXP ?= resnet_basic_block_mid

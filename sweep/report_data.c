@@ -173,7 +173,8 @@ static void finish_bench(report_data *r)
     for (int i = 0; i < r->n_bench; i++)
         for (int k = 0; k < N_BENCH; k++)
             r->bench[i].v[k] = r->bench[i].count[k] ? r->bench[i].v[k] / r->bench[i].count[k] : NAN;
-    qsort(r->bench, (size_t)r->n_bench, sizeof *r->bench, cmp_bench);
+    if (r->n_bench)
+        qsort(r->bench, (size_t)r->n_bench, sizeof *r->bench, cmp_bench);
 }
 
 static void load_file(report_data *r, const char *file, const char *source)

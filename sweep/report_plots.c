@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../gen/diag.h"
+#include "child.h"
 #include "csv.h"
 #include "report.h"
 
@@ -259,26 +260,12 @@ static void run_gnuplot(const char *dir, const char *name, const char *body, int
     fprintf(fp, "set output\n");
     if (fclose(fp) != 0)
         diag_fatal("cannot write %s: %s", path, strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (chdir(dir) != 0)
-            _exit(127);
-        char *script = xasprintf("%s.gp", name);
-        /* its warnings (an empty range of a one-epoch curve) go to a log */
-        if (!freopen("gnuplot.log", "a", stderr))
-            _exit(127);
-        execlp("gnuplot", "gnuplot", script, (char *)NULL);
-        fprintf(stderr, "bzsweep: report: cannot run gnuplot (Debian: gnuplot-nox): %s\n",
-                strerror(errno));
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            diag_fatal("waitpid: %s", strerror(errno));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        diag_fatal("report: gnuplot failed on %s (its messages: %s/gnuplot.log)", path, dir);
+    /* gnuplot's warnings (an empty range of a one-epoch curve) go to a log */
+    char *script = xasprintf("%s.gp", name), *argv[] = {"gnuplot", script, NULL};
+    if (run_program(dir, argv, "gnuplot.log") != 0)
+        diag_fatal("report: gnuplot failed on %s (Debian: gnuplot-nox; its messages: %s/gnuplot.log)",
+                   path, dir);
+    free(script);
     free(path);
 }
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "sweep.h"
 
 void sweep_build(const sweep *s, int jobs, char *const *make_args)
@@ -45,18 +46,6 @@ void sweep_build(const sweep *s, int jobs, char *const *make_args)
     unsetenv("MAKEFLAGS");
     unsetenv("MFLAGS");
     unsetenv("MAKELEVEL");
-    pid_t pid = fork();
-    if (pid < 0)
-        diag_fatal("fork: %s", strerror(errno));
-    if (pid == 0) {
-        execvp("make", argv);
-        fprintf(stderr, "bzsweep: cannot run make: %s\n", strerror(errno));
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            diag_fatal("waitpid: %s", strerror(errno));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (run_program(NULL, argv, NULL) != 0)
         diag_fatal("building the sweep's binaries failed (make's messages above)");
 }

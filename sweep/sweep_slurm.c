@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "sweep.h"
 
 static char *slurm_dir(const char *sweep_dir) { return xasprintf("%s/slurm", sweep_dir); }
@@ -49,9 +50,7 @@ static char *capture(char *const *argv, int may_fail)
     }
     out[len] = '\0';
     close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status = wait_child(pid);
     if ((!WIFEXITED(status) || WEXITSTATUS(status) != 0) && may_fail) {
         free(out);
         return NULL;
@@ -135,11 +134,8 @@ int sweep_slurm_task(const char *sweep_dir, int index)
         if (strcmp(p.runs[i].id, id) != 0)
             continue;
         const char *cpus = getenv("SLURM_CPUS_PER_TASK");
-        int threads = cpus && atoi(cpus) > 0 ? atoi(cpus) : 1, status;
-        pid_t pid = (pid_t)run_start(&p.runs[i], threads);
-        while (waitpid(pid, &status, 0) < 0)
-            if (errno != EINTR)
-                diag_fatal("waitpid: %s", strerror(errno));
+        int threads = cpus && atoi(cpus) > 0 ? atoi(cpus) : 1;
+        int status = wait_child((pid_t)run_start(&p.runs[i], threads));
         char reason[512];
         int ok = run_finish(&p.runs[i], status, reason, sizeof reason);
         sweep_collect(sweep_dir);

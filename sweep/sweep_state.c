@@ -163,22 +163,15 @@ void sweep_write_plan(const sweep *s, const char *root)
         append_line(&text, &len, &cap, line);
         free(line);
     }
-    char *old_path = xasprintf("%s/plan.tsv", s->dir);
-    if (access(old_path, F_OK) == 0) {
-        plan old = plan_read(s->dir);
-        for (int i = 0; i < old.n; i++)
-            if (!selected(s, old.runs[i].id)) {
-                char *cmd = command_text(old.runs[i].binary, old.runs[i].args);
-                char *line = xasprintf("%s\t%s", old.runs[i].id, cmd);
-                for (char *c = line + strlen(old.runs[i].id) + 1; *c; c++)
-                    if (*c == ' ')
-                        *c = '\t';
-                line[strlen(line) - 1] = '\0';
-                append_line(&text, &len, &cap, line);
-                free(line);
-                free(cmd);
-            }
+    char *old_path = xasprintf("%s/plan.tsv", s->dir), *old = read_text(old_path);
+    for (char *save, *line = old ? strtok_r(old, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *id = xasprintf("%.*s", (int)strcspn(line, "\t"), line);
+        if (!selected(s, id))
+            append_line(&text, &len, &cap, line);
+        free(id);
     }
+    free(old);
     free(old_path);
     if (write_file_atomic(s->dir, "plan.tsv", text) != 0)
         diag_fatal("cannot write %s/plan.tsv: %s", s->dir, strerror(errno));

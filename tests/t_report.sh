@@ -10,15 +10,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 PY=/usr/bin/python3
-failures=0
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1"; failures=$((failures + 1)); }
-skip() { echo "ok - $1 # SKIP $2"; }
-check() {  # check NAME COMMAND...: ok if the command succeeds
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else notok "$name"; fi
-}
+. tests/tap.sh
 
 mkdir -p build/tests
 T=$(mktemp -d "$PWD/build/tests/t_report.XXXXXX")
@@ -163,6 +155,19 @@ else
     skip "the HTML report in headless Chromium" "chromium is not installed (Debian: chromium)"
 fi
 
+# ---- the same under ASan/UBSan: no memory error on good and bad input ----
+if gcc -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+       -o "$T/bzsweep_asan" sweep/*.c gen/yaml_doc.c gen/diag.c -lyaml -lm -ljansson 2>"$T/asan.log"; then
+    check "report under ASan/UBSan: a known CSV, a bench CSV, a corrupt CSV" sh -c '
+        export ASAN_OPTIONS=detect_leaks=0
+        "$1/bzsweep_asan" report "$1/known.csv" "$1/known.csv" --output "$1/asan" >/dev/null 2>"$1/asan.err" &&
+        sed "3s/,cpu,/,"cpu,/" "$1/known.csv" >"$1/corrupt.csv" &&
+        ! "$1/bzsweep_asan" report "$1/corrupt.csv" --output "$1/asan2" 2>>"$1/asan.err" &&
+        ! grep -q "Sanitizer" "$1/asan.err"' sh "$T"
+else
+    sed 's/^/# /' "$T/asan.log" | tail -n 5; notok "bzsweep builds with ASan/UBSan"
+fi
+
 # ---- several CSVs: one source each ---------------------------------------
 mkdir -p "$T/machine_a" "$T/machine_b"
 cp "$T/known.csv" "$T/machine_a/results.csv"
@@ -220,5 +225,4 @@ echo '2,$d' | bad_csv no_rows "no_rows.csv:1: error: no rows after the header"
 if $SW report "$T/none.csv" >/dev/null 2>"$T/bad.err"; then notok "a missing CSV: accepted"; else
     check "a missing CSV: one line naming it" grep -q "none.csv: error: cannot open" "$T/bad.err"; fi
 
-echo "# t_report: $failures failed"
-[ $failures -eq 0 ]
+finish t_report

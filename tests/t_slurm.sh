@@ -11,15 +11,8 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 PY=/usr/bin/python3
-failures=0
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1"; failures=$((failures + 1)); }
+. tests/tap.sh
 skip_all() { echo "ok - Slurm runner # SKIP $1"; exit 0; }
-check() {  # check NAME COMMAND...: ok if the command succeeds
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else notok "$name"; fi
-}
 
 [ "$(id -u)" -eq 0 ] || skip_all "not root: the test starts munged, slurmctld and slurmd"
 for d in munged slurmctld slurmd sbatch squeue; do
@@ -143,5 +136,4 @@ build/bzsweep run "$T/tiny.yaml" --out "$T/sweeps" --no-build >"$T/again.out" 2>
 check "submitting the finished sweep again submits nothing" grep -q "nothing to submit" "$T/again.out"
 [ $failures -eq 0 ] || { sed 's/^/# /' "$T/slurmctld.log" | tail -n 10; cat "$T"/sweeps/tiny/slurm/*.out | sed 's/^/# /' | tail -n 20; }
 
-echo "# t_slurm: $failures failed"
-[ $failures -eq 0 ]
+finish t_slurm

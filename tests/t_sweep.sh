@@ -10,14 +10,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 PY=/usr/bin/python3
-failures=0
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1"; failures=$((failures + 1)); }
-check() {  # check NAME COMMAND...: ok if the command succeeds
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else notok "$name"; fi
-}
+. tests/tap.sh
 
 mkdir -p build/tests
 T=$(mktemp -d "$PWD/build/tests/t_sweep.XXXXXX")
@@ -99,6 +92,10 @@ if run_sweep ok --epochs 2 --no-build; then notok "sweep with another recipe ove
     check "sweep with another recipe over finished runs is refused, naming the run" \
         grep -q "finished with another command" "$T/ok.out"; fi
 
+run_sweep ok --experiments resnet_basic_block_mid --seeds 2 --no-build
+check "a sweep narrowed by --experiments/--seeds runs its own; results.csv keeps the others: 5 rows" \
+    rows_ok "$T/sweeps/ok/results.csv" 5
+
 # ---- the sweep's report, and BlockZoo's own analysis on its results ----
 if $SW report --sweep "$T/ok.yaml" --out "$T/sweeps" >"$T/report.out" 2>&1; then
     ok "report --sweep: $(cat "$T/report.out")"
@@ -106,7 +103,7 @@ else
     sed 's/^/# /' "$T/report.out"; notok "report --sweep writes the sweep's report"
 fi
 check "the sweep's report has its tables and 6 plots, curves from the runs' metrics" sh -c '
-    [ "$(grep -c "<svg" "$1/index.html")" -eq 6 ] && [ -s "$1/training_curves.png" ] &&
+    [ "$(grep -c "<svg" "$1/index.html")" -eq 6 ] && grep -q "^5 runs from 1 results file" "$1/report.md" && [ -s "$1/training_curves.png" ] &&
     grep -q "commit of the runs" "$1/report.md"' sh "$T/sweeps/ok/report"
 if $PY -c 'import pandas' 2>/dev/null; then
     mkdir -p "$T/pandas/results"
@@ -188,12 +185,17 @@ $SW status "$T/bad_data.yaml" --out "$T/sweeps" >"$T/status.out" 2>&1
 check "sweep-status shows failed runs with their reason" \
     grep -q "4 runs: 0 ok, 4 failed" "$T/status.out"
 
-# ---- bad input: one line with file:line:column, nothing run -----------
+# ---- bad input: one line with file:line:column, nothing run; the checks
+# run bzsweep built with ASan/UBSan ----
+SWA=$T/bzsweep_asan
+gcc -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+    -o "$SWA" sweep/*.c gen/yaml_doc.c gen/diag.c -lyaml -lm -ljansson || notok "bzsweep builds with ASan/UBSan"
+export ASAN_OPTIONS=detect_leaks=0
 bad() {  # bad NAME EXPECTED-REGEX [bzsweep options]: YAML on stdin
     name=$1 want=$2
     shift 2
     cat >"$T/$name.yaml"
-    if $SW run "$T/$name.yaml" --out "$T/bad" --no-build "$@" >"$T/bad.out" 2>"$T/bad.err"; then
+    if $SWA run "$T/$name.yaml" --out "$T/bad" --no-build "$@" >"$T/bad.out" 2>"$T/bad.err"; then
         notok "$name: accepted"
     elif [ "$(wc -l <"$T/bad.err")" -ne 1 ] || ! grep -Eq "$want" "$T/bad.err"; then
         sed 's/^/# /' "$T/bad.err"; notok "$name: error message"
@@ -224,5 +226,4 @@ printf 'experiments: ["*"]\n' |
 printf 'experiments: [a\n' |
     bad yaml_syntax "yaml_syntax.yaml:[0-9]+:[0-9]+: error: YAML syntax"
 
-echo "# t_sweep: $failures failed"
-[ $failures -eq 0 ]
+finish t_sweep
