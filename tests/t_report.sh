@@ -155,19 +155,6 @@ else
     skip "the HTML report in headless Chromium" "chromium is not installed (Debian: chromium)"
 fi
 
-# ---- the same under ASan/UBSan: no memory error on good and bad input ----
-if gcc -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-       -o "$T/bzsweep_asan" sweep/*.c gen/yaml_doc.c gen/diag.c -lyaml -lm -ljansson 2>"$T/asan.log"; then
-    check "report under ASan/UBSan: a known CSV, a bench CSV, a corrupt CSV" sh -c '
-        export ASAN_OPTIONS=detect_leaks=0
-        "$1/bzsweep_asan" report "$1/known.csv" "$1/known.csv" --output "$1/asan" >/dev/null 2>"$1/asan.err" &&
-        sed "3s/,cpu,/,"cpu,/" "$1/known.csv" >"$1/corrupt.csv" &&
-        ! "$1/bzsweep_asan" report "$1/corrupt.csv" --output "$1/asan2" 2>>"$1/asan.err" &&
-        ! grep -q "Sanitizer" "$1/asan.err"' sh "$T"
-else
-    sed 's/^/# /' "$T/asan.log" | tail -n 5; notok "bzsweep builds with ASan/UBSan"
-fi
-
 # ---- several CSVs: one source each ---------------------------------------
 mkdir -p "$T/machine_a" "$T/machine_b"
 cp "$T/known.csv" "$T/machine_a/results.csv"
@@ -201,6 +188,19 @@ assert got == [("a_late", 1, 1, 1.0, 1000.0, 200.0), ("b_mid", 1, 2, 3.0, 375.0,
 assert os.path.getsize(sys.argv[1] + "/batch_scaling.svg") > 1000
 assert "<table id=\"batch-scaling\">" in open(sys.argv[1] + "/index.html").read()
 ' "$T/scaling"
+
+# ---- the same under ASan/UBSan: no memory error on good and bad input ----
+if gcc -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+       -o "$T/bzsweep_asan" sweep/*.c gen/yaml_doc.c gen/diag.c -lyaml -lm -ljansson 2>"$T/asan.log"; then
+    check "report under ASan/UBSan: a known CSV, a bench CSV, a corrupt CSV" sh -c '
+        export ASAN_OPTIONS=detect_leaks=0
+        "$1/bzsweep_asan" report "$1/known.csv" "$1/known.csv" "$1/bench.csv" --output "$1/asan" >/dev/null 2>"$1/asan.err" &&
+        sed "3s/,cpu,/,\"cpu,/" "$1/known.csv" >"$1/corrupt.csv" &&
+        ! "$1/bzsweep_asan" report "$1/corrupt.csv" --output "$1/asan2" 2>>"$1/asan.err" &&
+        ! grep -q "Sanitizer" "$1/asan.err"' sh "$T"
+else
+    sed 's/^/# /' "$T/asan.log" | tail -n 5; notok "bzsweep builds with ASan/UBSan"
+fi
 
 # ---- bad CSVs: file:line and a non-zero exit, nothing written ----------
 bad_csv() {  # bad_csv NAME EXPECTED-REGEX: the CSV is made from known.csv by a sed script on stdin
