@@ -57,6 +57,10 @@ static void apply_precision(const bz_backend *b, const char *precision)
         bz_fatal("%s", bz_last_error());
 }
 
+/* build/build_info.c: why a CPU-only binary has no CUDA; absent (NULL) in
+ * test programs that link the runtime alone */
+extern const char bz_build_cuda_note[] __attribute__((weak));
+
 const bz_backend *bz_opt_device(const bz_model_desc *d, const char *device, const char *backend,
                                 const char *precision)
 {
@@ -69,7 +73,9 @@ const bz_backend *bz_opt_device(const bz_model_desc *d, const char *device, cons
         if (backend)
             bz_fatal("--backend names a CPU backend; it does not go with --device cuda");
         if (!d->cuda)
-            bz_fatal("--device cuda: this binary was built without CUDA (no nvcc when it was made)");
+            bz_fatal("--device cuda: this binary was built without CUDA: %s",
+                     &bz_build_cuda_note != NULL && bz_build_cuda_note[0]
+                         ? bz_build_cuda_note : "its CUDA side was not linked");
         const char *why = d->cuda->device->unusable();
         if (why)
             bz_fatal("--device cuda: no usable GPU: %s", why);

@@ -42,8 +42,8 @@ const char *const bz_results_header[BZ_RESULTS_COLUMNS] = {
     "val_subset", "commit", "spec_hash", "cpu_model", "gemm",
 };
 
-/* build/version.c, linked into every experiment binary: the commit it was
- * built at; absent (NULL) in test programs that link the runtime alone */
+/* build/build_info.c, linked into every experiment binary: the commit it
+ * was built at; absent (NULL) in test programs that link the runtime alone */
 extern const char bz_build_commit[] __attribute__((weak));
 
 const char *bz_build_commit_text(void)
