@@ -21,7 +21,11 @@ _Noreturn static void fail(parser *ps, const char *msg, const char *detail)
 {
     src_pos here = ps->at;
     here.column += (int)(ps->p - ps->text);
-    diag_error(here, "in expression '%s': %s%s", ps->text, msg, detail);
+    /* a long expression is quoted by its first 60 characters: the column
+     * says where the error is */
+    int n = (int)strlen(ps->text);
+    diag_error(here, "in expression '%.*s%s': %s%s", n > 60 ? 57 : n, ps->text, n > 60 ? "..." : "",
+               msg, detail);
 }
 
 static void skip_space(parser *ps)
@@ -215,15 +219,21 @@ static double parse_or(parser *ps)
     return v;
 }
 
+/* Every level of the recursion counts towards MAX_NESTING: a ?: chain
+ * nests as deeply as parentheses do. */
 static double parse_ternary(parser *ps)
 {
-    double cond = parse_or(ps);
-    if (!accept(ps, "?"))
-        return cond;
-    double a = parse_ternary(ps);
-    expect(ps, ":");
-    double b = parse_ternary(ps);
-    return cond != 0 ? a : b;
+    if (++ps->depth > MAX_NESTING)
+        fail(ps, "nested too deeply", "");
+    double v = parse_or(ps);
+    if (accept(ps, "?")) {
+        double a = parse_ternary(ps);
+        expect(ps, ":");
+        double b = parse_ternary(ps);
+        v = v != 0 ? a : b;
+    }
+    ps->depth--;
+    return v;
 }
 
 double expr_eval(const char *text, src_pos at, expr_lookup_fn lookup, void *ctx)

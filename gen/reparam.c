@@ -119,21 +119,23 @@ static int contains_all(const reparam_group *outer, const reparam_group *inner)
 }
 
 /* A group whose branches include another group's sum absorbs it, as
- * RepMixer's reparameterize() merges its already merged mixer. */
+ * RepMixer's reparameterize() merges its already merged mixer.  Every
+ * group is judged against all the others before any is dropped. */
 static void drop_absorbed_groups(graph *g)
 {
-    int kept = 0;
+    int *absorbed = xcalloc((size_t)g->n_groups + 1, sizeof *absorbed), kept = 0;
+    for (int k = 0; k < g->n_groups; k++)
+        for (int j = 0; j < g->n_groups && !absorbed[k]; j++)
+            absorbed[k] = j != k && g->groups[j].n_members > g->groups[k].n_members &&
+                          contains_all(&g->groups[j], &g->groups[k]);
     for (int k = 0; k < g->n_groups; k++) {
-        int absorbed = 0;
-        for (int j = 0; j < g->n_groups && !absorbed; j++)
-            absorbed = j != k && g->groups[j].n_members > g->groups[k].n_members &&
-                       contains_all(&g->groups[j], &g->groups[k]);
-        if (absorbed)
+        if (absorbed[k])
             free(g->groups[k].members);
         else
             g->groups[kept++] = g->groups[k];
     }
     g->n_groups = kept;
+    free(absorbed);
 }
 
 /* Groups left after absorption may not share a node. */

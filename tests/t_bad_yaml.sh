@@ -17,7 +17,10 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
-bzgen="$root/build/bzgen"
+# bzgen built with ASan and UBSan (-fno-sanitize-recover=all): a memory or
+# undefined-behaviour error on any input fails its check
+bzgen="$root/build/tests/bzgen-asan"
+export ASAN_OPTIONS=detect_leaks=0
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -26,8 +29,8 @@ status=0
 pass() { echo "ok - $*"; }
 fail() { echo "not ok - $*"; status=1; }
 
-if ! make -s build/bzgen >"$tmp/make.log" 2>&1; then
-    fail "bad_yaml: make -s build/bzgen failed: $(head -n 1 "$tmp/make.log")"
+if ! make -s build/tests/bzgen-asan >"$tmp/make.log" 2>&1; then
+    fail "bad_yaml: make -s build/tests/bzgen-asan failed: $(head -n 1 "$tmp/make.log")"
     exit 1
 fi
 
@@ -115,6 +118,22 @@ for dir in tests/bad_yaml/*/; do
         fi
     fi
 done
+
+# A 520 KB chain of 130,000 '?:' (the stack overflowed before they counted
+# towards the nesting limit): one line, at the expression, quoted short.
+deep="$tmp/deep_ternary"
+cp -r tests/bad_yaml/expr_deep_ternary "$deep"
+awk '/kernel:/ { printf "    kernel: "; for (i = 0; i < 130000; i++) printf "1?3:"; print "3"; next } { print }' \
+    tests/bad_yaml/expr_deep_ternary/blocks/bad.yaml >"$deep/blocks/bad.yaml"
+(cd "$deep" && $runner "$bzgen" --spec spec.yaml --blocks blocks --defaults defaults.yaml \
+    --output "$tmp/deep.m4" >/dev/null 2>"$tmp/stderr")
+rc=$?
+if [ $rc -eq 1 ] && one_line "$tmp/stderr" && grep -q "bad.yaml:6:[0-9]*: error: in expression '1?3:.\{53\}\.\.\.': nested too deeply" "$tmp/stderr" &&
+   [ "$(wc -c <"$deep/blocks/bad.yaml")" -gt 500000 ]; then
+    pass "bad_yaml: a 520 KB ?: chain is refused in one short line"
+else
+    fail "bad_yaml: a 520 KB ?: chain: exit $rc: $(head -c 300 "$tmp/stderr")"
+fi
 
 # Positive checks: every real experiment spec is accepted.
 for spec in specs/*.yaml; do
