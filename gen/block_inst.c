@@ -216,7 +216,7 @@ static void read_attributes(instance *b, node_def *d, node *n)
         n->conv.groups = (int)attr_int(b, d, "groups", 1, 1, 1 << 20);
         n->conv.bias = attr_bool(d, "bias", 0);
         ynode std = ymap_get(d->def, "trunc_normal_std");
-        n->init_std = ynode_present(std) ? ynumber(std, "trunc_normal_std") : 0;
+        n->init_std = ynode_present(std) ? ynumber(std, "trunc_normal_std", 0, 1) : 0;
         if (ynode_present(std) && !(n->init_std > 0 && n->init_std < 1))
             diag_error(ynode_pos(std), "trunc_normal_std must lie in (0, 1)");
     } else if (n->op == OP_AVGPOOL2D) {
@@ -227,7 +227,7 @@ static void read_attributes(instance *b, node_def *d, node *n)
         n->pool.count_include_pad = attr_bool(d, "count_include_pad", 1);
     } else if (n->op == OP_BATCHNORM2D || n->op == OP_LAYERNORM2D) {
         ynode eps = ymap_get(d->def, "eps");
-        n->eps = ynode_present(eps) ? ynumber(eps, "eps") : 1e-5;
+        n->eps = ynode_present(eps) ? ynumber(eps, "eps", 0, 1) : 1e-5;
         if (!(n->eps > 0))
             diag_error(ynode_pos(eps), "eps must be positive");
     } else if (n->op == OP_LINEAR) {
@@ -237,7 +237,8 @@ static void read_attributes(instance *b, node_def *d, node *n)
         ynode init = ymap_get(d->def, "init");
         if (!ynode_present(init))
             diag_error(ynode_pos(d->def), "node '%s' (channel_scale) needs 'init'", d->name);
-        n->init_value = ynumber(init, "init");
+        /* a float parameter's initial value, well inside float's range */
+        n->init_value = ynumber(init, "init", -1e6, 1e6);
         n->gamma_dims = (int)attr_int(b, d, "gamma_dims", 1, 1, 3);
         if (n->gamma_dims == 2)
             diag_error(ynode_pos(ymap_get(d->def, "gamma_dims")),

@@ -24,6 +24,9 @@ void emit_desc(FILE *out, const model_facts *f);
 
 /* Kernel names: one per distinct shape signature. */
 char *kernel_name(const node *n, int deploy_bias);
+/* The shortest decimal text that reads back as exactly v (%.17g at most):
+ * 1e-05 stays 1e-05, 1.23456789e-05 keeps every digit. */
+char *exact_double(double v);
 
 /* Timed steps (desc->steps[], bz_mark): every layer call of the four
  * generated functions, numbered forward_train, forward_eval, backward (by

@@ -49,7 +49,7 @@ static char *describe(const node *n)
     case OP_AVGPOOL2D:
         return xasprintf("k%d s%d p%d%s%s", p->kernel, p->stride, p->pad,
                          p->ceil_mode ? " ceil" : "", p->count_include_pad ? "" : " exclude-pad");
-    case OP_BATCHNORM2D: return xasprintf("eps %g", n->eps);
+    case OP_BATCHNORM2D: return xasprintf("eps %s", exact_double(n->eps));
     default: return xstrdup("");
     }
 }
@@ -74,13 +74,13 @@ static void forward_call(FILE *out, const graph *g, const memory_plan *p, const 
              n->op == OP_CONV2D ? ", bz_workspace" : "");
     } else if (n->op == OP_BATCHNORM2D && train) {
         char *rm = param_ref("bz_buffer", g, n, 2), *rv = param_ref("bz_buffer", g, n, 3);
-        call(out, k, "_forward_train", "%s, %s, %s, %s, bz_bn_saved(%ld), %s, %s, bz_counter(%ld), %g, bz_momentum",
-             x, w, b, y, n->bn_saved_offset, rm, rv, g->params[n->param_first + 4].offset, n->eps);
+        call(out, k, "_forward_train", "%s, %s, %s, %s, bz_bn_saved(%ld), %s, %s, bz_counter(%ld), %s, bz_momentum",
+             x, w, b, y, n->bn_saved_offset, rm, rv, g->params[n->param_first + 4].offset, exact_double(n->eps));
         free(rm);
         free(rv);
     } else if (n->op == OP_BATCHNORM2D) {
         char *rm = param_ref("bz_buffer", g, n, 2), *rv = param_ref("bz_buffer", g, n, 3);
-        call(out, k, "_forward_eval", "%s, %s, %s, %s, %s, %s, %g", x, w, b, rm, rv, y, n->eps);
+        call(out, k, "_forward_eval", "%s, %s, %s, %s, %s, %s, %s", x, w, b, rm, rv, y, exact_double(n->eps));
         free(rm);
         free(rv);
     } else if (n->op == OP_ADD || n->op == OP_SUB || n->op == OP_MUL || n->op == OP_CONCAT) {
@@ -90,7 +90,7 @@ static void forward_call(FILE *out, const graph *g, const memory_plan *p, const 
     } else if (n->op == OP_CHANNEL_SCALE) {
         call(out, k, "_forward", "%s, %s, %s", x, w, y);
     } else if (n->op == OP_LAYERNORM2D) {
-        call(out, k, "_forward", "%s, %s, %s, %s, %g", x, w, b, y, n->eps);
+        call(out, k, "_forward", "%s, %s, %s, %s, %s", x, w, b, y, exact_double(n->eps));
     } else {
         call(out, k, "_forward", "%s, %s", x, y);
     }
@@ -142,8 +142,8 @@ static void backward_call(FILE *out, const graph *g, const memory_plan *p, const
     } else if (n->op == OP_CHANNEL_SCALE) {
         call(out, k, "_backward", "%s, %s, %s, %s, %d, %s", x, w, dy, dx, acc, dw);
     } else if (n->op == OP_LAYERNORM2D) {
-        call(out, k, "_backward", "%s, %s, %s, %s, %d, %s, %s, %g", x, w, dy, dx, acc, dw, db,
-             n->eps);
+        call(out, k, "_backward", "%s, %s, %s, %s, %d, %s, %s, %s", x, w, dy, dx, acc, dw, db,
+             exact_double(n->eps));
     } else if (n->op == OP_MUL) {
         char *x2 = tensor_ref(g, p, n->in[1], 0), *dx2 = tensor_ref(g, p, n->in[1], 1);
         call(out, k, "_backward", "%s, %s, %s, %s, %d, %s, %d", x, x2, dy, dx, acc, dx2,

@@ -33,10 +33,10 @@ static void fold_conv(FILE *out, const graph *g, const deploy_step *s)
     } else {
         const node *bn = &g->nodes[s->folded_bn];
         fprintf(out, "bz_fold_call([<bz_fold_conv_batchnorm>], [<bz_param(%ld), %s, bz_param(%ld), "
-                "bz_param(%ld), bz_buffer(%ld), bz_buffer(%ld), %g, %d, %ld, bz_deploy(%ld), "
+                "bz_param(%ld), bz_buffer(%ld), bz_buffer(%ld), %s, %d, %ld, bz_deploy(%ld), "
                 "bz_deploy(%ld)>])\n", param_of(g, n, 0)->offset, bias,
                 param_of(g, bn, 0)->offset, param_of(g, bn, 1)->offset, param_of(g, bn, 2)->offset,
-                param_of(g, bn, 3)->offset, bn->eps, n->conv.out_c, k, s->w_offset, s->b_offset);
+                param_of(g, bn, 3)->offset, exact_double(bn->eps), n->conv.out_c, k, s->w_offset, s->b_offset);
     }
     free(bias);
 }
@@ -56,9 +56,9 @@ static char *branch_literal(const graph *g, const reparam_group *r, int b)
     char *bias = c && c->conv.bias ? arena_ref("bz_param", param_of(g, c, 1)->offset)
                                    : xstrdup("bz_null");
     char *bn_refs = bn ? xasprintf(".bn_weight = bz_param(%ld), .bn_bias = bz_param(%ld), "
-                                   ".bn_mean = bz_buffer(%ld), .bn_var = bz_buffer(%ld), .eps = %g",
+                                   ".bn_mean = bz_buffer(%ld), .bn_var = bz_buffer(%ld), .eps = %s",
                                    param_of(g, bn, 0)->offset, param_of(g, bn, 1)->offset,
-                                   param_of(g, bn, 2)->offset, param_of(g, bn, 3)->offset, bn->eps)
+                                   param_of(g, bn, 2)->offset, param_of(g, bn, 3)->offset, exact_double(bn->eps))
                        : xstrdup(".bn_weight = bz_null");
     char *scale = sc ? arena_ref("bz_param", param_of(g, sc, 0)->offset) : xstrdup("bz_null");
     char *lit = xasprintf("&(bz_reparam_branch){.w = %s, .bias = %s, .kh = %d, .kw = %d, %s, "
@@ -108,9 +108,9 @@ static void fold_step(FILE *out, const model_facts *f, const deploy_step *s)
         fold_conv(out, g, s);
     } else if (n->op == OP_BATCHNORM2D) {
         fprintf(out, "bz_fold_call([<bz_fold_batchnorm>], [<bz_param(%ld), bz_param(%ld), bz_buffer(%ld), "
-                "bz_buffer(%ld), %g, %d, bz_deploy(%ld), bz_deploy(%ld)>])\n",
+                "bz_buffer(%ld), %s, %d, bz_deploy(%ld), bz_deploy(%ld)>])\n",
                 param_of(g, n, 0)->offset, param_of(g, n, 1)->offset, param_of(g, n, 2)->offset,
-                param_of(g, n, 3)->offset, n->eps, n->in_shape.c, s->w_offset,
+                param_of(g, n, 3)->offset, exact_double(n->eps), n->in_shape.c, s->w_offset,
                 s->w_offset + n->in_shape.c);
     } else if (n->op == OP_CHANNEL_SCALE || n->op == OP_LAYERNORM2D) {
         fprintf(out, "bz_fold_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %d>])\n",
@@ -162,8 +162,8 @@ static void deploy_call(FILE *out, const model_facts *f, const deploy_step *s)
     else if (n->op == OP_CHANNEL_SCALE)
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s>])\n", k, x, w, y);
     else if (n->op == OP_LAYERNORM2D)
-        fprintf(out, "bz_call([<%s_forward>], [<%s, %s, bz_deploy(%ld), %s, %g>])\n", k, x, w,
-                s->w_offset + n->in_shape.c, y, n->eps);
+        fprintf(out, "bz_call([<%s_forward>], [<%s, %s, bz_deploy(%ld), %s, %s>])\n", k, x, w,
+                s->w_offset + n->in_shape.c, y, exact_double(n->eps));
     else if (n->op == OP_ADD || n->op == OP_SUB || n->op == OP_MUL || n->op == OP_CONCAT) {
         char *x2 = ref(g, p, n->in[1]);
         fprintf(out, "bz_call([<%s_forward>], [<%s, %s, %s>])\n", k, x, x2, y);

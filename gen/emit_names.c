@@ -1,5 +1,7 @@
 #include "emit.h"
 
+#include <stdlib.h>
+
 char *kernel_name(const node *n, int deploy_bias)
 {
     shape3 x = n->in_shape, y = n->out_shape;
@@ -29,4 +31,15 @@ char *kernel_name(const node *n, int deploy_bias)
     default:
         return xasprintf("%s_%ld", op_name(n->op), shape_numel(x));
     }
+}
+
+char *exact_double(double v)
+{
+    for (int digits = 1; digits < 17; digits++) {
+        char *text = xasprintf("%.*g", digits, v);
+        if (strtod(text, NULL) == v)
+            return text;
+        free(text);
+    }
+    return xasprintf("%.17g", v);
 }

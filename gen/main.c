@@ -8,6 +8,7 @@
 
 #include "emit.h"
 #include "scaffold.h"
+#include "yaml_doc.h"
 
 static const char usage[] =
     "usage: bzgen --spec specs/<exp>.yaml --output build/<exp>/model.m4 [options]\n"
@@ -117,6 +118,12 @@ static void write_outputs(const char *model_path, const char *desc_path, const m
     char *tmp[2];
     for (int i = 0; i < 2; i++) {
         tmp[i] = xasprintf("%s.tmp", paths[i]);
+        const char *input = ydoc_input_at(paths[i]) ? ydoc_input_at(paths[i]) : ydoc_input_at(tmp[i]);
+        if (input)
+            diag_fatal("--output: %s would overwrite the input %s; choose another file", paths[i],
+                       input);
+    }
+    for (int i = 0; i < 2; i++) {
         FILE *fp = fopen(tmp[i], "w");
         if (!fp)
             diag_fatal("cannot write %s", tmp[i]);

@@ -63,8 +63,9 @@ static void apply_train(experiment *e, ynode t)
     set_int(t, "seed", &e->seed, 0, 2147483647);
     set_int(t, "subset", &e->subset, 0, 100000000);
     ynode lr = ymap_get(t, "lr");
-    if (ynode_present(lr) && !((e->lr = ynumber(lr, "lr")) > 0))
-        diag_error(ynode_pos(lr), "lr must be positive");
+    /* the range train --lr accepts */
+    if (ynode_present(lr))
+        e->lr = ynumber(lr, "lr", 1e-12, 1e3);
 }
 
 static void apply_bench(experiment *e, ynode b)

@@ -1,9 +1,11 @@
 #include "yaml_doc.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static src_pos mark_pos(const char *path, yaml_mark_t m)
 {
@@ -31,6 +33,36 @@ uint64_t fnv1a64(uint64_t hash, const void *bytes, size_t n)
 
 uint64_t ydoc_inputs_hash(void) { return inputs_hash; }
 
+/* every file loaded, by device and inode */
+static struct {
+    dev_t dev;
+    ino_t ino;
+    char *path;
+} *inputs;
+static int n_inputs;
+
+static void remember_input(FILE *fp, const char *path)
+{
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0)
+        return;
+    inputs = xrealloc(inputs, (size_t)(n_inputs + 1) * sizeof *inputs);
+    inputs[n_inputs].dev = st.st_dev;
+    inputs[n_inputs].ino = st.st_ino;
+    inputs[n_inputs++].path = xstrdup(path);
+}
+
+const char *ydoc_input_at(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return NULL;
+    for (int i = 0; i < n_inputs; i++)
+        if (inputs[i].dev == st.st_dev && inputs[i].ino == st.st_ino)
+            return inputs[i].path;
+    return NULL;
+}
+
 static void hash_file(FILE *fp)
 {
     unsigned char buf[8192];
@@ -46,6 +78,7 @@ ydoc *ydoc_load(const char *path)
     if (!fp)
         diag_error(whole, "cannot open: %s", strerror(errno));
     hash_file(fp);
+    remember_input(fp, path);
     ydoc *d = xcalloc(1, sizeof *d);
     d->path = xstrdup(path);
     yaml_parser_t parser;
@@ -114,9 +147,14 @@ ynode ymap_value_at(ynode map, int i)
     return node_at(map.d, map.node->data.mapping.pairs.start[i].value);
 }
 
+/* A scalar's text; a "\0" escape inside it would silently cut it short
+ * for every C string function, so it is refused. */
 static const char *scalar_text(ynode n)
 {
-    return (const char *)n.node->data.scalar.value;
+    const char *text = (const char *)n.node->data.scalar.value;
+    if (strlen(text) != n.node->data.scalar.length)
+        diag_error(ynode_text_pos(n), "a NUL character inside a string");
+    return text;
 }
 
 ynode ymap_get(ynode map, const char *key)
@@ -185,14 +223,14 @@ long yint(ynode n, const char *what, long lo, long hi)
     return v;
 }
 
-double ynumber(ynode n, const char *what)
+double ynumber(ynode n, const char *what, double lo, double hi)
 {
     const char *s = yscalar(n, what);
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || errno || v != v)
-        diag_error(ynode_pos(n), "%s must be a number, got '%s'", what, s);
+    if (*s == '\0' || *end != '\0' || errno || !isfinite(v) || v < lo || v > hi)
+        diag_error(ynode_pos(n), "%s must be a number in [%g, %g], got '%s'", what, lo, hi, s);
     return v;
 }
 

@@ -24,6 +24,9 @@ ydoc *ydoc_load(const char *path);
  * what a generated model was made from. */
 uint64_t ydoc_inputs_hash(void);
 uint64_t fnv1a64(uint64_t hash, const void *bytes, size_t n);
+/* The input file (as ydoc_load was given it) that path names, or NULL:
+ * an output must never overwrite one. */
+const char *ydoc_input_at(const char *path);
 ynode ydoc_root(ydoc *d);
 
 src_pos ynode_pos(ynode n);
@@ -48,7 +51,8 @@ ynode yseq_at(ynode seq, int i);
 /* Scalars, with the expected type named in the error. */
 const char *yscalar(ynode n, const char *what);
 long yint(ynode n, const char *what, long lo, long hi);
-double ynumber(ynode n, const char *what);
+/* A finite number in [lo, hi] (inf, nan and overflow refused). */
+double ynumber(ynode n, const char *what, double lo, double hi);
 int ybool(ynode n, const char *what);
 /* A safe identifier: [A-Za-z_][A-Za-z0-9_]* */
 const char *yident(ynode n, const char *what);

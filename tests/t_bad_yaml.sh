@@ -135,6 +135,42 @@ else
     fail "bad_yaml: a 520 KB ?: chain: exit $rc: $(head -c 300 "$tmp/stderr")"
 fi
 
+# A BatchNorm eps reaches the generated code exactly (it was %g: 1.23457e-05).
+cp -r blocks "$tmp/eps_blocks"
+sed -i 's/{name: bn1, op: batchnorm2d}/{name: bn1, op: batchnorm2d, eps: 0.0000123456789}/' \
+    "$tmp/eps_blocks/resnet_basic_block.yaml"
+if $runner "$bzgen" --spec specs/resnet_basic_block_mid.yaml --blocks "$tmp/eps_blocks" \
+       --output "$tmp/eps.m4" 2>"$tmp/stderr" &&
+   grep -q "1.23456789e-05, bz_momentum" "$tmp/eps.m4" && ! grep -q "1.23457e-05" "$tmp/eps.m4" &&
+   grep -q ", 1e-05, bz_momentum" "$tmp/eps.m4"; then
+    pass "bzgen writes a BatchNorm eps of 0.0000123456789 exactly (1.23456789e-05), 1e-5 as 1e-05"
+else
+    fail "bzgen writes a BatchNorm eps exactly: $(grep -o "[0-9.e-]*, bz_momentum" "$tmp/eps.m4" | sort -u | tr '\n' ' ')"
+fi
+
+# --output must not overwrite an input: the spec, the defaults, a block file.
+for victim in spec defaults block; do
+    mkdir -p "$tmp/victim_$victim/blocks"
+    cp blocks/*.yaml "$tmp/victim_$victim/blocks/"
+    cp specs/resnet_basic_block_mid.yaml "$tmp/victim_$victim/spec.yaml"
+    cp specs/defaults.yaml "$tmp/victim_$victim/defaults.yaml"
+    case $victim in
+    spec) target=spec.yaml ;;
+    defaults) target=defaults.yaml ;;
+    block) target=blocks/resnet_basic_block.yaml ;;
+    esac
+    cp "$tmp/victim_$victim/$target" "$tmp/victim.before"
+    (cd "$tmp/victim_$victim" && "$bzgen" --spec spec.yaml --blocks blocks --output "$target" \
+        >/dev/null 2>"$tmp/stderr")
+    rc=$?
+    if [ $rc -eq 1 ] && one_line "$tmp/stderr" && grep -q "would overwrite the input" "$tmp/stderr" &&
+       cmp -s "$tmp/victim.before" "$tmp/victim_$victim/$target"; then
+        pass "bzgen --output refuses to overwrite its $victim file: $(cat "$tmp/stderr")"
+    else
+        fail "bzgen --output onto its $victim file: exit $rc: $(head -n 1 "$tmp/stderr")"
+    fi
+done
+
 # Positive checks: every real experiment spec is accepted.
 for spec in specs/*.yaml; do
     [ "$(basename "$spec")" = defaults.yaml ] && continue
