@@ -7,12 +7,15 @@
 #include "bz_bench.h"
 #include "bz_cli.h"
 #include "bz_data.h"
+#include "bz_paths.h"
 #include "bz_results.h"
 #include "bz_runtime_model.h"
 #include "bz_train.h"
 #include "bz_util.h"
 
 #define DEFAULT_RESULTS "results/results.csv"
+/* exit status of a run that diverged (its row is still written) */
+#define BZ_EXIT_DIVERGED 3
 
 static void usage(const bz_model_desc *d, const bz_train_options *o)
 {
@@ -41,9 +44,15 @@ static void usage(const bz_model_desc *d, const bz_train_options *o)
            "  --notes S              notes column\n"
            "  --no-bench             skip the benchmark (latency columns left empty)\n"
            "  --quiet                no progress or per-epoch lines\n"
-           "  --help                 this text\n",
+           "  --help                 this text\n\n"
+           "Exit status 0; 1 on an error (nothing appended); 3 if training diverged: a\n"
+           "non-finite loss, or an epoch's mean training or validation loss above %g x\n"
+           "ln(classes) (a uniform guess's loss) or, after the first epoch, x that epoch's\n"
+           "training loss if larger; the row is appended with status 'diverged' and the\n"
+           "best epoch before it, if any.\n",
            d->experiment, o->epochs, o->lr, o->batch_size, d->max_batch,
-           (unsigned long long)o->seed, o->dataset, o->subset, d->experiment, d->experiment);
+           (unsigned long long)o->seed, o->dataset, o->subset, d->experiment, d->experiment,
+           BZ_DIVERGENCE_FACTOR);
 }
 
 static const char *nonempty(const char *name, const char *text)
@@ -151,9 +160,11 @@ static void append_results(const bz_model_desc *d, const train_cli *t, const bz_
         .experiment_name = t->experiment_name, .notes = t->notes, .seed = (int64_t)o->seed,
         .threads = bz_get_threads(), .backend = o->backend->name,
         .device = bz_backend_device(o->backend), .best_epoch = s->best_epoch,
-        .checkpoint = s->checkpoint, .subset = o->subset, .val_subset = o->val_subset,
+        .checkpoint = s->best_epoch ? s->checkpoint : "", .subset = o->subset,
+        .val_subset = o->val_subset, .best_epoch_valid = s->best_epoch > 0,
+        .status = bz_run_status_names[s->status],
     };
-    if (t->bench) {
+    if (t->bench && s->best_epoch > 0) {
         bz_bench_result r;
         bench_best(d, o->backend, s->checkpoint, &r);
         row.have_bench = 1;
@@ -171,6 +182,27 @@ static void append_results(const bz_model_desc *d, const train_cli *t, const bz_
     printf("appended a row to %s\n", t->results);
 }
 
+/* Every output of the run, checked before the first step: a collision
+ * found after hours of training loses them. */
+static void check_outputs(const train_cli *t)
+{
+    const char *dir = t->o.output_dir;
+    char *metrics = NULL, *checkpoint = NULL;
+    if (asprintf(&metrics, "%s/metrics.csv", dir) < 0 ||
+        asprintf(&checkpoint, "%s/best.safetensors", dir) < 0)
+        bz_fatal("out of memory");
+    if (bz_same_path(t->results, metrics) || bz_same_path(t->results, checkpoint))
+        bz_fatal("--results %s is the run's own %s; choose another file", t->results,
+                 bz_same_path(t->results, metrics) ? "metrics.csv (--output-dir)"
+                                                   : "best.safetensors (--output-dir)");
+    if (bz_check_output_dir(dir, "--output-dir") != 0 ||
+        bz_check_writable_file(t->results, "--results") != 0 ||
+        bz_results_check_header(t->results) != 0)
+        bz_fatal("%s", bz_last_error());
+    free(metrics);
+    free(checkpoint);
+}
+
 int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
 {
     train_cli t = {.results = DEFAULT_RESULTS, .experiment_name = d->experiment, .notes = "",
@@ -186,11 +218,18 @@ int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
             bz_fatal("out of memory");
         t.o.output_dir = t.default_output;
     }
-    if (bz_results_check_header(t.results) != 0)
-        bz_fatal("%s", bz_last_error());
+    check_outputs(&t);
     bz_train_summary s;
     if (bz_train_run(d, &t.o, &s) != 0)
         bz_fatal("%s", bz_last_error());
+    if (s.status == BZ_RUN_DIVERGED) {
+        /* the reason, kept: the benchmark below may set another error */
+        char *why = strdup(bz_last_error());
+        append_results(d, &t, &s);
+        fprintf(stderr, "%s: %s; its row is marked diverged\n", d->experiment, why ? why : "");
+        free(why);
+        exit(BZ_EXIT_DIVERGED);
+    }
     printf("trained %d epochs in %.1f s; best epoch %d: val loss %.4f, val acc %.2f%%; "
            "checkpoint %s\n", s.epochs_run, s.training_time, s.best_epoch, s.best_val_loss,
            100.0 * s.best_val_acc, s.checkpoint);

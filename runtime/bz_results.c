@@ -39,7 +39,7 @@ const char *const bz_results_header[BZ_RESULTS_COLUMNS] = {
     "out_dim", "experiment_name", "notes",
     /* ours */
     "seed", "threads", "backend", "best_epoch", "checkpoint", "peak_rss_mb", "subset",
-    "val_subset", "commit", "spec_hash", "cpu_model", "gemm",
+    "val_subset", "commit", "spec_hash", "cpu_model", "gemm", "status",
 };
 
 /* build/build_info.c, linked into every experiment binary: the commit it
@@ -107,8 +107,10 @@ int bz_results_append(const char *path, const bz_model_desc *d, const bz_results
     snprintf(f[4], sizeof f[4], "%d", r->epochs);
     snprintf(f[5], sizeof f[5], "%d", r->batch_size);
     snprintf(f[6], sizeof f[6], "%.10g", r->lr);
-    snprintf(f[7], sizeof f[7], "%.6f", r->val_loss);
-    snprintf(f[8], sizeof f[8], "%.6f", r->val_acc);
+    if (r->best_epoch_valid) {
+        snprintf(f[7], sizeof f[7], "%.6f", r->val_loss);
+        snprintf(f[8], sizeof f[8], "%.6f", r->val_acc);
+    }
     snprintf(f[9], sizeof f[9], "%.3f", r->training_time);
     snprintf(f[10], sizeof f[10], "%lld", (long long)d->params_deploy);
     snprintf(f[11], sizeof f[11], "%lld", (long long)d->params_train);
@@ -137,6 +139,7 @@ int bz_results_append(const char *path, const bz_model_desc *d, const bz_results
     fields[32] = d->spec_hash ? d->spec_hash : "";
     fields[33] = bz_cpu_model();
     fields[34] = bz_gemm_kernels();
+    fields[35] = r->status ? r->status : "ok";
     return bz_csv_append(path, BZ_RESULTS_COLUMNS, bz_results_header, fields);
 }
 

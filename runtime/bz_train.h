@@ -20,7 +20,17 @@ typedef struct {
     int quiet;                  /* no progress, epoch lines or notes          */
 } bz_train_options;
 
+/* How a run ended: the results row's status column. */
+typedef enum { BZ_RUN_OK, BZ_RUN_DIVERGED } bz_run_status;
+extern const char *const bz_run_status_names[];
+
+/* Divergence: a non-finite loss, or an epoch's mean training or validation
+ * loss above BZ_DIVERGENCE_FACTOR x ln(classes) (a uniform guess's loss)
+ * or, after the first epoch, x that epoch's mean training loss if larger. */
+#define BZ_DIVERGENCE_FACTOR 100.0
+
 typedef struct {
+    bz_run_status status;
     int epochs_run;
     int best_epoch;             /* 1-based, by validation loss               */
     double best_val_loss, best_val_acc;   /* accuracy as a fraction         */
@@ -40,8 +50,10 @@ void bz_train_options_default(const bz_model_desc *d, bz_train_options *o);
  * validation loss, per-channel normalisation from the training split,
  * crop+flip for CIFAR), evaluates on the test split every epoch, rewrites
  * metrics.csv atomically each epoch and saves best.safetensors whenever
- * validation loss improves.  Returns 0, or -1 with bz_last_error() (bad
- * data, a dataset that does not fit the model, divergence to nan/inf). */
+ * validation loss improves.  Returns 0 when the run ended (s->status: ok,
+ * or diverged with the reason in bz_last_error() and the summary of the
+ * epochs before), or -1 with bz_last_error() (bad data, a dataset that
+ * does not fit the model, an output that cannot be written). */
 int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_summary *s);
 
 #endif

@@ -35,6 +35,7 @@ typedef struct {
     epoch_row *rows;
     int tty;                 /* progress line with \r */
     int line_open;           /* a progress line waits for its end */
+    double loss_reference;   /* max(ln(classes), epoch 1's training loss) */
 } trainer;
 
 void bz_train_options_default(const bz_model_desc *d, bz_train_options *o)
@@ -164,15 +165,35 @@ static void end_progress_line(trainer *t)
 
 /* ---- one epoch ------------------------------------------------------- */
 
+const char *const bz_run_status_names[] = {"ok", "diverged"};
+
+/* Records why the run diverged; returns DIVERGED for the loops to pass up. */
+enum { DIVERGED = 1 };
 static int diverged(trainer *t, double loss, int epoch, int batch, const char *what)
 {
     end_progress_line(t);
-    const char *value = isnan(loss) ? "nan" : "inf";
     if (batch > 0)
-        bz_error("training diverged (%s is %s at epoch %d, batch %d)", what, value, epoch, batch);
+        bz_error("training diverged: %s is %g at epoch %d, batch %d", what, loss, epoch, batch);
+    else if (!isfinite(loss))
+        bz_error("training diverged: %s is %g at epoch %d", what, loss, epoch);
     else
-        bz_error("training diverged (%s is %s at epoch %d)", what, value, epoch);
-    return -1;
+        bz_error("training diverged: %s is %g at epoch %d (more than %g x %.4g)", what, loss,
+                 epoch, BZ_DIVERGENCE_FACTOR, t->loss_reference);
+    return DIVERGED;
+}
+
+/* An epoch's losses against the reference (BZ_DIVERGENCE_FACTOR). */
+static int check_epoch_losses(trainer *t, int epoch, double train_loss, double val_loss)
+{
+    double limit = BZ_DIVERGENCE_FACTOR * t->loss_reference;
+    if (!isfinite(train_loss) || train_loss > limit)
+        return diverged(t, train_loss, epoch, 0, "the mean training loss");
+    if (!isfinite(val_loss) || val_loss > limit)
+        return diverged(t, val_loss, epoch, 0, "the validation loss");
+    /* later epochs are held to the first one's loss where it is larger */
+    if (epoch == 1 && train_loss > t->loss_reference)
+        t->loss_reference = train_loss;
+    return 0;
 }
 
 /* the size of batch b of an epoch of n examples in batches of bs_max */
@@ -210,7 +231,7 @@ static int train_epoch(trainer *t, int epoch, bz_adam *opt, double *loss_out, do
         int correct = 0;
         double loss = bz_train_step_end(t->m, NULL, &correct);
         if (!isfinite(loss))
-            return diverged(t, loss, epoch, b + 1, "loss");
+            return diverged(t, loss, epoch, b + 1, "the loss");
         if (made != 0)
             return -1;
         loss_sum += loss * bs;
@@ -266,16 +287,17 @@ static int run_epochs(trainer *t, bz_train_summary *s)
         r->epoch = epoch;
         r->lr = lr;
         opt.lr = lr;
-        if (train_epoch(t, epoch, &opt, &r->train_loss, &r->train_acc) != 0)
-            return -1;
+        int rc = train_epoch(t, epoch, &opt, &r->train_loss, &r->train_acc);
+        if (rc != 0)
+            return rc;
         if (t->tty) {
             printf("\repoch %d/%d  validating on %d images\033[K", epoch, o->epochs, t->val.n);
             fflush(stdout);
             t->line_open = 1;
         }
         evaluate(t, &r->val_loss, &r->val_acc);
-        if (!isfinite(r->val_loss))
-            return diverged(t, r->val_loss, epoch, 0, "validation loss");
+        if ((rc = check_epoch_losses(t, epoch, r->train_loss, r->val_loss)) != 0)
+            return rc;
         lr = bz_plateau_step(&plateau, r->val_loss, lr);
         int improved = r->val_loss < s->best_val_loss;
         if (improved) {
@@ -348,7 +370,14 @@ int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_sum
         t.labels = bz_xcalloc((size_t)o->batch_size, sizeof *t.labels);
         t.perm = bz_xcalloc((size_t)nmax, sizeof *t.perm);
         t.rows = bz_xcalloc((size_t)o->epochs, sizeof *t.rows);
+        t.loss_reference = log((double)d->classes);
+        double loop_start = bz_now_seconds();
         rc = run_epochs(&t, s);
+        if (rc == DIVERGED) {
+            s->status = BZ_RUN_DIVERGED;
+            s->training_time = bz_now_seconds() - loop_start;
+            rc = 0;
+        }
     }
     bz_model_free(t.m);
     free(t.x), free(t.logits), free(t.labels), free(t.perm), free(t.rows);

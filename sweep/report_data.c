@@ -198,8 +198,14 @@ static void load_file(report_data *r, const char *file, const char *source)
     if (t.n_rows == 0)
         diag_error((src_pos){file, 1, 0}, "no rows after the header");
     r->rows = xrealloc(r->rows, (size_t)(r->n_rows + t.n_rows) * sizeof *r->rows);
+    int status_col = csv_column(&t, "status"), left_out = 0;
     for (int i = 0; i < t.n_rows; i++) {
         const csv_row *row = &t.rows[i];
+        /* a run that diverged (train's status column) has no result to compare */
+        if (status_col >= 0 && strcmp(row->fields[status_col], "ok") != 0) {
+            left_out++;
+            continue;
+        }
         report_row *out = &r->rows[r->n_rows++];
         *out = (report_row){.file = file, .line = row->line, .source = source};
         out->block = xstrdup(field_or(&t, row, "block", ""));
@@ -213,6 +219,8 @@ static void load_file(report_data *r, const char *file, const char *source)
         out->metrics_csv = metrics_beside(field_or(&t, row, "checkpoint", ""));
         note_row_facts(r, &t, row);
     }
+    if (left_out)
+        report_add_fact(r, "runs left out (status not ok)", xasprintf("%d in %s", left_out, file));
     /* strings were copied: the table can go */
     csv_free(&t);
 }
@@ -340,7 +348,7 @@ void report_load(report_data *r, char **files, int n_files)
     for (int i = 0; i < n_files; i++)
         load_file(r, files[i], source_label(files, n_files, i));
     if (r->n_rows == 0)
-        diag_fatal("report: no results CSV among the files (a bench CSV alone has no accuracy)");
+        diag_fatal("report: no finished run in the files (a bench CSV alone has no accuracy)");
     finish_bench(r);
     const char **sources = distinct(r, offsetof(report_row, source), &r->n_sources, cmp_string);
     free(sources);

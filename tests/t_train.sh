@@ -101,7 +101,7 @@ want = ("timestamp,block,dataset,position,epochs,batch_size,lr,val_loss,val_acc,
         "throughput,device,num_blocks,base_channels,out_dim,experiment_name,notes").split(",")
 assert rows[0][:23] == want, rows[0]
 assert rows[0][23:] == ["seed","threads","backend","best_epoch","checkpoint","peak_rss_mb",
-                       "subset","val_subset","commit","spec_hash","cpu_model","gemm"], rows[0]
+                       "subset","val_subset","commit","spec_hash","cpu_model","gemm","status"], rows[0]
 ' "$T/results.csv"
 
 check "train: concurrent appends give 2 intact rows with the right values" \
@@ -111,7 +111,7 @@ path, ptrain, pdeploy, macs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.arg
 rows = list(csv.DictReader(open(path)))
 assert len(rows) == 2, rows
 for r in rows:
-    assert None not in r and len(r) == 35, r
+    assert None not in r and len(r) == 36 and r["status"] == "ok", r
     assert r["subset"] == sys.argv[5] and r["val_subset"] == sys.argv[6], r
     assert len(r["spec_hash"]) == 16 and int(r["spec_hash"], 16) >= 0, r
     assert r["commit"] and r["cpu_model"] and "OpenBLAS" in r["gemm"], r
@@ -355,5 +355,36 @@ cp "$T/profile.csv" "$T/profile.before"
 check_fails "bench --output onto a profile CSV is refused before measuring" \
     "$BIN" bench --benchmark-runs 1 --warmup-runs 0 --output "$T/profile.csv"
 check "... and the profile CSV is unchanged" cmp -s "$T/profile.csv" "$T/profile.before"
+
+# Outputs that collide are refused before the first step, nothing written.
+mkdir -p "$T/out7"
+touch "$T/out7/file"
+printf 'a,b\n1,2\n' >"$T/out7/other.csv"
+SHORT="--epochs 1 --subset 64 --val-subset 32 --batch-size 32 --threads 1 --quiet --no-bench"
+# shellcheck disable=SC2086
+for case in "x:x/metrics.csv" "x:x/../x/best.safetensors" "x:./x/./metrics.csv" "x:." \
+            "file:r.csv" "file/sub:r.csv" "x:other.csv"; do
+    dir=${case%%:*} res=${case#*:}
+    check_fails "train --output-dir $dir --results $res is refused before training" \
+        sh -c 'cd "$1" && shift && exec "$@"' sh "$T/out7" "$PWD/$BIN" train $SHORT --output-dir "$dir" --results "$res"
+done
+check "... and none of them wrote anything" sh -c '[ "$(ls "$1")" = "$(printf "file\nother.csv")" ] &&
+    [ "$(cat "$1/other.csv")" = "$(printf "a,b\n1,2")" ]' sh "$T/out7"
+
+# Divergence (--lr 1000: the loss explodes in the first epoch): exit status
+# 3, one line saying why, a row marked diverged with no best epoch.
+# shellcheck disable=SC2086
+"$BIN" train $SHORT --lr 1000 --output-dir "$T/div" --results "$T/div.csv" >/dev/null 2>"$T/div.err"
+rc=$?
+check "train --lr 1000 diverges: exit status 3 and one line naming it ($(cat "$T/div.err"))" \
+    sh -c '[ "$1" -eq 3 ] && [ "$(wc -l <"$2")" -eq 1 ] && grep -q "training diverged: the mean training loss is" "$2"' \
+    sh $rc "$T/div.err"
+check "... its row has status diverged, no validation numbers, no checkpoint; other rows say ok" $PY -c '
+import csv, sys
+r = list(csv.DictReader(open(sys.argv[1])))
+assert len(r) == 1 and r[0]["status"] == "diverged", r
+assert r[0]["val_loss"] == r[0]["val_acc"] == r[0]["checkpoint"] == "", r
+assert all(x["status"] == "ok" for x in csv.DictReader(open(sys.argv[2]))), "ok rows"
+' "$T/div.csv" "$T/results.csv"
 
 [ $failures -eq 0 ]

@@ -1,0 +1,14 @@
+/* Output paths, checked before a long run rather than after it. */
+#ifndef BZ_PATHS_H
+#define BZ_PATHS_H
+
+/* 1 if a and b name one file (existing: by device and inode; otherwise by
+ * their absolute form). */
+int bz_same_path(const char *a, const char *b);
+/* 0 if path is a regular file we may write, or could be created (with its
+ * missing directories); else -1 with bz_last_error naming `what`. */
+int bz_check_writable_file(const char *path, const char *what);
+/* 0 if dir is a directory we may write or could be created; else -1. */
+int bz_check_output_dir(const char *dir, const char *what);
+
+#endif
