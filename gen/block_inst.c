@@ -248,18 +248,49 @@ static void read_attributes(instance *b, node_def *d, node *n)
 
 /* Module paths become state_dict keys: two modules may not share one,
  * which a sub-block's inner names could otherwise cause. */
-static void check_unique_path(const graph *g, const char *path, src_pos at)
+/* The module paths in use (one network per bzgen run): open addressing
+ * on FNV-1a, grown at half full, so that 20,000 layers check in linear
+ * time. */
+static struct {
+    const char **slots;
+    size_t cap, used;
+} paths_in_use;
+
+static size_t path_slot(const char **slots, size_t cap, const char *path)
 {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (strcmp(g->nodes[i].name, path) == 0)
-            diag_error(at, "module path '%s' is already used by another node", path);
+    size_t i = (size_t)fnv1a64(14695981039346656037ull, path, strlen(path)) & (cap - 1);
+    while (slots[i] && strcmp(slots[i], path) != 0)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+static void check_unique_path(const char *path, src_pos at)
+{
+    if (2 * (paths_in_use.used + 1) > paths_in_use.cap) {
+        size_t cap = paths_in_use.cap ? 2 * paths_in_use.cap : 1024;
+        const char **slots = xcalloc(cap, sizeof *slots);
+        for (size_t i = 0; i < paths_in_use.cap; i++)
+            if (paths_in_use.slots[i])
+                slots[path_slot(slots, cap, paths_in_use.slots[i])] = paths_in_use.slots[i];
+        free(paths_in_use.slots);
+        paths_in_use.slots = slots;
+        paths_in_use.cap = cap;
+    }
+    size_t i = path_slot(paths_in_use.slots, paths_in_use.cap, path);
+    if (paths_in_use.slots[i])
+        diag_error(at, "module path '%s' is already used by another node", path);
+    paths_in_use.slots[i] = path;
+    paths_in_use.used++;
 }
 
 static void build_operator(instance *b, node_def *d)
 {
     graph *g = b->g;
     char *path = b->prefix[0] ? xasprintf("%s.%s", b->prefix, d->name) : xstrdup(d->name);
-    check_unique_path(g, path, ynode_pos(ymap_get(d->def, "name")));
+    if (g->n_nodes >= MAX_GRAPH_NODES)
+        diag_error(ynode_pos(d->def), "the network grows past %d layers here (sub-blocks "
+                   "expanded), BlockZoo-C's limit", MAX_GRAPH_NODES);
+    check_unique_path(path, ynode_pos(ymap_get(d->def, "name")));
     node *n = graph_add_node(g);
     n->name = path;
     n->op = (op_kind)d->op;

@@ -110,6 +110,9 @@ typedef struct {
 } graph;
 
 int graph_add_tensor(graph *g, shape3 s, int producer);
+/* Layers in one network, sub-blocks expanded: a bound on what nested
+ * sub-blocks can make (16 children x 7 levels would be 268 million). */
+enum { MAX_GRAPH_NODES = 20000 };
 node *graph_add_node(graph *g);
 reparam_group *graph_add_group(graph *g);
 /* Appends a parameter of `owner` named owner->name + "." + leaf. */

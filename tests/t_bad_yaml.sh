@@ -135,6 +135,46 @@ else
     fail "bad_yaml: a 520 KB ?: chain: exit $rc: $(head -c 300 "$tmp/stderr")"
 fi
 
+# Sub-block fan-out: nested sub-blocks are bounded by the layer limit (16
+# children x 7 levels would be 268 million layers), and a 10,000-layer
+# network generates (its memory plan once took minutes; see README).
+# fan_out DIR CHILDREN LEVELS LEAVES: blocks/big.yaml, sub-blocks l1..lN
+fan_out() {
+    mkdir -p "$1/blocks"
+    cp blocks/*.yaml specs/defaults.yaml "$1/blocks/" && mv "$1/blocks/defaults.yaml" "$1/"
+    printf 'block: big\nposition: late\nscaffold: {num_blocks: 1}\n' >"$1/spec.yaml"
+    awk -v children="$2" -v levels="$3" -v leaves="$4" -v dir="$1/blocks" 'BEGIN {
+        for (l = 1; l <= levels; l++) {
+            f = dir "/l" l ".yaml"
+            print "name: L" l "\nnodes:" > f
+            for (i = 0; i < (l == 1 ? leaves : children); i++)
+                print (l == 1 ? "  - {name: r" i ", op: relu}" : "  - {name: c" i ", op: l" (l - 1) "}") > f
+        }
+        f = dir "/big.yaml"
+        print "name: Big\nnodes:\n  - {name: conv1, op: conv2d, out: out, kernel: 1, stride: stride}" > f
+        for (i = 0; i < children; i++)
+            print "  - {name: s" i ", op: l" levels "}" > f
+    }'
+}
+fan_out "$tmp/fan7" 16 6 16
+(cd "$tmp/fan7" && $runner "$bzgen" --spec spec.yaml --blocks blocks --defaults defaults.yaml \
+    --output "$tmp/fan7.m4" >/dev/null 2>"$tmp/stderr")
+rc=$?
+if [ $rc -eq 1 ] && one_line "$tmp/stderr" && grep -q "grows past 20000 layers" "$tmp/stderr"; then
+    pass "bad_yaml: 16 sub-blocks x 7 levels stop at the layer limit: $(cat "$tmp/stderr")"
+else
+    fail "bad_yaml: 16 sub-blocks x 7 levels: exit $rc: $(head -c 300 "$tmp/stderr")"
+fi
+fan_out "$tmp/fan10k" 80 1 125
+mkdir -p "$tmp/fan10k_out"
+if (cd "$tmp/fan10k" && $runner "$bzgen" --spec spec.yaml --blocks blocks --defaults defaults.yaml \
+        --output "$tmp/fan10k_out/model.m4" >/dev/null 2>"$tmp/stderr") &&
+   [ "$(grep -c "^bz_layer_row(\[<stage3\.0\.s[0-9]*\.r[0-9]*>\], \[<ReLU>\]" "$tmp/fan10k_out/desc.m4")" -eq 10000 ]; then
+    pass "bzgen generates a network of 10,000 relu layers (80 sub-blocks of 125)"
+else
+    fail "bzgen on 10,000 layers: $(head -c 300 "$tmp/stderr")"
+fi
+
 # A BatchNorm eps reaches the generated code exactly (it was %g: 1.23457e-05).
 cp -r blocks "$tmp/eps_blocks"
 sed -i 's/{name: bn1, op: batchnorm2d}/{name: bn1, op: batchnorm2d, eps: 0.0000123456789}/' \
