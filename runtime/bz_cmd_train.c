@@ -42,6 +42,11 @@ static void usage(const bz_model_desc *d, const bz_train_options *o)
            "  --results FILE         results CSV to append to (default " DEFAULT_RESULTS ")\n"
            "  --experiment-name S    experiment_name column (default %s)\n"
            "  --notes S              notes column\n"
+           "  --weights FILE         start from these weights (safetensors, the state_dict's\n"
+           "                         keys and shapes) instead of a fresh initialisation\n"
+           "  --early-stop-patience N  stop after N epochs without a better validation loss\n"
+           "  --target-acc X         stop at the first epoch whose validation accuracy\n"
+           "                         (a fraction, 0 < X <= 1) reaches X\n"
            "  --no-bench             skip the benchmark (latency columns left empty)\n"
            "  --quiet                no progress or per-epoch lines\n"
            "  --help                 this text\n\n"
@@ -88,6 +93,7 @@ static int parse_train_options(const bz_model_desc *d, int argc, char **argv, tr
 {
     enum { O_EPOCHS = 256, O_LR, O_BATCH, O_SEED, O_DATASET, O_DATA, O_SUBSET, O_VAL_SUBSET,
            O_THREADS, O_BACKEND, O_DEVICE, O_PRECISION, O_OUTPUT_DIR, O_RESULTS, O_NAME, O_NOTES, O_NO_BENCH, O_QUIET,
+           O_WEIGHTS, O_PATIENCE, O_TARGET_ACC,
            O_HELP };
     static const struct option longopts[] = {
         {"epochs", required_argument, NULL, O_EPOCHS},
@@ -108,6 +114,9 @@ static int parse_train_options(const bz_model_desc *d, int argc, char **argv, tr
         {"notes", required_argument, NULL, O_NOTES},
         {"no-bench", no_argument, NULL, O_NO_BENCH},
         {"quiet", no_argument, NULL, O_QUIET},
+        {"weights", required_argument, NULL, O_WEIGHTS},
+        {"early-stop-patience", required_argument, NULL, O_PATIENCE},
+        {"target-acc", required_argument, NULL, O_TARGET_ACC},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -138,6 +147,9 @@ static int parse_train_options(const bz_model_desc *d, int argc, char **argv, tr
         case O_NOTES: t->notes = optarg; break;
         case O_NO_BENCH: t->bench = 0; break;
         case O_QUIET: o->quiet = 1; break;
+        case O_WEIGHTS: o->weights = nonempty("weights", optarg); break;
+        case O_PATIENCE: o->early_stop_patience = (int)bz_opt_long("early-stop-patience", optarg, 1, 1000000); break;
+        case O_TARGET_ACC: o->target_acc = bz_opt_double("target-acc", optarg, 1e-9, 1.0); break;
         case 'h':
         case O_HELP: usage(d, o); return 1;
         default: bz_bad_option("train", argv);
@@ -162,7 +174,7 @@ static void append_results(const bz_model_desc *d, const train_cli *t, const bz_
         .device = bz_backend_device(o->backend), .best_epoch = s->best_epoch,
         .checkpoint = s->best_epoch ? s->checkpoint : "", .subset = o->subset,
         .val_subset = o->val_subset, .best_epoch_valid = s->best_epoch > 0,
-        .status = bz_run_status_names[s->status],
+        .status = bz_run_status_names[s->status], .stopped_by = s->stopped_by,
     };
     if (t->bench && s->best_epoch > 0) {
         bz_bench_result r;

@@ -39,7 +39,7 @@ const char *const bz_results_header[BZ_RESULTS_COLUMNS] = {
     "out_dim", "experiment_name", "notes",
     /* ours */
     "seed", "threads", "backend", "best_epoch", "checkpoint", "peak_rss_mb", "subset",
-    "val_subset", "commit", "spec_hash", "cpu_model", "gemm", "status",
+    "val_subset", "commit", "spec_hash", "cpu_model", "gemm", "status", "stopped_by",
 };
 
 /* build/build_info.c, linked into every experiment binary: the commit it
@@ -140,6 +140,7 @@ int bz_results_append(const char *path, const bz_model_desc *d, const bz_results
     fields[33] = bz_cpu_model();
     fields[34] = bz_gemm_kernels();
     fields[35] = r->status ? r->status : "ok";
+    fields[36] = r->stopped_by ? r->stopped_by : "";
     return bz_csv_append(path, BZ_RESULTS_COLUMNS, bz_results_header, fields);
 }
 

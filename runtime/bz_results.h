@@ -27,7 +27,7 @@ bz_memory_plan bz_memory_plan_of(const bz_model_desc *d, int batch);
 
 /* BlockZoo's 23 columns, then ours. */
 #define BZ_RESULTS_BLOCKZOO_COLUMNS 23
-#define BZ_RESULTS_COLUMNS 36
+#define BZ_RESULTS_COLUMNS 37
 extern const char *const bz_results_header[BZ_RESULTS_COLUMNS];
 
 typedef struct {
@@ -50,6 +50,7 @@ typedef struct {
     int subset, val_subset;     /* 0: the whole split                       */
     int best_epoch_valid;       /* 0: no epoch finished (val_* left empty)  */
     const char *status;         /* bz_run_status_names                      */
+    const char *stopped_by;     /* which stopper ended a stopped_early run  */
 } bz_results_row;
 
 /* Appends one row (bz_csv_append: locked, all or nothing).  0 or -1. */

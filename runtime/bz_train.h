@@ -18,10 +18,15 @@ typedef struct {
     const bz_backend *backend;
     const char *output_dir;     /* best.safetensors and metrics.csv go here   */
     int quiet;                  /* no progress, epoch lines or notes          */
+    const char *weights;        /* start from these weights; NULL: initialise */
+    int early_stop_patience;    /* stop after N epochs without a better
+                                   validation loss; 0: never                 */
+    double target_acc;          /* stop at the first epoch whose validation
+                                   accuracy reaches it; 0: never             */
 } bz_train_options;
 
 /* How a run ended: the results row's status column. */
-typedef enum { BZ_RUN_OK, BZ_RUN_DIVERGED } bz_run_status;
+typedef enum { BZ_RUN_OK, BZ_RUN_DIVERGED, BZ_RUN_STOPPED_EARLY } bz_run_status;
 extern const char *const bz_run_status_names[];
 
 /* Divergence: a non-finite loss, or an epoch's mean training or validation
@@ -31,6 +36,7 @@ extern const char *const bz_run_status_names[];
 
 typedef struct {
     bz_run_status status;
+    const char *stopped_by;     /* "early_stop_patience", "target_acc" or "" */
     int epochs_run;
     int best_epoch;             /* 1-based, by validation loss               */
     double best_val_loss, best_val_acc;   /* accuracy as a fraction         */

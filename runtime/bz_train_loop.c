@@ -165,7 +165,7 @@ static void end_progress_line(trainer *t)
 
 /* ---- one epoch ------------------------------------------------------- */
 
-const char *const bz_run_status_names[] = {"ok", "diverged"};
+const char *const bz_run_status_names[] = {"ok", "diverged", "stopped_early"};
 
 /* Records why the run diverged; returns DIVERGED for the loops to pass up. */
 enum { DIVERGED = 1 };
@@ -273,6 +273,24 @@ static void evaluate(trainer *t, double *loss_out, double *acc_out)
 
 /* ---- the loop -------------------------------------------------------- */
 
+/* The stoppers, after an epoch: a target accuracy reached, or
+ * early_stop_patience epochs without a better validation loss. */
+static int should_stop(trainer *t, bz_train_summary *s, int epoch, double val_acc)
+{
+    const bz_train_options *o = t->o;
+    int reached = o->target_acc > 0 && val_acc >= o->target_acc;
+    int patience_out = o->early_stop_patience > 0 && epoch - s->best_epoch >= o->early_stop_patience;
+    if ((!reached && !patience_out) || epoch == o->epochs)
+        return 0;   /* nothing to stop, or the last epoch: the run ended as planned */
+    s->status = BZ_RUN_STOPPED_EARLY;
+    s->stopped_by = reached ? "target_acc" : "early_stop_patience";
+    if (!o->quiet)
+        printf("stopped after epoch %d: %s\n", epoch,
+               reached ? "the validation accuracy reached --target-acc"
+                       : "no better validation loss for --early-stop-patience epochs");
+    return 1;
+}
+
 static int run_epochs(trainer *t, bz_train_summary *s)
 {
     const bz_train_options *o = t->o;
@@ -320,6 +338,8 @@ static int run_epochs(trainer *t, bz_train_summary *s)
                    r->seconds, improved ? "  *best" : "");
             fflush(stdout);
         }
+        if (should_stop(t, s, epoch, r->val_acc))
+            break;
     }
     s->training_time = bz_now_seconds() - loop_start;
     return 0;
@@ -365,6 +385,8 @@ int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_sum
         const int nmax = t.train.n > t.val.n ? t.train.n : t.val.n;
         t.m = bz_model_create(d, o->backend, o->batch_size, 1);
         bz_model_init(t.m, o->seed);
+        if (o->weights && bz_model_load(t.m, o->weights) != 0)
+            rc = -1;
         t.x = bz_alloc_floats(in * o->batch_size);
         t.logits = bz_alloc_floats((int64_t)o->batch_size * d->classes);
         t.labels = bz_xcalloc((size_t)o->batch_size, sizeof *t.labels);
@@ -372,7 +394,9 @@ int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_sum
         t.rows = bz_xcalloc((size_t)o->epochs, sizeof *t.rows);
         t.loss_reference = log((double)d->classes);
         double loop_start = bz_now_seconds();
-        rc = run_epochs(&t, s);
+        s->stopped_by = "";
+        if (rc == 0)
+            rc = run_epochs(&t, s);
         if (rc == DIVERGED) {
             s->status = BZ_RUN_DIVERGED;
             s->training_time = bz_now_seconds() - loop_start;

@@ -101,7 +101,7 @@ want = ("timestamp,block,dataset,position,epochs,batch_size,lr,val_loss,val_acc,
         "throughput,device,num_blocks,base_channels,out_dim,experiment_name,notes").split(",")
 assert rows[0][:23] == want, rows[0]
 assert rows[0][23:] == ["seed","threads","backend","best_epoch","checkpoint","peak_rss_mb",
-                       "subset","val_subset","commit","spec_hash","cpu_model","gemm","status"], rows[0]
+                       "subset","val_subset","commit","spec_hash","cpu_model","gemm","status","stopped_by"], rows[0]
 ' "$T/results.csv"
 
 check "train: concurrent appends give 2 intact rows with the right values" \
@@ -111,7 +111,7 @@ path, ptrain, pdeploy, macs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.arg
 rows = list(csv.DictReader(open(path)))
 assert len(rows) == 2, rows
 for r in rows:
-    assert None not in r and len(r) == 36 and r["status"] == "ok", r
+    assert None not in r and len(r) == 37 and r["status"] == "ok", r
     assert r["subset"] == sys.argv[5] and r["val_subset"] == sys.argv[6], r
     assert len(r["spec_hash"]) == 16 and int(r["spec_hash"], 16) >= 0, r
     assert r["commit"] and r["cpu_model"] and "OpenBLAS" in r["gemm"], r
@@ -386,5 +386,38 @@ assert len(r) == 1 and r[0]["status"] == "diverged", r
 assert r[0]["val_loss"] == r[0]["val_acc"] == r[0]["checkpoint"] == "", r
 assert all(x["status"] == "ok" for x in csv.DictReader(open(sys.argv[2]))), "ok rows"
 ' "$T/div.csv" "$T/results.csv"
+
+# Stoppers and --weights: --target-acc ends at the first epoch that reaches
+# it, --early-stop-patience after N epochs without a better validation loss
+# (a high lr makes that happen); the row names the stopper.  A run from the
+# first run's weights starts where it ended.
+STOP="--subset 512 --val-subset 256 --batch-size 32 --threads 1 --quiet --no-bench"
+# shellcheck disable=SC2086
+"$BIN" train $STOP --epochs 6 --target-acc 0.3 --output-dir "$T/st1" --results "$T/stop.csv" >/dev/null 2>&1
+# shellcheck disable=SC2086
+"$BIN" train $STOP --epochs 8 --lr 0.05 --early-stop-patience 1 --output-dir "$T/st2" \
+    --results "$T/stop.csv" >/dev/null 2>&1
+# shellcheck disable=SC2086
+"$BIN" train $STOP --epochs 1 --weights "$T/st1/best.safetensors" --output-dir "$T/st3" \
+    --results "$T/stop.csv" >/dev/null 2>&1
+check "stoppers: --target-acc and --early-stop-patience end the run early and say which; --weights resumes learning" $PY -c '
+import csv, sys
+t = sys.argv[1]
+r = list(csv.DictReader(open(t + "/stop.csv")))
+assert [x["status"] for x in r] == ["stopped_early", "stopped_early", "ok"], r
+assert [x["stopped_by"] for x in r] == ["target_acc", "early_stop_patience", ""], r
+m1 = list(csv.DictReader(open(t + "/st1/metrics.csv")))
+assert float(m1[-1]["val_acc"]) >= 0.3 and all(float(m["val_acc"]) < 0.3 for m in m1[:-1]), m1
+assert len(m1) < 6
+m2 = list(csv.DictReader(open(t + "/st2/metrics.csv")))
+best = min(range(len(m2)), key=lambda i: float(m2[i]["val_loss"]))
+assert len(m2) == best + 2 and len(m2) < 8, m2
+m3 = list(csv.DictReader(open(t + "/st3/metrics.csv")))
+assert float(m3[0]["train_loss"]) < float(m1[0]["train_loss"]) - 0.1, (m1[0], m3[0])
+' "$T"
+# shellcheck disable=SC2086
+check_fails "train --weights of a missing file fails in one line" \
+    "$BIN" train $STOP --epochs 1 --weights "$T/none.safetensors" --output-dir "$T/st4" --results "$T/stop.csv"
+check_fails "train --target-acc 80 (a percentage) is refused" "$BIN" train --target-acc 80
 
 [ $failures -eq 0 ]
