@@ -14,8 +14,10 @@
 #include "bz_util.h"
 
 #define DEFAULT_RESULTS "results/results.csv"
-/* exit status of a run that diverged (its row is still written) */
+/* exit statuses of a run that diverged, and of one that a signal stopped
+ * (EX_TEMPFAIL: `train --resume` continues it); their rows are written */
 #define BZ_EXIT_DIVERGED 3
+#define BZ_EXIT_INTERRUPTED 75
 
 static void usage(const bz_model_desc *d, const bz_train_options *o)
 {
@@ -47,6 +49,10 @@ static void usage(const bz_model_desc *d, const bz_train_options *o)
            "  --early-stop-patience N  stop after N epochs without a better validation loss\n"
            "  --target-acc X         stop at the first epoch whose validation accuracy\n"
            "                         (a fraction, 0 < X <= 1) reaches X\n"
+           "  --resume               continue the run in --output-dir from its last state\n"
+           "                         (last_state.safetensors: written after every epoch and\n"
+           "                         when SIGINT or SIGTERM stops the run at a batch\n"
+           "                         boundary); the same settings are required\n"
            "  --no-bench             skip the benchmark (latency columns left empty)\n"
            "  --quiet                no progress or per-epoch lines\n"
            "  --help                 this text\n\n"
@@ -54,7 +60,8 @@ static void usage(const bz_model_desc *d, const bz_train_options *o)
            "non-finite loss, or an epoch's mean training or validation loss above %g x\n"
            "ln(classes) (a uniform guess's loss) or, after the first epoch, x that epoch's\n"
            "training loss if larger; the row is appended with status 'diverged' and the\n"
-           "best epoch before it, if any.\n",
+           "best epoch before it, if any; 75 if SIGINT or SIGTERM stopped it (the row says\n"
+           "interrupted; --resume continues it).\n",
            d->experiment, o->epochs, o->lr, o->batch_size, d->max_batch,
            (unsigned long long)o->seed, o->dataset, o->subset, d->experiment, d->experiment,
            BZ_DIVERGENCE_FACTOR);
@@ -93,7 +100,7 @@ static int parse_train_options(const bz_model_desc *d, int argc, char **argv, tr
 {
     enum { O_EPOCHS = 256, O_LR, O_BATCH, O_SEED, O_DATASET, O_DATA, O_SUBSET, O_VAL_SUBSET,
            O_THREADS, O_BACKEND, O_DEVICE, O_PRECISION, O_OUTPUT_DIR, O_RESULTS, O_NAME, O_NOTES, O_NO_BENCH, O_QUIET,
-           O_WEIGHTS, O_PATIENCE, O_TARGET_ACC,
+           O_WEIGHTS, O_PATIENCE, O_TARGET_ACC, O_RESUME,
            O_HELP };
     static const struct option longopts[] = {
         {"epochs", required_argument, NULL, O_EPOCHS},
@@ -117,6 +124,7 @@ static int parse_train_options(const bz_model_desc *d, int argc, char **argv, tr
         {"weights", required_argument, NULL, O_WEIGHTS},
         {"early-stop-patience", required_argument, NULL, O_PATIENCE},
         {"target-acc", required_argument, NULL, O_TARGET_ACC},
+        {"resume", no_argument, NULL, O_RESUME},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -150,6 +158,7 @@ static int parse_train_options(const bz_model_desc *d, int argc, char **argv, tr
         case O_WEIGHTS: o->weights = nonempty("weights", optarg); break;
         case O_PATIENCE: o->early_stop_patience = (int)bz_opt_long("early-stop-patience", optarg, 1, 1000000); break;
         case O_TARGET_ACC: o->target_acc = bz_opt_double("target-acc", optarg, 1e-9, 1.0); break;
+        case O_RESUME: o->resume = 1; break;
         case 'h':
         case O_HELP: usage(d, o); return 1;
         default: bz_bad_option("train", argv);
@@ -157,6 +166,8 @@ static int parse_train_options(const bz_model_desc *d, int argc, char **argv, tr
     }
     if (optind < argc)
         bz_fatal("train: unexpected argument '%s' (see train --help)", argv[optind]);
+    if (o->resume && o->weights)
+        bz_fatal("train: --resume continues from the run's own state; it does not take --weights");
     return 0;
 }
 
@@ -234,6 +245,13 @@ int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
     bz_train_summary s;
     if (bz_train_run(d, &t.o, &s) != 0)
         bz_fatal("%s", bz_last_error());
+    if (s.status == BZ_RUN_INTERRUPTED) {
+        append_results(d, &t, &s);
+        fprintf(stderr, "%s: stopped by signal %d after %d epochs%s; its state is in "
+                "%s/last_state.safetensors: the same command with --resume continues it\n",
+                d->experiment, s.signal, s.epochs_run, "", t.o.output_dir);
+        exit(BZ_EXIT_INTERRUPTED);
+    }
     if (s.status == BZ_RUN_DIVERGED) {
         /* the reason, kept: the benchmark below may set another error */
         char *why = strdup(bz_last_error());

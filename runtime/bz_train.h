@@ -23,10 +23,11 @@ typedef struct {
                                    validation loss; 0: never                 */
     double target_acc;          /* stop at the first epoch whose validation
                                    accuracy reaches it; 0: never             */
+    int resume;                 /* continue from OUTPUT_DIR/last_state        */
 } bz_train_options;
 
 /* How a run ended: the results row's status column. */
-typedef enum { BZ_RUN_OK, BZ_RUN_DIVERGED, BZ_RUN_STOPPED_EARLY } bz_run_status;
+typedef enum { BZ_RUN_OK, BZ_RUN_DIVERGED, BZ_RUN_STOPPED_EARLY, BZ_RUN_INTERRUPTED } bz_run_status;
 extern const char *const bz_run_status_names[];
 
 /* Divergence: a non-finite loss, or an epoch's mean training or validation
@@ -37,12 +38,14 @@ extern const char *const bz_run_status_names[];
 typedef struct {
     bz_run_status status;
     const char *stopped_by;     /* "early_stop_patience", "target_acc" or "" */
+    int signal;                 /* what interrupted the run (SIGINT, SIGTERM) */
     int epochs_run;
     int best_epoch;             /* 1-based, by validation loss               */
     double best_val_loss, best_val_acc;   /* accuracy as a fraction         */
     double final_lr;
-    double training_time;       /* seconds of the whole loop, validation and
-                                   checkpoints included                      */
+    double training_time;       /* seconds of the finished epochs: training,
+                                   validation and checkpoints (all of a
+                                   resumed run's epochs)                     */
     int n_train, n_val;
     char checkpoint[4096];      /* OUTPUT_DIR/best.safetensors               */
     char metrics[4096];         /* OUTPUT_DIR/metrics.csv                    */

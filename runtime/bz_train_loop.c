@@ -3,26 +3,24 @@
 #include "bz_train.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bz_cli.h"
 #include "bz_data.h"
 #include "bz_rng.h"
 #include "bz_runtime_model.h"
 #include "bz_train_math.h"
+#include "bz_train_state.h"
 #include "bz_util.h"
 
 #define PLATEAU_FACTOR 0.5
 #define PLATEAU_PATIENCE 3
 #define SHUFFLE_STREAM_BASE 1000   /* bz_model_init uses stream 1 */
 #define PROGRESS_INTERVAL 0.25     /* seconds between progress refreshes */
-
-typedef struct {
-    int epoch;
-    double train_loss, train_acc, val_loss, val_acc, lr, seconds;
-} epoch_row;
 
 typedef struct {
     const bz_model_desc *d;
@@ -32,10 +30,11 @@ typedef struct {
     bz_model *m;
     float *x, *logits;
     int32_t *labels, *perm;
-    epoch_row *rows;
+    bz_train_state st;       /* where the run stands; st.rows: one per epoch */
+    char state_path[4096];   /* OUTPUT_DIR/last_state.safetensors          */
+    int keep_state;          /* 0 on a device: its Adam moments stay there */
     int tty;                 /* progress line with \r */
     int line_open;           /* a progress line waits for its end */
-    double loss_reference;   /* max(ln(classes), epoch 1's training loss) */
 } trainer;
 
 void bz_train_options_default(const bz_model_desc *d, bz_train_options *o)
@@ -123,7 +122,7 @@ static int write_metrics(const trainer *t, const char *path, int n_rows)
         return -1;
     fprintf(f.fp, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n");
     for (int i = 0; i < n_rows; i++) {
-        const epoch_row *r = &t->rows[i];
+        const bz_epoch_row *r = &t->st.rows[i];
         fprintf(f.fp, "%d,%.6f,%.6f,%.6f,%.6f,%.8g,%.3f\n", r->epoch, r->train_loss,
                 r->train_acc, r->val_loss, r->val_acc, r->lr, r->seconds);
     }
@@ -165,7 +164,7 @@ static void end_progress_line(trainer *t)
 
 /* ---- one epoch ------------------------------------------------------- */
 
-const char *const bz_run_status_names[] = {"ok", "diverged", "stopped_early"};
+const char *const bz_run_status_names[] = {"ok", "diverged", "stopped_early", "interrupted"};
 
 /* Records why the run diverged; returns DIVERGED for the loops to pass up. */
 enum { DIVERGED = 1 };
@@ -178,21 +177,21 @@ static int diverged(trainer *t, double loss, int epoch, int batch, const char *w
         bz_error("training diverged: %s is %g at epoch %d", what, loss, epoch);
     else
         bz_error("training diverged: %s is %g at epoch %d (more than %g x %.4g)", what, loss,
-                 epoch, BZ_DIVERGENCE_FACTOR, t->loss_reference);
+                 epoch, BZ_DIVERGENCE_FACTOR, t->st.loss_reference);
     return DIVERGED;
 }
 
 /* An epoch's losses against the reference (BZ_DIVERGENCE_FACTOR). */
 static int check_epoch_losses(trainer *t, int epoch, double train_loss, double val_loss)
 {
-    double limit = BZ_DIVERGENCE_FACTOR * t->loss_reference;
+    double limit = BZ_DIVERGENCE_FACTOR * t->st.loss_reference;
     if (!isfinite(train_loss) || train_loss > limit)
         return diverged(t, train_loss, epoch, 0, "the mean training loss");
     if (!isfinite(val_loss) || val_loss > limit)
         return diverged(t, val_loss, epoch, 0, "the validation loss");
     /* later epochs are held to the first one's loss where it is larger */
-    if (epoch == 1 && train_loss > t->loss_reference)
-        t->loss_reference = train_loss;
+    if (epoch == 1 && train_loss > t->st.loss_reference)
+        t->st.loss_reference = train_loss;
     return 0;
 }
 
@@ -202,9 +201,36 @@ static int batch_size(int n, int bs_max, int b)
     return n - b * bs_max < bs_max ? n - b * bs_max : bs_max;
 }
 
-static int train_epoch(trainer *t, int epoch, bz_adam *opt, double *loss_out, double *acc_out)
+/* SIGINT, SIGTERM: the run stops at the next batch boundary, saves its
+ * state and exits (a second signal ends it at once). */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    if (stop_requested) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    stop_requested = sig;
+}
+
+enum { INTERRUPTED = 2 };
+
+static int save_state(trainer *t)
+{
+    if (!t->keep_state)
+        return 0;
+    bz_model_sync_host(t->m);
+    return bz_train_state_save(t->state_path, t->m, &t->st) != 0 ? -1 : 0;
+}
+
+/* One epoch from batch st.batches_done (0, or where a resumed run left
+ * off: the epoch's shuffle is made again from its seed, the RNG and the
+ * partial sums come from the state). */
+static int train_epoch(trainer *t, int epoch, double *loss_out, double *acc_out)
 {
     const bz_model_desc *d = t->d;
+    bz_train_state *st = &t->st;
     const int n = t->train.n, bs_max = t->o->batch_size;
     const int n_batches = (n + bs_max - 1) / bs_max;
     const int augment = t->train.kind != BZ_FASHION_MNIST;
@@ -213,17 +239,19 @@ static int train_epoch(trainer *t, int epoch, bz_adam *opt, double *loss_out, do
     for (int i = 0; i < n; i++)
         t->perm[i] = i;
     bz_rng_shuffle(&rng, t->perm, n);
-
-    double loss_sum = 0.0, start = bz_now_seconds(), last_shown = start;
-    int correct_sum = 0, seen = 0;
-    int bs = batch_size(n, bs_max, 0);
-    if (bz_make_batch(&t->train, t->perm, bs, t->mean, t->std, augment, &rng, d->in_c, d->in_h,
-                      d->in_w, t->x, t->labels) != 0)
+    const int first = st->batches_done;
+    if (first > 0)
+        rng = st->rng;
+    double start = bz_now_seconds(), last_shown = start;
+    int bs = batch_size(n, bs_max, first);
+    if (bz_make_batch(&t->train, t->perm + (size_t)first * bs_max, bs, t->mean, t->std, augment,
+                      &rng, d->in_c, d->in_h, d->in_w, t->x, t->labels) != 0)
         return -1;
-    for (int b = 0; b < n_batches; b++) {
-        bz_train_step_begin(t->m, opt, t->x, t->labels, bs);
+    for (int b = first; b < n_batches; b++) {
+        bz_train_step_begin(t->m, &st->adam, t->x, t->labels, bs);
         /* a device computes batch b while the host prepares b + 1 */
         int next_bs = b + 1 < n_batches ? batch_size(n, bs_max, b + 1) : 0;
+        bz_rng before_next = rng;
         int made = next_bs ? bz_make_batch(&t->train, t->perm + (size_t)(b + 1) * bs_max, next_bs,
                                            t->mean, t->std, augment, &rng, d->in_c, d->in_h,
                                            d->in_w, t->x, t->labels)
@@ -234,18 +262,27 @@ static int train_epoch(trainer *t, int epoch, bz_adam *opt, double *loss_out, do
             return diverged(t, loss, epoch, b + 1, "the loss");
         if (made != 0)
             return -1;
-        loss_sum += loss * bs;
-        correct_sum += correct;
-        seen += bs;
+        st->loss_sum += loss * bs;
+        st->correct_sum += correct;
+        st->seen += bs;
         double now = bz_now_seconds();
-        if (t->tty && (now - last_shown >= PROGRESS_INTERVAL || b == 0)) {
-            show_progress(t, epoch, b + 1, n_batches, seen, loss_sum, correct_sum, now - start);
+        if (t->tty && (now - last_shown >= PROGRESS_INTERVAL || b == first)) {
+            show_progress(t, epoch, b + 1, n_batches, (int)st->seen, st->loss_sum,
+                          (int)st->correct_sum, now - start);
             last_shown = now;
         }
         bs = next_bs;
+        if (stop_requested && b + 1 < n_batches) {
+            st->batches_done = b + 1;
+            st->rng = before_next;
+            return save_state(t) != 0 ? -1 : INTERRUPTED;
+        }
     }
-    *loss_out = loss_sum / seen;
-    *acc_out = (double)correct_sum / seen;
+    *loss_out = st->loss_sum / (double)st->seen;
+    *acc_out = (double)st->correct_sum / (double)st->seen;
+    st->batches_done = 0;
+    st->loss_sum = 0;
+    st->correct_sum = st->seen = 0;
     return 0;
 }
 
@@ -279,7 +316,7 @@ static int should_stop(trainer *t, bz_train_summary *s, int epoch, double val_ac
 {
     const bz_train_options *o = t->o;
     int reached = o->target_acc > 0 && val_acc >= o->target_acc;
-    int patience_out = o->early_stop_patience > 0 && epoch - s->best_epoch >= o->early_stop_patience;
+    int patience_out = o->early_stop_patience > 0 && epoch - t->st.best_epoch >= o->early_stop_patience;
     if ((!reached && !patience_out) || epoch == o->epochs)
         return 0;   /* nothing to stop, or the last epoch: the run ended as planned */
     s->status = BZ_RUN_STOPPED_EARLY;
@@ -294,18 +331,14 @@ static int should_stop(trainer *t, bz_train_summary *s, int epoch, double val_ac
 static int run_epochs(trainer *t, bz_train_summary *s)
 {
     const bz_train_options *o = t->o;
-    bz_adam opt = {.lr = o->lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .step = 0};
-    bz_plateau plateau;
-    bz_plateau_init(&plateau, PLATEAU_FACTOR, PLATEAU_PATIENCE);
-    double lr = o->lr, loop_start = bz_now_seconds();
-    s->best_val_loss = INFINITY;
-    for (int epoch = 1; epoch <= o->epochs; epoch++) {
+    bz_train_state *st = &t->st;
+    for (int epoch = st->epochs_done + 1; epoch <= o->epochs; epoch++) {
         double t0 = bz_now_seconds();
-        epoch_row *r = &t->rows[epoch - 1];
+        bz_epoch_row *r = &st->rows[epoch - 1];
         r->epoch = epoch;
-        r->lr = lr;
-        opt.lr = lr;
-        int rc = train_epoch(t, epoch, &opt, &r->train_loss, &r->train_acc);
+        r->lr = st->lr;
+        st->adam.lr = st->lr;
+        int rc = train_epoch(t, epoch, &r->train_loss, &r->train_acc);
         if (rc != 0)
             return rc;
         if (t->tty) {
@@ -316,20 +349,19 @@ static int run_epochs(trainer *t, bz_train_summary *s)
         evaluate(t, &r->val_loss, &r->val_acc);
         if ((rc = check_epoch_losses(t, epoch, r->train_loss, r->val_loss)) != 0)
             return rc;
-        lr = bz_plateau_step(&plateau, r->val_loss, lr);
-        int improved = r->val_loss < s->best_val_loss;
+        st->lr = bz_plateau_step(&st->plateau, r->val_loss, st->lr);
+        int improved = r->val_loss < st->best_val_loss;
         if (improved) {
             if (bz_model_save(t->m, s->checkpoint) != 0)
                 return -1;
-            s->best_val_loss = r->val_loss;
-            s->best_val_acc = r->val_acc;
-            s->best_epoch = epoch;
+            st->best_val_loss = r->val_loss;
+            st->best_val_acc = r->val_acc;
+            st->best_epoch = epoch;
         }
         r->seconds = bz_now_seconds() - t0;
-        if (write_metrics(t, s->metrics, epoch) != 0)
+        st->epochs_done = epoch;
+        if (write_metrics(t, s->metrics, epoch) != 0 || save_state(t) != 0)
             return -1;
-        s->epochs_run = epoch;
-        s->final_lr = lr;
         end_progress_line(t);
         if (!o->quiet) {
             printf("epoch %*d/%d  train loss %.4f acc %6.2f%%  val loss %.4f acc %6.2f%%  "
@@ -340,9 +372,69 @@ static int run_epochs(trainer *t, bz_train_summary *s)
         }
         if (should_stop(t, s, epoch, r->val_acc))
             break;
+        if (stop_requested && epoch < o->epochs)
+            return INTERRUPTED;
     }
-    s->training_time = bz_now_seconds() - loop_start;
     return 0;
+}
+
+static void start_state(trainer *t)
+{
+    const bz_train_options *o = t->o;
+    bz_train_state *st = &t->st;
+    st->rows = bz_xcalloc((size_t)o->epochs + 1, sizeof *st->rows);
+    st->adam = (bz_adam){.lr = o->lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .step = 0};
+    st->lr = o->lr;
+    bz_plateau_init(&st->plateau, PLATEAU_FACTOR, PLATEAU_PATIENCE);
+    st->best_val_loss = INFINITY;
+    st->loss_reference = log((double)t->d->classes);
+    bz_train_fingerprint(t->d, o, bz_get_threads(), st->fingerprint);
+    snprintf(t->state_path, sizeof t->state_path, "%s/last_state.safetensors", o->output_dir);
+    t->keep_state = o->backend->device == NULL;
+}
+
+/* --resume: the state of the run that stopped, checked to be this run's. */
+static int resume(trainer *t)
+{
+    const bz_train_options *o = t->o;
+    if (!t->keep_state) {
+        bz_error("--resume: a run on %s keeps no training state yet (its Adam moments stay on "
+                 "the device); resume on the cpu", o->backend->device->name);
+        return -1;
+    }
+    uint64_t want[BZ_FP_N];
+    memcpy(want, t->st.fingerprint, sizeof want);
+    bz_epoch_row *rows = t->st.rows;
+    if (bz_train_state_load(t->state_path, t->m, want, &t->st) != 0)
+        return -1;
+    if (t->st.epochs_done > o->epochs) {
+        bz_error("--resume: %s has %d epochs done, more than --epochs %d", t->state_path,
+                 t->st.epochs_done, o->epochs);
+        return -1;
+    }
+    memcpy(rows, t->st.rows, (size_t)t->st.epochs_done * sizeof *rows);
+    free(t->st.rows);
+    t->st.rows = rows;
+    memcpy(t->st.fingerprint, want, sizeof want);
+    if (!o->quiet)
+        printf("resuming from %s: %d epochs done%s\n", t->state_path, t->st.epochs_done,
+               t->st.batches_done ? ", and part of the next" : "");
+    return 0;
+}
+
+/* The summary from the state: best epoch, epochs run, time (the finished
+ * epochs' seconds: training, validation and checkpoints). */
+static void summarise(const trainer *t, bz_train_summary *s)
+{
+    const bz_train_state *st = &t->st;
+    s->best_epoch = st->best_epoch;
+    s->best_val_loss = st->best_val_loss;
+    s->best_val_acc = st->best_val_acc;
+    s->epochs_run = st->epochs_done;
+    s->final_lr = st->lr;
+    s->training_time = 0;
+    for (int e = 0; e < st->epochs_done; e++)
+        s->training_time += st->rows[e].seconds;
 }
 
 static int check_options(const bz_model_desc *d, const bz_train_options *o)
@@ -391,20 +483,27 @@ int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_sum
         t.logits = bz_alloc_floats((int64_t)o->batch_size * d->classes);
         t.labels = bz_xcalloc((size_t)o->batch_size, sizeof *t.labels);
         t.perm = bz_xcalloc((size_t)nmax, sizeof *t.perm);
-        t.rows = bz_xcalloc((size_t)o->epochs, sizeof *t.rows);
-        t.loss_reference = log((double)d->classes);
-        double loop_start = bz_now_seconds();
+        start_state(&t);
+        if (rc == 0 && o->resume)
+            rc = resume(&t);
         s->stopped_by = "";
-        if (rc == 0)
+        if (rc == 0) {
+            struct sigaction stop = {.sa_handler = on_stop_signal}, old_int, old_term;
+            sigaction(SIGINT, &stop, &old_int);
+            sigaction(SIGTERM, &stop, &old_term);
             rc = run_epochs(&t, s);
-        if (rc == DIVERGED) {
-            s->status = BZ_RUN_DIVERGED;
-            s->training_time = bz_now_seconds() - loop_start;
+            sigaction(SIGINT, &old_int, NULL);
+            sigaction(SIGTERM, &old_term, NULL);
+        }
+        if (rc == DIVERGED || rc == INTERRUPTED) {
+            s->status = rc == DIVERGED ? BZ_RUN_DIVERGED : BZ_RUN_INTERRUPTED;
+            s->signal = (int)stop_requested;
             rc = 0;
         }
+        summarise(&t, s);
     }
     bz_model_free(t.m);
-    free(t.x), free(t.logits), free(t.labels), free(t.perm), free(t.rows);
+    free(t.x), free(t.logits), free(t.labels), free(t.perm), free(t.st.rows);
     bz_dataset_free(&t.train);
     bz_dataset_free(&t.val);
     return rc;

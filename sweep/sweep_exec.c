@@ -21,14 +21,14 @@ int usable_cores(void)
     return n > 0 ? (int)n : 1;
 }
 
-static _Noreturn void exec_child(const plan_run *r, char **argv, pid_t parent)
+static _Noreturn void exec_child(const plan_run *r, char **argv, pid_t parent, int append)
 {
     /* a killed sweep must not leave its runs writing into directories that
      * the next sweep resets */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
         _exit(127);
     char *log = xasprintf("%s/log.txt", r->dir);
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = open(log, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
     if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
         _exit(127);
     close(fd);
@@ -42,29 +42,58 @@ static _Noreturn void exec_child(const plan_run *r, char **argv, pid_t parent)
     _exit(127);
 }
 
+/* An unfinished run made by this very command that left a training state
+ * (a signal stopped it, or it was killed after an epoch) continues from it
+ * with --resume; anything else starts again from an empty directory. */
+static int can_resume(const plan_run *r, const char *cmd)
+{
+    char *cmd_path = xasprintf("%s/cmd", r->dir), *state = xasprintf("%s/last_state.safetensors", r->dir);
+    FILE *fp = fopen(cmd_path, "r");
+    char had[65536] = "";
+    size_t n = fp ? fread(had, 1, sizeof had - 1, fp) : 0;
+    had[n] = '\0';
+    if (fp)
+        fclose(fp);
+    int ok = strcmp(had, cmd) == 0 && access(state, R_OK) == 0;
+    free(cmd_path);
+    free(state);
+    return ok;
+}
+
 int run_start(const plan_run *r, int threads)
 {
-    run_reset(r->dir);
     char *cmd = command_text(r->binary, r->args);
-    if (write_file_atomic(r->dir, "cmd", cmd) != 0)
-        diag_fatal("cannot write %s/cmd: %s", r->dir, strerror(errno));
+    int resume = can_resume(r, cmd);
+    if (resume) {
+        /* the interrupted run's row and verdict go; its state and log stay */
+        char *row = xasprintf("%s/row.csv", r->dir), *state = xasprintf("%s/state", r->dir);
+        unlink(row);
+        unlink(state);
+        free(row);
+        free(state);
+    } else {
+        run_reset(r->dir);
+        if (write_file_atomic(r->dir, "cmd", cmd) != 0)
+            diag_fatal("cannot write %s/cmd: %s", r->dir, strerror(errno));
+    }
     free(cmd);
     int n = 0;
     while (r->args[n])
         n++;
-    char **argv = xcalloc((size_t)n + 4, sizeof *argv);
+    char **argv = xcalloc((size_t)n + 5, sizeof *argv);
     char thread_text[16];
     snprintf(thread_text, sizeof thread_text, "%d", threads);
     argv[0] = r->binary;
     memcpy(argv + 1, r->args, (size_t)n * sizeof *argv);
     argv[n + 1] = "--threads";
     argv[n + 2] = thread_text;
+    argv[n + 3] = resume ? "--resume" : NULL;
     fflush(NULL);
     pid_t parent = getpid(), pid = fork();
     if (pid < 0)
         diag_fatal("fork: %s", strerror(errno));
     if (pid == 0)
-        exec_child(r, argv, parent);
+        exec_child(r, argv, parent, resume);
     free(argv);
     return (int)pid;
 }
@@ -97,6 +126,9 @@ int run_finish(const plan_run *r, int wait_status, char *reason, int size)
         snprintf(reason, (size_t)size, "ok");
     else if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0)
         snprintf(reason, (size_t)size, "failed: exit status 0 but no results row");
+    else if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 75)
+        snprintf(reason, (size_t)size, "failed: interrupted (exit status 75; the next run resumes "
+                 "it): %s", last);
     else if (WIFEXITED(wait_status))
         snprintf(reason, (size_t)size, "failed: exit status %d: %s", WEXITSTATUS(wait_status), last);
     else

@@ -100,15 +100,31 @@ static void reap(pool *q, int pid, int status)
     }
 }
 
-/* Ctrl-C, SIGTERM: the runs in flight are killed and stay unfinished; the
- * next `run` starts them again. */
+/* Ctrl-C, SIGTERM: the runs in flight get SIGTERM, save their training
+ * state at the next batch boundary and exit (the next `run` resumes them);
+ * any still running after STOP_GRACE seconds is killed. */
+#define STOP_GRACE 30.0
 static void stop_all(pool *q)
 {
     for (int i = 0; i < q->p.n; i++)
         if (q->pid_of[i])
-            kill(q->pid_of[i], SIGKILL);
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-        ;
+            kill(q->pid_of[i], SIGTERM);
+    double deadline = now_s() + STOP_GRACE;
+    while (q->running > 0) {
+        int status, pid = waitpid(-1, &status, WNOHANG);
+        if (pid > 0) {
+            reap(q, pid, status);
+            continue;
+        }
+        if (pid < 0 && errno != EINTR)
+            break;
+        if (now_s() > deadline)
+            for (int i = 0; i < q->p.n; i++)
+                if (q->pid_of[i])
+                    kill(q->pid_of[i], SIGKILL);
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
     sweep_collect(q->s->dir);
     printf("%ssweep %s: stopped by signal %d with %d runs unfinished; run the same command "
            "again to continue\n", q->tty ? "\r\033[K" : "", q->s->name, (int)stop_signal,

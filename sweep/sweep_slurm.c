@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,6 +118,16 @@ int sweep_submit_slurm(const sweep *s, const char *self)
     return 0;
 }
 
+/* Slurm's SIGTERM (time limit, preemption) goes on to the run, which
+ * saves its state and exits; the task then records it as interrupted. */
+static volatile pid_t task_child;
+
+static void forward_signal(int sig)
+{
+    if (task_child > 0)
+        kill(task_child, sig);
+}
+
 int sweep_slurm_task(const char *sweep_dir, int index)
 {
     plan p = plan_read(sweep_dir);
@@ -135,7 +146,11 @@ int sweep_slurm_task(const char *sweep_dir, int index)
             continue;
         const char *cpus = getenv("SLURM_CPUS_PER_TASK");
         int threads = cpus && atoi(cpus) > 0 ? atoi(cpus) : 1;
-        int status = wait_child((pid_t)run_start(&p.runs[i], threads));
+        struct sigaction forward = {.sa_handler = forward_signal};
+        sigaction(SIGTERM, &forward, NULL);
+        sigaction(SIGINT, &forward, NULL);
+        task_child = (pid_t)run_start(&p.runs[i], threads);
+        int status = wait_child(task_child);
         char reason[512];
         int ok = run_finish(&p.runs[i], status, reason, sizeof reason);
         sweep_collect(sweep_dir);
