@@ -402,6 +402,11 @@ static int resume(trainer *t)
                  "the device); resume on the cpu", o->backend->device->name);
         return -1;
     }
+    if (access(t->state_path, F_OK) != 0) {
+        bz_error("--resume: no training state in %s (%s): nothing to resume", o->output_dir,
+                 t->state_path);
+        return -1;
+    }
     uint64_t want[BZ_FP_N];
     memcpy(want, t->st.fingerprint, sizeof want);
     bz_epoch_row *rows = t->st.rows;
