@@ -62,7 +62,7 @@ flag_of = $(if $(filter nb%,$(1)),--num-blocks $(patsubst nb%,%,$(1)),$(if $(fil
 variant_spec = specs/$(firstword $(subst -, ,$(1))).yaml
 variant_flags = $(foreach p,$(wordlist 2,9,$(subst -, ,$(1))),$(call flag_of,$(p)))
 
-.PHONY: default gen list all runtime run test clean sweep sweep-status report bench-vs-torch bench-vs-torch-cuda cuda-objects print-nvcc-flags print-nvcc
+.PHONY: default gen list all runtime run test clean sweep sweep-status report fuzz bench-vs-torch bench-vs-torch-cuda cuda-objects print-nvcc-flags print-nvcc
 .SECONDARY:
 default: $(BIN)
 
@@ -77,6 +77,28 @@ $(B)/tests/bzgen-asan: $(GEN_SRC) $(GEN_HDR) $(CONFIG)/gen
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_GEN) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -o $@ $(GEN_SRC) $(LIBS_GEN)
+
+# Fuzzing harnesses: the readers' (tests/fuzz/fuzz_read.c) and bzgen, with
+# ASan and UBSan for the replay of the corpora (tests/t_fuzz_replay.sh), and
+# with afl-cc for `make fuzz TARGET=... [SECONDS=600]` (scripts/fuzz.sh)
+FUZZ_READ_SRC := tests/fuzz/fuzz_read.c $(addprefix runtime/,bz_util.c bz_rng.c bz_data.c \
+                 bz_data_idx.c bz_data_cifar.c bz_safetensors.c bz_npy.c)
+FUZZ_READ_FLAGS := $(CSTD) $(WARN) -g -O1 -Iruntime $(shell pkg-config --cflags jansson zlib)
+FUZZ_READ_LIBS := $(shell pkg-config --libs jansson zlib) -lm
+$(B)/tests/fuzz_read-asan: $(FUZZ_READ_SRC) $(RT_HDR) $(CONFIG)/gen
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_READ_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -o $@ $(FUZZ_READ_SRC) $(FUZZ_READ_LIBS)
+$(B)/fuzz/fuzz_read: $(FUZZ_READ_SRC) $(RT_HDR)
+	@mkdir -p $(dir $@)
+	AFL_USE_ASAN=1 afl-cc $(FUZZ_READ_FLAGS) -o $@ $(FUZZ_READ_SRC) $(FUZZ_READ_LIBS)
+$(B)/fuzz/bzgen: $(GEN_SRC) $(GEN_HDR)
+	@mkdir -p $(dir $@)
+	AFL_USE_ASAN=1 afl-cc $(CFLAGS_GEN) -g -o $@ $(GEN_SRC) $(LIBS_GEN)
+TARGET ?=
+SECONDS ?= 600
+fuzz:
+	scripts/fuzz.sh '$(TARGET)' '$(SECONDS)'
 
 # bzsweep: sweeps of experiments x seeds, here or on Slurm, and their
 # report; it shares bzgen's YAML reader and diagnostics.

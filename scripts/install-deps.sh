@@ -6,16 +6,26 @@
 # Tests: Debian's PyTorch and NumPy (an oracle), pandas (BlockZoo's analysis
 #        snippets on a sweep's results), headless Chromium (the HTML report),
 #        Slurm and munge (a one-node cluster for the Slurm runner).
-# Usage: scripts/install-deps.sh [--no-test-deps]
+# Fuzzing (make fuzz, only with --with-fuzz): AFL++.
+# Usage: scripts/install-deps.sh [--no-test-deps] [--with-fuzz]
 set -eu
 
 build_packages="build-essential pkg-config m4 libyaml-dev libopenblas-openmp-dev libjansson-dev zlib1g-dev libgomp1"
 data_packages="dataset-fashion-mnist"
 report_packages="gnuplot-nox"
 test_packages="python3-torch python3-numpy python3-pandas chromium slurm-wlm munge"
+fuzz_packages="afl++"
 
 packages="$build_packages $data_packages $report_packages"
-if [ "${1:-}" != "--no-test-deps" ]; then
+test_deps=1
+for arg in "$@"; do
+    case $arg in
+    --no-test-deps) test_deps=0 ;;
+    --with-fuzz) packages="$packages $fuzz_packages" ;;
+    *) echo "install-deps: unknown option '$arg' (--no-test-deps, --with-fuzz)" >&2; exit 2 ;;
+    esac
+done
+if [ $test_deps = 1 ]; then
     packages="$packages $test_packages"
 fi
 
