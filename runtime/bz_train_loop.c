@@ -412,9 +412,14 @@ static int resume(trainer *t)
     bz_epoch_row *rows = t->st.rows;
     if (bz_train_state_load(t->state_path, t->m, want, &t->st) != 0)
         return -1;
-    if (t->st.epochs_done > o->epochs) {
-        bz_error("--resume: %s has %d epochs done, more than --epochs %d", t->state_path,
-                 t->st.epochs_done, o->epochs);
+    const int n_batches = (t->train.n + o->batch_size - 1) / o->batch_size;
+    const bz_train_state *st = &t->st;
+    if (st->epochs_done < 0 || st->epochs_done > o->epochs || st->batches_done < 0 ||
+        st->batches_done >= n_batches || (st->batches_done > 0 && st->epochs_done == o->epochs) ||
+        st->seen < 0 || st->seen > (int64_t)st->batches_done * o->batch_size || st->correct_sum < 0 ||
+        st->correct_sum > st->seen || st->best_epoch < 0 || st->best_epoch > st->epochs_done) {
+        bz_error("--resume: %s: its counters are out of range (%d epochs and %d batches done); "
+                 "a damaged state", t->state_path, st->epochs_done, st->batches_done);
         return -1;
     }
     memcpy(rows, t->st.rows, (size_t)t->st.epochs_done * sizeof *rows);

@@ -137,6 +137,7 @@ static int command_run(int argc, char **argv)
     if (!getcwd(root, sizeof root) || !realpath("/proc/self/exe", self))
         diag_fatal("cannot find the working directory or this program");
     int slurm = s.runner.text && strcmp(s.runner.text, "slurm") == 0;
+    sweep_lock(&s);
     sweep_check_finished(&s, root);
     if (o.build)
         sweep_build(&s, usable_cores(), o.make_args);

@@ -34,7 +34,7 @@ typedef struct {
 } report_group;
 
 typedef struct {
-    const char *block;
+    const char *source, *block;
     int n;
     double mean, var, generality;   /* BlockZoo: mean / (1 + var), var with n-1 */
 } block_score;

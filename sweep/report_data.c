@@ -45,8 +45,11 @@ void report_add_fact(report_data *r, const char *key, const char *value)
 {
     for (int i = 0; i < r->n_facts; i++)
         if (strcmp(r->facts[i].key, key) == 0) {
-            if (strstr(r->facts[i].value, value))
-                return;
+            /* values are "; "-separated items: add a new one only */
+            size_t n = strlen(value);
+            for (const char *v = r->facts[i].value; v; v = strstr(v, "; ") ? strstr(v, "; ") + 2 : NULL)
+                if (strncmp(v, value, n) == 0 && (v[n] == '\0' || strncmp(v + n, "; ", 2) == 0))
+                    return;
             r->facts[i].value = xasprintf("%s; %s", r->facts[i].value, value);
             return;
         }
@@ -103,15 +106,24 @@ static void note_row_facts(report_data *r, const csv_table *t, const csv_row *ro
     }
 }
 
+/* The parent directory's name (results/sweeps/<name>/results.csv names a
+ * sweep), or the whole path where two files share that name. */
+static const char *parent_name(const char *f)
+{
+    const char *slash = strrchr(f, '/');
+    char *dir = slash ? xasprintf("%.*s", (int)(slash - f), f) : xstrdup(".");
+    char *parent = strrchr(dir, '/');
+    return parent ? parent + 1 : dir;
+}
+
 static const char *source_label(char **files, int n_files, int i)
 {
     if (n_files == 1)
         return "";
-    /* the parent directory names a sweep: results/sweeps/<name>/results.csv */
-    const char *f = files[i], *slash = strrchr(f, '/');
-    char *label = slash ? xasprintf("%.*s", (int)(slash - f), f) : xstrdup(f);
-    char *parent = strrchr(label, '/');
-    return parent ? parent + 1 : label;
+    for (int j = 0; j < n_files; j++)
+        if (j != i && strcmp(parent_name(files[j]), parent_name(files[i])) == 0)
+            return files[i];
+    return parent_name(files[i]);
 }
 
 static const char *const bench_columns[N_BENCH] = {"latency_ms", "throughput", "train_throughput"};
@@ -144,7 +156,7 @@ static void load_bench_rows(report_data *r, const csv_table *t)
     for (int i = 0; i < t->n_rows; i++) {
         const csv_row *row = &t->rows[i];
         double batch = parse_number(t, row, batch_col, 0);
-        if (batch < 1 || batch != (int)batch)
+        if (!(batch >= 1 && batch <= 1 << 30) || batch != (int)batch)
             diag_error((src_pos){t->path, row->line, 0}, "column 'batch_size': not a batch size");
         bench_point *p = bench_point_of(r, field_or(t, row, "experiment_name", ""),
                                         field_or(t, row, "device", ""), (int)batch);
@@ -257,9 +269,15 @@ static int cmp_group(const void *a, const void *b)
     return d ? d : strcmp(x->position, y->position);
 }
 
+/* best first; a block with one row (no variance, NaN score) last */
 static int cmp_score(const void *a, const void *b)
 {
     const block_score *x = a, *y = b;
+    int d = strcmp(x->source, y->source);
+    if (d)
+        return d;
+    if (isnan(x->generality) != isnan(y->generality))
+        return isnan(x->generality) ? 1 : -1;
     if (x->generality != y->generality)
         return x->generality > y->generality ? -1 : 1;
     return strcmp(x->block, y->block);
@@ -320,18 +338,25 @@ static void group_rows(report_data *r)
         summarise(&r->groups[j], r);
 }
 
-/* BlockZoo: df.groupby('block').apply(mean / (1 + var)) over val_acc. */
+/* BlockZoo: df.groupby('block').apply(mean / (1 + var)) over val_acc,
+ * per source when several CSVs are compared. */
 static void score_blocks(report_data *r)
 {
-    r->scores = xcalloc((size_t)r->n_blocks, sizeof *r->scores);
+    int n_sources;
+    const char **sources = distinct(r, offsetof(report_row, source), &n_sources, cmp_string);
+    r->scores = xcalloc((size_t)(r->n_blocks * n_sources), sizeof *r->scores);
     double *acc = xcalloc((size_t)r->n_rows, sizeof *acc);
-    for (int b = 0; b < r->n_blocks; b++) {
+    for (int k = 0; k < n_sources * r->n_blocks; k++) {
+        const char *source = sources[k / r->n_blocks], *block = r->blocks[k % r->n_blocks];
         int n = 0;
         for (int i = 0; i < r->n_rows; i++)
-            if (strcmp(r->rows[i].block, r->blocks[b]) == 0)
+            if (strcmp(r->rows[i].block, block) == 0 && strcmp(r->rows[i].source, source) == 0)
                 acc[n++] = r->rows[i].v[M_VAL_ACC];
+        if (n == 0)
+            continue;
         block_score *s = &r->scores[r->n_scores++];
-        s->block = r->blocks[b];
+        s->source = source;
+        s->block = block;
         s->n = n;
         s->mean = sample_mean(acc, n);
         s->var = sample_var(acc, n);

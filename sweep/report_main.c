@@ -70,6 +70,25 @@ static void remove_tree(const char *dir)
     free(cmd);
 }
 
+/* DIR is replaced only if it is absent, empty or an earlier report (it
+ * holds report.json): --output pointing elsewhere must not delete data. */
+static void check_replaceable(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return;
+    char *json = xasprintf("%s/report.json", dir), *cmd = xasprintf("ls -A '%s' 2>/dev/null", dir);
+    FILE *p = strchr(dir, '\'') ? NULL : popen(cmd, "r");
+    int empty = p && fgetc(p) == EOF;
+    if (p)
+        pclose(p);
+    if (!S_ISDIR(st.st_mode) || (!empty && access(json, F_OK) != 0))
+        diag_fatal("report: --output %s exists and is not a report (no report.json); choose "
+                   "another directory", dir);
+    free(json);
+    free(cmd);
+}
+
 static char *default_output(const char *csv)
 {
     const char *slash = strrchr(csv, '/');
@@ -116,6 +135,7 @@ int report_main(int argc, char **argv)
     report_load(&r, files, n_files);
     machine_facts(&r);
     char *dir = output ? xstrdup(output) : default_output(files[0]);
+    check_replaceable(dir);
     char *tmp = xasprintf("%s.tmp", dir);
     remove_tree(tmp);
     if (mkdir(tmp, 0755) != 0)

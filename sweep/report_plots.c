@@ -276,6 +276,8 @@ static char *body_of(void (*write)(FILE *, const report_data *, int, int), const
     char *text = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&text, &len);
+    if (!fp)
+        diag_fatal("out of memory");
     write(fp, r, a, b);
     fclose(fp);
     return text;

@@ -79,7 +79,7 @@ static grid generality_grid(const report_data *r)
         cell(&g, 0, c, xstrdup(head[c]));
     for (int i = 0; i < r->n_scores; i++) {
         const block_score *s = &r->scores[i];
-        cell(&g, i + 1, 0, xstrdup(s->block));
+        cell(&g, i + 1, 0, s->source[0] ? xasprintf("%s / %s", s->block, s->source) : xstrdup(s->block));
         cell(&g, i + 1, 1, xasprintf("%d", s->n));
         cell(&g, i + 1, 2, mean_std(s->mean, NAN, "%.4f"));
         cell(&g, i + 1, 3, mean_std(s->var, NAN, "%.6f"));
@@ -198,10 +198,12 @@ static json_t *generality_json(const report_data *r)
     json_t *a = json_array();
     for (int i = 0; i < r->n_scores; i++) {
         const block_score *s = &r->scores[i];
-        json_array_append_new(a, json_pack("{s:s, s:i, s:o, s:o, s:o}", "block", s->block, "rows",
-                                           s->n, "val_acc_mean", number_or_null(s->mean),
-                                           "val_acc_var", number_or_null(s->var), "generality",
-                                           number_or_null(s->generality)));
+        json_t *e = json_pack("{s:s, s:i, s:o, s:o, s:o}", "block", s->block, "rows", s->n,
+                              "val_acc_mean", number_or_null(s->mean), "val_acc_var",
+                              number_or_null(s->var), "generality", number_or_null(s->generality));
+        if (r->n_sources > 1)
+            json_object_set_new(e, "source", json_string(s->source));
+        json_array_append_new(a, e);
     }
     return a;
 }

@@ -83,6 +83,9 @@ run_state run_read_state(const char *run_dir, char *reason, int size);
 int write_file_atomic(const char *dir, const char *name, const char *text);
 /* Command line as one line (binary, then args, space-separated). */
 char *command_text(const char *binary, char *const *args);
+/* Takes the sweep directory's lock for the rest of the process (a second
+ * bzsweep on it exits with a message). */
+void sweep_lock(const sweep *s);
 /* Empties a run's directory: an unfinished run starts again cleanly. */
 void run_reset(const char *run_dir);
 /* Writes plan.tsv for the resolved sweep (binaries under root/build). */
@@ -120,6 +123,9 @@ int sweep_slurm_task(const char *sweep_dir, int index);
 /* squeue's state of each task of the submitted array (NULL entries: not
  * queued), or NULL if this sweep was never submitted. */
 char **slurm_task_states(const char *sweep_dir, int n_tasks);
+/* The squeue state of run `id` in tasks.txt, or NULL. */
+const char *task_state_of(const char *tasks_path, const char *id, char **states);
+int count_lines(const char *path);
 int sweep_print_status(const sweep *s);
 /* Builds every variant's binary with make; exits if make fails. */
 void sweep_build(const sweep *s, int jobs, char *const *make_args);

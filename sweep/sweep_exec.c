@@ -27,6 +27,9 @@ static _Noreturn void exec_child(const plan_run *r, char **argv, pid_t parent, i
      * the next sweep resets */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
         _exit(127);
+    /* its own process group: a terminal's Ctrl-C reaches bzsweep alone,
+     * which then asks each run once (SIGTERM) to save its state and stop */
+    setpgid(0, 0);
     char *log = xasprintf("%s/log.txt", r->dir);
     int fd = open(log, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
     if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
@@ -67,8 +70,8 @@ int run_start(const plan_run *r, int threads)
     if (resume) {
         /* the interrupted run's row and verdict go; its state and log stay */
         char *row = xasprintf("%s/row.csv", r->dir), *state = xasprintf("%s/state", r->dir);
-        unlink(row);
         unlink(state);
+        unlink(row);
         free(row);
         free(state);
     } else {
@@ -129,7 +132,14 @@ int run_finish(const plan_run *r, int wait_status, char *reason, int size)
     else if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 75)
         snprintf(reason, (size_t)size, "failed: interrupted (exit status 75; the next run resumes "
                  "it): %s", last);
-    else if (WIFEXITED(wait_status))
+    else if (WIFEXITED(wait_status) && strstr(last, "--resume:")) {
+        /* a state that another build or other settings left: start afresh */
+        char *state = xasprintf("%s/last_state.safetensors", r->dir);
+        unlink(state);
+        free(state);
+        snprintf(reason, (size_t)size, "failed: its training state could not be resumed (the next "
+                 "run starts afresh): %s", last);
+    } else if (WIFEXITED(wait_status))
         snprintf(reason, (size_t)size, "failed: exit status %d: %s", WEXITSTATUS(wait_status), last);
     else
         snprintf(reason, (size_t)size, "failed: killed by signal %d (%s)", WTERMSIG(wait_status),

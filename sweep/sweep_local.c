@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,16 +140,6 @@ static void report_failures(const pool *q)
     }
 }
 
-static int lock_sweep(const sweep *s)
-{
-    char *path = xasprintf("%s/.bzsweep.lock", s->dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0)
-        diag_fatal("%s: another bzsweep is running this sweep", s->dir);
-    free(path);
-    return fd;
-}
-
 static void select_todo(pool *q)
 {
     q->todo = xcalloc((size_t)q->p.n, sizeof *q->todo);
@@ -165,12 +154,15 @@ static void select_todo(pool *q)
 int sweep_run_local(const sweep *s)
 {
     pool q = {.s = s, .p = plan_read(s->dir), .tty = isatty(STDOUT_FILENO)};
-    int lock = lock_sweep(s);
+    if (q.p.n < s->n_runs)
+        diag_fatal("%s/plan.tsv: %d runs, the sweep has %d", s->dir, q.p.n, s->n_runs);
     q.pid_of = xcalloc((size_t)q.p.n, sizeof *q.pid_of);
     q.started = xcalloc((size_t)q.p.n, sizeof *q.started);
     select_todo(&q);
     q.jobs = s->n_jobs < q.n_todo ? s->n_jobs : (q.n_todo ? q.n_todo : 1);
-    q.threads = s->threads_per_run ? s->threads_per_run : usable_cores() / q.jobs;
+    /* from JOBS, not from how many runs are left: a run resumed later must
+     * get the thread count it started with (its results depend on it) */
+    q.threads = s->threads_per_run ? s->threads_per_run : usable_cores() / s->n_jobs;
     if (q.threads < 1)
         q.threads = 1;
     printf("sweep %s: %d runs, %d finished before, %d to run, %d at a time with %d thread%s "
@@ -184,11 +176,17 @@ int sweep_run_local(const sweep *s)
     while (!stop_signal && (q.next < q.n_todo || q.running)) {
         while (!stop_signal && q.running < q.jobs && q.next < q.n_todo)
             start_next(&q);
-        int status, pid = waitpid(-1, &status, 0);
-        if (pid > 0)
+        /* polled, so that a signal between the test above and a blocking
+         * wait cannot go unseen until a run ends */
+        int status, pid = waitpid(-1, &status, WNOHANG);
+        if (pid > 0) {
             reap(&q, pid, status);
-        else if (errno != EINTR)
+        } else if (pid < 0 && errno != EINTR) {
             diag_fatal("waitpid: %s", strerror(errno));
+        } else {
+            struct timespec nap = {0, 50 * 1000 * 1000};
+            nanosleep(&nap, NULL);
+        }
     }
     if (stop_signal) {
         stop_all(&q);
@@ -200,6 +198,5 @@ int sweep_run_local(const sweep *s)
            s->name, q.done + q.skipped, s->n_runs, q.skipped, q.failed, s->dir);
     if (q.failed)
         report_failures(&q);
-    close(lock);
     return q.failed ? 1 : 0;
 }

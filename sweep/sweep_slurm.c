@@ -16,6 +16,34 @@
 
 static char *slurm_dir(const char *sweep_dir) { return xasprintf("%s/slurm", sweep_dir); }
 
+int count_lines(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    int n = 0, c;
+    while (fp && (c = fgetc(fp)) != EOF)
+        n += c == '\n';
+    if (fp)
+        fclose(fp);
+    return n;
+}
+
+const char *task_state_of(const char *tasks_path, const char *id, char **states)
+{
+    if (!states)
+        return NULL;
+    char line[1024];
+    FILE *fp = fopen(tasks_path, "r");
+    const char *state = NULL;
+    for (int task = 0; fp && fgets(line, sizeof line, fp); task++) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strcmp(line, id) == 0)
+            state = states[task];
+    }
+    if (fp)
+        fclose(fp);
+    return state;
+}
+
 /* Runs argv, returns its stdout (trailing newline removed); if it cannot
  * run or fails: exits, or returns NULL where may_fail. */
 static char *capture(char *const *argv, int may_fail)
@@ -78,18 +106,26 @@ int sweep_submit_slurm(const sweep *s, const char *self)
     mkdir(dir, 0755);
     size_t cap = 4096, len = 0;
     char *tasks = xcalloc(1, cap);
-    int n = 0;
+    int n = 0, queued = 0;
+    /* the task decides between resuming a run and starting it afresh; runs
+     * still queued or running from an earlier submission are left to it */
+    char *old_tasks = xasprintf("%s/tasks.txt", dir);
+    char **states = slurm_task_states(s->dir, count_lines(old_tasks));
     for (int i = 0; i < s->n_runs; i++) {
         if (run_read_state(p.runs[i].dir, NULL, 0) == RUN_OK)
             continue;
-        run_reset(p.runs[i].dir);
+        if (task_state_of(old_tasks, p.runs[i].id, states)) {
+            queued++;
+            continue;
+        }
         while (len + strlen(p.runs[i].id) + 2 > cap)
             tasks = xrealloc(tasks, cap *= 2);
         len += (size_t)sprintf(tasks + len, "%s\n", p.runs[i].id);
         n++;
     }
     if (n == 0) {
-        printf("sweep %s: all %d runs finished; nothing to submit\n", s->name, s->n_runs);
+        printf("sweep %s: %d runs finished, %d queued or running; nothing to submit\n", s->name,
+               s->n_runs - queued, queued);
         return sweep_collect(s->dir) >= 0 ? 0 : 1;
     }
     char *script = array_script(s, self, s->dir);
@@ -118,15 +154,10 @@ int sweep_submit_slurm(const sweep *s, const char *self)
     return 0;
 }
 
-/* Slurm's SIGTERM (time limit, preemption) goes on to the run, which
- * saves its state and exits; the task then records it as interrupted. */
-static volatile pid_t task_child;
-
-static void forward_signal(int sig)
-{
-    if (task_child > 0)
-        kill(task_child, sig);
-}
+/* Slurm's SIGTERM (time limit, preemption) reaches every process of the
+ * job: the run saves its state and exits, and the task outlives it to
+ * record that (a second SIGTERM would end the run at once). */
+static void note_signal(int sig) { (void)sig; }
 
 int sweep_slurm_task(const char *sweep_dir, int index)
 {
@@ -144,13 +175,16 @@ int sweep_slurm_task(const char *sweep_dir, int index)
     for (int i = 0; i < p.n; i++) {
         if (strcmp(p.runs[i].id, id) != 0)
             continue;
+        if (run_read_state(p.runs[i].dir, NULL, 0) == RUN_OK) {
+            printf("%s: finished before (a requeued task)\n", id);
+            return 0;
+        }
         const char *cpus = getenv("SLURM_CPUS_PER_TASK");
         int threads = cpus && atoi(cpus) > 0 ? atoi(cpus) : 1;
-        struct sigaction forward = {.sa_handler = forward_signal};
-        sigaction(SIGTERM, &forward, NULL);
-        sigaction(SIGINT, &forward, NULL);
-        task_child = (pid_t)run_start(&p.runs[i], threads);
-        int status = wait_child(task_child);
+        struct sigaction note = {.sa_handler = note_signal};
+        sigaction(SIGTERM, &note, NULL);
+        sigaction(SIGINT, &note, NULL);
+        int status = wait_child((pid_t)run_start(&p.runs[i], threads));
         char reason[512];
         int ok = run_finish(&p.runs[i], status, reason, sizeof reason);
         sweep_collect(sweep_dir);

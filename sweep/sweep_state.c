@@ -48,8 +48,11 @@ int write_file_atomic(const char *dir, const char *name, const char *text)
         }
         if (fd >= 0)
             close(fd);
-        if (rc != 0)
+        if (rc != 0) {
+            int err = errno;
             unlink(tmp);
+            errno = err;
+        }
     }
     free(path);
     free(tmp);
@@ -116,9 +119,24 @@ static void make_dirs(const char *path)
     free(p);
 }
 
+void sweep_lock(const sweep *s)
+{
+    make_dirs(s->dir);
+    char *path = xasprintf("%s/.bzsweep.lock", s->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0)
+        diag_fatal("%s: another bzsweep is running this sweep", s->dir);
+    free(path);   /* fd stays open: the lock lasts as long as the process */
+}
+
 void run_reset(const char *run_dir)
 {
     make_dirs(run_dir);
+    /* the verdict first: a run is never "ok" without its files */
+    char *state = xasprintf("%s/state", run_dir);
+    if (unlink(state) != 0 && errno != ENOENT)
+        diag_fatal("cannot remove %s: %s", state, strerror(errno));
+    free(state);
     nftw(run_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -178,6 +196,15 @@ void sweep_write_plan(const sweep *s, const char *root)
     free(text);
 }
 
+/* <experiment>/seed<k>: a name of letters, digits and '_', then digits */
+static int valid_run_id(const char *id)
+{
+    size_t name = strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    const char *seed = id + name;
+    return name > 0 && strncmp(seed, "/seed", 5) == 0 && seed[5] &&
+           strspn(seed + 5, "0123456789") == strlen(seed + 5);
+}
+
 plan plan_read(const char *sweep_dir)
 {
     plan p = {xstrdup(sweep_dir), NULL, 0};
@@ -201,7 +228,7 @@ plan plan_read(const char *sweep_dir)
             }
             n++;
         }
-        if (n < 3 || strstr(r.id, "..") || r.id[0] == '/')
+        if (n < 3 || !valid_run_id(r.id))
             diag_error((src_pos){path, line_no, 1}, "malformed plan line");
         r.args = xrealloc(r.args, (size_t)(n - 1) * sizeof *r.args);
         r.args[n - 2] = NULL;
@@ -220,37 +247,46 @@ void sweep_check_finished(const sweep *s, const char *root)
         if (run_read_state(r->dir, NULL, 0) != RUN_OK)
             continue;
         char *path = xasprintf("%s/cmd", r->dir), *had = read_text(path);
-        char *line = plan_line(s, r, root);
-        for (char *c = line; *c; c++)
-            if (*c == '\t')
-                *c = ' ';
-        char *want = xasprintf("%s\n", line + strlen(r->id) + 1);
+        char *binary = xasprintf("%s/build/%s/%s", root, r->variant, r->variant);
+        char **args = sweep_train_args(s, r), *want = command_text(binary, args);
         if (!had || strcmp(had, want) != 0)
             diag_fatal("%s: run %s finished with another command than this sweep's now (see %s); "
                        "use another --out or remove %s", s->dir, r->id, path, s->dir);
+        for (int a = 0; args[a]; a++)
+            free(args[a]);
+        free(args);
         free(had);
         free(want);
-        free(line);
+        free(binary);
         free(path);
     }
 }
 
-/* The first line of a run's row.csv is the header, the rest its row. */
+/* The first line of a run's row.csv is the header, the rest its row.  A
+ * run whose row cannot be used is left out with a warning: one bad file
+ * must not stop a sweep. */
 static int append_row(const plan_run *r, char **header, char **rows, size_t *len, size_t *cap)
 {
     char *path = xasprintf("%s/row.csv", r->dir);
     char *text = read_text(path);
-    if (!text)
-        diag_fatal("%s: %s (the run's state says ok)", path, strerror(errno));
-    char *body = strchr(text, '\n');
-    if (!body || !body[1])
-        diag_fatal("%s: no row after the header", path);
-    *body++ = '\0';
-    if (!*header)
-        *header = xstrdup(text);
-    else if (strcmp(*header, text) != 0)
-        diag_fatal("%s: its header differs from the other runs' (binaries from another version?)",
-                   path);
+    char *body = text ? strchr(text, '\n') : NULL;
+    const char *problem = !text ? "missing although the run finished"
+                          : !body || !body[1] ? "no row after the header"
+                          : NULL;
+    if (!problem) {
+        *body++ = '\0';
+        if (!*header)
+            *header = xstrdup(text);
+        else if (strcmp(*header, text) != 0)
+            problem = "its header differs from the other runs' (a binary of another version)";
+    }
+    if (problem) {
+        fprintf(stderr, "bzsweep: warning: %s: %s; the run is left out of results.csv\n", path,
+                problem);
+        free(text);
+        free(path);
+        return 0;
+    }
     size_t n = strlen(body);
     while (*len + n + 2 > *cap)
         *rows = xrealloc(*rows, *cap *= 2);

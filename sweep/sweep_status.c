@@ -23,36 +23,6 @@ static int local_runner_alive(const char *sweep_dir)
     return alive;
 }
 
-/* The Slurm state of a run, from the last submission's task list. */
-static const char *queued_state(const char *sweep_dir, const char *id, char **states)
-{
-    if (!states)
-        return NULL;
-    char *path = xasprintf("%s/slurm/tasks.txt", sweep_dir), line[1024];
-    FILE *fp = fopen(path, "r");
-    free(path);
-    const char *state = NULL;
-    for (int task = 0; fp && fgets(line, sizeof line, fp); task++) {
-        line[strcspn(line, "\n")] = '\0';
-        if (strcmp(line, id) == 0)
-            state = states[task];
-    }
-    if (fp)
-        fclose(fp);
-    return state;
-}
-
-static int count_lines(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    int n = 0, c;
-    while (fp && (c = fgetc(fp)) != EOF)
-        n += c == '\n';
-    if (fp)
-        fclose(fp);
-    return n;
-}
-
 static void print_finished(const char *run_dir)
 {
     char *path = xasprintf("%s/row.csv", run_dir);
@@ -69,20 +39,20 @@ int sweep_print_status(const sweep *s)
 {
     char *tasks = xasprintf("%s/slurm/tasks.txt", s->dir);
     char **states = slurm_task_states(s->dir, count_lines(tasks));
-    free(tasks);
     int alive = local_runner_alive(s->dir), counts[5] = {0};
     static const char *const names[5] = {"ok", "failed", "running", "queued", "not run"};
     printf("%-44s %-8s %9s %10s  %s\n", "run", "state", "val_acc", "time", "detail");
     for (int i = 0; i < s->n_runs; i++) {
         char reason[512];
         run_state st = run_read_state(s->runs[i].dir, reason, sizeof reason);
-        const char *queued = queued_state(s->dir, s->runs[i].id, states);
+        const char *queued = task_state_of(tasks, s->runs[i].id, states);
         printf("%-44s ", s->runs[i].id);
         if (st == RUN_OK) {
             print_finished(s->runs[i].dir);
             counts[0]++;
         } else if (st == RUN_FAILED) {
-            printf("%-8s %9s %10s  %s; log %s/log.txt", "failed", "", "", reason + strlen("failed: "),
+            const char *why = strncmp(reason, "failed: ", 8) == 0 ? reason + 8 : reason;
+            printf("%-8s %9s %10s  %s; log %s/log.txt", "failed", "", "", why,
                    s->runs[i].dir);
             counts[1]++;
         } else if (queued) {

@@ -222,6 +222,14 @@ printf '%s\n' '5s/^\([^,]*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,\)[^,]*/\1a
     bad_csv not_a_number "not_a_number.csv:5: error: column 'val_acc': 'abc' is not a number"
 echo '6s/,cpu,/,"cpu,/' | bad_csv open_quote "open_quote.csv:6: error: unterminated quoted field"
 echo '2,$d' | bad_csv no_rows "no_rows.csv:1: error: no rows after the header"
+mkdir -p "$T/precious"
+echo keep >"$T/precious/data.txt"
+if $SW report "$T/known.csv" --output "$T/precious" >/dev/null 2>"$T/bad.err"; then
+    notok "report --output onto a directory that is not a report: accepted"
+else
+    check "report --output onto a directory that is not a report is refused, the directory kept" \
+        sh -c 'grep -q "is not a report" "$1/bad.err" && [ "$(cat "$1/precious/data.txt")" = keep ]' sh "$T"
+fi
 if $SW report "$T/none.csv" >/dev/null 2>"$T/bad.err"; then notok "a missing CSV: accepted"; else
     check "a missing CSV: one line naming it" grep -q "none.csv: error: cannot open" "$T/bad.err"; fi
 

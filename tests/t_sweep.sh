@@ -173,6 +173,26 @@ check "the same command again redoes the failed run only: 4 rows" sh -c '
     grep -q "3 finished before, 1 to run" "$1" ' sh "$T/fail.out"
 check "... and results.csv has 4 distinct rows" rows_ok "$T/sweeps/fail/results.csv" 4
 
+# a run stopped by SIGTERM (Slurm's time limit) after an epoch: recorded as
+# interrupted, then resumed by the next run of the sweep
+tiny term 4 "jobs: 2"
+$SW run "$T/term.yaml" --out "$T/sweeps" --no-build >"$T/term1.out" 2>&1 &
+pid=$!
+run_dir=$T/sweeps/term/inverted_residual_early/seed0
+i=0
+while [ "$(cat "$run_dir/metrics.csv" 2>/dev/null | wc -l)" -lt 2 ] && [ $i -lt 600 ]; do
+    sleep 0.05; i=$((i + 1))
+done
+pkill -TERM -f "$run_dir/row.csv"
+wait $pid
+rc=$?
+check "a run stopped by SIGTERM is recorded as interrupted (sweep exit 1)" sh -c '
+    [ "$2" -eq 1 ] && grep -q "interrupted" "$1/state"' sh "$run_dir" $rc
+$SW run "$T/term.yaml" --out "$T/sweeps" --no-build >"$T/term2.out" 2>&1
+check "the next run of the sweep resumes it from its state: 4 rows" sh -c '
+    grep -q "^resuming from .*epochs done" "$1/log.txt" && grep -qx ok "$1/state"' sh "$run_dir"
+check "... and results.csv has 4 distinct rows" rows_ok "$T/sweeps/term/results.csv" 4
+
 tiny bad_data 1 "jobs: 2
 dataset: cifar10
 data: $T/no-such-dir"
