@@ -11,6 +11,7 @@
 
 #include "bz_cli.h"
 #include "bz_data.h"
+#include "bz_paths.h"
 #include "bz_rng.h"
 #include "bz_runtime_model.h"
 #include "bz_train_math.h"
@@ -470,6 +471,8 @@ int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_sum
     int rc = load_data(&t);
     if (rc == 0)
         rc = bz_mkdir_p(o->output_dir);
+    if (rc == 0)
+        bz_remove_stale_temporaries(o->output_dir);   /* a killed run's half-written files */
     if (rc == 0) {
         s->n_train = t.train.n;
         s->n_val = t.val.n;

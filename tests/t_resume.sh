@@ -81,6 +81,8 @@ check "SIGKILL while the state of epoch 2 is written keeps epoch 1's" \
     sh "$T/kill_write"
 train kill_write --resume
 check "... resumed: the same results" same_as_reference kill_write
+check "... and the half-written temporary file of the killed run is gone" \
+    sh -c '! ls "$1"/*.tmp.* >/dev/null 2>&1' sh "$T/kill_write"
 
 # SIGTERM (Slurm's time limit): stops at the next batch boundary, exit 75,
 # a row marked interrupted; then --resume
