@@ -123,15 +123,18 @@ $(B)/%/model.m4: $(B)/bzgen $(BLOCKS) specs/defaults.yaml $(SPECS)
 	    $(call variant_flags,$*) --output $@
 $(B)/%/desc.m4: $(B)/%/model.m4 ;
 
-# m4 expands them with the templates, once per backend.
-$(B)/%/model_ref.c: $(B)/%/model.m4 $(TEMPLATES)
+# m4 expands them with the templates, once per backend; a macro that a
+# backend's templates do not define fails the build, naming it
+# (scripts/check-expanded.sh: m4 itself copies an unknown name through).
+EXPANDED = scripts/check-expanded.sh $@ $@.tmp $< && mv $@.tmp $@
+$(B)/%/model_ref.c: $(B)/%/model.m4 $(TEMPLATES) scripts/check-expanded.sh
 	$(M4) -P -I templates -D bz_backend_label=reference -D bz_fn_prefix=ref \
-	    templates/model.c.m4 $< > $@.tmp && mv $@.tmp $@
-$(B)/%/model_opt.c: $(B)/%/model.m4 $(TEMPLATES)
+	    templates/model.c.m4 $< > $@.tmp && $(EXPANDED)
+$(B)/%/model_opt.c: $(B)/%/model.m4 $(TEMPLATES) scripts/check-expanded.sh
 	$(M4) -P -I templates -D bz_backend_label=optimised -D bz_fn_prefix=opt \
-	    templates/model.c.m4 $< > $@.tmp && mv $@.tmp $@
-$(B)/%/model_desc.c: $(B)/%/desc.m4 $(TEMPLATES)
-	$(M4) -P -I templates templates/desc.c.m4 $< > $@.tmp && mv $@.tmp $@
+	    templates/model.c.m4 $< > $@.tmp && $(EXPANDED)
+$(B)/%/model_desc.c: $(B)/%/desc.m4 $(TEMPLATES) scripts/check-expanded.sh
+	$(M4) -P -I templates templates/desc.c.m4 $< > $@.tmp && $(EXPANDED)
 
 # The CUDA backend (templates/model.cu.m4, runtime/*.cu), for sm_90 with
 # PTX for newer GPUs, where nvcc is found: each binary then holds both
@@ -176,9 +179,9 @@ FORCE:
 RT_CUDA_SRC := $(wildcard runtime/*.cu)
 RT_CUDA_OBJ := $(patsubst runtime/%.cu,$(B)/runtime/%.o,$(RT_CUDA_SRC))
 no_nvcc = @echo "nvcc not found: no CUDA objects" >&2; exit 1
-$(B)/%/model.cu: $(B)/%/model.m4 $(TEMPLATES)
+$(B)/%/model.cu: $(B)/%/model.m4 $(TEMPLATES) scripts/check-expanded.sh
 	$(M4) -P -I templates -D bz_backend_label=cuda -D bz_fn_prefix=cuda \
-	    templates/model.cu.m4 $< > $@.tmp && mv $@.tmp $@
+	    templates/model.cu.m4 $< > $@.tmp && $(EXPANDED)
 $(B)/%/model_cuda.o: $(B)/%/model.cu runtime/bz_cuda.cuh $(RT_HDR) $(CONFIG)/nvcc
 	$(if $(NVCC),$(NVCC) $(NVCC_FLAGS) -c -o $@ $<,$(no_nvcc))
 # cuBLAS is opened at run time (runtime/bz_cuda_blas.cu), from the toolkit

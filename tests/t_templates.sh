@@ -1,0 +1,49 @@
+#!/bin/sh
+# Templates that forget a kernel fail the build: for each backend, a copy of
+# templates/ without its definition of bz_relu_kernels (the optimised
+# backend: nor the reference's it falls back on) makes the m4 step of
+# a model that uses ReLU fail, naming the generated file and the macro
+# (scripts/check-expanded.sh, run by every m4 rule of the Makefile); with
+# the real templates the same step passes.  Prints TAP-style lines.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+. tests/tap.sh
+
+V=resnet_basic_block_mid-nb1-bc8
+if ! make -s CUDA= EXP=resnet_basic_block_mid NUM_BLOCKS=1 BASE_CHANNELS=8 gen >/dev/null 2>&1; then
+    notok "make gen $V"; exit 1
+fi
+IN=build/$V/model.m4
+T=$(mktemp -d "$PWD/build/tests/t_templates.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+for backend in reference optimised cuda; do
+    case $backend in
+    reference) main=model.c.m4 prefix=ref ;;
+    optimised) main=model.c.m4 prefix=opt ;;
+    cuda) main=model.cu.m4 prefix=cuda ;;
+    esac
+    expand() {  # expand TEMPLATES-DIR: m4 and the check, as the Makefile does
+        m4 -P -I "$1" -D bz_backend_label=$backend -D bz_fn_prefix=$prefix "$1/$main" "$IN" \
+            >"$T/out.tmp" && scripts/check-expanded.sh "$T/out.c" "$T/out.tmp" "$IN"
+    }
+    check "$backend: the real templates define every macro $V uses" expand templates
+    rm -rf "$T/templates" && cp -r templates "$T/templates"
+    # drop the backend's definition of bz_relu_kernels (its whole m4_define);
+    # the optimised backend falls back on the reference's, so both go
+    dirs=$backend
+    [ $backend = optimised ] && dirs="optimised reference"
+    for d in $dirs; do
+        awk '/^m4_define\(\[<bz_relu_kernels>\]/ { skip = 1 } skip && /^>\]\)/ { skip = 0; next } !skip' \
+            "templates/$d/activation.m4" >"$T/templates/$d/activation.m4"
+    done
+    if grep -q "bz_relu_kernels>\]" "$T/templates/$backend/activation.m4"; then
+        notok "$backend: the test could not remove bz_relu_kernels"
+    elif expand "$T/templates" 2>"$T/err"; then
+        notok "$backend: a template without bz_relu_kernels still builds"
+    else
+        check "$backend: a template without bz_relu_kernels fails: $(cat "$T/err")" \
+            grep -q "out.c:[0-9]*: error: macro bz_relu_kernels .* is not defined by the templates" "$T/err"
+    fi
+done
+finish t_templates
