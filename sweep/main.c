@@ -29,8 +29,10 @@ static void usage(FILE *to)
         "  --no-build         do not run make for the binaries first\n"
         "  --make VAR=VALUE   passed to make when building (repeatable)\n"
         "  --help             this text\n\n"
-        "A finished run is never redone; an unfinished one (interrupted, failed)\n"
-        "starts again from a clean directory when `run` is given again.\n",
+        "A finished run is never redone.  Given again, `run` continues an unfinished\n"
+        "run from its training state (train --resume) where it left one under the same\n"
+        "command, and starts the others again from a clean directory.  Ctrl-C or\n"
+        "SIGTERM asks the runs to save their state and stop (killed after 30 s).\n",
         sweep_setting_names());
 }
 
