@@ -219,21 +219,20 @@ static double parse_or(parser *ps)
     return v;
 }
 
-/* Every level of the recursion counts towards MAX_NESTING: a ?: chain
- * nests as deeply as parentheses do. */
+/* A nested ?: counts towards MAX_NESTING as a parenthesis does (a chain
+ * of 130,000 once overflowed the stack). */
 static double parse_ternary(parser *ps)
 {
+    double v = parse_or(ps);
+    if (!accept(ps, "?"))
+        return v;
     if (++ps->depth > MAX_NESTING)
         fail(ps, "nested too deeply", "");
-    double v = parse_or(ps);
-    if (accept(ps, "?")) {
-        double a = parse_ternary(ps);
-        expect(ps, ":");
-        double b = parse_ternary(ps);
-        v = v != 0 ? a : b;
-    }
+    double a = parse_ternary(ps);
+    expect(ps, ":");
+    double b = parse_ternary(ps);
     ps->depth--;
-    return v;
+    return v != 0 ? a : b;
 }
 
 double expr_eval(const char *text, src_pos at, expr_lookup_fn lookup, void *ctx)

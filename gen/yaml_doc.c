@@ -63,12 +63,19 @@ const char *ydoc_input_at(const char *path)
     return NULL;
 }
 
-static void hash_file(FILE *fp)
+/* The whole file (a pipe too), NUL-terminated; *n its length. */
+static unsigned char *read_all(FILE *fp, size_t *n)
 {
-    unsigned char buf[8192];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, fp)) > 0;)
-        inputs_hash = fnv1a64(inputs_hash, buf, n);
-    rewind(fp);
+    size_t cap = 1 << 16;
+    unsigned char *buf = xmalloc(cap);
+    *n = 0;
+    for (size_t got; (got = fread(buf + *n, 1, cap - *n - 1, fp)) > 0;) {
+        *n += got;
+        if (cap - *n < 2)
+            buf = xrealloc(buf, cap *= 2);
+    }
+    buf[*n] = '\0';
+    return buf;
 }
 
 ydoc *ydoc_load(const char *path)
@@ -77,17 +84,22 @@ ydoc *ydoc_load(const char *path)
     src_pos whole = {path, 0, 0};
     if (!fp)
         diag_error(whole, "cannot open: %s", strerror(errno));
-    hash_file(fp);
     remember_input(fp, path);
+    size_t n;
+    unsigned char *text = read_all(fp, &n);
+    if (ferror(fp))
+        diag_error(whole, "cannot read: %s", strerror(errno));
+    fclose(fp);
+    inputs_hash = fnv1a64(inputs_hash, text, n);
     ydoc *d = xcalloc(1, sizeof *d);
     d->path = xstrdup(path);
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, fp);
+    yaml_parser_set_input_string(&parser, text, n);
     if (!yaml_parser_load(&parser, &d->doc))
         report_parser_error(path, &parser);
     yaml_parser_delete(&parser);
-    fclose(fp);
+    free(text);
     yaml_node_t *root = yaml_document_get_root_node(&d->doc);
     if (!root)
         diag_error(whole, "empty document");

@@ -246,10 +246,15 @@ int bz_cmd_train(const bz_model_desc *d, int argc, char **argv)
     if (bz_train_run(d, &t.o, &s) != 0)
         bz_fatal("%s", bz_last_error());
     if (s.status == BZ_RUN_INTERRUPTED) {
+        t.bench = 0;   /* the grace time before a SIGKILL is not for benchmarks */
         append_results(d, &t, &s);
-        fprintf(stderr, "%s: stopped by signal %d after %d epochs%s; its state is in "
-                "%s/last_state.safetensors: the same command with --resume continues it\n",
-                d->experiment, s.signal, s.epochs_run, "", t.o.output_dir);
+        if (s.state_saved)
+            fprintf(stderr, "%s: stopped by signal %d after %d epochs; its state is in "
+                    "%s/last_state.safetensors: the same command with --resume continues it\n",
+                    d->experiment, s.signal, s.epochs_run, t.o.output_dir);
+        else
+            fprintf(stderr, "%s: stopped by signal %d after %d epochs (no training state is kept "
+                    "on %s)\n", d->experiment, s.signal, s.epochs_run, bz_backend_device(t.o.backend));
         exit(BZ_EXIT_INTERRUPTED);
     }
     if (s.status == BZ_RUN_DIVERGED) {

@@ -135,7 +135,12 @@ int bz_remove_stale_temporaries(const char *dir)
         return 0;
     int removed = 0;
     for (struct dirent *e; (e = readdir(d));) {
-        const char *tmp = strstr(e->d_name, ".tmp.");
+        static const char *const ours[] = {"best.safetensors.tmp.", "metrics.csv.tmp.",
+                                           "last_state.safetensors.tmp.", NULL};
+        const char *tmp = NULL;
+        for (int k = 0; ours[k] && !tmp; k++)
+            if (strncmp(e->d_name, ours[k], strlen(ours[k])) == 0)
+                tmp = e->d_name + strlen(ours[k]) - 5;
         if (!tmp || !tmp[5] || strspn(tmp + 5, "0123456789") != strlen(tmp + 5))
             continue;
         long pid = strtol(tmp + 5, NULL, 10);

@@ -11,8 +11,9 @@ int bz_check_writable_file(const char *path, const char *what);
 /* 0 if dir is a directory we may write or could be created; else -1. */
 int bz_check_output_dir(const char *dir, const char *what);
 
-/* Removes dir's temporary files (NAME.tmp.PID, bz_atomic_open's) whose
- * writer is dead: what a kill -9 left half-written.  Returns how many. */
+/* Removes a run's own temporary files in dir (best.safetensors, metrics.csv
+ * or last_state.safetensors + .tmp.PID, bz_atomic_open's) whose writer is
+ * dead: what a kill -9 left half-written.  Returns how many. */
 int bz_remove_stale_temporaries(const char *dir);
 
 #endif

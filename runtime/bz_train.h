@@ -39,6 +39,7 @@ typedef struct {
     bz_run_status status;
     const char *stopped_by;     /* "early_stop_patience", "target_acc" or "" */
     int signal;                 /* what interrupted the run (SIGINT, SIGTERM) */
+    int state_saved;            /* an interrupted run left last_state        */
     int epochs_run;
     int best_epoch;             /* 1-based, by validation loss               */
     double best_val_loss, best_val_acc;   /* accuracy as a fraction         */

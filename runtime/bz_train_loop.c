@@ -412,7 +412,7 @@ static int resume(trainer *t)
     memcpy(want, t->st.fingerprint, sizeof want);
     bz_epoch_row *rows = t->st.rows;
     if (bz_train_state_load(t->state_path, t->m, want, &t->st) != 0)
-        return -1;
+        return -1;   /* t->st as it was */
     const int n_batches = (t->train.n + o->batch_size - 1) / o->batch_size;
     const bz_train_state *st = &t->st;
     if (st->epochs_done < 0 || st->epochs_done > o->epochs || st->batches_done < 0 ||
@@ -466,6 +466,7 @@ int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_sum
     if (check_options(d, o) != 0)
         return -1;
     trainer t = {.d = d, .o = o, .tty = !o->quiet && isatty(STDOUT_FILENO)};
+    stop_requested = 0;
     snprintf(s->checkpoint, sizeof s->checkpoint, "%s/best.safetensors", o->output_dir);
     snprintf(s->metrics, sizeof s->metrics, "%s/metrics.csv", o->output_dir);
     int rc = load_data(&t);
@@ -499,8 +500,13 @@ int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_sum
         start_state(&t);
         if (rc == 0 && o->resume)
             rc = resume(&t);
+        else if (rc == 0)
+            unlink(t.state_path);   /* an earlier run's state is not this one's */
         s->stopped_by = "";
-        if (rc == 0) {
+        /* a resumed run that had stopped early stays stopped */
+        int stopped = rc == 0 && o->resume && t.st.epochs_done > 0 && t.st.batches_done == 0 &&
+                      should_stop(&t, s, t.st.epochs_done, t.st.rows[t.st.epochs_done - 1].val_acc);
+        if (rc == 0 && !stopped) {
             struct sigaction stop = {.sa_handler = on_stop_signal}, old_int, old_term;
             sigaction(SIGINT, &stop, &old_int);
             sigaction(SIGTERM, &stop, &old_term);
@@ -510,7 +516,8 @@ int bz_train_run(const bz_model_desc *d, const bz_train_options *o, bz_train_sum
         }
         if (rc == DIVERGED || rc == INTERRUPTED) {
             s->status = rc == DIVERGED ? BZ_RUN_DIVERGED : BZ_RUN_INTERRUPTED;
-            s->signal = (int)stop_requested;
+            s->signal = rc == INTERRUPTED ? (int)stop_requested : 0;
+            s->state_saved = rc == INTERRUPTED && t.keep_state;
             rc = 0;
         }
         summarise(&t, s);

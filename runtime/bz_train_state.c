@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bz_bench.h"
 #include "bz_results.h"
 #include "bz_runtime_model.h"
 #include "bz_tensor_io.h"
@@ -41,20 +42,35 @@ static uint64_t fnv(uint64_t h, const char *text)
     return (h ^ 0xff) * 1099511628211ull;   /* a separator between texts */
 }
 
+/* The running program's own bytes: a rebuild of an uncommitted tree has
+ * the same commit text but other code. */
+static uint64_t executable_hash(uint64_t h)
+{
+    FILE *fp = fopen("/proc/self/exe", "rb");
+    unsigned char buf[1 << 16];
+    for (size_t n; fp && (n = fread(buf, 1, sizeof buf, fp)) > 0;)
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 1099511628211ull;
+    if (fp)
+        fclose(fp);
+    return h;
+}
+
 void bz_train_fingerprint(const bz_model_desc *d, const bz_train_options *o, int threads,
                           uint64_t out[BZ_FP_N])
 {
     const uint64_t basis = 14695981039346656037ull;
-    char text[1024];
+    char text[2048];
     snprintf(text, sizeof text, "%s|%s|%s|%lld", d->experiment, d->spec_hash ? d->spec_hash : "",
              bz_build_commit_text(), (long long)d->n_params);
-    out[BZ_FP_BINARY] = fnv(basis, text);
+    out[BZ_FP_BINARY] = executable_hash(fnv(basis, text));
     snprintf(text, sizeof text, "%s|%s|%d|%d", o->dataset, o->data_dir ? o->data_dir : "",
              o->subset, o->val_subset);
     out[BZ_FP_DATA] = fnv(basis, text);
-    snprintf(text, sizeof text, "%d|%.17g|%d|%llu|%s|%d|%d|%.17g", o->epochs, o->lr,
+    /* the kernels' arithmetic too: a requeue onto another CPU would not be exact */
+    snprintf(text, sizeof text, "%d|%.17g|%d|%llu|%s|%d|%d|%.17g|%s|%s", o->epochs, o->lr,
              o->batch_size, (unsigned long long)o->seed, o->backend->name, threads,
-             o->early_stop_patience, o->target_acc);
+             o->early_stop_patience, o->target_acc, bz_cpu_model(), bz_gemm_kernels());
     out[BZ_FP_OPTIONS] = fnv(basis, text);
 }
 
@@ -159,10 +175,10 @@ static const bz_named_tensor *expect(const bz_tensor_set *set, const char *path,
 {
     const bz_named_tensor *t = bz_tensor_set_find(set, name);
     if (!t)
-        bz_error("%s: no '%s': not a training state of this program", path, name);
+        bz_error("--resume: %s: no '%s': not a training state of this program", path, name);
     else if (t->dtype != dtype || t->numel != numel)
-        bz_error("%s: '%s' has %lld elements, this model needs %lld: another model's state",
-                 path, name, (long long)t->numel, (long long)numel);
+        bz_error("--resume: %s: '%s' has %lld elements, this model needs %lld: another model's "
+                 "state", path, name, (long long)t->numel, (long long)numel);
     else
         return t;
     return NULL;
@@ -173,7 +189,8 @@ static int check_fingerprint(const char *path, const int64_t *got, const uint64_
     static const char *const what[BZ_FP_N] = {
         "another binary made it (another build or spec)",
         "it trained on other data (dataset, --data, --subset or --val-subset)",
-        "it ran with other options (epochs, lr, batch size, seed, backend, threads or stoppers)",
+        "it ran with other options (epochs, lr, batch size, seed, backend, threads, stoppers) "
+        "or on another CPU or GEMM kernels",
     };
     for (int i = 0; i < BZ_FP_N; i++)
         if ((uint64_t)got[i] != want[i]) {
@@ -223,10 +240,19 @@ int bz_train_state_load(const char *path, bz_model *m, const uint64_t want[BZ_FP
                         bz_train_state *s)
 {
     bz_tensor_set set;
-    if (bz_safetensors_read(path, &set) != 0)
+    if (bz_safetensors_read(path, &set) != 0) {
+        char *why = strdup(bz_last_error());   /* bz_error reuses its buffer */
+        bz_error("--resume: %s", why ? why : "unreadable");
+        free(why);
         return -1;
-    memset(s, 0, sizeof *s);
-    int rc = restore(&set, path, m, want, s);
+    }
+    /* s changes only when the whole state was read */
+    bz_train_state loaded = {0};
+    int rc = restore(&set, path, m, want, &loaded);
     bz_tensor_set_free(&set);
+    if (rc == 0)
+        *s = loaded;
+    else
+        free(loaded.rows);
     return rc;
 }

@@ -114,4 +114,29 @@ refused "resume on other data" "other data" -- --output-dir "$T/term" --results 
 refused "resume without a state" "no training state in" -- --output-dir "$T/empty" --results "$T/x.csv" --resume
 refused "resume with --weights" "does not take --weights" -- --output-dir "$T/term" --results "$T/x.csv" --resume \
     --weights "$T/ref/best.safetensors"
+
+# damaged states: refused in one line, never a crash
+mkdir -p "$T/damaged"
+cp "$T/ref/last_state.safetensors" "$T/damaged/last_state.safetensors"
+$PY - "$T/damaged/last_state.safetensors" <<'EOF'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+del header["__adam_v"]
+h = json.dumps(header).encode()
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + raw[8 + n:])
+EOF
+refused "resume from a state without Adam's second moments" "^[^ ]*: --resume: .*damaged/last_state" -- \
+    --output-dir "$T/damaged" --results "$T/x.csv" --resume
+head -c 3000 "$T/ref/last_state.safetensors" >"$T/damaged/last_state.safetensors"
+refused "resume from a truncated state" "^[^ ]*: --resume: " -- \
+    --output-dir "$T/damaged" --results "$T/x.csv" --resume
+
+# a run that stopped early stays stopped when resumed (a kill during its
+# final benchmark would otherwise train on)
+train early --target-acc 0.01 --epochs 3
+train early --target-acc 0.01 --epochs 3 --resume
+check "a run stopped by --target-acc, resumed, trains no further: 1 epoch, two stopped rows" sh -c '
+    [ "$(wc -l <"$1/early/metrics.csv")" -eq 2 ] && [ "$(grep -c stopped_early "$1/early.csv")" -eq 2 ]' sh "$T"
 finish t_resume
