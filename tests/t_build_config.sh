@@ -36,15 +36,24 @@ if [ -n "$NVCC_FOUND" ]; then
     compiles >"$T/on"
     mk -n >"$T/on.all"
     check "switching CUDA on relinks, compiling the build record and at most the CUDA side (no runtime or model C object)" \
-        sh -c '! grep -q "/runtime/bz_[a-z_]*\.o$\|model_ref\.o\|model_opt\.o\|model_desc\.o\|main\.o" "$1" &&
+        sh -c '! grep -v "/runtime/bz_cuda_[a-z_]*\.o$" "$1" | grep -q "/runtime/bz_[a-z_]*\.o$\|model_ref\.o\|model_opt\.o\|model_desc\.o\|main\.o" &&
                grep -q "build_info\.o$" "$1" && grep -q "^gcc .* -o $3 " "$2"' sh "$T/on" "$T/on.all" "$BIN"
     if mk -s >"$T/make.log" 2>&1; then ok "make $V (CUDA on)"; else
         sed 's/^/# /' "$T/make.log" | tail; notok "make $V (CUDA on)"; fi
     check "... then nothing to do" up_to_date
     check "the binary has its CUDA side: $(device_error)" \
         sh -c 'echo "$1" | grep -vq "built without CUDA"' sh "$(device_error)"
-    check "nvcc off PATH is still found in /usr/local/cuda/bin: nothing to do" \
-        env PATH=/usr/bin:/bin make --no-print-directory -q $V
+    # off PATH, make finds /usr/local/cuda/bin/nvcc: the same configuration
+    # unless PATH's nvcc was another file (a wrapper, as on CI), which is a
+    # change of compiler and must rebuild
+    other=$(env PATH=/usr/bin:/bin make -s print-nvcc 2>/dev/null)
+    if [ "$other" = "$NVCC_FOUND" ]; then
+        check "nvcc off PATH is still found ($other): nothing to do" \
+            env PATH=/usr/bin:/bin make --no-print-directory -q $V
+    else
+        check "nvcc off PATH is another nvcc ($other, not $NVCC_FOUND): the binary is out of date" \
+            sh -c '! env PATH=/usr/bin:/bin make --no-print-directory -q $1' sh "$V"
+    fi
 else
     skip "switching CUDA on" "no nvcc on this machine"
 fi
