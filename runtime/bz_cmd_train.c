@@ -218,6 +218,9 @@ static void check_outputs(const train_cli *t)
         bz_fatal("--results %s is the run's own %s; choose another file", t->results,
                  bz_same_path(t->results, metrics) ? "metrics.csv (--output-dir)"
                                                    : "best.safetensors (--output-dir)");
+    if (bz_path_inside(t->results, metrics) || bz_path_inside(t->results, checkpoint))
+        bz_fatal("--results %s lies inside the run's own %s, a file; choose another place",
+                 t->results, bz_path_inside(t->results, metrics) ? "metrics.csv" : "best.safetensors");
     if (bz_check_output_dir(dir, "--output-dir") != 0 ||
         bz_check_writable_file(t->results, "--results") != 0 ||
         bz_results_check_header(t->results) != 0)

@@ -77,6 +77,15 @@ int bz_same_path(const char *a, const char *b)
     return strcmp(ca, cb) == 0;
 }
 
+int bz_path_inside(const char *path, const char *dir)
+{
+    char cp[PATH_MAX], cd[PATH_MAX];
+    canonical(path, cp, sizeof cp);
+    canonical(dir, cd, sizeof cd);
+    size_t n = strlen(cd);
+    return strncmp(cp, cd, n) == 0 && cp[n] == '/';
+}
+
 int bz_check_writable_file(const char *path, const char *what)
 {
     struct stat st;

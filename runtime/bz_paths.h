@@ -5,6 +5,8 @@
 /* 1 if a and b name one file (existing: by device and inode; otherwise by
  * their absolute form). */
 int bz_same_path(const char *a, const char *b);
+/* 1 if path lies below dir (both in their absolute form). */
+int bz_path_inside(const char *path, const char *dir);
 /* 0 if path is a regular file we may write, or could be created (with its
  * missing directories); else -1 with bz_last_error naming `what`. */
 int bz_check_writable_file(const char *path, const char *what);

@@ -363,6 +363,7 @@ printf 'a,b\n1,2\n' >"$T/out7/other.csv"
 SHORT="--epochs 1 --subset 64 --val-subset 32 --batch-size 32 --threads 1 --quiet --no-bench"
 # shellcheck disable=SC2086
 for case in "x:x/metrics.csv" "x:x/../x/best.safetensors" "x:./x/./metrics.csv" "x:." \
+            "x:x/best.safetensors/r.csv" \
             "file:r.csv" "file/sub:r.csv" "x:other.csv"; do
     dir=${case%%:*} res=${case#*:}
     check_fails "train --output-dir $dir --results $res is refused before training" \
