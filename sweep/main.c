@@ -118,10 +118,9 @@ static void resolve(sweep *s, const options *o, int make_dir)
     if (!out && !make_dir)
         out = xstrdup(o->out);
     if (!out) {
-        char *cmd = xasprintf("mkdir -p '%s'", o->out);
-        if (strchr(o->out, '\'') || system(cmd) != 0 || !(out = realpath(o->out, NULL)))
+        make_dirs(o->out);
+        if (!(out = realpath(o->out, NULL)))
             diag_fatal("--out: cannot create %s", o->out);
-        free(cmd);
     }
     sweep_set_out(s, out);
     int cores = usable_cores();

@@ -1,6 +1,7 @@
 /* `bzsweep report [--output DIR] [--sweep SWEEP.yaml] [RESULTS.csv...]`:
  * reads the CSVs, then writes the report into a fresh directory that
  * replaces DIR only when complete. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "../gen/diag.h"
 #include "report.h"
+#include "sweep.h"
 
 static void usage(FILE *to)
 {
@@ -62,14 +64,6 @@ static void machine_facts(report_data *r)
         report_add_fact(r, "results", r->files[i]);
 }
 
-static void remove_tree(const char *dir)
-{
-    char *cmd = xasprintf("rm -rf -- '%s'", dir);
-    if (strchr(dir, '\'') || system(cmd) != 0)
-        diag_fatal("cannot remove %s", dir);
-    free(cmd);
-}
-
 /* DIR is replaced only if it is absent, empty or an earlier report (it
  * holds report.json): --output pointing elsewhere must not delete data. */
 static void check_replaceable(const char *dir)
@@ -77,16 +71,17 @@ static void check_replaceable(const char *dir)
     struct stat st;
     if (stat(dir, &st) != 0)
         return;
-    char *json = xasprintf("%s/report.json", dir), *cmd = xasprintf("ls -A '%s' 2>/dev/null", dir);
-    FILE *p = strchr(dir, '\'') ? NULL : popen(cmd, "r");
-    int empty = p && fgetc(p) == EOF;
-    if (p)
-        pclose(p);
+    char *json = xasprintf("%s/report.json", dir);
+    DIR *d = opendir(dir);
+    int empty = d != NULL;
+    for (struct dirent *e; d && (e = readdir(d));)
+        empty &= strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    if (d)
+        closedir(d);
     if (!S_ISDIR(st.st_mode) || (!empty && access(json, F_OK) != 0))
         diag_fatal("report: --output %s exists and is not a report (no report.json); choose "
                    "another directory", dir);
     free(json);
-    free(cmd);
 }
 
 static char *default_output(const char *csv)

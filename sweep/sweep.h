@@ -83,6 +83,12 @@ run_state run_read_state(const char *run_dir, char *reason, int size);
 int write_file_atomic(const char *dir, const char *name, const char *text);
 /* Command line as one line (binary, then args, space-separated). */
 char *command_text(const char *binary, char *const *args);
+/* A whole file (NULL if unreadable), NUL-terminated. */
+char *read_text(const char *path);
+/* mkdir -p; exits with a message on failure. */
+void make_dirs(const char *path);
+/* rm -rf, without a shell; exits with a message on failure. */
+void remove_tree(const char *dir);
 /* Takes the sweep directory's lock for the rest of the process (a second
  * bzsweep on it exits with a message). */
 void sweep_lock(const sweep *s);

@@ -51,13 +51,9 @@ static _Noreturn void exec_child(const plan_run *r, char **argv, pid_t parent, i
 static int can_resume(const plan_run *r, const char *cmd)
 {
     char *cmd_path = xasprintf("%s/cmd", r->dir), *state = xasprintf("%s/last_state.safetensors", r->dir);
-    FILE *fp = fopen(cmd_path, "r");
-    char had[65536] = "";
-    size_t n = fp ? fread(had, 1, sizeof had - 1, fp) : 0;
-    had[n] = '\0';
-    if (fp)
-        fclose(fp);
-    int ok = strcmp(had, cmd) == 0 && access(state, R_OK) == 0;
+    char *had = read_text(cmd_path);
+    int ok = had && strcmp(had, cmd) == 0 && access(state, R_OK) == 0;
+    free(had);
     free(cmd_path);
     free(state);
     return ok;

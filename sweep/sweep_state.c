@@ -11,7 +11,7 @@
 
 #include "sweep.h"
 
-static char *read_text(const char *path)
+char *read_text(const char *path)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp)
@@ -95,16 +95,25 @@ char *command_text(const char *binary, char *const *args)
     return text;
 }
 
+static int remove_root;   /* nftw passes no context: remove_tree's "the directory too" */
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)flag;
-    if (ftw->level > 0 && remove(path) != 0 && errno != ENOENT)
+    if ((ftw->level > 0 || remove_root) && remove(path) != 0 && errno != ENOENT)
         diag_fatal("cannot remove %s: %s", path, strerror(errno));
     return 0;
 }
 
-static void make_dirs(const char *path)
+void remove_tree(const char *dir)
+{
+    remove_root = 1;
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_root = 0;
+}
+
+void make_dirs(const char *path)
 {
     char *p = xstrdup(path);
     for (char *c = p + 1; *c; c++)
