@@ -32,7 +32,8 @@ bz_model *bz_model_create(const bz_model_desc *d, const bz_backend *backend, int
     m->counters = bz_xcalloc((size_t)d->n_counters + 1, sizeof *m->counters);
     m->bn_saved = bz_alloc_floats(d->n_bn_saved);
     m->deploy_params = bz_alloc_floats(d->n_deploy_params);
-    m->act = bz_alloc_floats(activation_floats(d, training) * batch_capacity);
+    const int64_t act_floats = activation_floats(d, training) * batch_capacity;
+    m->act = bz_alloc_floats(act_floats);
     m->workspace = bz_alloc_floats(d->n_workspace);
     if (training) {
         m->grads = bz_alloc_floats(d->n_params);
@@ -43,7 +44,7 @@ bz_model *bz_model_create(const bz_model_desc *d, const bz_backend *backend, int
         }
     }
     if (backend->device) {
-        m->twin = bz_twin_create(m);
+        m->twin = bz_twin_create(m, (size_t)act_floats * sizeof(float));
         m->host_newer = 1;
     }
     return m;

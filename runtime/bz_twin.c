@@ -3,7 +3,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "bz_runtime_model.h"
 #include "bz_util.h"
 
 static const bz_device *device_of(const bz_model *m)
@@ -21,11 +20,10 @@ static float *device_floats(const bz_device *dev, int64_t n)
     return dev->alloc((size_t)n * sizeof(float));
 }
 
-bz_model *bz_twin_create(const bz_model *host)
+bz_model *bz_twin_create(const bz_model *host, size_t activation_bytes)
 {
     const bz_model_desc *d = host->desc;
     const bz_device *dev = device_of(host);
-    const bz_model_memory mem = bz_model_memory_of(host);
     const int cap = host->batch_capacity;
     bz_model *t = bz_xcalloc(1, sizeof *t);
     t->desc = d;
@@ -37,7 +35,7 @@ bz_model *bz_twin_create(const bz_model *host)
     t->counters = dev->alloc(((size_t)d->n_counters + 1) * sizeof *t->counters);
     t->bn_saved = device_floats(dev, d->n_bn_saved);
     t->deploy_params = device_floats(dev, d->n_deploy_params);
-    t->act = dev->alloc((size_t)mem.activations);
+    t->act = dev->alloc(activation_bytes);
     t->workspace = device_floats(dev, d->n_workspace);
     if (host->grads) {
         t->grads = device_floats(dev, d->n_params);

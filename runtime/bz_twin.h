@@ -1,6 +1,9 @@
 /* The device twin of a host model (bz_model.twin): for a backend with a
  * device, the same arenas in device memory, and the copies between the
- * two (runtime/bz_twin.c).  Used by bz_runtime_model.c only. */
+ * two (runtime/bz_twin.c).  Used by bz_runtime_model.c only, which owns
+ * the host model and calls the twin for a device backend; the twin knows
+ * the model's struct (bz_model.h) and nothing of bz_runtime_model.c, so
+ * whatever it needs of the host it is given (activation_bytes). */
 #ifndef BZ_TWIN_H
 #define BZ_TWIN_H
 
@@ -8,8 +11,9 @@
 #include "bz_train_math.h"
 
 /* A twin of host, with the arenas host has (training: gradients, Adam
- * state) and the io buffers for host->batch_capacity samples. */
-bz_model *bz_twin_create(const bz_model *host);
+ * state; an activation arena of activation_bytes, the size of host's) and
+ * the io buffers for host->batch_capacity samples. */
+bz_model *bz_twin_create(const bz_model *host, size_t activation_bytes);
 void bz_twin_free(bz_model *twin);
 
 /* The twin, after copying parameters, statistics and counters to it if
