@@ -51,13 +51,4 @@ memory_plan plan_training(const graph *g);
 memory_plan plan_inference(const graph *g);
 memory_plan plan_deploy(const graph *g, const deploy_graph *d);
 
-/* Does this conv go through im2col + GEMM in the optimised backend, and
- * how many samples per GEMM (bounded scratch)? */
-int conv_uses_im2col(const node *n);
-int conv_chunk_samples(const node *n, int max_batch);
-int conv_uses_tiled(const node *n, int max_batch);
-int conv_uses_winograd(const node *n);
-long deploy_weight_floats(const node *n);
-long conv_workspace_floats(const node *n, int max_batch);
-
 #endif

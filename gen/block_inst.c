@@ -2,18 +2,20 @@
  * order, with names prefixed by the block's module path. */
 #include "block.h"
 #include "block_scope.h"
+#include "op.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { INPUT_OF_BLOCK = -1, MAX_DEFS = 256, MAX_DEPTH = 8 };
-enum { OPK_SUBBLOCK = -1, OPK_IDENTITY = -2 };
+enum { DEF_OPERATOR, DEF_SUBBLOCK, DEF_IDENTITY };
 
 typedef struct {
     ynode def;
     const char *name;
-    int op;                   /* op_kind, OPK_SUBBLOCK or OPK_IDENTITY */
+    int kind;                 /* DEF_OPERATOR (op), DEF_SUBBLOCK, DEF_IDENTITY */
+    const op_def *op;
     const char *op_text;
     src_pos op_pos;
     int exists;
@@ -33,23 +35,9 @@ typedef struct {
     int depth;
 } instance;
 
-#define COMMON_KEYS "name", "op", "input", "inputs", "when", "class"
-static const char *const keys_conv[] = {COMMON_KEYS, "out", "kernel", "stride", "padding", "groups", "bias", "trunc_normal_std", NULL};
-static const char *const keys_bn[] = {COMMON_KEYS, "eps", NULL};
-static const char *const keys_pool[] = {COMMON_KEYS, "kernel", "stride", "padding", "ceil_mode", "count_include_pad", NULL};
-static const char *const keys_linear[] = {COMMON_KEYS, "out", "bias", NULL};
-static const char *const keys_plain[] = {COMMON_KEYS, NULL};
-static const char *const keys_scale[] = {COMMON_KEYS, "init", "gamma_dims", NULL};
-static const char *const keys_subblock[] = {COMMON_KEYS, "args", NULL};
-
-static const char *const default_class[OP_COUNT] = {
-    [OP_CONV2D] = "Conv2d", [OP_BATCHNORM2D] = "BatchNorm2d", [OP_RELU] = "ReLU",
-    [OP_HARDSWISH] = "Hardswish", [OP_AVGPOOL2D] = "AvgPool2d", [OP_ADD] = "add",
-    [OP_GLOBAL_AVGPOOL] = "AdaptiveAvgPool2d", [OP_LINEAR] = "Linear",
-    [OP_CHANNEL_SCALE] = "LayerScale2d", [OP_SIGMOID] = "Sigmoid", [OP_MUL] = "mul",
-    [OP_GELU] = "GELU", [OP_LAYERNORM2D] = "LayerNorm2d",
-    [OP_HARD_SIGMOID] = "Hardsigmoid", [OP_CONCAT] = "cat", [OP_SUB] = "sub",
-};
+static const char *const keys_plain[] = {"name", "op", "input", "inputs", "when", "class", NULL};
+static const char *const keys_subblock[] = {"name", "op", "input", "inputs", "when", "class",
+                                            "args", NULL};
 
 typedef struct {
     ynode args;                 /* the sub-block node's args, or absent  */
@@ -60,18 +48,10 @@ static int instantiate_at_depth(graph *g, const block_env *env, ydoc *block, con
                                 int input, long in, long out, long stride, int depth,
                                 call_site site);
 
-static const char *const *keys_for(int op)
+static const char *const *keys_for(const node_def *d)
 {
-    switch (op) {
-    case OP_CONV2D: return keys_conv;
-    case OP_BATCHNORM2D: return keys_bn;
-    case OP_LAYERNORM2D: return keys_bn;
-    case OP_AVGPOOL2D: return keys_pool;
-    case OP_LINEAR: return keys_linear;
-    case OP_CHANNEL_SCALE: return keys_scale;
-    case OPK_SUBBLOCK: return keys_subblock;
-    default: return keys_plain;
-    }
+    return d->kind == DEF_OPERATOR ? op_keys(d->op) : d->kind == DEF_SUBBLOCK ? keys_subblock
+                                                                              : keys_plain;
 }
 
 /* Module-path components: [A-Za-z0-9_]+ joined by '.', never starting
@@ -91,23 +71,22 @@ static void check_node_name(ynode n, const char *name)
                    "'downsample.1'; 'input' is reserved)", name);
 }
 
-static int builtin_op(const char *text)
+static int def_kind(const char *text)
 {
-    for (int op = 0; op < OP_COUNT; op++)
-        if (strcmp(op_name((op_kind)op), text) == 0)
-            return op;
+    if (op_by_name(text))
+        return DEF_OPERATOR;
     if (strcmp(text, "identity") == 0 || strcmp(text, "flatten") == 0)
-        return OPK_IDENTITY;
-    return OPK_SUBBLOCK;
+        return DEF_IDENTITY;
+    return DEF_SUBBLOCK;
 }
 
 static const char *operator_list(void)
 {
     static char list[512];
     if (!list[0])
-        for (int op = 0; op < OP_COUNT; op++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", op ? ", " : "",
-                     op_name((op_kind)op));
+        for (int i = 0; i < op_table_size; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     op_table[i]->name);
     return list;
 }
 
@@ -122,8 +101,9 @@ static void parse_op(instance *b, node_def *d)
         ynode v = scope_var_text(&b->scope, d->op_text + 1, d->op_pos);
         d->op_text = yident(v, "operator variable");
     }
-    d->op = builtin_op(d->op_text);
-    if (d->op == OPK_SUBBLOCK && !block_exists(b->env, d->op_text))
+    d->kind = def_kind(d->op_text);
+    d->op = op_by_name(d->op_text);
+    if (d->kind == DEF_SUBBLOCK && !block_exists(b->env, d->op_text))
         diag_error(d->op_pos, "unknown operator '%s' (operators: %s, identity, flatten; "
                    "and no block file %s/%s.yaml)", d->op_text, operator_list(), b->env->blocks_dir,
                    d->op_text);
@@ -144,7 +124,7 @@ static void parse_def(instance *b, int i, ynode def)
         if (strcmp(b->defs[j].name, d->name) == 0)
             diag_error(ynode_pos(name), "duplicate node name '%s'", d->name);
     parse_op(b, d);
-    ymap_check_keys(def, d->op == OPK_SUBBLOCK ? "sub-block node" : "node", keys_for(d->op));
+    ymap_check_keys(def, d->kind == DEF_SUBBLOCK ? "sub-block node" : "node", keys_for(d));
     ynode when = ymap_get(def, "when");
     d->exists = !ynode_present(when) || scope_int(&b->scope, when, "when", -(1L << 40), 1L << 40) != 0;
 }
@@ -164,7 +144,7 @@ static void resolve_inputs(instance *b, int i)
 {
     node_def *d = &b->defs[i];
     ynode one = ymap_get(d->def, "input"), many = ymap_get(d->def, "inputs");
-    int want = d->op == OP_ADD || d->op == OP_SUB || d->op == OP_MUL || d->op == OP_CONCAT ? 2 : 1;
+    int want = d->kind == DEF_OPERATOR ? d->op->n_inputs : 1;
     if (ynode_present(one) && ynode_present(many))
         diag_error(ynode_pos(many), "node '%s': give 'input' or 'inputs', not both", d->name);
     if (ynode_present(many)) {
@@ -193,57 +173,26 @@ static long attr_int(instance *b, node_def *d, const char *key, long fallback, l
     return ynode_present(v) ? scope_int(&b->scope, v, key, lo, hi) : fallback;
 }
 
-static int attr_bool(node_def *d, const char *key, int fallback)
-{
-    ynode v = ymap_get(d->def, key);
-    return ynode_present(v) ? ybool(v, key) : fallback;
-}
-
-static long required_int(instance *b, node_def *d, const char *key, long lo, long hi)
-{
-    if (!ynode_present(ymap_get(d->def, key)))
-        diag_error(ynode_pos(d->def), "node '%s' (%s) needs '%s'", d->name, d->op_text, key);
-    return attr_int(b, d, key, 0, lo, hi);
-}
-
+/* The operator's attributes (its attr_def list), then its own rules. */
 static void read_attributes(instance *b, node_def *d, node *n)
 {
-    if (n->op == OP_CONV2D) {
-        n->conv.out_c = (int)required_int(b, d, "out", 1, 1 << 20);
-        n->conv.kh = n->conv.kw = (int)required_int(b, d, "kernel", 1, 64);
-        n->conv.stride = (int)attr_int(b, d, "stride", 1, 1, 64);
-        n->conv.pad = (int)attr_int(b, d, "padding", 0, 0, 64);
-        n->conv.groups = (int)attr_int(b, d, "groups", 1, 1, 1 << 20);
-        n->conv.bias = attr_bool(d, "bias", 0);
-        ynode std = ymap_get(d->def, "trunc_normal_std");
-        n->init_std = ynode_present(std) ? ynumber(std, "trunc_normal_std", 0, 1) : 0;
-        if (ynode_present(std) && !(n->init_std > 0 && n->init_std < 1))
-            diag_error(ynode_pos(std), "trunc_normal_std must lie in (0, 1)");
-    } else if (n->op == OP_AVGPOOL2D) {
-        n->pool.kernel = (int)required_int(b, d, "kernel", 1, 64);
-        n->pool.stride = (int)attr_int(b, d, "stride", n->pool.kernel, 1, 64);
-        n->pool.pad = (int)attr_int(b, d, "padding", 0, 0, 64);
-        n->pool.ceil_mode = attr_bool(d, "ceil_mode", 0);
-        n->pool.count_include_pad = attr_bool(d, "count_include_pad", 1);
-    } else if (n->op == OP_BATCHNORM2D || n->op == OP_LAYERNORM2D) {
-        ynode eps = ymap_get(d->def, "eps");
-        n->eps = ynode_present(eps) ? ynumber(eps, "eps", 0, 1) : 1e-5;
-        if (!(n->eps > 0))
-            diag_error(ynode_pos(eps), "eps must be positive");
-    } else if (n->op == OP_LINEAR) {
-        n->features = (int)required_int(b, d, "out", 1, 1 << 20);
-        n->bias = attr_bool(d, "bias", 1);
-    } else if (n->op == OP_CHANNEL_SCALE) {
-        ynode init = ymap_get(d->def, "init");
-        if (!ynode_present(init))
-            diag_error(ynode_pos(d->def), "node '%s' (channel_scale) needs 'init'", d->name);
-        /* a float parameter's initial value, well inside float's range */
-        n->init_value = ynumber(init, "init", -1e6, 1e6);
-        n->gamma_dims = (int)attr_int(b, d, "gamma_dims", 1, 1, 3);
-        if (n->gamma_dims == 2)
-            diag_error(ynode_pos(ymap_get(d->def, "gamma_dims")),
-                       "gamma_dims must be 1 ([C]) or 3 ([C, 1, 1])");
+    for (const attr_def *a = n->op->attrs; a->key; a++) {
+        ynode v = ymap_get(d->def, a->key);
+        void *field = (char *)n + a->field;
+        if (!ynode_present(v) && a->required)
+            diag_error(ynode_pos(d->def), "node '%s' (%s) needs '%s'", d->name, d->op_text,
+                       a->key);
+        if (a->type == ATTR_REAL)
+            *(double *)field = ynode_present(v) ? ynumber(v, a->key, a->lo, a->hi) : a->fallback;
+        else if (a->type == ATTR_BOOL)
+            *(int *)field = ynode_present(v) ? ybool(v, a->key) : (int)a->fallback;
+        else
+            *(int *)field = (int)(ynode_present(v) ? scope_int(&b->scope, v, a->key, (long)a->lo,
+                                                               (long)a->hi)
+                                                   : (long)a->fallback);
     }
+    if (n->op->finish_attrs)
+        n->op->finish_attrs(n, d->def);
 }
 
 /* Module paths become state_dict keys: two modules may not share one,
@@ -293,18 +242,16 @@ static void build_operator(instance *b, node_def *d)
     check_unique_path(path, ynode_pos(ymap_get(d->def, "name")));
     node *n = graph_add_node(g);
     n->name = path;
-    n->op = (op_kind)d->op;
+    n->op = d->op;
     n->pos = ynode_pos(d->def);
     ynode cls = ymap_get(d->def, "class");
-    n->torch_class = ynode_present(cls) ? yident(cls, "class") : default_class[n->op];
+    n->torch_class = ynode_present(cls) ? yident(cls, "class") : n->op->torch_class;
     n->n_in = d->n_inputs;
     for (int k = 0; k < d->n_inputs; k++)
         n->in[k] = input_tensor(b, d->inputs[k]);
     n->in_shape = g->tensors[n->in[0]].s;
     read_attributes(b, d, n);
     n->out_shape = infer_shape(g, n);
-    if (n->op == OP_MUL)
-        n->mul_b_pixels = g->tensors[n->in[1]].s.h * g->tensors[n->in[1]].s.w;
     int id = (int)(n - g->nodes);
     n->out = graph_add_tensor(g, n->out_shape, id);
     add_node_params(g, &g->nodes[id]);
@@ -364,9 +311,9 @@ static void build_def(instance *b, int i)
     for (int k = 0; k < d->n_inputs; k++)
         if (d->inputs[k] != INPUT_OF_BLOCK)
             build_def(b, d->inputs[k]);
-    if (!d->exists || d->op == OPK_IDENTITY)
+    if (!d->exists || d->kind == DEF_IDENTITY)
         d->tensor = input_tensor(b, d->inputs[0]);
-    else if (d->op == OPK_SUBBLOCK)
+    else if (d->kind == DEF_SUBBLOCK)
         build_subblock(b, d);
     else
         build_operator(b, d);
@@ -417,9 +364,9 @@ static void add_reparam(instance *b, ynode def)
     if (ynode_present(when) && scope_int(&b->scope, when, "when", -(1L << 40), 1L << 40) == 0)
         return;
     node_def d = {.def = def, .name = yscalar(ymap_get(def, "name"), "deploy name"),
-                  .op_text = "conv2d"};
+                  .op_text = op_conv2d.name, .kind = DEF_OPERATOR, .op = &op_conv2d};
     check_node_name(ymap_get(def, "name"), d.name);
-    if (strcmp(yscalar(ymap_get(def, "op"), "deploy op"), "conv2d") != 0)
+    if (strcmp(yscalar(ymap_get(def, "op"), "deploy op"), op_conv2d.name) != 0)
         diag_error(ynode_pos(ymap_get(def, "op")), "deploy entries are conv2d");
     ynode in = ymap_get(def, "input"), out = ymap_get(def, "output");
     if (!ynode_present(out))
@@ -427,8 +374,8 @@ static void add_reparam(instance *b, ynode def)
     reparam_group *r = graph_add_group(b->g);
     node *n = &r->merged;
     n->name = b->prefix[0] ? xasprintf("%s.%s", b->prefix, d.name) : xstrdup(d.name);
-    n->op = OP_CONV2D;
-    n->torch_class = "Conv2d";
+    n->op = &op_conv2d;
+    n->torch_class = op_conv2d.torch_class;
     n->pos = ynode_pos(def);
     r->in = ynode_present(in) ? input_tensor(b, resolve_name(b, in)) : b->input_tensor;
     r->out = input_tensor(b, resolve_name(b, out));

@@ -1,29 +1,8 @@
-#include "analysis.h"
-
-#include <string.h>
-
-static int counts_as_leaf(const node *n)
-{
-    return strcmp(n->torch_class, "BatchNormAct2d") != 0 &&
-           strcmp(n->torch_class, "LayerNormAct2d") != 0;
-}
+#include "op.h"
 
 long node_macs(const node *n)
 {
-    long pixels = (long)n->out_shape.h * n->out_shape.w;
-    const conv_attrs *c = &n->conv;
-    switch (n->op) {
-    case OP_CONV2D:
-        return ((long)c->out_c * (n->in_shape.c / c->groups) * c->kh * c->kw +
-                (c->bias ? c->out_c : 0)) * pixels;
-    case OP_BATCHNORM2D:
-    case OP_LAYERNORM2D:
-        return counts_as_leaf(n) ? 2L * n->in_shape.c : 0;
-    case OP_LINEAR:
-        return (long)n->features * n->in_shape.c + (n->bias ? n->features : 0);
-    default:
-        return 0;
-    }
+    return n->op->macs ? n->op->macs(n) : 0;
 }
 
 long node_params(const graph *g, const node *n)

@@ -1,6 +1,7 @@
 /* The timed-step table of desc.m4: which layer, kernel and MACs each
  * bz_mark(m, step) of the generated functions stands for. */
 #include "emit.h"
+#include "op.h"
 
 #include <stdlib.h>
 
@@ -23,7 +24,7 @@ long deploy_step_macs(const deploy_step *s)
 
 char *deploy_kernel_name(const deploy_step *s)
 {
-    return kernel_name(s->n, s->n->op == OP_BATCHNORM2D || s->folded_bn >= 0 || s->group >= 0);
+    return kernel_name(s->n, s->n->op->deploy_own_kernel || s->folded_bn >= 0 || s->group >= 0);
 }
 
 static void step_row(FILE *out, int phase, int layer, const char *kernel, long macs)

@@ -2,18 +2,6 @@
 
 #include <string.h>
 
-static const char *const op_names[OP_COUNT] = {
-    [OP_CONV2D] = "conv2d",       [OP_BATCHNORM2D] = "batchnorm2d",
-    [OP_RELU] = "relu",           [OP_HARDSWISH] = "hardswish",
-    [OP_AVGPOOL2D] = "avgpool2d", [OP_ADD] = "add",
-    [OP_GLOBAL_AVGPOOL] = "global_avgpool", [OP_LINEAR] = "linear",
-    [OP_CHANNEL_SCALE] = "channel_scale", [OP_SIGMOID] = "sigmoid", [OP_MUL] = "mul",
-    [OP_GELU] = "gelu", [OP_LAYERNORM2D] = "layernorm2d",
-    [OP_HARD_SIGMOID] = "hard_sigmoid", [OP_CONCAT] = "concat", [OP_SUB] = "sub",
-};
-
-const char *op_name(op_kind op) { return op_names[op]; }
-
 long shape_numel(shape3 s) { return (long)s.c * s.h * s.w; }
 
 int graph_add_tensor(graph *g, shape3 s, int producer)

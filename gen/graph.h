@@ -7,25 +7,8 @@
 
 #include "diag.h"
 
-typedef enum {
-    OP_CONV2D,
-    OP_BATCHNORM2D,
-    OP_RELU,
-    OP_HARDSWISH,
-    OP_AVGPOOL2D,
-    OP_ADD,
-    OP_GLOBAL_AVGPOOL,
-    OP_LINEAR,
-    OP_CHANNEL_SCALE,       /* timm LayerScale2d: y = x * gamma[c]          */
-    OP_SIGMOID,
-    OP_GELU,                /* exact (erf) form                             */
-    OP_HARD_SIGMOID,        /* relu6(x + 3) / 6                             */
-    OP_CONCAT,              /* along channels                               */
-    OP_LAYERNORM2D,         /* over channels at each pixel (timm LayerNorm2d) */
-    OP_MUL,                 /* a * b, b of a's shape or a gate [C][1][1]    */
-    OP_SUB,                 /* a - b, same shapes (FastViT's RepMixer)      */
-    OP_COUNT
-} op_kind;
+/* gen/op.h: one entry per operator. */
+typedef struct op_def op_def;
 
 typedef struct {
     int c, h, w;
@@ -41,22 +24,23 @@ typedef struct {
 
 typedef struct {
     char *name;             /* module path: "stage3.0.conv_pw"           */
-    op_kind op;
+    const op_def *op;
     const char *torch_class;/* "Conv2d", "BatchNormAct2d", ...           */
     int in[2], n_in;        /* tensor ids                                */
     int out;                /* tensor id                                 */
     shape3 in_shape, out_shape;
-    conv_attrs conv;        /* OP_CONV2D                                 */
-    pool_attrs pool;        /* OP_AVGPOOL2D                              */
-    double eps;             /* OP_BATCHNORM2D                            */
-    int features, bias;     /* OP_LINEAR                                 */
-    double init_value;      /* OP_CHANNEL_SCALE: gamma's initial value   */
-    int gamma_dims;         /* OP_CHANNEL_SCALE: gamma is [C] (1) or [C,1,1] (3) */
-    double init_std;        /* OP_CONV2D: > 0: weight ~ trunc_normal(0, std,
+    /* Attributes; each operator uses its own (gen/op_*.c). */
+    conv_attrs conv;        /* conv2d                                    */
+    pool_attrs pool;        /* avgpool2d                                 */
+    double eps;             /* batchnorm2d, layernorm2d                  */
+    int features, bias;     /* linear                                    */
+    double init_value;      /* channel_scale: gamma's initial value      */
+    int gamma_dims;         /* channel_scale: gamma is [C] (1) or [C,1,1] (3) */
+    double init_std;        /* conv2d: > 0: weight ~ trunc_normal(0, std,
                                [-2, 2]) and bias 0 (timm's _init_weights) */
-    int mul_b_pixels;       /* OP_MUL: 1 for a gate, else in_shape's HxW */
+    int mul_b_pixels;       /* mul: 1 for a gate, else in_shape's HxW    */
     int param_first, n_param;
-    int bn_index;           /* OP_BATCHNORM2D: index among BNs           */
+    int bn_index;           /* batchnorm2d: index among BNs              */
     long bn_saved_offset;   /* floats into bn_saved: mean[C], invstd[C]  */
     src_pos pos;
 } node;
@@ -119,13 +103,11 @@ reparam_group *graph_add_group(graph *g);
 long graph_add_param(graph *g, node *owner, const char *leaf, int kind, int layout,
                      int init, int ndim, const long *shape, long fan_in);
 
-const char *op_name(op_kind op);        /* YAML spelling: "conv2d"        */
 long shape_numel(shape3 s);
 
-/* Output shape of a node whose inputs and attributes are set; errors
- * (channel mismatch, groups that do not divide, empty output) are
- * reported at the node's position. */
-shape3 infer_shape(const graph *g, const node *n);
+/* Output shape of a node whose inputs and attributes are set (its
+ * operator's rule, then: not empty); errors at the node's position. */
+shape3 infer_shape(const graph *g, node *n);
 /* Creates the node's parameters (state_dict order). */
 void add_node_params(graph *g, node *n);
 

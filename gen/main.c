@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "emit.h"
+#include "op.h"
 #include "scaffold.h"
 #include "yaml_doc.h"
 
@@ -136,16 +137,21 @@ static void write_outputs(const char *model_path, const char *desc_path, const m
             diag_fatal("cannot rename %s", tmp[i]);
 }
 
+static long node_workspace(const node *n, int max_batch)
+{
+    return n->op->workspace ? n->op->workspace(n, max_batch) : 0;
+}
+
 static long total_workspace(const graph *g, int max_batch)
 {
     long w = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        long need = conv_workspace_floats(&g->nodes[i], max_batch);
+        long need = node_workspace(&g->nodes[i], max_batch);
         if (need > w)
             w = need;
     }
     for (int k = 0; k < g->n_groups; k++) {  /* the deploy graph's merged convs */
-        long need = conv_workspace_floats(&g->groups[k].merged, max_batch);
+        long need = node_workspace(&g->groups[k].merged, max_batch);
         if (need > w)
             w = need;
     }

@@ -3,7 +3,7 @@
  * its last read; buffers whose lifetimes overlap never share memory.
  * Sizes are per sample (the runtime multiplies offsets by the batch), and
  * rounded to 16 floats so every buffer stays 64-byte aligned. */
-#include "analysis.h"
+#include "op.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -79,16 +79,12 @@ static long place_buffers(buffer_req *r, int n)
 
 static int backward_needs_input(const node *n)
 {
-    return n->op == OP_CONV2D || n->op == OP_BATCHNORM2D || n->op == OP_LINEAR ||
-           n->op == OP_CHANNEL_SCALE || n->op == OP_MUL || n->op == OP_GELU ||
-           n->op == OP_HARD_SIGMOID ||
-           n->op == OP_LAYERNORM2D ||
-           n->op == OP_HARDSWISH;
+    return n->op->backward_saves & SAVES_INPUTS;
 }
 
 static int backward_needs_output(const node *n)
 {
-    return n->op == OP_RELU || n->op == OP_SIGMOID;
+    return n->op->backward_saves & SAVES_OUTPUT;
 }
 
 static long *new_offsets(int n)

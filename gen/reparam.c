@@ -2,7 +2,7 @@
  * whether the replacement is exact (every branch a conv + BatchNorm, a
  * BatchNorm of the group's input or the input itself, combined by adds,
  * subs and at most one layer scale on the way, used nowhere else). */
-#include "analysis.h"
+#include "op.h"
 
 #include <stdlib.h>
 
@@ -57,7 +57,7 @@ static void collect_batchnorm(const graph *g, reparam_group *r, int p, int scale
     int conv = -1;
     if (n->in[0] != r->in) {
         conv = g->tensors[n->in[0]].producer;
-        if (conv < 0 || g->nodes[conv].op != OP_CONV2D || g->nodes[conv].in[0] != r->in)
+        if (conv < 0 || g->nodes[conv].op->reparam != REPARAM_CONV || g->nodes[conv].in[0] != r->in)
             not_reparameterisable(r, n, "does not follow a conv of the group input");
         check_branch_conv(r, &g->nodes[conv]);
         add_member(g, r, conv);
@@ -83,12 +83,12 @@ static void collect_branch(const graph *g, reparam_group *r, int t, int scale, i
                    r->merged.name);
     const node *n = &g->nodes[p];
     add_member(g, r, p);
-    if (n->op == OP_ADD || n->op == OP_SUB) {
+    if (n->op->reparam == REPARAM_SUM) {
         collect_branch(g, r, n->in[0], scale, sign);
-        collect_branch(g, r, n->in[1], scale, n->op == OP_SUB ? -sign : sign);
-    } else if (n->op == OP_CHANNEL_SCALE && scale < 0) {
+        collect_branch(g, r, n->in[1], scale, n->op->reparam_sign * sign);
+    } else if (n->op->reparam == REPARAM_SCALE && scale < 0) {
         collect_branch(g, r, n->in[0], p, sign);
-    } else if (n->op == OP_BATCHNORM2D) {
+    } else if (n->op->reparam == REPARAM_NORM) {
         collect_batchnorm(g, r, p, scale, sign);
     } else {
         not_reparameterisable(r, n, "is neither an add, a sub, a layer scale nor a branch's "

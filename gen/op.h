@@ -1,0 +1,138 @@
+/* The operator table.  Everything bzgen knows about an operator lives in
+ * one op_def: its YAML name and PyTorch class, its attributes, inputs,
+ * parameters, shape rule, MAC count, what its backward reads, its kernel
+ * names, the kernel macros it instantiates and how its calls are written
+ * in training, evaluation and deployment.  One file per family
+ * (gen/op_conv2d.c, gen/op_activation.c, ...) defines the entries;
+ * gen/op_table.c lists them.  The rest of gen/ loops over the table and
+ * calls these hooks: it never asks which operator a node is.
+ *
+ * Adding an operator: gen/ADDING_AN_OPERATOR.md. */
+#ifndef GEN_OP_H
+#define GEN_OP_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "analysis.h"
+#include "yaml_doc.h"
+
+/* An attribute of a node in a block file: read from its YAML key, checked
+ * against [lo, hi] and stored in the node at `field`. */
+typedef enum {
+    ATTR_INT,       /* an integer expression of the block's variables: int field */
+    ATTR_BOOL,      /* true/false: int field                                     */
+    ATTR_REAL       /* a number literal: double field                            */
+} attr_type;
+
+typedef struct {
+    const char *key;
+    attr_type type;
+    int required;
+    double fallback;        /* when absent (not range-checked)       */
+    double lo, hi;
+    size_t field;           /* offsetof(node, ...)                   */
+} attr_def;
+
+/* What backward reads besides dy (the memory planner keeps it alive). */
+enum { SAVES_NOTHING = 0, SAVES_INPUTS = 1, SAVES_OUTPUT = 2 };
+
+/* A node's part in a re-parameterisable sum of branches (gen/reparam.c). */
+typedef enum {
+    REPARAM_NONE,   /* cannot be inside a group                          */
+    REPARAM_SUM,    /* adds its two inputs' branches, the second x sign  */
+    REPARAM_SCALE,  /* a layer scale over the branches below it          */
+    REPARAM_NORM,   /* a branch's BatchNorm                              */
+    REPARAM_CONV    /* a branch's convolution (under its BatchNorm)      */
+} reparam_role;
+
+/* One layer call being written: every address it may pass, as m4 text
+ * (bz_act(...), bz_param(...), ...).  Hooks pick what their kernel takes
+ * and write it with op_call_emit. */
+enum { MAX_NODE_PARAMS = 5 };
+typedef struct {
+    FILE *out;
+    const node *n;
+    const char *kernel;         /* kernel_name() of this call          */
+    char *x[2], *y;             /* inputs, output                      */
+    char *dx[2], *dy;           /* their gradients (backward)          */
+    int accumulate[2];          /* add into dx[k] rather than overwrite */
+    char *param[MAX_NODE_PARAMS];   /* state_dict order, its own arena */
+    char *grad[MAX_NODE_PARAMS];    /* KIND_PARAM ones                 */
+    char *w, *b;                /* deploy arena: weights, bias (or bz_null) */
+    const deploy_step *step;    /* deploy calls                        */
+    int prepacked;              /* deploy conv on weights packed once  */
+} op_call;
+
+/* gen/emit_calls.c: the addresses of node n's call from plan p (with
+ * grad, the gradients too); kernel, w, b and step are the caller's. */
+op_call op_call_open(FILE *out, const graph *g, const memory_plan *p, const node *n, int grad);
+void op_call_close(op_call *c);
+char *op_call_tensor(const graph *g, const memory_plan *p, int t);
+void op_call_emit(const op_call *c, const char *suffix, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Where the kernel instantiations go: each (macro, kernel name) once. */
+typedef struct kernel_sink kernel_sink;
+void kernel_macro(kernel_sink *k, const char *macro, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int kernel_sink_max_batch(const kernel_sink *k);
+
+struct op_def {
+    const char *name;               /* YAML spelling: "conv2d"                  */
+    const char *torch_class;        /* default module class: "Conv2d"           */
+    int n_inputs;                   /* 1 or 2                                   */
+    const attr_def *attrs;          /* {NULL}-terminated                        */
+    /* Cross-attribute rules and derived fields after reading; may be NULL. */
+    void (*finish_attrs)(node *n, ynode def);
+    /* Output shape from the inputs (errors at n->pos); NULL: the input's. */
+    shape3 (*infer_shape)(const graph *g, node *n);
+    void (*add_params)(graph *g, node *n);          /* state_dict order; NULL: none */
+    long (*macs)(const node *n);                    /* torchinfo's; NULL: 0  */
+    int backward_saves;
+    /* Kernel name: one per distinct shape signature; deploy_form: the
+     * deploy step's kernel (with bias, or the op's own deploy kernel). */
+    char *(*kernel_name)(const node *n, int deploy_form);
+    char *(*describe)(const node *n);               /* layer comment; NULL: "" */
+    const char *const *kernel_macros;   /* every macro the hooks instantiate */
+    void (*kernels)(kernel_sink *k, const node *n);
+    void (*forward)(const op_call *c, int train);
+    void (*backward)(const op_call *c);
+    /* Deployment.  Floats of the deploy arena: weights (w_offset) and bias
+     * (b_offset; 0: none).  fold writes deploy_fold's calls; NULL with no
+     * parameters.  deploy_kernels and deploy_forward: NULL for the
+     * training kernels and forward(c, 0). */
+    long (*deploy_weights)(const node *n);
+    long (*deploy_bias)(const node *n, int folded_norm);
+    void (*fold)(FILE *out, const graph *g, const deploy_step *s);
+    void (*deploy_kernels)(kernel_sink *k, const deploy_step *s);
+    void (*deploy_forward)(const op_call *c);
+    int deploy_own_kernel;          /* its deploy step calls kernel_name(n, 1)  */
+    int absorbs_next_norm;          /* a following BN folds into it (conv)      */
+    int folds_into_conv;            /* it folds into a preceding conv (BN)      */
+    long (*workspace)(const node *n, int max_batch);  /* scratch floats; NULL: 0 */
+    int (*prepacked)(const node *n, int max_batch);   /* deploy weights packed once */
+    reparam_role reparam;
+    int reparam_sign;               /* REPARAM_SUM: +1 add, -1 subtract */
+};
+
+/* The table (gen/op_table.c), in YAML-listing order. */
+extern const op_def *const op_table[];
+extern const int op_table_size;
+const op_def *op_by_name(const char *name);     /* NULL: none */
+/* The convolution, which a block's deploy entry (re-parameterisation)
+ * creates directly. */
+extern const op_def op_conv2d;
+/* The keys a node of this operator may have (common ones included). */
+const char *const *op_keys(const op_def *op);
+
+/* Helpers the entries share (gen/op_common.c). */
+shape3 op_input_shape(const graph *g, const node *n, int i);
+/* PyTorch's window count of a conv or pool along one axis. */
+int window_count(int size, int kernel, int stride, int pad, int dilation, int ceil_mode);
+char *arena_ref(const char *arena, long offset, const char *key);
+const param *node_param(const graph *g, const node *n, int k);
+/* bz_fold_call([<bz_copy_floats>], ...) of parameter k into the deploy arena. */
+void fold_copy(FILE *out, const graph *g, const node *n, int k, long to, long floats);
+
+#endif

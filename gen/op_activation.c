@@ -1,0 +1,56 @@
+/* Elementwise activations y = f(x).  Their backward reads x, or y where
+ * f' is a function of y (relu, sigmoid): backward_saves says which, and
+ * the kernel's first backward argument is that tensor. */
+#include "op.h"
+
+#include <stdlib.h>
+
+static const attr_def no_attrs[] = {{NULL, 0, 0, 0, 0, 0, 0}};
+
+static char *activation_kernel_name(const node *n, int deploy_form)
+{
+    (void)deploy_form;
+    return xasprintf("%s_%ld", n->op->name, shape_numel(n->in_shape));
+}
+
+static void activation_kernels(kernel_sink *k, const node *n)
+{
+    char *name = activation_kernel_name(n, 0);
+    char *macro = xasprintf("bz_%s_kernels", n->op->name);
+    kernel_macro(k, macro, name, "%ld", shape_numel(n->in_shape));
+    free(macro);
+    free(name);
+}
+
+static void activation_forward(const op_call *c, int train)
+{
+    (void)train;
+    op_call_emit(c, "_forward", "%s, %s", c->x[0], c->y);
+}
+
+static void activation_backward(const op_call *c)
+{
+    const char *saved = c->n->op->backward_saves == SAVES_OUTPUT ? c->y : c->x[0];
+    op_call_emit(c, "_backward", "%s, %s, %s, %d", saved, c->dy, c->dx[0], c->accumulate[0]);
+}
+
+#define ACTIVATION(entry, yaml, class, saves)                                                 \
+    static const char *const entry##_macros[] = {"bz_" yaml "_kernels", NULL};               \
+    const op_def entry = {                                                                    \
+        .name = yaml,                                                                         \
+        .torch_class = class,                                                                 \
+        .n_inputs = 1,                                                                        \
+        .attrs = no_attrs,                                                                    \
+        .backward_saves = saves,                                                              \
+        .kernel_name = activation_kernel_name,                                                \
+        .kernel_macros = entry##_macros,                                                      \
+        .kernels = activation_kernels,                                                        \
+        .forward = activation_forward,                                                        \
+        .backward = activation_backward,                                                      \
+    }
+
+ACTIVATION(op_relu, "relu", "ReLU", SAVES_OUTPUT);
+ACTIVATION(op_sigmoid, "sigmoid", "Sigmoid", SAVES_OUTPUT);
+ACTIVATION(op_hardswish, "hardswish", "Hardswish", SAVES_INPUTS);
+ACTIVATION(op_gelu, "gelu", "GELU", SAVES_INPUTS);               /* exact (erf) form */
+ACTIVATION(op_hard_sigmoid, "hard_sigmoid", "Hardsigmoid", SAVES_INPUTS); /* relu6(x + 3) / 6 */

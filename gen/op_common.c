@@ -1,0 +1,68 @@
+/* What every operator shares: the generic shape and parameter steps,
+ * arena references and the call and kernel writers the entries use. */
+#include "op.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+shape3 op_input_shape(const graph *g, const node *n, int i)
+{
+    return g->tensors[n->in[i]].s;
+}
+
+/* PyTorch's pooling/convolution output size, with ceil_mode's rule that
+ * the last window must start inside the (left-padded) input. */
+int window_count(int size, int kernel, int stride, int pad, int dilation, int ceil_mode)
+{
+    int span = size + 2 * pad - dilation * (kernel - 1) - 1;
+    if (span < 0)
+        return 0;
+    int out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+    if (ceil_mode && (out - 1) * stride >= size + pad)
+        out--;
+    return out;
+}
+
+shape3 infer_shape(const graph *g, node *n)
+{
+    shape3 x = op_input_shape(g, n, 0);
+    shape3 y = n->op->infer_shape ? n->op->infer_shape(g, n) : x;
+    if (y.c < 1 || y.h < 1 || y.w < 1)
+        diag_error(n->pos, "%s: output shape %dx%dx%d is empty (input %dx%dx%d)", n->name, y.c,
+                   y.h, y.w, x.c, x.h, x.w);
+    return y;
+}
+
+void add_node_params(graph *g, node *n)
+{
+    if (n->op->add_params)
+        n->op->add_params(g, n);
+}
+
+char *arena_ref(const char *arena, long offset, const char *key)
+{
+    (void)key;
+    return xasprintf("%s(%ld)", arena, offset);
+}
+
+const param *node_param(const graph *g, const node *n, int k)
+{
+    return &g->params[n->param_first + k];
+}
+
+void fold_copy(FILE *out, const graph *g, const node *n, int k, long to, long floats)
+{
+    const param *p = node_param(g, n, k);
+    fprintf(out, "bz_fold_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %ld>])\n",
+            to, p->offset, floats);
+}
+
+void op_call_emit(const op_call *c, const char *suffix, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(c->out, "bz_call([<%s%s>], [<", c->kernel, suffix);
+    va_start(ap, fmt);
+    vfprintf(c->out, fmt, ap);
+    va_end(ap);
+    fprintf(c->out, ">])\n");
+}

@@ -1,0 +1,319 @@
+/* conv2d: torch.nn.Conv2d over NHWC, weights OHWI.  The optimised
+ * backend's algorithm for each layer (GEMM, im2col, depthwise, tiled,
+ * Winograd) and its workspace are chosen here. */
+#include "emit.h"
+#include "op.h"
+
+#include <stdlib.h>
+
+static const attr_def conv_attrs_def[] = {
+    {"out", ATTR_INT, 1, 0, 1, 1 << 20, offsetof(node, conv.out_c)},
+    {"kernel", ATTR_INT, 1, 0, 1, 64, offsetof(node, conv.kh)},
+    {"stride", ATTR_INT, 0, 1, 1, 64, offsetof(node, conv.stride)},
+    {"padding", ATTR_INT, 0, 0, 0, 64, offsetof(node, conv.pad)},
+    {"groups", ATTR_INT, 0, 1, 1, 1 << 20, offsetof(node, conv.groups)},
+    {"bias", ATTR_BOOL, 0, 0, 0, 1, offsetof(node, conv.bias)},
+    {"trunc_normal_std", ATTR_REAL, 0, 0, 0, 1, offsetof(node, init_std)},
+    {NULL, 0, 0, 0, 0, 0, 0},
+};
+
+static void conv_finish(node *n, ynode def)
+{
+    n->conv.kw = n->conv.kh;
+    ynode std = ymap_get(def, "trunc_normal_std");
+    if (ynode_present(std) && !(n->init_std > 0 && n->init_std < 1))
+        diag_error(ynode_pos(std), "trunc_normal_std must lie in (0, 1)");
+}
+
+static shape3 conv_shape(const graph *g, node *n)
+{
+    shape3 x = op_input_shape(g, n, 0);
+    const conv_attrs *c = &n->conv;
+    if (c->groups < 1 || x.c % c->groups != 0)
+        diag_error(n->pos, "%s: groups %d do not divide the %d input channels", n->name,
+                   c->groups, x.c);
+    if (c->out_c % c->groups != 0)
+        diag_error(n->pos, "%s: groups %d do not divide the %d output channels", n->name,
+                   c->groups, c->out_c);
+    shape3 y = {c->out_c, window_count(x.h, c->kh, c->stride, c->pad, 1, 0),
+                window_count(x.w, c->kw, c->stride, c->pad, 1, 0)};
+    return y;
+}
+
+static void conv_params(graph *g, node *n)
+{
+    const conv_attrs *c = &n->conv;
+    long cin = n->in_shape.c / c->groups;
+    long w_shape[4] = {c->out_c, cin, c->kh, c->kw};
+    long fan_in = cin * c->kh * c->kw;
+    int normal = n->init_std > 0;
+    long w = graph_add_param(g, n, "weight", KIND_PARAM, LAYOUT_OHWI,
+                             normal ? INIT_TRUNC_NORMAL : INIT_UNIFORM_FAN_IN, 4, w_shape, fan_in);
+    g->params[w].init_value = n->init_std;
+    if (c->bias)
+        graph_add_param(g, n, "bias", KIND_PARAM, LAYOUT_PLAIN,
+                        normal ? INIT_ZERO : INIT_UNIFORM_FAN_IN, 1, w_shape, fan_in);
+}
+
+static long conv_macs(const node *n)
+{
+    const conv_attrs *c = &n->conv;
+    long pixels = (long)n->out_shape.h * n->out_shape.w;
+    return ((long)c->out_c * (n->in_shape.c / c->groups) * c->kh * c->kw +
+            (c->bias ? c->out_c : 0)) * pixels;
+}
+
+static char *conv_kernel_name(const node *n, int deploy_bias)
+{
+    shape3 x = n->in_shape, y = n->out_shape;
+    return xasprintf("conv2d_%dx%dx%d_to_%dx%dx%d_k%ds%dp%dg%d%s", x.c, x.h, x.w, y.c, y.h, y.w,
+                     n->conv.kh, n->conv.stride, n->conv.pad, n->conv.groups,
+                     n->conv.bias || deploy_bias ? "_bias" : "");
+}
+
+static char *conv_describe(const node *n)
+{
+    const conv_attrs *c = &n->conv;
+    return xasprintf("k%dx%d s%d p%d g%d%s", c->kh, c->kw, c->stride, c->pad, c->groups,
+                     c->bias ? " bias" : "");
+}
+
+/* ---- the optimised backend's algorithm and workspace ---- */
+
+/* 8M floats (32 MiB) bounds the im2col buffer of one GEMM chunk. */
+enum { WORKSPACE_LIMIT = 8 << 20 };
+
+static int conv_is_pointwise(const node *n)
+{
+    const conv_attrs *c = &n->conv;
+    return c->kh == 1 && c->kw == 1 && c->stride == 1 && c->pad == 0;
+}
+
+static int conv_uses_im2col(const node *n)
+{
+    return n->conv.groups == 1 && !conv_is_pointwise(n);
+}
+
+static long im2col_floats_per_sample(const node *n)
+{
+    return (long)n->out_shape.h * n->out_shape.w * n->conv.kh * n->conv.kw * n->in_shape.c;
+}
+
+static long dense_weight_floats(const node *n)
+{
+    return (long)n->conv.kh * n->conv.kw * n->in_shape.c * n->conv.out_c;
+}
+
+static long conv_weight_numel(const node *n)
+{
+    return (long)n->conv.out_c * (n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
+}
+
+/* Winograd F(2x2, 3x3) (templates/optimised/conv2d_winograd.m4): dense
+ * 3x3 stride-1 pad-1 convs whose inputs and outputs fill 16-lane vectors
+ * (its transformed products run on the tiled pointwise core both ways). */
+static int conv_uses_winograd(const node *n)
+{
+    const conv_attrs *c = &n->conv;
+    return c->groups == 1 && c->kh == 3 && c->kw == 3 && c->stride == 1 && c->pad == 1 &&
+           n->in_shape.c % 16 == 0 && c->out_c % 16 == 0;
+}
+
+/* A Winograd chunk's transformed input and output: 8 MiB, to stay in the
+ * last-level cache between the transforms and the 16 products. */
+enum { WINOGRAD_CHUNK_FLOATS = 2 << 20 };
+
+static long winograd_kernel_floats(const node *n)
+{
+    return 16L * n->in_shape.c * n->conv.out_c;
+}
+
+/* The template's layout (bz_winograd_sizes): two transformed kernels and,
+ * per sample, 16 positions of its 2x2 tiles times (cin + cout) channels;
+ * expressed, like every conv workspace, in samples of im2col rows. */
+static int winograd_chunk_samples(const node *n, int max_batch)
+{
+    long tiles = (long)((n->out_shape.h + 1) / 2) * ((n->out_shape.w + 1) / 2);
+    long per_sample = 16 * tiles * (n->in_shape.c + n->conv.out_c);
+    long samples = WINOGRAD_CHUNK_FLOATS / per_sample;
+    samples = samples < 1 ? 1 : samples > max_batch ? max_batch : samples;
+    long need = 2 * winograd_kernel_floats(n) + samples * per_sample;
+    long per = im2col_floats_per_sample(n);
+    return (int)((need + per - 1) / per);
+}
+
+/* The workspace in samples of im2col rows: as many as WORKSPACE_LIMIT
+ * holds for im2col; for a pointwise conv (tiled: it only packs its
+ * weights there) enough rows to hold the weights. */
+static int conv_chunk_samples(const node *n, int max_batch)
+{
+    if (conv_uses_winograd(n))
+        return winograd_chunk_samples(n, max_batch);
+    long per = im2col_floats_per_sample(n);
+    if (conv_is_pointwise(n))
+        return (int)((dense_weight_floats(n) + per - 1) / per);
+    long chunk = WORKSPACE_LIMIT / per;
+    if (chunk < 1)
+        chunk = 1;
+    return (int)(chunk < max_batch ? chunk : max_batch);
+}
+
+/* The register-tiled direct convolution (templates/optimised/conv2d_tiled.m4)
+ * takes dense convs whose width fills whole 16-lane vectors: pointwise
+ * ones read their input in place; the others need the im2col workspace
+ * to hold the packed weights and one zero-padded sample. */
+static int conv_uses_tiled(const node *n, int max_batch)
+{
+    const conv_attrs *c = &n->conv;
+    if (c->groups != 1 || c->out_c % 16 || conv_uses_winograd(n))
+        return 0;
+    if (conv_is_pointwise(n))
+        return 1;
+    long padded = c->pad ? (long)(n->in_shape.h + 2 * c->pad) * (n->in_shape.w + 2 * c->pad) *
+                               n->in_shape.c : 0;
+    long workspace = conv_chunk_samples(n, max_batch) * im2col_floats_per_sample(n);
+    return workspace >= dense_weight_floats(n) + padded;
+}
+
+static long conv_workspace(const node *n, int max_batch)
+{
+    if (!(conv_uses_im2col(n) || conv_uses_tiled(n, max_batch) || conv_uses_winograd(n)))
+        return 0;
+    return conv_chunk_samples(n, max_batch) * im2col_floats_per_sample(n);
+}
+
+/* A deploy conv whose kernel packs its weights (the tiled and Winograd
+ * algorithms): it is packed once in deploy_fold and its forward_packed
+ * skips the packing. */
+static int conv_prepacked(const node *n, int max_batch)
+{
+    return conv_uses_tiled(n, max_batch) || conv_uses_winograd(n);
+}
+
+/* The optimised backend's algorithm; the reference backend implements
+ * every one with the same plain loops. */
+static const char *conv_algorithm(const node *n, int max_batch)
+{
+    const conv_attrs *c = &n->conv;
+    if (conv_uses_winograd(n))
+        return "winograd";
+    if (conv_uses_tiled(n, max_batch))
+        return conv_uses_im2col(n) ? "tiled" : "pointwise_tiled";
+    if (c->groups == 1)
+        return conv_uses_im2col(n) ? "im2col" : "pointwise";
+    if (c->groups == n->in_shape.c)
+        return "depthwise";
+    return "direct";
+}
+
+/* ---- kernels and calls ---- */
+
+static void conv_kernel(kernel_sink *k, const node *n, int bias, const char *pass)
+{
+    int max_batch = kernel_sink_max_batch(k);
+    char *name = conv_kernel_name(n, bias);
+    const conv_attrs *c = &n->conv;
+    char *which = xasprintf("bz_conv2d_%s_%s_kernel", conv_algorithm(n, max_batch), pass);
+    kernel_macro(k, which, name, "%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d",
+                 n->in_shape.c, n->in_shape.h, n->in_shape.w, c->out_c, n->out_shape.h,
+                 n->out_shape.w, c->kh, c->kw, c->stride, c->pad, c->groups, c->bias || bias,
+                 conv_workspace(n, max_batch) ? conv_chunk_samples(n, max_batch) : 0);
+    free(which);
+    free(name);
+}
+
+static void conv_kernels(kernel_sink *k, const node *n)
+{
+    conv_kernel(k, n, 0, "forward");
+    conv_kernel(k, n, 0, "backward");
+}
+
+static void conv_deploy_kernels(kernel_sink *k, const deploy_step *s)
+{
+    int bias = s->folded_bn >= 0 || s->group >= 0;
+    conv_kernel(k, s->n, bias, "forward");
+    if (conv_prepacked(s->n, kernel_sink_max_batch(k)))
+        conv_kernel(k, s->n, bias, "deploy");
+}
+
+static void conv_forward(const op_call *c, int train)
+{
+    (void)train;
+    op_call_emit(c, "_forward", "%s, %s, %s, %s, bz_workspace", c->x[0], c->param[0],
+                 c->param[1], c->y);
+}
+
+static void conv_backward(const op_call *c)
+{
+    op_call_emit(c, "_backward", "%s, %s, %s, %s, %d, %s, %s, bz_workspace", c->x[0],
+                 c->param[0], c->dy, c->dx[0], c->accumulate[0], c->grad[0], c->grad[1]);
+}
+
+static void conv_deploy_forward(const op_call *c)
+{
+    op_call_emit(c, c->prepacked ? "_forward_packed" : "_forward", "%s, %s, %s, %s, bz_workspace",
+                 c->x[0], c->w, c->b, c->y);
+}
+
+/* The deploy arena's room for a conv's weights: the Winograd kernel is
+ * transformed there in place (16 values per 3x3). */
+static long conv_deploy_weights(const node *n)
+{
+    return conv_uses_winograd(n) ? winograd_kernel_floats(n) : conv_weight_numel(n);
+}
+
+static long conv_deploy_bias(const node *n, int folded_norm)
+{
+    return n->conv.bias || folded_norm ? n->conv.out_c : 0;
+}
+
+static void conv_fold(FILE *out, const graph *g, const deploy_step *s)
+{
+    const node *n = s->n;
+    long k = (long)(n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
+    char *bias = n->conv.bias ? xasprintf("bz_param(%ld)", node_param(g, n, 1)->offset)
+                              : xstrdup("bz_null");
+    if (s->folded_bn < 0) {
+        fold_copy(out, g, n, 0, s->w_offset, k * n->conv.out_c);
+        if (n->conv.bias)
+            fold_copy(out, g, n, 1, s->b_offset, n->conv.out_c);
+    } else {
+        const node *bn = &g->nodes[s->folded_bn];
+        fprintf(out, "bz_fold_call([<bz_fold_conv_batchnorm>], [<bz_param(%ld), %s, bz_param(%ld), "
+                "bz_param(%ld), bz_buffer(%ld), bz_buffer(%ld), %s, %d, %ld, bz_deploy(%ld), "
+                "bz_deploy(%ld)>])\n", node_param(g, n, 0)->offset, bias,
+                node_param(g, bn, 0)->offset, node_param(g, bn, 1)->offset,
+                node_param(g, bn, 2)->offset, node_param(g, bn, 3)->offset,
+                exact_double(bn->eps), n->conv.out_c, k, s->w_offset, s->b_offset);
+    }
+    free(bias);
+}
+
+static const char *const conv_macros[] = {"bz_conv2d_pointwise_forward_kernel", "bz_conv2d_pointwise_backward_kernel", "bz_conv2d_pointwise_deploy_kernel", "bz_conv2d_im2col_forward_kernel", "bz_conv2d_im2col_backward_kernel", "bz_conv2d_im2col_deploy_kernel", "bz_conv2d_depthwise_forward_kernel", "bz_conv2d_depthwise_backward_kernel", "bz_conv2d_depthwise_deploy_kernel", "bz_conv2d_direct_forward_kernel", "bz_conv2d_direct_backward_kernel", "bz_conv2d_direct_deploy_kernel", "bz_conv2d_tiled_forward_kernel", "bz_conv2d_tiled_backward_kernel", "bz_conv2d_tiled_deploy_kernel", "bz_conv2d_pointwise_tiled_forward_kernel", "bz_conv2d_pointwise_tiled_backward_kernel", "bz_conv2d_pointwise_tiled_deploy_kernel", "bz_conv2d_winograd_forward_kernel", "bz_conv2d_winograd_backward_kernel", "bz_conv2d_winograd_deploy_kernel", NULL};
+
+const op_def op_conv2d = {
+    .name = "conv2d",
+    .torch_class = "Conv2d",
+    .n_inputs = 1,
+    .attrs = conv_attrs_def,
+    .finish_attrs = conv_finish,
+    .infer_shape = conv_shape,
+    .add_params = conv_params,
+    .macs = conv_macs,
+    .backward_saves = SAVES_INPUTS,
+    .kernel_name = conv_kernel_name,
+    .describe = conv_describe,
+    .kernel_macros = conv_macros,
+    .kernels = conv_kernels,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .deploy_weights = conv_deploy_weights,
+    .deploy_bias = conv_deploy_bias,
+    .fold = conv_fold,
+    .deploy_kernels = conv_deploy_kernels,
+    .deploy_forward = conv_deploy_forward,
+    .absorbs_next_norm = 1,
+    .workspace = conv_workspace,
+    .prepacked = conv_prepacked,
+    .reparam = REPARAM_CONV,
+};

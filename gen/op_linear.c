@@ -1,0 +1,96 @@
+/* linear: torch.nn.Linear on a pooled 1x1 input, weight [out][in]. */
+#include "op.h"
+
+#include <stdlib.h>
+
+static const attr_def linear_attrs[] = {
+    {"out", ATTR_INT, 1, 0, 1, 1 << 20, offsetof(node, features)},
+    {"bias", ATTR_BOOL, 0, 1, 0, 1, offsetof(node, bias)},
+    {NULL, 0, 0, 0, 0, 0, 0},
+};
+
+static shape3 linear_shape(const graph *g, node *n)
+{
+    shape3 x = op_input_shape(g, n, 0), y = x;
+    if (x.h != 1 || x.w != 1)
+        diag_error(n->pos, "%s: linear needs a pooled 1x1 input, got %dx%dx%d", n->name, x.c,
+                   x.h, x.w);
+    y.c = n->features;
+    return y;
+}
+
+static void linear_params(graph *g, node *n)
+{
+    long w_shape[2] = {n->features, n->in_shape.c};
+    graph_add_param(g, n, "weight", KIND_PARAM, LAYOUT_PLAIN, INIT_UNIFORM_FAN_IN, 2, w_shape,
+                    w_shape[1]);
+    if (n->bias)
+        graph_add_param(g, n, "bias", KIND_PARAM, LAYOUT_PLAIN, INIT_UNIFORM_FAN_IN, 1,
+                        w_shape, w_shape[1]);
+}
+
+static long linear_weights(const node *n)
+{
+    return (long)n->features * n->in_shape.c;
+}
+
+static long linear_macs(const node *n)
+{
+    return linear_weights(n) + (n->bias ? n->features : 0);
+}
+
+static char *linear_kernel_name(const node *n, int deploy_form)
+{
+    (void)deploy_form;
+    return xasprintf("linear_%d_to_%d%s", n->in_shape.c, n->out_shape.c, n->bias ? "_bias" : "");
+}
+
+static void linear_kernels(kernel_sink *k, const node *n)
+{
+    char *name = linear_kernel_name(n, 0);
+    kernel_macro(k, "bz_linear_kernels", name, "%d, %d, %d", n->in_shape.c, n->out_shape.c,
+                 n->bias);
+    free(name);
+}
+
+static void linear_forward(const op_call *c, int train)
+{
+    (void)train;
+    op_call_emit(c, "_forward", "%s, %s, %s, %s", c->x[0], c->param[0], c->param[1], c->y);
+}
+
+static void linear_backward(const op_call *c)
+{
+    op_call_emit(c, "_backward", "%s, %s, %s, %s, %d, %s, %s", c->x[0], c->param[0], c->dy,
+                 c->dx[0], c->accumulate[0], c->grad[0], c->grad[1]);
+}
+
+static long linear_deploy_bias(const node *n, int folded_norm)
+{
+    (void)folded_norm;
+    return n->bias ? n->features : 0;
+}
+
+static void linear_fold(FILE *out, const graph *g, const deploy_step *s)
+{
+    fold_copy(out, g, s->n, 0, s->w_offset, linear_weights(s->n));
+    if (s->n->bias)
+        fold_copy(out, g, s->n, 1, s->b_offset, s->n->features);
+}
+
+static void linear_deploy_forward(const op_call *c)
+{
+    op_call_emit(c, "_forward", "%s, %s, %s, %s", c->x[0], c->w, c->b, c->y);
+}
+
+static const char *const linear_macros[] = {"bz_linear_kernels", NULL};
+
+const op_def op_linear = {
+    .name = "linear", .torch_class = "Linear", .n_inputs = 1, .attrs = linear_attrs,
+    .infer_shape = linear_shape, .add_params = linear_params, .macs = linear_macs,
+    .backward_saves = SAVES_INPUTS, .kernel_name = linear_kernel_name,
+    .kernel_macros = linear_macros, .kernels = linear_kernels, .forward = linear_forward,
+    .backward = linear_backward, .deploy_weights = linear_weights,
+    .deploy_bias = linear_deploy_bias, .fold = linear_fold,
+    .deploy_forward = linear_deploy_forward,
+};
