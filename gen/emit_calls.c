@@ -23,10 +23,6 @@ char *op_call_tensor(const graph *g, const memory_plan *p, int t)
     return tensor_ref(g, p, t, 0);
 }
 
-static const char *const arena_of_kind[] = {
-    [KIND_PARAM] = "bz_param", [KIND_BUFFER] = "bz_buffer", [KIND_COUNTER] = "bz_counter",
-};
-
 /* Every address a call of node n may pass; grad: the gradients too. */
 op_call op_call_open(FILE *out, const graph *g, const memory_plan *p, const node *n, int grad)
 {
@@ -39,7 +35,7 @@ op_call op_call_open(FILE *out, const graph *g, const memory_plan *p, const node
     c.dy = grad ? tensor_ref(g, p, n->out, 1) : NULL;
     for (int k = 0; k < MAX_NODE_PARAMS; k++) {
         const param *q = k < n->n_param ? node_param(g, n, k) : NULL;
-        c.param[k] = q ? arena_ref(arena_of_kind[q->kind], q->offset, q->key) : xstrdup("bz_null");
+        c.param[k] = q ? param_ref(g, n, k) : xstrdup("bz_null");
         c.grad[k] = q && q->kind == KIND_PARAM ? arena_ref("bz_grad", q->offset, q->key)
                                                : xstrdup("bz_null");
     }

@@ -9,6 +9,18 @@ int deploy_step_prepacked(const model_facts *f, const deploy_step *s)
     return s->n->op->prepacked && s->n->op->prepacked(s->n, f->e->max_batch);
 }
 
+static char *norm_refs(const graph *g, const node *bn)
+{
+    char *r[4];
+    for (int k = 0; k < 4; k++)
+        r[k] = param_ref(g, bn, k);
+    char *text = xasprintf(".bn_weight = %s, .bn_bias = %s, .bn_mean = %s, .bn_var = %s, .eps = %s",
+                           r[0], r[1], r[2], r[3], exact_double(bn->eps));
+    for (int k = 0; k < 4; k++)
+        free(r[k]);
+    return text;
+}
+
 /* A bz_reparam_branch literal (runtime/bz_kernels.h). */
 static char *branch_literal(const graph *g, const reparam_group *r, int b)
 {
@@ -18,12 +30,7 @@ static char *branch_literal(const graph *g, const reparam_group *r, int b)
     const param *cw = c ? node_param(g, c, 0) : NULL, *cb = c && c->conv.bias ? node_param(g, c, 1) : NULL;
     char *w = c ? arena_ref("bz_param", cw->offset, cw->key) : xstrdup("bz_null");
     char *bias = cb ? arena_ref("bz_param", cb->offset, cb->key) : xstrdup("bz_null");
-    char *bn_refs = bn ? xasprintf(".bn_weight = bz_param(%ld), .bn_bias = bz_param(%ld), "
-                                   ".bn_mean = bz_buffer(%ld), .bn_var = bz_buffer(%ld), .eps = %s",
-                                   node_param(g, bn, 0)->offset, node_param(g, bn, 1)->offset,
-                                   node_param(g, bn, 2)->offset, node_param(g, bn, 3)->offset,
-                                   exact_double(bn->eps))
-                       : xstrdup(".bn_weight = bz_null");
+    char *bn_refs = bn ? norm_refs(g, bn) : xstrdup(".bn_weight = bz_null");
     char *scale = sc ? arena_ref("bz_param", node_param(g, sc, 0)->offset, node_param(g, sc, 0)->key)
                      : xstrdup("bz_null");
     char *lit = xasprintf("&(bz_reparam_branch){.w = %s, .bias = %s, .kh = %d, .kw = %d, %s, "
@@ -51,16 +58,17 @@ static void fold_group(FILE *out, const graph *g, const deploy_step *s)
     const reparam_group *r = &g->groups[s->group];
     const node *m = &r->merged;
     int cin_g = m->in_shape.c / m->conv.groups;
-    fprintf(out, "bz_fold_call([<bz_zero_floats>], [<bz_deploy(%ld), %ld>])\n", s->w_offset,
+    char *w = deploy_ref(s->w_offset, m->name, "weight"), *b = deploy_ref(s->b_offset, m->name, "bias");
+    fprintf(out, "bz_fold_call([<bz_zero_floats>], [<%s, %ld>])\n", w,
             s->b_offset + m->conv.out_c - s->w_offset);
-    for (int b = 0; b < r->n_branches; b++) {
-        char *what = branch_description(g, r, b), *lit = branch_literal(g, r, b);
+    for (int k = 0; k < r->n_branches; k++) {
+        char *what = branch_description(g, r, k), *lit = branch_literal(g, r, k);
         fprintf(out, "bz_fold_comment([<%s branch: %s>])\n", m->name, what);
-        fprintf(out, "bz_fold_call([<bz_reparam_add_branch>], [<bz_deploy(%ld), bz_deploy(%ld), "
-                "%d, %d, %d, %d,\n        %s>])\n", s->w_offset, s->b_offset, m->conv.out_c,
-                m->conv.kh, m->conv.kw, cin_g, lit);
+        fprintf(out, "bz_fold_call([<bz_reparam_add_branch>], [<%s, %s, %d, %d, %d, %d,\n        %s>])\n",
+                w, b, m->conv.out_c, m->conv.kh, m->conv.kw, cin_g, lit);
         free(what), free(lit);
     }
+    free(w), free(b);
 }
 
 static void fold_step(FILE *out, const model_facts *f, const deploy_step *s)
@@ -71,15 +79,10 @@ static void fold_step(FILE *out, const model_facts *f, const deploy_step *s)
         s->n->op->fold(out, f->g, s);
     if (deploy_step_prepacked(f, s)) {
         char *k = deploy_kernel_name(s);
-        fprintf(out, "bz_fold_call([<%s_prepack>], [<bz_deploy(%ld), bz_workspace>])\n", k,
-                s->w_offset);
-        free(k);
+        char *w = deploy_ref(s->w_offset, s->n->name, "weight");
+        fprintf(out, "bz_fold_call([<%s_prepack>], [<%s, bz_workspace>])\n", k, w);
+        free(k), free(w);
     }
-}
-
-static char *deploy_ref(long offset)
-{
-    return offset < 0 ? xstrdup("bz_null") : xasprintf("bz_deploy(%ld)", offset);
 }
 
 static void deploy_call(FILE *out, const model_facts *f, const deploy_step *s)
@@ -90,8 +93,8 @@ static void deploy_call(FILE *out, const model_facts *f, const deploy_step *s)
     c.x[0] = op_call_tensor(f->g, &f->dep, s->in);
     c.y = op_call_tensor(f->g, &f->dep, s->out);
     c.kernel = deploy_kernel_name(s);
-    c.w = deploy_ref(s->w_offset);
-    c.b = deploy_ref(s->b_offset);
+    c.w = deploy_ref(s->w_offset, n->name, "weight");
+    c.b = deploy_ref(s->b_offset, n->name, "bias");
     c.step = s;
     c.prepacked = deploy_step_prepacked(f, s);
     if (n->op->deploy_forward)

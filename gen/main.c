@@ -28,6 +28,8 @@ static const char usage[] =
     "  --base-channels N      width of the first stage (overrides the spec)\n"
     "  --classes N            output classes (overrides the spec)\n"
     "  --input-size N         input height and width (overrides the spec)\n"
+    "  --list-operators       print each operator of the table with the kernel\n"
+    "                         macros every backend's templates must define, and exit\n"
     "  --help                 this text\n";
 
 typedef struct {
@@ -44,6 +46,17 @@ static int parse_count(const char *opt, const char *text, int hi)
     return (int)v;
 }
 
+/* One line per operator: its YAML name, PyTorch class and kernel macros. */
+static void list_operators(void)
+{
+    for (int i = 0; i < op_table_size; i++) {
+        printf("%s %s", op_table[i]->name, op_table[i]->torch_class);
+        for (const char *const *m = op_table[i]->kernel_macros; *m; m++)
+            printf(" %s", *m);
+        printf("\n");
+    }
+}
+
 static options parse_options(int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -52,7 +65,7 @@ static options parse_options(int argc, char **argv)
         {"name", required_argument, 0, 'n'},       {"num-blocks", required_argument, 0, 'N'},
         {"base-channels", required_argument, 0, 'C'}, {"classes", required_argument, 0, 'K'},
         {"input-size", required_argument, 0, 'I'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"list-operators", no_argument, 0, 'L'}, {0, 0, 0, 0}};
     options o = {.blocks = "blocks"};
     int c;
     opterr = 0;
@@ -68,6 +81,7 @@ static options parse_options(int argc, char **argv)
         case 'K': o.overrides.classes = parse_count("classes", optarg, 100000); break;
         case 'I': o.overrides.input_size = parse_count("input-size", optarg, 1024); break;
         case 'h': fputs(usage, stdout); exit(0);
+        case 'L': list_operators(); exit(0);
         default: diag_fatal("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
         }
     }

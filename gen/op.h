@@ -130,7 +130,12 @@ const char *const *op_keys(const op_def *op);
 shape3 op_input_shape(const graph *g, const node *n, int i);
 /* PyTorch's window count of a conv or pool along one axis. */
 int window_count(int size, int kernel, int stride, int pad, int dilation, int ceil_mode);
+/* "bz_param(offset, [<key>])": an arena address and what lives there. */
 char *arena_ref(const char *arena, long offset, const char *key);
+/* Parameter k of node n in its arena (param, buffer or counter). */
+char *param_ref(const graph *g, const node *n, int k);
+/* A deploy-arena address (bz_null for offset -1), named "owner what". */
+char *deploy_ref(long offset, const char *owner, const char *what);
 const param *node_param(const graph *g, const node *n, int k);
 /* bz_fold_call([<bz_copy_floats>], ...) of parameter k into the deploy arena. */
 void fold_copy(FILE *out, const graph *g, const node *n, int k, long to, long floats);

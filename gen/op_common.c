@@ -3,6 +3,7 @@
 #include "op.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 shape3 op_input_shape(const graph *g, const node *n, int i)
@@ -39,10 +40,30 @@ void add_node_params(graph *g, node *n)
         n->op->add_params(g, n);
 }
 
+/* The templates print the key as a comment after the offset. */
 char *arena_ref(const char *arena, long offset, const char *key)
 {
-    (void)key;
-    return xasprintf("%s(%ld)", arena, offset);
+    return xasprintf("%s(%ld, [<%s>])", arena, offset, key);
+}
+
+static const char *const arena_of_kind[] = {
+    [KIND_PARAM] = "bz_param", [KIND_BUFFER] = "bz_buffer", [KIND_COUNTER] = "bz_counter",
+};
+
+char *param_ref(const graph *g, const node *n, int k)
+{
+    const param *p = node_param(g, n, k);
+    return arena_ref(arena_of_kind[p->kind], p->offset, p->key);
+}
+
+char *deploy_ref(long offset, const char *owner, const char *what)
+{
+    if (offset < 0)
+        return xstrdup("bz_null");
+    char *key = xasprintf("%s %s", owner, what);
+    char *ref = arena_ref("bz_deploy", offset, key);
+    free(key);
+    return ref;
 }
 
 const param *node_param(const graph *g, const node *n, int k)
@@ -53,8 +74,9 @@ const param *node_param(const graph *g, const node *n, int k)
 void fold_copy(FILE *out, const graph *g, const node *n, int k, long to, long floats)
 {
     const param *p = node_param(g, n, k);
-    fprintf(out, "bz_fold_call([<bz_copy_floats>], [<bz_deploy(%ld), bz_param(%ld), %ld>])\n",
-            to, p->offset, floats);
+    char *from = param_ref(g, n, k), *dest = deploy_ref(to, p->key, "(copy)");
+    fprintf(out, "bz_fold_call([<bz_copy_floats>], [<%s, %s, %ld>])\n", dest, from, floats);
+    free(from), free(dest);
 }
 
 void op_call_emit(const op_call *c, const char *suffix, const char *fmt, ...)

@@ -208,17 +208,28 @@ static const char *conv_algorithm(const node *n, int max_batch)
 
 /* ---- kernels and calls ---- */
 
+/* cuBLAS takes a 1x1 stride-1 unpadded dense conv as one GEMM; the CUDA
+ * backend's direct kernels take every other one. */
+static const char *conv_cuda_algorithm(const node *n)
+{
+    return n->conv.groups == 1 && conv_is_pointwise(n) ? "gemm" : "direct";
+}
+
+/* bz_conv2d_<pass>_kernel(name, shapes and attributes, chunk, workspace,
+ * optimised algorithm, CUDA algorithm) */
 static void conv_kernel(kernel_sink *k, const node *n, int bias, const char *pass)
 {
     int max_batch = kernel_sink_max_batch(k);
     char *name = conv_kernel_name(n, bias);
     const conv_attrs *c = &n->conv;
-    char *which = xasprintf("bz_conv2d_%s_%s_kernel", conv_algorithm(n, max_batch), pass);
-    kernel_macro(k, which, name, "%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d",
-                 n->in_shape.c, n->in_shape.h, n->in_shape.w, c->out_c, n->out_shape.h,
-                 n->out_shape.w, c->kh, c->kw, c->stride, c->pad, c->groups, c->bias || bias,
-                 conv_workspace(n, max_batch) ? conv_chunk_samples(n, max_batch) : 0);
-    free(which);
+    long workspace = conv_workspace(n, max_batch);
+    char *macro = xasprintf("bz_conv2d_%s_kernel", pass);
+    kernel_macro(k, macro, name, "%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %ld, "
+                 "[<%s>], [<%s>]", n->in_shape.c, n->in_shape.h, n->in_shape.w, c->out_c,
+                 n->out_shape.h, n->out_shape.w, c->kh, c->kw, c->stride, c->pad, c->groups,
+                 c->bias || bias, workspace ? conv_chunk_samples(n, max_batch) : 0, workspace,
+                 conv_algorithm(n, max_batch), conv_cuda_algorithm(n));
+    free(macro);
     free(name);
 }
 
@@ -271,25 +282,28 @@ static void conv_fold(FILE *out, const graph *g, const deploy_step *s)
 {
     const node *n = s->n;
     long k = (long)(n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
-    char *bias = n->conv.bias ? xasprintf("bz_param(%ld)", node_param(g, n, 1)->offset)
-                              : xstrdup("bz_null");
     if (s->folded_bn < 0) {
         fold_copy(out, g, n, 0, s->w_offset, k * n->conv.out_c);
         if (n->conv.bias)
             fold_copy(out, g, n, 1, s->b_offset, n->conv.out_c);
-    } else {
-        const node *bn = &g->nodes[s->folded_bn];
-        fprintf(out, "bz_fold_call([<bz_fold_conv_batchnorm>], [<bz_param(%ld), %s, bz_param(%ld), "
-                "bz_param(%ld), bz_buffer(%ld), bz_buffer(%ld), %s, %d, %ld, bz_deploy(%ld), "
-                "bz_deploy(%ld)>])\n", node_param(g, n, 0)->offset, bias,
-                node_param(g, bn, 0)->offset, node_param(g, bn, 1)->offset,
-                node_param(g, bn, 2)->offset, node_param(g, bn, 3)->offset,
-                exact_double(bn->eps), n->conv.out_c, k, s->w_offset, s->b_offset);
+        return;
     }
-    free(bias);
+    const node *bn = &g->nodes[s->folded_bn];
+    char *r[7] = {param_ref(g, n, 0), n->conv.bias ? param_ref(g, n, 1) : xstrdup("bz_null")};
+    for (int i = 0; i < 4; i++)
+        r[2 + i] = param_ref(g, bn, i);
+    char *w = deploy_ref(s->w_offset, n->name, "weight (BN folded)");
+    char *b = deploy_ref(s->b_offset, n->name, "bias (BN folded)");
+    fprintf(out, "bz_fold_call([<bz_fold_conv_batchnorm>], [<%s, %s, %s, %s, %s, %s, %s, %d, %ld, "
+            "%s, %s>])\n", r[0], r[1], r[2], r[3], r[4], r[5], exact_double(bn->eps),
+            n->conv.out_c, k, w, b);
+    for (int i = 0; i < 6; i++)
+        free(r[i]);
+    free(w), free(b);
 }
 
-static const char *const conv_macros[] = {"bz_conv2d_pointwise_forward_kernel", "bz_conv2d_pointwise_backward_kernel", "bz_conv2d_pointwise_deploy_kernel", "bz_conv2d_im2col_forward_kernel", "bz_conv2d_im2col_backward_kernel", "bz_conv2d_im2col_deploy_kernel", "bz_conv2d_depthwise_forward_kernel", "bz_conv2d_depthwise_backward_kernel", "bz_conv2d_depthwise_deploy_kernel", "bz_conv2d_direct_forward_kernel", "bz_conv2d_direct_backward_kernel", "bz_conv2d_direct_deploy_kernel", "bz_conv2d_tiled_forward_kernel", "bz_conv2d_tiled_backward_kernel", "bz_conv2d_tiled_deploy_kernel", "bz_conv2d_pointwise_tiled_forward_kernel", "bz_conv2d_pointwise_tiled_backward_kernel", "bz_conv2d_pointwise_tiled_deploy_kernel", "bz_conv2d_winograd_forward_kernel", "bz_conv2d_winograd_backward_kernel", "bz_conv2d_winograd_deploy_kernel", NULL};
+static const char *const conv_macros[] = {"bz_conv2d_forward_kernel", "bz_conv2d_backward_kernel",
+                                          "bz_conv2d_deploy_kernel", NULL};
 
 const op_def op_conv2d = {
     .name = "conv2d",

@@ -84,9 +84,10 @@ static void batchnorm_forward(const op_call *c, int train)
 {
     const node *n = c->n;
     if (train)
-        op_call_emit(c, "_forward_train", "%s, %s, %s, %s, bz_bn_saved(%ld), %s, %s, %s, %s, "
-                     "bz_momentum", c->x[0], c->param[0], c->param[1], c->y, n->bn_saved_offset,
-                     c->param[2], c->param[3], c->param[4], exact_double(n->eps));
+        op_call_emit(c, "_forward_train", "%s, %s, %s, %s, bz_bn_saved(%ld, [<%s batch mean and "
+                     "invstd>]), %s, %s, %s, %s, bz_momentum", c->x[0], c->param[0], c->param[1],
+                     c->y, n->bn_saved_offset, n->name, c->param[2], c->param[3], c->param[4],
+                     exact_double(n->eps));
     else
         op_call_emit(c, "_forward_eval", "%s, %s, %s, %s, %s, %s, %s", c->x[0], c->param[0],
                      c->param[1], c->param[2], c->param[3], c->y, exact_double(n->eps));
@@ -94,26 +95,32 @@ static void batchnorm_forward(const op_call *c, int train)
 
 static void batchnorm_backward(const op_call *c)
 {
-    op_call_emit(c, "_backward", "%s, %s, bz_bn_saved(%ld), %s, %s, %d, %s, %s", c->x[0],
-                 c->param[0], c->n->bn_saved_offset, c->dy, c->dx[0], c->accumulate[0],
-                 c->grad[0], c->grad[1]);
+    op_call_emit(c, "_backward", "%s, %s, bz_bn_saved(%ld, [<%s batch mean and invstd>]), %s, %s, "
+                 "%d, %s, %s", c->x[0], c->param[0], c->n->bn_saved_offset, c->n->name, c->dy,
+                 c->dx[0], c->accumulate[0], c->grad[0], c->grad[1]);
 }
 
 /* Deployed alone (no conv before it): y = x * scale + shift. */
 static void batchnorm_fold(FILE *out, const graph *g, const deploy_step *s)
 {
     const node *n = s->n;
-    fprintf(out, "bz_fold_call([<bz_fold_batchnorm>], [<bz_param(%ld), bz_param(%ld), bz_buffer(%ld), "
-            "bz_buffer(%ld), %s, %d, bz_deploy(%ld), bz_deploy(%ld)>])\n",
-            node_param(g, n, 0)->offset, node_param(g, n, 1)->offset, node_param(g, n, 2)->offset,
-            node_param(g, n, 3)->offset, exact_double(n->eps), n->in_shape.c, s->w_offset,
-            s->w_offset + n->in_shape.c);
+    char *r[4];
+    for (int k = 0; k < 4; k++)
+        r[k] = param_ref(g, n, k);
+    char *scale = deploy_ref(s->w_offset, n->name, "scale");
+    char *shift = deploy_ref(s->w_offset + n->in_shape.c, n->name, "shift");
+    fprintf(out, "bz_fold_call([<bz_fold_batchnorm>], [<%s, %s, %s, %s, %s, %d, %s, %s>])\n", r[0],
+            r[1], r[2], r[3], exact_double(n->eps), n->in_shape.c, scale, shift);
+    for (int k = 0; k < 4; k++)
+        free(r[k]);
+    free(scale), free(shift);
 }
 
 static void batchnorm_deploy_forward(const op_call *c)
 {
-    op_call_emit(c, "_forward", "%s, %s, bz_deploy(%ld), %s", c->x[0], c->w,
-                 c->step->w_offset + c->n->in_shape.c, c->y);
+    char *shift = deploy_ref(c->step->w_offset + c->n->in_shape.c, c->n->name, "shift");
+    op_call_emit(c, "_forward", "%s, %s, %s, %s", c->x[0], c->w, shift, c->y);
+    free(shift);
 }
 
 static const char *const batchnorm_macros[] = {"bz_batchnorm2d_kernels",
@@ -181,8 +188,10 @@ static void layernorm_fold(FILE *out, const graph *g, const deploy_step *s)
 
 static void layernorm_deploy_forward(const op_call *c)
 {
-    op_call_emit(c, "_forward", "%s, %s, bz_deploy(%ld), %s, %s", c->x[0], c->w,
-                 c->step->w_offset + c->n->in_shape.c, c->y, exact_double(c->n->eps));
+    char *bias = deploy_ref(c->step->w_offset + c->n->in_shape.c, c->n->name, "bias");
+    op_call_emit(c, "_forward", "%s, %s, %s, %s, %s", c->x[0], c->w, bias, c->y,
+                 exact_double(c->n->eps));
+    free(bias);
 }
 
 static const char *const layernorm_macros[] = {"bz_layernorm2d_kernels", NULL};

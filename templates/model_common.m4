@@ -24,11 +24,13 @@ m4_define([<bz_logits>], [<logits>])m4_dnl
 m4_define([<bz_dlogits>], [<dlogits>])m4_dnl
 m4_define([<bz_null>], [<NULL>])m4_dnl
 m4_define([<bz_act>], [<(m->act + $1L * batch)>])m4_dnl
-m4_define([<bz_param>], [<(m->params + $1)>])m4_dnl
-m4_define([<bz_grad>], [<(m->grads + $1)>])m4_dnl
-m4_define([<bz_buffer>], [<(m->buffers + $1)>])m4_dnl
-m4_define([<bz_counter>], [<(m->counters + $1)>])m4_dnl
-m4_define([<bz_bn_saved>], [<(m->bn_saved + $1)>])m4_dnl
-m4_define([<bz_deploy>], [<(m->deploy_params + $1)>])m4_dnl
+m4_dnl Arena addresses: bz_param(offset, what lives there), printed with
+m4_dnl its state_dict key (or deploy-arena name) as a comment.
+m4_define([<bz_param>], [<(m->params + $1 /* [<$2>] */)>])m4_dnl
+m4_define([<bz_grad>], [<(m->grads + $1 /* d [<$2>] */)>])m4_dnl
+m4_define([<bz_buffer>], [<(m->buffers + $1 /* [<$2>] */)>])m4_dnl
+m4_define([<bz_counter>], [<(m->counters + $1 /* [<$2>] */)>])m4_dnl
+m4_define([<bz_bn_saved>], [<(m->bn_saved + $1 /* [<$2>] */)>])m4_dnl
+m4_define([<bz_deploy>], [<(m->deploy_params + $1 /* [<$2>] */)>])m4_dnl
 m4_define([<bz_workspace>], [<m->workspace>])m4_dnl
 m4_define([<bz_momentum>], [<m->bn_momentum>])m4_dnl

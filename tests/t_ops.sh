@@ -36,6 +36,19 @@ if [ $status -ne 0 ] || ! gcc $flags $san -o "$out/test_ops" tests/ops/test_ops.
     cat "$out"/*.log | sed 's/^/# /' | head -20
     exit 1
 fi
-ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 "$out/test_ops"
+ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=2 "$out/test_ops" >"$out/labels" 2>&1
 status=$?
+cat "$out/labels"
 [ $status -eq 0 ] || echo "not ok - operator tests exited with status $status"
+# Every operator of bzgen's table has cases here (a case's label starts
+# with its operator's YAML name).
+[ -x build/bzgen ] || make -s build/bzgen >/dev/null 2>&1
+for op in $(build/bzgen --list-operators | cut -d' ' -f1); do
+    if grep -q "^ok - $op " "$out/labels"; then
+        echo "ok - operator $op has passing cases"
+    else
+        echo "not ok - operator $op of the table has no passing case in tests/ops/cases.m4"
+        status=1
+    fi
+done
+exit $status

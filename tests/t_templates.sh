@@ -4,7 +4,10 @@
 # backend: nor the reference's it falls back on) makes the m4 step of
 # a model that uses ReLU fail, naming the generated file and the macro
 # (scripts/check-expanded.sh, run by every m4 rule of the Makefile); with
-# the real templates the same step passes.  Prints TAP-style lines.
+# the real templates the same step passes.  A template that calls a
+# misspelt helper macro fails the same way.  Every backend defines every
+# kernel macro that bzgen's operator table names (bzgen --list-operators).
+# Prints TAP-style lines.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/tap.sh
@@ -45,5 +48,35 @@ for backend in reference optimised cuda; do
         check "$backend: a template without bz_relu_kernels fails: $(cat "$T/err")" \
             grep -q "out.c:[0-9]*: error: macro bz_relu_kernels .* is not defined by the templates" "$T/err"
     fi
+    # a misspelt helper: the relu template calls bz_relu_helpr, defined nowhere
+    rm -rf "$T/templates" && cp -r templates "$T/templates"
+    file=$(grep -l '^m4_define(\[<bz_relu_kernels>\]' "templates/$backend"/*.m4 | head -n 1)
+    sed 's/^m4_define(\[<bz_relu_kernels>\], \[</&bz_relu_helpr($@)/' "$file" \
+        >"$T/templates/$backend/$(basename "$file")"
+    if ! grep -q bz_relu_helpr "$T/templates/$backend/$(basename "$file")"; then
+        notok "$backend: the test could not plant bz_relu_helpr"
+    elif expand "$T/templates" 2>"$T/err"; then
+        notok "$backend: a template calling the misspelt bz_relu_helpr still builds"
+    else
+        check "$backend: a misspelt helper macro fails: $(cat "$T/err")" \
+            grep -q "out.c:[0-9]*: error: bz_relu_helpr is neither expanded" "$T/err"
+    fi
+    # every kernel macro of the operator table is defined by this backend
+    {
+        echo 'm4_changequote([<, >])m4_dnl'
+        echo "m4_include([<$backend/kernels.m4>])m4_dnl"
+        build/bzgen --list-operators | while read -r op class macros; do
+            for m in $macros; do
+                echo "m4_ifdef([<$m>], [<>], [<missing $m ($op)>])m4_dnl"
+            done
+        done
+    } >"$T/table.m4"
+    m4 -P -I templates "$T/table.m4" >"$T/missing" 2>&1
+    check "$backend: defines every kernel macro of the operator table" \
+        sh -c "! grep -q . '$T/missing'"
+    [ -s "$T/missing" ] && sed 's/^/#   /' "$T/missing"
 done
+# the listing itself: all 16 operators, each with at least one macro
+n=$(build/bzgen --list-operators | awk 'NF >= 3' | wc -l)
+check "bzgen --list-operators lists 16 operators with their kernel macros ($n)" test "$n" -eq 16
 finish t_templates

@@ -1,13 +1,12 @@
-m4_dnl Convolutions: the pointwise algorithms bzgen picks as cuBLAS GEMMs,
-m4_dnl every other one as the same direct kernels (dense, grouped and
-m4_dnl depthwise alike).
-m4_dnl bz_conv2d_forward_kernel(name, cin, h, w, cout, ho, wo, kh, kw,
-m4_dnl                          stride, pad, groups, bias, chunk)
+m4_dnl Convolutions: bzgen's CUDA algorithm (argument 17 of the reference
+m4_dnl bz_conv2d_forward_kernel) is "gemm" for a 1x1 stride-1 unpadded
+m4_dnl dense conv (cuBLAS) and "direct" for every other one (the same direct
+m4_dnl kernels for dense, grouped and depthwise convs).
 m4_dnl x [B][h][w][cin], w [cout][kh][kw][cin/groups], y [B][ho][wo][cout]
 m4_define([<bz_cuda_conv2d_shape>], [<enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
            STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13,
            CIN_G = $2 / $12, COUT_G = $5 / $12 };>])m4_dnl
-m4_define([<bz_conv2d_forward_kernel>], [<
+m4_define([<bz_cuda_conv2d_direct_forward>], [<
 static __global__ void $1_forward_kernel(const float *x, const float *w, const float *b,
                                          float *y, long n)
 {
@@ -39,11 +38,11 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, w, b, y, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }>])m4_dnl
-m4_dnl bz_conv2d_backward_kernel(same arguments): writes dw (and db), and
+m4_dnl bz_cuda_conv2d_direct_backward(same arguments): writes dw (and db), and
 m4_dnl dx unless it is NULL (the network input); accumulate_dx adds to dx.
 m4_dnl dx: each element one thread's sum over the outputs its pixel fed; dw:
 m4_dnl each element one block's sum over the batch and the output pixels.
-m4_define([<bz_conv2d_backward_kernel>], [<
+m4_define([<bz_cuda_conv2d_direct_backward>], [<
 static __global__ void $1_input_grad_kernel(const float *w, const float *dy, float *dx,
                                             int accumulate_dx, long n)
 {
@@ -120,11 +119,11 @@ static void $1_forward_packed(const float *x, const float *w, const float *b, fl
 {
     $1_forward(x, w, b, y, workspace, batch);
 }>])m4_dnl
-m4_dnl bz_conv2d_gemm_forward_kernel, _backward_kernel (same arguments): a
+m4_dnl bz_cuda_conv2d_gemm_forward, _backward (same arguments): a
 m4_dnl 1x1 convolution, stride 1, no padding, one group (bzgen's pointwise
 m4_dnl algorithms) is, in NHWC, one GEMM over the batch's pixels: cuBLAS
 m4_dnl (runtime/bz_cuda_blas.cu).
-m4_define([<bz_conv2d_gemm_forward_kernel>], [<
+m4_define([<bz_cuda_conv2d_gemm_forward>], [<
 static void $1_forward(const float *x, const float *w, const float *b, float *y,
                        float *workspace, int batch)
 {
@@ -135,7 +134,7 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
     if (HAS_BIAS)
         bz_cuda_add_bias(y, b, rows, COUT);
 }>])m4_dnl
-m4_define([<bz_conv2d_gemm_backward_kernel>], [<
+m4_define([<bz_cuda_conv2d_gemm_backward>], [<
 static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
                         int accumulate_dx, float *dw, float *db, float *workspace, int batch)
 {
@@ -148,19 +147,7 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     if (dx)
         bz_cuda_gemm_input_grad(dy, w, dx, rows, CIN, COUT, accumulate_dx);
 }>])m4_dnl
-m4_dnl bzgen's algorithms for the CPU backends: the pointwise ones GEMMs,
-m4_dnl the others the direct kernels above.
-m4_dnl bz_cuda_conv2d_algorithm(algorithm, forward macro, backward macro)
-m4_define([<bz_cuda_conv2d_algorithm>], [<m4_dnl
-m4_define([<bz_conv2d_$1_forward_kernel>], m4_defn([<$2>]))m4_dnl
-m4_define([<bz_conv2d_$1_backward_kernel>], m4_defn([<$3>]))m4_dnl
-m4_define([<bz_conv2d_$1_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl
->])m4_dnl
-m4_define([<bz_cuda_conv2d_direct>], [<bz_cuda_conv2d_algorithm([<$1>], [<bz_conv2d_forward_kernel>], [<bz_conv2d_backward_kernel>])>])m4_dnl
-bz_cuda_conv2d_algorithm([<pointwise>], [<bz_conv2d_gemm_forward_kernel>], [<bz_conv2d_gemm_backward_kernel>])m4_dnl
-bz_cuda_conv2d_algorithm([<pointwise_tiled>], [<bz_conv2d_gemm_forward_kernel>], [<bz_conv2d_gemm_backward_kernel>])m4_dnl
-bz_cuda_conv2d_direct([<im2col>])m4_dnl
-bz_cuda_conv2d_direct([<depthwise>])m4_dnl
-bz_cuda_conv2d_direct([<direct>])m4_dnl
-bz_cuda_conv2d_direct([<tiled>])m4_dnl
-bz_cuda_conv2d_direct([<winograd>])m4_dnl
+m4_dnl The entry points bzgen calls, sent to its CUDA algorithm.
+m4_define([<bz_conv2d_forward_kernel>], [<bz_cuda_conv2d_$17_forward($@)>])m4_dnl
+m4_define([<bz_conv2d_backward_kernel>], [<bz_cuda_conv2d_$17_backward($@)>])m4_dnl
+m4_define([<bz_conv2d_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl

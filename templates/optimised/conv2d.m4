@@ -7,7 +7,8 @@ m4_dnl   winograd   dense 3x3 stride-1 pad-1 convs, 16n channels in and out,
 m4_dnl              on AVX-512: Winograd F(2x2, 3x3) (conv2d_winograd.m4)
 m4_dnl   depthwise  groups == cin: direct loops, OpenMP over the batch
 m4_dnl   direct     other grouped convs: the reference loops
-m4_dnl Arguments as the reference bz_conv2d_forward_kernel.
+m4_dnl Arguments as the reference bz_conv2d_forward_kernel; optimised/kernels.m4
+m4_dnl sends each call to the algorithm bzgen named.
 m4_dnl
 m4_dnl y[M][cout] += bias, M rows of output pixels.
 m4_define([<bz_conv2d_add_bias>], [<

@@ -151,12 +151,12 @@ static void $1_run(const float *x, const float *wp, const float *b, float *y, fl
     }
 }>])m4_dnl
 m4_dnl
-m4_dnl The forward: the workspace is the im2col one bzgen sized (chunk
+m4_dnl The forward: the workspace is the one bzgen sized ($15 floats, chunk
 m4_dnl samples of im2col rows), which it checked also holds the packed
 m4_dnl weights and one padded sample.
 m4_define([<bz_conv2d_tiled_forward_body>], [<
 bz_conv2d_tiled_core([<$1_fwd>], $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13,
-                     $14 * $6 * $7 * $8 * $9 * $2)
+                     $15)
 
 /* w [COUT][KH][KW][CIN] (OHWI) -> [COUT / CB][KH][KW][CIN][CB] */
 static void $1_pack_weights(const float *w, float *wp)
@@ -303,7 +303,7 @@ bz_tiled_register_block([<$1_wg>], $5)
 enum { $1_wg_WEIGHTS = $8 * $9 * $2 * $5 };
 bz_conv2d_tiled_wgrad($@)
 bz_conv2d_tiled_core([<$1_dgrad>], $5, $6, $7, $2, $3, $4, $8, $9, 1, $8 - 1 - $11, 0,
-                     $14 * $6 * $7 * $8 * $9 * $2)
+                     $15)
 
 /* w [COUT][KH][KW][CIN] -> the input gradient's [CIN / CB][KH][KW][COUT][CB],
  * tap (i, j) taking the weights of tap (KH-1-i, KW-1-j) */

@@ -153,14 +153,14 @@ static void $1_gradient_transform(const float *dy, float *g, int samples)
             }
 }>])m4_dnl
 m4_dnl
-m4_dnl bz_winograd_sizes(prefix, the 13 kernel arguments): the workspace
-m4_dnl (bzgen's im2col size: chunk samples of im2col rows) holds two packed
-m4_dnl kernels (U and, in the backward, U' or dU) and, per sample of a chunk
-m4_dnl of SAMPLES, the transformed input and the transformed output.
+m4_dnl bz_winograd_sizes(prefix, the kernel arguments): the workspace (the
+m4_dnl $15 floats bzgen reserved) holds two packed kernels (U and, in the
+m4_dnl backward, U' or dU) and, per sample of a chunk of SAMPLES, the
+m4_dnl transformed input and the transformed output.
 m4_define([<bz_winograd_sizes>], [<
 enum { $1_TILES = (($6 + 1) / 2) * (($7 + 1) / 2), $1_KERNEL = 16 * $2 * $5,
        $1_PER_SAMPLE = 16 * $1_TILES * ($2 + $5),
-       $1_SAMPLES = ($14 * $6 * $7 * 9 * $2 - 2 * $1_KERNEL) / $1_PER_SAMPLE };>])m4_dnl
+       $1_SAMPLES = ($15 - 2 * $1_KERNEL) / $1_PER_SAMPLE };>])m4_dnl
 m4_dnl
 m4_dnl The forward: name_pack_weights(w, u) transforms and packs the kernel;
 m4_dnl name_run(x, u, b, y, buffer, batch) runs on it, chunk by chunk.

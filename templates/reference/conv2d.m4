@@ -1,6 +1,9 @@
 m4_dnl bz_conv2d_forward_kernel(name, cin, h, w, cout, ho, wo, kh, kw,
-m4_dnl                          stride, pad, groups, bias, chunk)
-m4_dnl x [B][h][w][cin], w [cout][kh][kw][cin/groups], y [B][ho][wo][cout]
+m4_dnl     stride, pad, groups, bias, chunk, workspace, algorithm, cuda_algorithm)
+m4_dnl x [B][h][w][cin], w [cout][kh][kw][cin/groups], y [B][ho][wo][cout].
+m4_dnl bzgen chooses the algorithm of each backend (gen/op_conv2d.c) and
+m4_dnl sizes the workspace (floats) for it; chunk is the samples per im2col
+m4_dnl GEMM.  Here every algorithm is the same loop nest.
 m4_define([<bz_conv2d_forward_kernel>], [<
 static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t *y,
                        real_t *workspace, int batch)
@@ -66,21 +69,9 @@ static void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real
                         }
                 }
 }>])m4_dnl
-m4_dnl The optimised backend picks an algorithm per layer; here every one
-m4_dnl is the same loop nest.
-m4_define([<bz_conv2d_pointwise_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_im2col_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_depthwise_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_direct_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_tiled_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_pointwise_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_im2col_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_depthwise_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_direct_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_tiled_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
-m4_dnl bz_conv2d_unpacked_deploy_kernel(name, ...): deploy_fold's prepack
-m4_dnl and the forward on prepacked weights, for a deploy conv that the
-m4_dnl optimised backend packs once (tiled); here the weights stay as they are.
+m4_dnl bz_conv2d_deploy_kernel(same arguments): deploy_fold's prepack and
+m4_dnl the forward on prepacked weights, for a deploy conv that the optimised
+m4_dnl backend packs once (tiled, winograd); here the weights stay as they are.
 m4_define([<bz_conv2d_unpacked_deploy_kernel>], [<
 static void $1_prepack(real_t *w, real_t *workspace)
 {
@@ -92,10 +83,4 @@ static void $1_forward_packed(const real_t *x, const real_t *w, const real_t *b,
 {
     $1_forward(x, w, b, y, workspace, batch);
 }>])m4_dnl
-m4_define([<bz_conv2d_tiled_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl
-m4_define([<bz_conv2d_pointwise_tiled_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl
-m4_define([<bz_conv2d_pointwise_tiled_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_pointwise_tiled_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_winograd_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_winograd_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
-m4_define([<bz_conv2d_winograd_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl
+m4_define([<bz_conv2d_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl
