@@ -28,8 +28,9 @@ static const char usage[] =
     "  --base-channels N      width of the first stage (overrides the spec)\n"
     "  --classes N            output classes (overrides the spec)\n"
     "  --input-size N         input height and width (overrides the spec)\n"
-    "  --list-operators       print each operator of the table with the kernel\n"
-    "                         macros every backend's templates must define, and exit\n"
+    "  --list-operators       print each operator of the table: name, PyTorch class,\n"
+    "                         what its backward reads (x, y, x+y, -) and the kernel\n"
+    "                         macros every backend's templates must define; exit\n"
     "  --help                 this text\n";
 
 typedef struct {
@@ -46,11 +47,14 @@ static int parse_count(const char *opt, const char *text, int hi)
     return (int)v;
 }
 
-/* One line per operator: its YAML name, PyTorch class and kernel macros. */
+/* One line per operator: its YAML name, PyTorch class, what its backward
+ * reads besides dy (x, y, x+y or -) and its kernel macros. */
 static void list_operators(void)
 {
+    static const char *const saves[] = {"-", "x", "y", "x+y"};
     for (int i = 0; i < op_table_size; i++) {
-        printf("%s %s", op_table[i]->name, op_table[i]->torch_class);
+        printf("%s %s %s", op_table[i]->name, op_table[i]->torch_class,
+               saves[op_table[i]->backward_saves]);
         for (const char *const *m = op_table[i]->kernel_macros; *m; m++)
             printf(" %s", *m);
         printf("\n");

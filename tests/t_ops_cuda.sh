@@ -11,10 +11,12 @@ if [ ! -x "$NVCC" ]; then
     exit 0
 fi
 mkdir -p "$out"
-if ! { m4 -P -I templates -I tests/ops -D bz_case_table=cuda_cases tests/ops/ops_cuda.cu.m4 \
-           tests/ops/cases.m4 > "$out/cuda_cases.cu" &&
+if ! { tests/ops/op_saves.sh >"$out/saves.m4" &&
+       m4 -P -I templates -I tests/ops -D bz_case_table=cuda_cases tests/ops/ops_cuda.cu.m4 \
+           "$out/saves.m4" tests/ops/cases.m4 > "$out/cuda_cases.cu" &&
        m4 -P -I templates -I tests/ops -D bz_backend_label=reference -D bz_case_real=double \
-           -D bz_case_table=f64_cases tests/ops/ops.c.m4 tests/ops/cases.m4 > "$out/f64_cases.c"; }; then
+           -D bz_case_table=f64_cases tests/ops/ops.c.m4 "$out/saves.m4" tests/ops/cases.m4 \
+           > "$out/f64_cases.c"; }; then
     echo "not ok - CUDA operator tests: m4 expansion failed"
     exit 1
 fi

@@ -1,6 +1,7 @@
 m4_dnl Activations.  bz_cuda_activation(name, elements per sample,
 m4_dnl forward of v, gradient of s and g): y = f(x) elementwise; the
-m4_dnl backward's s is what it saved (x, or y where f' is a function of y)
+m4_dnl backward's s is what bzgen's table says it saves (gen/op_activation.c:
+m4_dnl x, or y where f' is a function of y)
 m4_dnl and g = dy.
 m4_define([<bz_cuda_activation>], [<
 static __global__ void $1_forward_kernel(const float *x, float *y, long n)
@@ -34,8 +35,7 @@ static void $1_backward(const float *saved, const float *dy, float *dx, int accu
     $1_backward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(saved, dy, dx, accumulate_dx, n);
     BZ_CUDA_LAUNCHED("[<$1>] backward");
 }>])m4_dnl
-m4_dnl The same functions as templates/reference/activation.m4: relu and
-m4_dnl sigmoid save y, the others x.
+m4_dnl The same functions as templates/reference/activation.m4.
 m4_define([<bz_relu_kernels>], [<bz_cuda_activation([<$1>], $2, [<v > 0.f ? v : 0.f>],
                                                    [<s > 0.f ? g : 0.f>])>])m4_dnl
 m4_define([<bz_hardswish_kernels>], [<bz_cuda_activation([<$1>], $2,

@@ -124,7 +124,9 @@ static const op_case $1_case = {"batchnorm2d train $1", $2, 3, {$1_NX, $3, $3}, 
 static const op_case $1_eval_case = {"batchnorm2d eval $1", $2, 3, {$1_NX, $3, $3}, $1_NX, 0,
                                      $1_eval_case_forward, NULL};>])m4_dnl
 m4_dnl
-m4_dnl bz_unary_case(name, operator, batch, elements, backward reads: x or y)
+m4_dnl bz_unary_case(name, operator, batch, elements): the backward reads x
+m4_dnl or y as bzgen's operator table says (bz_saves_<operator>, defined by
+m4_dnl t_ops.sh from bzgen --list-operators)
 m4_define([<bz_unary_case>], [<bz_$2_kernels([<$1>], $4)
 enum { $1_N = $3 * $4 };
 
@@ -142,7 +144,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     real_t *x = to_real(in[0], $1_N), *y = to_real(NULL, $1_N), *g = to_real(dy, $1_N);
     real_t *dx = grad_buffer(grads[0], $1_N, accumulate);
     $1_forward(x, y, $3);
-    $1_backward($5, g, dx, accumulate, $3);
+    $1_backward(bz_saves_$2, g, dx, accumulate, $3);
     to_double(dx, grads[0], $1_N);
     release(x), release(y), release(g), release(dx);
 }
