@@ -53,4 +53,5 @@ ACTIVATION(op_relu, "relu", "ReLU", SAVES_OUTPUT);
 ACTIVATION(op_sigmoid, "sigmoid", "Sigmoid", SAVES_OUTPUT);
 ACTIVATION(op_hardswish, "hardswish", "Hardswish", SAVES_INPUTS);
 ACTIVATION(op_gelu, "gelu", "GELU", SAVES_INPUTS);               /* exact (erf) form */
+ACTIVATION(op_silu, "silu", "SiLU", SAVES_INPUTS);                /* x * sigmoid(x) */
 ACTIVATION(op_hard_sigmoid, "hard_sigmoid", "Hardsigmoid", SAVES_INPUTS); /* relu6(x + 3) / 6 */

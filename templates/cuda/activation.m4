@@ -49,3 +49,5 @@ m4_define([<bz_gelu_kernels>], [<bz_cuda_activation([<$1>], $2,
            s * expf(-0.5f * s * s) * (float)(0.5 * M_2_SQRTPI * M_SQRT1_2))>])>])m4_dnl
 m4_define([<bz_hard_sigmoid_kernels>], [<bz_cuda_activation([<$1>], $2,
     [<fminf(fmaxf(v + 3.f, 0.f), 6.f) / 6.f>], [<s > -3.f && s < 3.f ? g / 6.f : 0.f>])>])m4_dnl
+m4_define([<bz_silu_kernels>], [<bz_cuda_activation([<$1>], $2, [<v / (1.f + expf(-v))>],
+    [<g * (1.f + s * expf(-s) / (1.f + expf(-s))) / (1.f + expf(-s))>])>])m4_dnl

@@ -70,3 +70,20 @@ static void $1_backward(const float *x, const float *dy, float *dx, int accumula
         dx[i] = accumulate_dx ? dx[i] + g : g;
     }
 }>])m4_dnl
+m4_define([<bz_silu_kernels>], [<
+static void $1_forward(const float *x, float *y, int batch)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < (long)batch * $2; i++)
+        y[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+static void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < (long)batch * $2; i++) {
+        float s = 1.0f / (1.0f + expf(-x[i]));
+        float g = dy[i] * s * (1.0f + x[i] * (1.0f - s));
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl

@@ -90,3 +90,21 @@ static void $1_backward(const real_t *x, const real_t *dy, real_t *dx, int accum
         dx[i] = accumulate_dx ? dx[i] + g : g;
     }
 }>])m4_dnl
+m4_dnl bz_silu_kernels(name, elements per sample): x * sigmoid(x); the
+m4_dnl derivative s (1 + x (1 - s)), s = sigmoid(x).
+m4_define([<bz_silu_kernels>], [<
+static void $1_forward(const real_t *x, real_t *y, int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++)
+        y[i] = (real_t)(x[i] / (1.0 + exp(-(double)x[i])));
+}
+
+static void $1_backward(const real_t *x, const real_t *dy, real_t *dx, int accumulate_dx,
+                        int batch)
+{
+    for (long i = 0; i < (long)batch * $2; i++) {
+        double s = 1.0 / (1.0 + exp(-(double)x[i]));
+        real_t g = (real_t)(dy[i] * s * (1.0 + x[i] * (1.0 - s)));
+        dx[i] = accumulate_dx ? dx[i] + g : g;
+    }
+}>])m4_dnl

@@ -73,6 +73,7 @@ bz_mul_case([<mul_same>], 2, 4, 6, 6)
 bz_unary_case([<gelu>], [<gelu>], 2, 40)
 bz_layernorm_case([<ln>], 2, 6, 5)
 bz_unary_case([<hsigmoid>], [<hard_sigmoid>], 2, 40)
+bz_unary_case([<silu>], [<silu>], 2, 40)
 bz_concat_case([<cat>], 2, 3, 5, 7)
 bz_table_begin
 bz_table_entry([<pw_case>])
@@ -132,4 +133,5 @@ bz_table_entry([<gelu_case>])
 bz_table_entry([<ln_case>])
 bz_table_entry([<hsigmoid_case>])
 bz_table_entry([<cat_case>])
+bz_table_entry([<silu_case>])
 bz_table_end
