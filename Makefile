@@ -38,7 +38,11 @@ BLAS_PC := /usr/lib/x86_64-linux-gnu/openblas-openmp/pkgconfig
 BLAS_CFLAGS := $(shell PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --cflags openblas)
 BLAS_LIBS := $(shell PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --libs openblas) \
              -Wl,-rpath,$(shell PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --variable=libdir openblas)
-CFLAGS_RT := $(CSTD) $(WARN) -O2 -march=native -fopenmp -Iruntime $(BLAS_CFLAGS) \
+# The runtime's sources include each other by their path under runtime/
+# ("io/bz_csv.h"); generated models include bz_model.h and bz_kernels.h
+# (CUDA: bz_cuda.cuh, bz_cuda_model.h) by name.
+RT_INCLUDES := -Iruntime -Iruntime/model -Iruntime/kernels
+CFLAGS_RT := $(CSTD) $(WARN) -O2 -march=native -fopenmp $(RT_INCLUDES) $(BLAS_CFLAGS) \
              $(shell pkg-config --cflags jansson zlib) $(CFLAGS)
 LIBS_RT := $(BLAS_LIBS) $(shell pkg-config --libs jansson zlib) -lm
 
@@ -46,8 +50,10 @@ B := build
 CONFIG := $(B)/config
 GEN_SRC := $(wildcard gen/*.c)
 GEN_HDR := $(wildcard gen/*.h)
-RT_SRC := $(filter-out runtime/bz_main.c,$(wildcard runtime/*.c))
-RT_HDR := $(wildcard runtime/*.h)
+# runtime/<part>/: util, io, data, model, kernels, train, bench, report,
+# cli (bz_main.c is main.o, not in the library), cuda (runtime/cuda/*.cu)
+RT_SRC := $(filter-out runtime/cli/bz_main.c,$(wildcard runtime/*/*.c))
+RT_HDR := $(wildcard runtime/*/*.h)
 RT_OBJ := $(patsubst runtime/%.c,$(B)/runtime/%.o,$(RT_SRC))
 BLOCKS := $(wildcard blocks/*.yaml)
 TEMPLATES := $(wildcard templates/*.m4 templates/*/*.m4)
@@ -81,8 +87,9 @@ $(B)/tests/bzgen-asan: $(GEN_SRC) $(GEN_HDR) $(CONFIG)/gen
 # Fuzzing harnesses: the readers' (tests/fuzz/fuzz_read.c) and bzgen, with
 # ASan and UBSan for the replay of the corpora (tests/t_fuzz_replay.sh), and
 # with afl-cc for `make fuzz TARGET=... [SECONDS=600]` (scripts/fuzz.sh)
-FUZZ_READ_SRC := tests/fuzz/fuzz_read.c $(addprefix runtime/,bz_util.c bz_rng.c bz_data.c \
-                 bz_data_idx.c bz_data_cifar.c bz_safetensors.c bz_npy.c)
+FUZZ_READ_SRC := tests/fuzz/fuzz_read.c $(addprefix runtime/,util/bz_util.c util/bz_rng.c \
+                 data/bz_data.c data/bz_data_idx.c data/bz_data_cifar.c io/bz_safetensors.c \
+                 io/bz_npy.c)
 FUZZ_READ_FLAGS := $(CSTD) $(WARN) -g -O1 -Iruntime $(shell pkg-config --cflags jansson zlib)
 FUZZ_READ_LIBS := $(shell pkg-config --libs jansson zlib) -lm
 $(B)/tests/fuzz_read-asan: $(FUZZ_READ_SRC) $(RT_HDR) $(CONFIG)/gen
@@ -108,7 +115,7 @@ $(B)/bzsweep: $(SWEEP_SRC) $(wildcard sweep/*.h) gen/yaml_doc.h gen/diag.h $(CON
 	$(CC) $(CFLAGS_GEN) -o $@ $(SWEEP_SRC) $(LIBS_GEN) $(shell pkg-config --libs jansson)
 
 $(B)/runtime/%.o: runtime/%.c $(RT_HDR) $(CONFIG)/cc
-	@mkdir -p $(B)/runtime
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_RT) -c -o $@ $<
 
 $(B)/libbzrt.a: $(RT_OBJ)
@@ -136,13 +143,14 @@ $(B)/%/model_opt.c: $(B)/%/model.m4 $(TEMPLATES) scripts/check-expanded.sh
 $(B)/%/model_desc.c: $(B)/%/desc.m4 $(TEMPLATES) scripts/check-expanded.sh
 	$(M4) -P -I templates templates/desc.c.m4 $< > $@.tmp && $(EXPANDED)
 
-# The CUDA backend (templates/model.cu.m4, runtime/*.cu), for sm_90 with
+# The CUDA backend (templates/model.cu.m4, runtime/cuda/*.cu), for sm_90 with
 # PTX for newer GPUs, where nvcc is found: each binary then holds both
 # backends and picks one at run time (--device).  `make CUDA=` builds
 # CPU-only binaries on a machine with nvcc.
 NVCC ?= $(or $(shell command -v nvcc),$(wildcard /usr/local/cuda/bin/nvcc))
 CUDA ?= $(if $(NVCC),1,)
-NVCC_FLAGS := -std=c++17 -O2 -Iruntime -gencode arch=compute_90,code=sm_90 \
+NVCC_FLAGS := -std=c++17 -O2 -Iruntime -Iruntime/model -Iruntime/cuda \
+              -gencode arch=compute_90,code=sm_90 \
               -gencode arch=compute_90,code=compute_90 --default-stream per-thread \
               -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror
 # the toolkit's own directory: the nvcc on PATH may be a wrapper elsewhere
@@ -176,17 +184,17 @@ $(B)/build_info.c: $(call config_changed,$(B)/build_info.c,BUILD_INFO)
 FORCE:
 .PHONY: FORCE
 
-RT_CUDA_SRC := $(wildcard runtime/*.cu)
+RT_CUDA_SRC := $(wildcard runtime/cuda/*.cu)
 RT_CUDA_OBJ := $(patsubst runtime/%.cu,$(B)/runtime/%.o,$(RT_CUDA_SRC))
 no_nvcc = @echo "nvcc not found: no CUDA objects" >&2; exit 1
 $(B)/%/model.cu: $(B)/%/model.m4 $(TEMPLATES) scripts/check-expanded.sh
 	$(M4) -P -I templates -D bz_backend_label=cuda -D bz_fn_prefix=cuda \
 	    templates/model.cu.m4 $< > $@.tmp && $(EXPANDED)
-$(B)/%/model_cuda.o: $(B)/%/model.cu runtime/bz_cuda.cuh $(RT_HDR) $(CONFIG)/nvcc
+$(B)/%/model_cuda.o: $(B)/%/model.cu runtime/cuda/bz_cuda.cuh $(RT_HDR) $(CONFIG)/nvcc
 	$(if $(NVCC),$(NVCC) $(NVCC_FLAGS) -c -o $@ $<,$(no_nvcc))
-# cuBLAS is opened at run time (runtime/bz_cuda_blas.cu), from the toolkit
-$(B)/runtime/%.o: runtime/%.cu runtime/bz_cuda.cuh $(RT_HDR) $(CONFIG)/nvcc
-	@mkdir -p $(B)/runtime
+# cuBLAS is opened at run time (runtime/cuda/bz_cuda_blas.cu), from the toolkit
+$(B)/runtime/%.o: runtime/%.cu runtime/cuda/bz_cuda.cuh $(RT_HDR) $(CONFIG)/nvcc
+	@mkdir -p $(dir $@)
 	$(if $(NVCC),$(NVCC) $(NVCC_FLAGS) -DBZ_CUBLAS_LIBRARY='"$(CUDA_TOP)/lib64/libcublas.so"' \
 	    -c -o $@ $<,$(no_nvcc))
 $(B)/libbzrt_cuda.a: $(RT_CUDA_OBJ)
@@ -197,10 +205,10 @@ print-nvcc:
 	@echo $(NVCC)
 cuda-objects: $(foreach e,$(EXPERIMENTS),$(B)/$(e)/model_cuda.o)
 
-$(B)/%.o: $(B)/%.c runtime/bz_model.h runtime/bz_kernels.h $(CONFIG)/cc
+$(B)/%.o: $(B)/%.c runtime/model/bz_model.h runtime/kernels/bz_kernels.h $(CONFIG)/cc
 	$(CC) $(CFLAGS_RT) -c -o $@ $<
 
-$(B)/main.o: runtime/bz_main.c $(RT_HDR) $(CONFIG)/cc
+$(B)/main.o: runtime/cli/bz_main.c $(RT_HDR) $(CONFIG)/cc
 	$(CC) $(CFLAGS_RT) -c -o $@ $<
 
 define experiment_binary

@@ -36,7 +36,7 @@ if [ -n "$NVCC_FOUND" ]; then
     compiles >"$T/on"
     mk -n >"$T/on.all"
     check "switching CUDA on relinks, compiling the build record and at most the CUDA side (no runtime or model C object)" \
-        sh -c '! grep -v "/runtime/bz_cuda_[a-z_]*\.o$" "$1" | grep -q "/runtime/bz_[a-z_]*\.o$\|model_ref\.o\|model_opt\.o\|model_desc\.o\|main\.o" &&
+        sh -c '! grep -v "/runtime/cuda/bz_cuda_[a-z_]*\.o$" "$1" | grep -q "/runtime/[a-z]*/bz_[a-z_]*\.o$\|model_ref\.o\|model_opt\.o\|model_desc\.o\|main\.o" &&
                grep -q "build_info\.o$" "$1" && grep -q "^gcc .* -o $3 " "$2"' sh "$T/on" "$T/on.all" "$BIN"
     if mk -s >"$T/make.log" 2>&1; then ok "make $V (CUDA on)"; else
         sed 's/^/# /' "$T/make.log" | tail; notok "make $V (CUDA on)"; fi
@@ -66,7 +66,7 @@ check "... and make NVCC= again does nothing" up_to_date NVCC=
 
 compiles CUDA= CFLAGS=-DBZ_CONFIG_TEST >"$T/cflags"
 check "a new CFLAGS recompiles every C object of the binary: runtime, main, model, build record" \
-    sh -c '[ "$(grep -c "/runtime/bz_[a-z_]*\.o$" "$1")" -ge 20 ] && grep -q "model_opt\.o$" "$1" &&
+    sh -c '[ "$(grep -c "/runtime/[a-z]*/bz_[a-z_]*\.o$" "$1")" -ge 20 ] && grep -q "model_opt\.o$" "$1" &&
            grep -q "main\.o$" "$1" && grep -q "build_info\.o$" "$1"' sh "$T/cflags"
 check "make -n told it without changing anything: with the old CFLAGS, nothing to do" up_to_date NVCC=
 mk -s CUDA= >"$T/make.log" 2>&1 || notok "make CUDA= $V (the state the other tests use)"

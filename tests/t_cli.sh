@@ -83,10 +83,13 @@ done
 
 # The same binary under AddressSanitizer and UBSan.
 asan=$tmp/asan_bin
-flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fopenmp -Iruntime -fsanitize=address,undefined -fno-sanitize-recover=all"
+# runtime sources include each other by their path under runtime/; the
+# generated model includes bz_model.h and bz_kernels.h by name
+rt_inc="-Iruntime -Iruntime/model -Iruntime/kernels"
+flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fopenmp $rt_inc -fsanitize=address,undefined -fno-sanitize-recover=all"
 # shellcheck disable=SC2046,SC2086
 if gcc $flags $(pkg-config --cflags openblas jansson zlib) -o "$asan" build/$v/model_ref.c \
-        build/$v/model_opt.c build/$v/model_desc.c runtime/*.c \
+        build/$v/model_opt.c build/$v/model_desc.c runtime/*/*.c \
         $(pkg-config --libs openblas jansson zlib) -lm 2> "$tmp/asan.log"; then
     export ASAN_OPTIONS=detect_leaks=1
     # shellcheck disable=SC2086
@@ -109,8 +112,8 @@ vg=$tmp/valgrind_bin
 if ! command -v valgrind > /dev/null; then
     notok "valgrind memcheck" "valgrind is not installed"
 # shellcheck disable=SC2046,SC2086
-elif ! gcc -std=c11 -D_GNU_SOURCE -O1 -g -fopenmp -Iruntime $(pkg-config --cflags openblas jansson zlib) \
-        -o "$vg" build/$v/model_ref.c build/$v/model_opt.c build/$v/model_desc.c runtime/*.c \
+elif ! gcc -std=c11 -D_GNU_SOURCE -O1 -g -fopenmp $rt_inc $(pkg-config --cflags openblas jansson zlib) \
+        -o "$vg" build/$v/model_ref.c build/$v/model_opt.c build/$v/model_desc.c runtime/*/*.c \
         $(pkg-config --libs openblas jansson zlib) -lm 2> "$tmp/vg_build.log"; then
     notok "valgrind build" "$(head -3 "$tmp/vg_build.log" | tr '\n' '|')"
 # shellcheck disable=SC2086

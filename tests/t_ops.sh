@@ -4,7 +4,7 @@
 cd "$(dirname "$0")/.." || exit 1
 out=build/tests/ops
 mkdir -p "$out"
-flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -march=native -fopenmp -Iruntime -Itests/ops $(pkg-config --cflags openblas)"
+flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -march=native -fopenmp -Iruntime -Iruntime/kernels -Itests/ops $(pkg-config --cflags openblas)"
 tests/ops/op_saves.sh >"$out/saves.m4" || { echo "not ok - operator tests: no bzgen"; exit 1; }
 expand() {  # backend real table
     m4 -P -I templates -I tests/ops -D bz_backend_label="$1" -D bz_case_real="$2" \
@@ -31,7 +31,8 @@ wait $b || status=1
 # shellcheck disable=SC2086
 if [ $status -ne 0 ] || ! gcc $flags $san -o "$out/test_ops" tests/ops/test_ops.c \
         "$out/f64_cases.o" "$out/ref_cases.o" "$out/opt_cases.o" "$out/opt_stream_cases.o" \
-        runtime/bz_fold.c runtime/bz_channel_ops.c runtime/bz_winograd.c \
+        runtime/kernels/bz_fold.c runtime/kernels/bz_channel_ops.c \
+        runtime/kernels/bz_winograd.c \
         $(pkg-config --libs openblas) -lm 2> "$out/build.log"; then
     echo "not ok - operator tests: build failed"
     cat "$out"/*.log | sed 's/^/# /' | head -20

@@ -30,13 +30,13 @@ else
     sed 's/^/# /' "$out/nvcc.log" | head -20
     exit 1
 fi
-flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -Iruntime -Itests/ops"
+flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -Iruntime -Iruntime/kernels -Itests/ops"
 # nvcc links: it knows where its own CUDA runtime is (the nvcc on PATH may be
 # a wrapper script outside the toolkit's directory), and links it statically.
 # The runtime's CUDA glue (build/libbzrt_cuda.a: cuBLAS GEMMs, loss, Adam,
 # graphs) with the few C units it calls.
 objects=""
-for src in runtime/bz_train_math.c runtime/bz_util.c runtime/bz_timer.c; do
+for src in runtime/train/bz_train_math.c runtime/util/bz_util.c runtime/bench/bz_timer.c; do
     obj="$out/$(basename "$src" .c).o"
     # shellcheck disable=SC2086
     gcc $flags -c -o "$obj" "$src" > "$out/link.log" 2>&1 || break
@@ -50,7 +50,8 @@ if [ "$(echo $objects | wc -w)" -ne 3 ] || ! make -s build/libbzrt_cuda.a >> "$o
 fi
 glue="$objects build/libbzrt_cuda.a -ldl -lm"
 cases=""
-for src in tests/ops/test_ops.c "$out/f64_cases.c" runtime/bz_fold.c runtime/bz_winograd.c; do
+for src in tests/ops/test_ops.c "$out/f64_cases.c" runtime/kernels/bz_fold.c \
+           runtime/kernels/bz_winograd.c; do
     obj="$out/$(basename "$src" .c).o"
     # shellcheck disable=SC2086
     gcc $flags -DBZ_CUDA_CASES -c -o "$obj" "$src" > "$out/link.log" 2>&1 || break

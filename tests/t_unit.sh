@@ -2,8 +2,8 @@
 # C unit tests: builds every tests/unit/test_*.c into build/tests/<name>
 # with AddressSanitizer and UBSan and runs it.  A test's first line names
 # the runtime sources it links, so a test never depends on runtime files
-# it does not use:
-#     /* needs: bz_util.c bz_safetensors.c */
+# it does not use, by their path under runtime/:
+#     /* needs: util/bz_util.c io/bz_safetensors.c */
 # (tokens starting with '-' are passed to the compiler as extra flags).
 # A test that fails to build, crashes or exits non-zero prints a
 # "not ok" line, so it is always counted by tests/run.sh.

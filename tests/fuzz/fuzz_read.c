@@ -1,4 +1,4 @@
-/* needs: bz_util.c bz_rng.c bz_data.c bz_data_idx.c bz_data_cifar.c bz_safetensors.c bz_npy.c */
+/* needs: util/bz_util.c util/bz_rng.c data/bz_data.c data/bz_data_idx.c data/bz_data_cifar.c io/bz_safetensors.c io/bz_npy.c */
 /* A fuzzing harness for the binary's readers: `fuzz_read KIND FILE` reads
  * FILE as KIND and exits 0 (read) or 1 (refused with a message); anything
  * else (a signal, a sanitizer report) is a defect.
@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bz_data.h"
-#include "bz_tensor_io.h"
-#include "bz_util.h"
+#include "data/bz_data.h"
+#include "io/bz_tensor_io.h"
+#include "util/bz_util.h"
 
 static unsigned char *slurp(const char *path, size_t *n)
 {

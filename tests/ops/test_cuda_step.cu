@@ -1,5 +1,5 @@
-/* The training step's CUDA parts (runtime/bz_cuda_step.cu) against the
- * CPU's (runtime/bz_train_math.c): softmax cross-entropy, three Adam
+/* The training step's CUDA parts (runtime/cuda/bz_cuda_step.cu) against the
+ * CPU's (runtime/train/bz_train_math.c): softmax cross-entropy, three Adam
  * steps, and a step captured into a CUDA graph and replayed.  Without a
  * usable GPU every check is reported as skipped with the reason. */
 #include <cuda_runtime.h>
@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bz_cuda.cuh"
+#include "cuda/bz_cuda.cuh"
 extern "C" {
-#include "bz_cuda_model.h"
-#include "bz_train_math.h"
+#include "cuda/bz_cuda_model.h"
+#include "train/bz_train_math.h"
 }
 
 enum { BATCH = 37, CLASSES = 11, PARAMS = 1000, STEPS = 3 };

@@ -10,7 +10,7 @@
 #include "../bz_check.h"
 #include "op_case.h"
 #if defined(BZ_CUDA_CASES)
-#include "bz_cuda_model.h"  /* bz_cuda_device: whether a GPU can run the cases */
+#include "cuda/bz_cuda_model.h"  /* bz_cuda_device: whether a GPU can run the cases */
 #endif
 
 enum { FD_SAMPLES = 24 };

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bz_model.h"
-#include "bz_train_math.h"
-#include "bz_util.h"
+#include "model/bz_model.h"
+#include "train/bz_train_math.h"
+#include "util/bz_util.h"
 
 extern const bz_backend bz_reference_backend;
 
@@ -21,7 +21,7 @@ static const char *host_unusable(void)
     return getenv("BZ_HOST_DEVICE_UNUSABLE");
 }
 
-/* zeroed, as cudaMalloc + cudaMemset in runtime/bz_cuda_device.cu */
+/* zeroed, as cudaMalloc + cudaMemset in runtime/cuda/bz_cuda_device.cu */
 static void *host_alloc(size_t bytes)
 {
     return bz_xcalloc(1, bytes ? bytes : 1);

@@ -1,4 +1,4 @@
-/* needs: bz_util.c bz_csv.c */
+/* needs: util/bz_util.c io/bz_csv.c */
 /* Results CSV: header handling, RFC 4180 quoting, refusal of a foreign
  * header, and concurrent appends from many processes. */
 #include <ftw.h>
@@ -10,8 +10,8 @@
 
 #include "bz_check.h"
 #include "test_tmp.h"
-#include "bz_csv.h"
-#include "bz_util.h"
+#include "io/bz_csv.h"
+#include "util/bz_util.h"
 
 #define WORKERS 8
 #define ROWS_PER_WORKER 200

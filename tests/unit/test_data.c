@@ -1,4 +1,4 @@
-/* needs: bz_util.c bz_rng.c bz_data.c bz_data_idx.c bz_data_cifar.c */
+/* needs: util/bz_util.c util/bz_rng.c data/bz_data.c data/bz_data_idx.c data/bz_data_cifar.c */
 /* Dataset readers (real Fashion-MNIST, hand-written IDX and CIFAR files,
  * malformed copies), normalisation, Fashion mapping and augmentation. */
 #define _XOPEN_SOURCE 700
@@ -11,9 +11,9 @@
 #include <zlib.h>
 
 #include "../bz_check.h"
-#include "../../runtime/bz_data.h"
-#include "../../runtime/bz_rng.h"
-#include "../../runtime/bz_util.h"
+#include "data/bz_data.h"
+#include "util/bz_rng.h"
+#include "util/bz_util.h"
 
 #define CIFAR_RECORD_PIXELS 3072
 

@@ -1,4 +1,4 @@
-/* needs: bz_util.c bz_safetensors.c bz_npy.c */
+/* needs: util/bz_util.c io/bz_safetensors.c io/bz_npy.c */
 /* safetensors and .npy: round trips, the on-disk format (checked with
  * NumPy where /usr/bin/python3 has it), and malformed files, each of which
  * must give -1 and a message naming the file, never a crash. */
@@ -11,8 +11,8 @@
 
 #include "bz_check.h"
 #include "test_tmp.h"
-#include "bz_tensor_io.h"
-#include "bz_util.h"
+#include "io/bz_tensor_io.h"
+#include "util/bz_util.h"
 
 static char tmpdir[] = "/tmp/bz_test_io_XXXXXX";
 static int have_numpy;

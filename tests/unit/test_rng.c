@@ -1,11 +1,11 @@
-/* needs: bz_util.c bz_rng.c */
+/* needs: util/bz_util.c util/bz_rng.c */
 /* PCG32 against the reference implementation's published output, and
  * the ranges and rough distributions of the derived draws. */
 #include <math.h>
 #include <string.h>
 
 #include "bz_check.h"
-#include "bz_rng.h"
+#include "util/bz_rng.h"
 
 static void test_reference_stream(void)
 {

@@ -1,11 +1,11 @@
-/* needs: bz_util.c bz_stats.c */
+/* needs: util/bz_util.c bench/bz_stats.c */
 /* bz_summarise against values computed with NumPy (mean, std ddof=1,
  * median, percentile 90 with linear interpolation). */
 #include <math.h>
 #include <string.h>
 
 #include "bz_check.h"
-#include "bz_stats.h"
+#include "bench/bz_stats.h"
 
 static int close_to(double got, double want)
 {

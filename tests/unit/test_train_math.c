@@ -1,4 +1,4 @@
-/* needs: bz_util.c bz_train_math.c */
+/* needs: util/bz_util.c train/bz_train_math.c */
 /* Softmax cross-entropy, Adam and ReduceLROnPlateau against values from
  * PyTorch 1.13.1 (Debian python3-torch), generated offline. */
 #include <math.h>
@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "../bz_check.h"
-#include "../../runtime/bz_train_math.h"
-#include "../../runtime/bz_util.h"
+#include "train/bz_train_math.h"
+#include "util/bz_util.h"
 
 static int close_to(double a, double b, double rel)
 {

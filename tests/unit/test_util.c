@@ -1,4 +1,4 @@
-/* needs: bz_util.c */
+/* needs: util/bz_util.c */
 /* Errors, aligned allocation, atomic output (including the exit hook),
  * directories, clocks. */
 #include <errno.h>
@@ -11,7 +11,7 @@
 
 #include "bz_check.h"
 #include "test_tmp.h"
-#include "bz_util.h"
+#include "util/bz_util.h"
 
 static char tmpdir[] = "/tmp/bz_test_util_XXXXXX";
 

@@ -1,0 +1,151 @@
+/* Per-channel passes over NHWC activations [rows][C] for the optimised
+ * BatchNorm and bias gradients: memory-bound, so shape-generic code loses
+ * nothing.  Each thread reduces its rows into private sums, merged in
+ * thread order so that results do not depend on scheduling. */
+#include "kernels/bz_kernels.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Sums run in float over blocks of BLOCK_ROWS rows, which keeps them
+ * 16 lanes wide, and are added into double between blocks, so the
+ * rounding error stays that of a 64-term float sum whatever the batch. */
+enum { BLOCK_ROWS = 64 };
+
+/* sums[t][c] for each thread t, then summed into out[c]. */
+static void merge_partials(const double *partials, int threads, int channels, double *out)
+{
+    memset(out, 0, sizeof(double) * (size_t)channels);
+    for (int t = 0; t < threads; t++)
+        for (int c = 0; c < channels; c++)
+            out[c] += partials[(size_t)t * channels + c];
+}
+
+/* Rows [r0, r1): a[c] += sum of u, b[c] += sum of u * v, where u = x - shift
+ * and v = u (dy == NULL: moments of x), or u = dy and v = x - shift. */
+static void block_sums(const float *x, const float *dy, const float *shift, long r0, long r1,
+                       int channels, double *a, double *b, float *fa, float *fb)
+{
+    for (long r = r0; r < r1; r += BLOCK_ROWS) {
+        long end = r + BLOCK_ROWS < r1 ? r + BLOCK_ROWS : r1;
+        memset(fa, 0, sizeof(float) * (size_t)channels);
+        memset(fb, 0, sizeof(float) * (size_t)channels);
+        for (long i = r; i < end; i++) {
+            const float *xr = x + i * channels, *gr = dy ? dy + i * channels : xr;
+            #pragma omp simd
+            for (int c = 0; c < channels; c++) {
+                float v = xr[c] - shift[c], u = dy ? gr[c] : v;
+                fa[c] += u;
+                fb[c] += u * v;
+            }
+        }
+        for (int c = 0; c < channels; c++) {
+            a[c] += fa[c];
+            b[c] += fb[c];
+        }
+    }
+}
+
+/* One pass: each thread sums its share of the rows (fixed by the thread
+ * count, so results do not depend on scheduling) into private sums. */
+static void channel_sums(const float *x, const float *dy, const float *shift, long rows,
+                         int channels, double *out_a, double *out_b)
+{
+    int threads = omp_get_max_threads();
+    double *pa = calloc((size_t)threads * channels, sizeof *pa);
+    double *pb = calloc((size_t)threads * channels, sizeof *pb);
+    float *scratch = malloc(sizeof(float) * 2 * (size_t)threads * channels);
+    if (!pa || !pb || !scratch)
+        abort();
+    #pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *fa = scratch + (size_t)2 * t * channels;
+        block_sums(x, dy, shift, rows * t / nt, rows * (t + 1) / nt, channels,
+                   pa + (size_t)t * channels, pb + (size_t)t * channels, fa, fa + channels);
+    }
+    merge_partials(pa, threads, channels, out_a);
+    merge_partials(pb, threads, channels, out_b);
+    free(pa), free(pb), free(scratch);
+}
+
+void bz_channel_sum(const float *x, long rows, int channels, float *sum)
+{
+    float *zero = calloc((size_t)channels, sizeof *zero);
+    double *a = malloc(sizeof(double) * (size_t)channels);
+    double *unused = malloc(sizeof(double) * (size_t)channels);
+    if (!zero || !a || !unused)
+        abort();
+    channel_sums(x, NULL, zero, rows, channels, a, unused);
+    for (int c = 0; c < channels; c++)
+        sum[c] = (float)a[c];
+    free(zero), free(a), free(unused);
+}
+
+/* Moments about a shift near the mean (that of the first rows), so that
+ * E[u^2] - E[u]^2 does not cancel. */
+void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, double *var)
+{
+    float *shift = calloc((size_t)channels, sizeof *shift);
+    double *sum_u2 = malloc(sizeof(double) * (size_t)channels);
+    if (!shift || !sum_u2)
+        abort();
+    long head = rows < BLOCK_ROWS ? rows : BLOCK_ROWS;
+    for (long i = 0; i < head; i++)
+        for (int c = 0; c < channels; c++)
+            shift[c] += x[i * channels + c] / (float)head;
+    channel_sums(x, NULL, shift, rows, channels, mean, sum_u2);
+    for (int c = 0; c < channels; c++) {
+        double mu = mean[c] / rows, v = sum_u2[c] / rows - mu * mu;
+        mean[c] = shift[c] + mu;
+        var[c] = v > 0 ? v : 0;
+    }
+    free(shift), free(sum_u2);
+}
+
+void bz_channel_affine(const float *x, long rows, int channels, const float *scale,
+                       const float *shift, float *y)
+{
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < rows; i++)
+        #pragma omp simd
+        for (int c = 0; c < channels; c++)
+            y[i * channels + c] = x[i * channels + c] * scale[c] + shift[c];
+}
+
+void bz_channel_grad_sums(const float *x, const float *dy, const double *mean, long rows,
+                          int channels, double *sum_dy, double *sum_dy_xc)
+{
+    float *shift = malloc(sizeof(float) * (size_t)channels);
+    if (!shift)
+        abort();
+    for (int c = 0; c < channels; c++)
+        shift[c] = (float)mean[c];
+    channel_sums(x, dy, shift, rows, channels, sum_dy, sum_dy_xc);
+    free(shift);
+}
+
+void bz_batchnorm_input_grad(const float *x, const float *dy, long rows, int channels,
+                             const float *mean, const float *invstd, const float *gamma,
+                             const double *sum_dy, const double *sum_dy_xc, float *dx,
+                             int accumulate)
+{
+    float *k = malloc(sizeof(float) * 4 * (size_t)channels);
+    float *scale = k, *mean_dy = k + channels, *coef = k + 2 * channels, *mu = k + 3 * channels;
+    for (int c = 0; c < channels; c++) {
+        scale[c] = gamma[c] * invstd[c];
+        mean_dy[c] = (float)(sum_dy[c] / rows);
+        coef[c] = (float)(sum_dy_xc[c] / rows * invstd[c] * invstd[c]);
+        mu[c] = mean[c];
+    }
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < rows; i++)
+        #pragma omp simd
+        for (int c = 0; c < channels; c++) {
+            long j = i * channels + c;
+            float g = scale[c] * (dy[j] - mean_dy[c] - (x[j] - mu[c]) * coef[c]);
+            dx[j] = accumulate ? dx[j] + g : g;
+        }
+    free(k);
+}

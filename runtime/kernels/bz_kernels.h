@@ -1,0 +1,79 @@
+/* What generated model code calls besides its own kernels: BLAS and the
+ * shape-independent deploy-folding helpers (runtime/kernels/bz_fold.c). */
+#ifndef BZ_KERNELS_H
+#define BZ_KERNELS_H
+
+#include <cblas.h>
+#include <math.h>
+
+#if defined(_OPENMP)
+/* glibc's libmvec has vector erff and expf; math.h announces them only
+ * under -ffast-math.  Declared here, the activations' `omp simd` loops
+ * call the 16-lane variants (GELU and sigmoid ~5x faster). */
+float erff(float) __attribute__((simd("notinbranch")));
+float expf(float) __attribute__((simd("notinbranch")));
+#endif
+
+/* Outputs of more floats than this (32 MiB, the L3 of the development
+ * machine) are written with streaming stores by the tiled and Winograd
+ * kernels (tests/t_ops.sh builds them with 0 as well). */
+#ifndef BZ_STREAM_FLOATS
+#define BZ_STREAM_FLOATS (8L << 20)
+#endif
+
+void bz_copy_floats(float *dst, const float *src, long n);
+void bz_zero_floats(float *dst, long n);
+
+/* One re-parameterisable branch: sign * scale[co] * bn(conv(x)).  conv
+ * weight w [cout][kh][kw][cin_g] (OHWI), NULL: an identity branch (a unit
+ * at the kernel centre, input channel co % cin_g, as timm's
+ * reparameterize() builds it); bn_weight NULL: no BatchNorm (the input
+ * itself, RepMixer's x + ...); scale NULL: no layer scale. */
+typedef struct {
+    const float *w, *bias;
+    int kh, kw;
+    const float *bn_weight, *bn_bias, *bn_mean, *bn_var;
+    double eps;
+    const float *scale;
+    double sign;
+} bz_reparam_branch;
+
+/* Adds a branch to a merged conv w_out [cout][kh][kw][cin_g] (OHWI) with
+ * bias b_out [cout]; a smaller branch kernel sits centred. */
+void bz_reparam_add_branch(float *w_out, float *b_out, int cout, int kh, int kw, int cin_g,
+                           const bz_reparam_branch *branch);
+
+/* Folds an eval-mode BatchNorm into the conv before it.  w [cout][k]
+ * (k = kh*kw*cin/groups, any layout that keeps one output channel
+ * contiguous), bias may be NULL.  Writes w_out [cout][k] and b_out [cout]. */
+void bz_fold_conv_batchnorm(const float *w, const float *bias, const float *gamma,
+                            const float *beta, const float *mean, const float *var, double eps,
+                            int cout, long k, float *w_out, float *b_out);
+
+/* An eval-mode BatchNorm as y = x * scale + shift. */
+void bz_fold_batchnorm(const float *gamma, const float *beta, const float *mean,
+                       const float *var, double eps, int channels, float *scale, float *shift);
+
+/* Winograd F(2x2, 3x3) (runtime/kernels/bz_winograd.c): u = G g G^T for a 3x3
+ * kernel g [3][3] -> u [4][4], and the chain rule back through it,
+ * dg = G^T du G. */
+void bz_winograd_kernel_transform(const float g[9], float u[16]);
+void bz_winograd_kernel_gradient(const float du[16], float dg[9]);
+
+/* Per-channel passes over NHWC activations x [rows][channels]
+ * (runtime/kernels/bz_channel_ops.c), OpenMP-parallel, deterministic. */
+/* sum[c] = sum over the rows of x (a bias gradient) */
+void bz_channel_sum(const float *x, long rows, int channels, float *sum);
+void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, double *var);
+void bz_channel_affine(const float *x, long rows, int channels, const float *scale,
+                       const float *shift, float *y);
+/* sum_dy[c] = sum dy, sum_dy_xc[c] = sum dy * (x - mean) */
+void bz_channel_grad_sums(const float *x, const float *dy, const double *mean, long rows,
+                          int channels, double *sum_dy, double *sum_dy_xc);
+/* dx (+)= gamma*invstd * (dy - mean(dy) - (x-mean)*invstd^2*mean(dy*(x-mean))) */
+void bz_batchnorm_input_grad(const float *x, const float *dy, long rows, int channels,
+                             const float *mean, const float *invstd, const float *gamma,
+                             const double *sum_dy, const double *sum_dy_xc, float *dx,
+                             int accumulate);
+
+#endif
