@@ -15,7 +15,7 @@ typedef struct {
 } shape3;
 
 typedef struct {
-    int out_c, kh, kw, stride, pad, groups, bias;
+    int out_c, kh, kw, stride, pad, groups, bias, dilation;
 } conv_attrs;
 
 typedef struct {

@@ -12,6 +12,7 @@ static const attr_def conv_attrs_def[] = {
     {"stride", ATTR_INT, 0, 1, 1, 64, offsetof(node, conv.stride)},
     {"padding", ATTR_INT, 0, 0, 0, 64, offsetof(node, conv.pad)},
     {"groups", ATTR_INT, 0, 1, 1, 1 << 20, offsetof(node, conv.groups)},
+    {"dilation", ATTR_INT, 0, 1, 1, 64, offsetof(node, conv.dilation)},
     {"bias", ATTR_BOOL, 0, 0, 0, 1, offsetof(node, conv.bias)},
     {"trunc_normal_std", ATTR_REAL, 0, 0, 0, 1, offsetof(node, init_std)},
     {NULL, 0, 0, 0, 0, 0, 0},
@@ -35,8 +36,13 @@ static shape3 conv_shape(const graph *g, node *n)
     if (c->out_c % c->groups != 0)
         diag_error(n->pos, "%s: groups %d do not divide the %d output channels", n->name,
                    c->groups, c->out_c);
-    shape3 y = {c->out_c, window_count(x.h, c->kh, c->stride, c->pad, 1, 0),
-                window_count(x.w, c->kw, c->stride, c->pad, 1, 0)};
+    int span = c->dilation * (c->kh - 1) + 1;
+    if (c->dilation > 1 && (span > x.h + 2 * c->pad || span > x.w + 2 * c->pad))
+        diag_error(n->pos, "%s: kernel %d dilated by %d spans %d pixels, more than the padded "
+                   "%dx%d input", n->name, c->kh, c->dilation, span, x.h + 2 * c->pad,
+                   x.w + 2 * c->pad);
+    shape3 y = {c->out_c, window_count(x.h, c->kh, c->stride, c->pad, c->dilation, 0),
+                window_count(x.w, c->kw, c->stride, c->pad, c->dilation, 0)};
     return y;
 }
 
@@ -66,16 +72,22 @@ static long conv_macs(const node *n)
 static char *conv_kernel_name(const node *n, int deploy_bias)
 {
     shape3 x = n->in_shape, y = n->out_shape;
-    return xasprintf("conv2d_%dx%dx%d_to_%dx%dx%d_k%ds%dp%dg%d%s", x.c, x.h, x.w, y.c, y.h, y.w,
-                     n->conv.kh, n->conv.stride, n->conv.pad, n->conv.groups,
-                     n->conv.bias || deploy_bias ? "_bias" : "");
+    char *dilated = n->conv.dilation > 1 ? xasprintf("d%d", n->conv.dilation) : xstrdup("");
+    char *name = xasprintf("conv2d_%dx%dx%d_to_%dx%dx%d_k%ds%dp%d%sg%d%s", x.c, x.h, x.w, y.c, y.h,
+                           y.w, n->conv.kh, n->conv.stride, n->conv.pad, dilated, n->conv.groups,
+                           n->conv.bias || deploy_bias ? "_bias" : "");
+    free(dilated);
+    return name;
 }
 
 static char *conv_describe(const node *n)
 {
     const conv_attrs *c = &n->conv;
-    return xasprintf("k%dx%d s%d p%d g%d%s", c->kh, c->kw, c->stride, c->pad, c->groups,
-                     c->bias ? " bias" : "");
+    char *dilated = c->dilation > 1 ? xasprintf(" d%d", c->dilation) : xstrdup("");
+    char *text = xasprintf("k%dx%d s%d p%d%s g%d%s", c->kh, c->kw, c->stride, c->pad, dilated,
+                           c->groups, c->bias ? " bias" : "");
+    free(dilated);
+    return text;
 }
 
 /* ---- the optimised backend's algorithm and workspace ---- */
@@ -87,6 +99,13 @@ static int conv_is_pointwise(const node *n)
 {
     const conv_attrs *c = &n->conv;
     return c->kh == 1 && c->kw == 1 && c->stride == 1 && c->pad == 0;
+}
+
+/* The tiled, Winograd and depthwise templates step through the kernel one
+ * pixel at a time; im2col and the direct loops take any dilation. */
+static int conv_is_dilated(const node *n)
+{
+    return n->conv.dilation > 1 && (n->conv.kh > 1 || n->conv.kw > 1);
 }
 
 static int conv_uses_im2col(const node *n)
@@ -116,7 +135,7 @@ static int conv_uses_winograd(const node *n)
 {
     const conv_attrs *c = &n->conv;
     return c->groups == 1 && c->kh == 3 && c->kw == 3 && c->stride == 1 && c->pad == 1 &&
-           n->in_shape.c % 16 == 0 && c->out_c % 16 == 0;
+           !conv_is_dilated(n) && n->in_shape.c % 16 == 0 && c->out_c % 16 == 0;
 }
 
 /* A Winograd chunk's transformed input and output: 8 MiB, to stay in the
@@ -165,7 +184,7 @@ static int conv_chunk_samples(const node *n, int max_batch)
 static int conv_uses_tiled(const node *n, int max_batch)
 {
     const conv_attrs *c = &n->conv;
-    if (c->groups != 1 || c->out_c % 16 || conv_uses_winograd(n))
+    if (c->groups != 1 || c->out_c % 16 || conv_uses_winograd(n) || conv_is_dilated(n))
         return 0;
     if (conv_is_pointwise(n))
         return 1;
@@ -201,7 +220,7 @@ static const char *conv_algorithm(const node *n, int max_batch)
         return conv_uses_im2col(n) ? "tiled" : "pointwise_tiled";
     if (c->groups == 1)
         return conv_uses_im2col(n) ? "im2col" : "pointwise";
-    if (c->groups == n->in_shape.c)
+    if (c->groups == n->in_shape.c && !conv_is_dilated(n))
         return "depthwise";
     return "direct";
 }
@@ -216,7 +235,7 @@ static const char *conv_cuda_algorithm(const node *n)
 }
 
 /* bz_conv2d_<pass>_kernel(name, shapes and attributes, chunk, workspace,
- * optimised algorithm, CUDA algorithm) */
+ * optimised algorithm, CUDA algorithm, dilation) */
 static void conv_kernel(kernel_sink *k, const node *n, int bias, const char *pass)
 {
     int max_batch = kernel_sink_max_batch(k);
@@ -225,10 +244,10 @@ static void conv_kernel(kernel_sink *k, const node *n, int bias, const char *pas
     long workspace = conv_workspace(n, max_batch);
     char *macro = xasprintf("bz_conv2d_%s_kernel", pass);
     kernel_macro(k, macro, name, "%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %ld, "
-                 "[<%s>], [<%s>]", n->in_shape.c, n->in_shape.h, n->in_shape.w, c->out_c,
+                 "[<%s>], [<%s>], %d", n->in_shape.c, n->in_shape.h, n->in_shape.w, c->out_c,
                  n->out_shape.h, n->out_shape.w, c->kh, c->kw, c->stride, c->pad, c->groups,
                  c->bias || bias, workspace ? conv_chunk_samples(n, max_batch) : 0, workspace,
-                 conv_algorithm(n, max_batch), conv_cuda_algorithm(n));
+                 conv_algorithm(n, max_batch), conv_cuda_algorithm(n), c->dilation);
     free(macro);
     free(name);
 }

@@ -30,6 +30,8 @@ static void add_member(const graph *g, reparam_group *r, int node)
 static void check_branch_conv(const reparam_group *r, const node *c)
 {
     const conv_attrs *a = &c->conv, *m = &r->merged.conv;
+    if (a->dilation != 1 || m->dilation != 1)
+        not_reparameterisable(r, c, "is dilated (branches merge into one undilated kernel)");
     if (a->stride != m->stride || a->groups != m->groups || a->out_c != m->out_c)
         not_reparameterisable(r, c, "differs from the deploy conv in stride, groups or width");
     if (a->kh > m->kh || a->kw > m->kw || (m->kh - a->kh) % 2 || m->kh - a->kh != 2 * (m->pad - a->pad))

@@ -4,7 +4,7 @@ m4_dnl dense conv (cuBLAS) and "direct" for every other one (the same direct
 m4_dnl kernels for dense, grouped and depthwise convs).
 m4_dnl x [B][h][w][cin], w [cout][kh][kw][cin/groups], y [B][ho][wo][cout]
 m4_define([<bz_cuda_conv2d_shape>], [<enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13,
+           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13, DIL = $18,
            CIN_G = $2 / $12, COUT_G = $5 / $12 };>])m4_dnl
 m4_define([<bz_cuda_conv2d_direct_forward>], [<
 static __global__ void $1_forward_kernel(const float *x, const float *w, const float *b,
@@ -18,7 +18,7 @@ static __global__ void $1_forward_kernel(const float *x, const float *w, const f
         float acc = HAS_BIAS ? b[co] : 0.f;
         for (int ki = 0; ki < KH; ki++)
             for (int kj = 0; kj < KW; kj++) {
-                int ih = oh * STRIDE - PAD + ki, iw = ow * STRIDE - PAD + kj;
+                int ih = oh * STRIDE - PAD + ki * DIL, iw = ow * STRIDE - PAD + kj * DIL;
                 if (ih < 0 || ih >= H || iw < 0 || iw >= W)
                     continue;
                 const float *xp = x + ((s * H + ih) * W + iw) * CIN + g * CIN_G;
@@ -54,7 +54,7 @@ static __global__ void $1_input_grad_kernel(const float *w, const float *dy, flo
         float acc = 0.f;
         for (int ki = 0; ki < KH; ki++)
             for (int kj = 0; kj < KW; kj++) {
-                int th = ih + PAD - ki, tw = iw + PAD - kj;
+                int th = ih + PAD - ki * DIL, tw = iw + PAD - kj * DIL;
                 if (th < 0 || tw < 0 || th % STRIDE || tw % STRIDE)
                     continue;
                 int oh = th / STRIDE, ow = tw / STRIDE;
@@ -81,7 +81,7 @@ static __global__ void $1_weight_grad_kernel(const float *x, const float *dy, fl
     for (long r = threadIdx.x; r < (long)batch * HO * WO; r += blockDim.x) {
         int ow = (int)(r % WO), oh = (int)(r / WO % HO);
         long s = r / ((long)WO * HO);
-        int ih = oh * STRIDE - PAD + ki, iw = ow * STRIDE - PAD + kj;
+        int ih = oh * STRIDE - PAD + ki * DIL, iw = ow * STRIDE - PAD + kj * DIL;
         if (ih < 0 || ih >= H || iw < 0 || iw >= W)
             continue;
         acc += (double)dy[r * COUT + co] * x[((s * H + ih) * W + iw) * CIN + g * CIN_G + ci];

@@ -5,8 +5,9 @@ m4_dnl   tiled, pointwise_tiled  dense convs with 16n outputs on AVX-512:
 m4_dnl              register-tiled direct convolution (conv2d_tiled.m4)
 m4_dnl   winograd   dense 3x3 stride-1 pad-1 convs, 16n channels in and out,
 m4_dnl              on AVX-512: Winograd F(2x2, 3x3) (conv2d_winograd.m4)
-m4_dnl   depthwise  groups == cin: direct loops, OpenMP over the batch
+m4_dnl   depthwise  groups == cin, undilated: direct loops, OpenMP over the batch
 m4_dnl   direct     other grouped convs: the reference loops
+m4_dnl Only im2col and direct take a dilation (argument 18) above 1.
 m4_dnl Arguments as the reference bz_conv2d_forward_kernel; optimised/kernels.m4
 m4_dnl sends each call to the algorithm bzgen named.
 m4_dnl
@@ -48,7 +49,8 @@ m4_dnl the weights' (kh, kw, cin) order; padding reads as zero.
 m4_define([<bz_conv2d_im2col_helper>], [<
 static void $1_im2col(const float *x, float *col, int samples)
 {
-    enum { CIN = $2, H = $3, W = $4, HO = $6, WO = $7, KH = $8, KW = $9, STRIDE = $10, PAD = $11 };
+    enum { CIN = $2, H = $3, W = $4, HO = $6, WO = $7, KH = $8, KW = $9, STRIDE = $10, PAD = $11,
+           DIL = $18 };
     #pragma omp parallel for collapse(2)
     for (int n = 0; n < samples; n++)
         for (int oh = 0; oh < HO; oh++)
@@ -56,7 +58,7 @@ static void $1_im2col(const float *x, float *col, int samples)
                 float *row = col + (((long)n * HO + oh) * WO + ow) * (KH * KW * CIN);
                 for (int i = 0; i < KH; i++)
                     for (int j = 0; j < KW; j++) {
-                        int ih = oh * STRIDE - PAD + i, iw = ow * STRIDE - PAD + j;
+                        int ih = oh * STRIDE - PAD + i * DIL, iw = ow * STRIDE - PAD + j * DIL;
                         float *dst = row + (i * KW + j) * CIN;
                         if (ih < 0 || ih >= H || iw < 0 || iw >= W)
                             memset(dst, 0, sizeof(float) * CIN);
@@ -84,7 +86,8 @@ m4_define([<bz_conv2d_col2im_helper>], [<
 /* dx += col2im(dcol): scatter-add of each row back to its input pixels. */
 static void $1_col2im(const float *col, float *dx, int samples)
 {
-    enum { CIN = $2, H = $3, W = $4, HO = $6, WO = $7, KH = $8, KW = $9, STRIDE = $10, PAD = $11 };
+    enum { CIN = $2, H = $3, W = $4, HO = $6, WO = $7, KH = $8, KW = $9, STRIDE = $10, PAD = $11,
+           DIL = $18 };
     #pragma omp parallel for
     for (int n = 0; n < samples; n++)
         for (int oh = 0; oh < HO; oh++)
@@ -92,7 +95,7 @@ static void $1_col2im(const float *col, float *dx, int samples)
                 const float *row = col + (((long)n * HO + oh) * WO + ow) * (KH * KW * CIN);
                 for (int i = 0; i < KH; i++)
                     for (int j = 0; j < KW; j++) {
-                        int ih = oh * STRIDE - PAD + i, iw = ow * STRIDE - PAD + j;
+                        int ih = oh * STRIDE - PAD + i * DIL, iw = ow * STRIDE - PAD + j * DIL;
                         if (ih < 0 || ih >= H || iw < 0 || iw >= W)
                             continue;
                         float *dst = dx + (((long)n * H + ih) * W + iw) * CIN;

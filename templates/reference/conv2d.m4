@@ -1,5 +1,6 @@
 m4_dnl bz_conv2d_forward_kernel(name, cin, h, w, cout, ho, wo, kh, kw,
-m4_dnl     stride, pad, groups, bias, chunk, workspace, algorithm, cuda_algorithm)
+m4_dnl     stride, pad, groups, bias, chunk, workspace, algorithm, cuda_algorithm,
+m4_dnl     dilation)
 m4_dnl x [B][h][w][cin], w [cout][kh][kw][cin/groups], y [B][ho][wo][cout].
 m4_dnl bzgen chooses the algorithm of each backend (gen/op_conv2d.c) and
 m4_dnl sizes the workspace (floats) for it; chunk is the samples per im2col
@@ -9,7 +10,7 @@ static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t
                        real_t *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13 };
+           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13, DIL = $18 };
     enum { CIN_G = CIN / GROUPS, COUT_G = COUT / GROUPS };
     (void)workspace;
     for (int n = 0; n < batch; n++)
@@ -20,7 +21,7 @@ static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t
                     double acc = HAS_BIAS ? b[co] : 0.0;
                     for (int i = 0; i < KH; i++)
                         for (int j = 0; j < KW; j++) {
-                            int ih = oh * STRIDE - PAD + i, iw = ow * STRIDE - PAD + j;
+                            int ih = oh * STRIDE - PAD + i * DIL, iw = ow * STRIDE - PAD + j * DIL;
                             if (ih < 0 || ih >= H || iw < 0 || iw >= W)
                                 continue;
                             const real_t *xp = x + (((long)n * H + ih) * W + iw) * CIN + g * CIN_G;
@@ -38,7 +39,7 @@ static void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real
                         int accumulate_dx, real_t *dw, real_t *db, real_t *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13 };
+           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13, DIL = $18 };
     enum { CIN_G = CIN / GROUPS, COUT_G = COUT / GROUPS };
     (void)workspace;
     if (dx && !accumulate_dx)
@@ -56,7 +57,7 @@ static void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real
                         db[co] += d;
                     for (int i = 0; i < KH; i++)
                         for (int j = 0; j < KW; j++) {
-                            int ih = oh * STRIDE - PAD + i, iw = ow * STRIDE - PAD + j;
+                            int ih = oh * STRIDE - PAD + i * DIL, iw = ow * STRIDE - PAD + j * DIL;
                             if (ih < 0 || ih >= H || iw < 0 || iw >= W)
                                 continue;
                             long xo = (((long)n * H + ih) * W + iw) * CIN + g * CIN_G;

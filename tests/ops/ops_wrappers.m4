@@ -16,11 +16,12 @@ m4_define([<bz_conv_case_sizes>], [<enum { $1_NX = $3 * $5 * $6 * $4, $1_NW = $7
        $1_NY = $3 * $8 * $9 * $7, $1_NWS = ($16 ? $16 : 1) * $8 * $9 * $10 * $11 * $4 };>])m4_dnl
 m4_dnl
 m4_dnl bz_conv_case(name, algorithm, batch, then the 13 arguments of
-m4_dnl               bz_conv2d_forward_kernel after its name, CUDA algorithm):
+m4_dnl               bz_conv2d_forward_kernel after its name, CUDA algorithm,
+m4_dnl               dilation):
 m4_dnl the workspace passed is NWS, the size bzgen would reserve
 m4_define([<bz_conv_case>], [<bz_conv_case_sizes($@)
-bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>])
-bz_conv2d_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>])
+bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18)
+bz_conv2d_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
@@ -51,8 +52,8 @@ m4_dnl
 m4_dnl bz_conv_deploy_case(name, algorithm, batch, then the 13 arguments):
 m4_dnl the deploy form, weights prepacked once and the forward run on them.
 m4_define([<bz_conv_deploy_case>], [<bz_conv_case_sizes($@)
-bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>])
-bz_conv2d_deploy_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>])
+bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18)
+bz_conv2d_deploy_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
