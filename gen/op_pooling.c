@@ -1,5 +1,6 @@
-/* Pooling: avgpool2d (torch.nn.AvgPool2d) and global_avgpool
- * (AdaptiveAvgPool2d(1)).  Their backward needs dy only. */
+/* Pooling: avgpool2d (torch.nn.AvgPool2d), maxpool2d (torch.nn.MaxPool2d)
+ * and global_avgpool (AdaptiveAvgPool2d(1)).  The average pools' backward
+ * needs dy only; maxpool's finds each window's maximum again in x. */
 #include "op.h"
 
 #include <stdlib.h>
@@ -13,14 +14,14 @@ static const attr_def avgpool_attrs[] = {
     {NULL, 0, 0, 0, 0, 0, 0},
 };
 
-static void avgpool_finish(node *n, ynode def)
+static void pool_finish(node *n, ynode def)
 {
     (void)def;
     if (n->pool.stride == 0)
         n->pool.stride = n->pool.kernel;
 }
 
-static shape3 avgpool_shape(const graph *g, node *n)
+static shape3 pool_shape(const graph *g, node *n)
 {
     shape3 x = op_input_shape(g, n, 0);
     const pool_attrs *p = &n->pool;
@@ -73,10 +74,59 @@ static const char *const avgpool_macros[] = {"bz_avgpool2d_kernels", NULL};
 
 const op_def op_avgpool2d = {
     .name = "avgpool2d", .torch_class = "AvgPool2d", .n_inputs = 1, .attrs = avgpool_attrs,
-    .finish_attrs = avgpool_finish, .infer_shape = avgpool_shape,
+    .finish_attrs = pool_finish, .infer_shape = pool_shape,
     .kernel_name = avgpool_kernel_name, .describe = avgpool_describe,
     .kernel_macros = avgpool_macros, .kernels = avgpool_kernels, .forward = pool_forward,
     .backward = pool_backward,
+};
+
+/* ---- maxpool2d ---- */
+
+static const attr_def maxpool_attrs[] = {
+    {"kernel", ATTR_INT, 1, 0, 1, 64, offsetof(node, pool.kernel)},
+    {"stride", ATTR_INT, 0, 0, 1, 64, offsetof(node, pool.stride)},   /* 0: the kernel */
+    {"padding", ATTR_INT, 0, 0, 0, 64, offsetof(node, pool.pad)},
+    {"ceil_mode", ATTR_BOOL, 0, 0, 0, 1, offsetof(node, pool.ceil_mode)},
+    {NULL, 0, 0, 0, 0, 0, 0},
+};
+
+static char *maxpool_kernel_name(const node *n, int deploy_form)
+{
+    (void)deploy_form;
+    shape3 x = n->in_shape, y = n->out_shape;
+    return xasprintf("maxpool2d_%dx%dx%d_to_%dx%d_k%ds%dp%d", x.c, x.h, x.w, y.h, y.w,
+                     n->pool.kernel, n->pool.stride, n->pool.pad);
+}
+
+static char *maxpool_describe(const node *n)
+{
+    const pool_attrs *p = &n->pool;
+    return xasprintf("k%d s%d p%d%s", p->kernel, p->stride, p->pad, p->ceil_mode ? " ceil" : "");
+}
+
+static void maxpool_kernels(kernel_sink *k, const node *n)
+{
+    char *name = maxpool_kernel_name(n, 0);
+    shape3 x = n->in_shape, y = n->out_shape;
+    const pool_attrs *p = &n->pool;
+    kernel_macro(k, "bz_maxpool2d_kernels", name, "%d, %d, %d, %d, %d, %d, %d, %d", x.c, x.h, x.w,
+                 y.h, y.w, p->kernel, p->stride, p->pad);
+    free(name);
+}
+
+static void maxpool_backward(const op_call *c)
+{
+    op_call_emit(c, "_backward", "%s, %s, %s, %d", c->x[0], c->dy, c->dx[0], c->accumulate[0]);
+}
+
+static const char *const maxpool_macros[] = {"bz_maxpool2d_kernels", NULL};
+
+const op_def op_maxpool2d = {
+    .name = "maxpool2d", .torch_class = "MaxPool2d", .n_inputs = 1, .attrs = maxpool_attrs,
+    .finish_attrs = pool_finish, .infer_shape = pool_shape, .backward_saves = SAVES_INPUTS,
+    .kernel_name = maxpool_kernel_name, .describe = maxpool_describe,
+    .kernel_macros = maxpool_macros, .kernels = maxpool_kernels, .forward = pool_forward,
+    .backward = maxpool_backward,
 };
 
 /* ---- global_avgpool ---- */

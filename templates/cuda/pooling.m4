@@ -75,6 +75,80 @@ static void $1_backward(const float *dy, float *dx, int accumulate_dx, int batch
     BZ_CUDA_LAUNCHED("[<$1>] backward");
 }>])m4_dnl
 m4_dnl
+m4_dnl bz_maxpool2d_kernels(name, c, h, w, ho, wo, kernel, stride, pad): the
+m4_dnl reference's rule (padding never wins, the first maximum in row-major
+m4_dnl window order); the backward gathers: each input element sums dy of
+m4_dnl the outputs whose maximum it is.
+m4_define([<bz_maxpool2d_kernels>], [<
+static __device__ inline long $1_argmax(const float *x, int oh, int ow, int c)
+{
+    enum { C = $2, H = $3, W = $4, K = $7, S = $8, P = $9 };
+    int h0 = oh * S - P, w0 = ow * S - P;
+    long best = -1;
+    for (int ih = h0 < 0 ? 0 : h0; ih < h0 + K && ih < H; ih++)
+        for (int iw = w0 < 0 ? 0 : w0; iw < w0 + K && iw < W; iw++) {
+            long at = ((long)ih * W + iw) * C + c;
+            if (best < 0 || x[at] > x[best])
+                best = at;
+        }
+    return best;
+}
+
+static __global__ void $1_forward_kernel(const float *x, float *y, long n)
+{
+    enum { C = $2, H = $3, W = $4, HO = $5, WO = $6 };
+    BZ_CUDA_FOR(i, n) {
+        int c = (int)(i % C), ow = (int)(i / C % WO), oh = (int)(i / C / WO % HO);
+        const float *xs = x + i / ((long)C * WO * HO) * H * W * C;
+        y[i] = xs[$1_argmax(xs, oh, ow, c)];
+    }
+}
+
+/* the outputs o whose window along one axis may hold input position in */
+static __device__ inline void $1_outputs_of(int in, int outs, int *first, int *last)
+{
+    enum { K = $7, S = $8, P = $9 };
+    int lo = in + P - K + 1;
+    *first = lo <= 0 ? 0 : (lo + S - 1) / S;
+    *last = (in + P) / S < outs - 1 ? (in + P) / S : outs - 1;
+}
+
+static __global__ void $1_backward_kernel(const float *x, const float *dy, float *dx,
+                                          int accumulate_dx, long n)
+{
+    enum { C = $2, H = $3, W = $4, HO = $5, WO = $6 };
+    BZ_CUDA_FOR(i, n) {
+        int c = (int)(i % C), iw = (int)(i / C % W), ih = (int)(i / C / W % H);
+        long s = i / ((long)C * W * H);
+        const float *xs = x + s * H * W * C;
+        long self = ((long)ih * W + iw) * C + c;
+        int oh0, oh1, ow0, ow1;
+        $1_outputs_of(ih, HO, &oh0, &oh1);
+        $1_outputs_of(iw, WO, &ow0, &ow1);
+        float sum = 0.f;
+        for (int oh = oh0; oh <= oh1; oh++)
+            for (int ow = ow0; ow <= ow1; ow++)
+                if ($1_argmax(xs, oh, ow, c) == self)
+                    sum += dy[((s * HO + oh) * WO + ow) * C + c];
+        dx[i] = accumulate_dx ? dx[i] + sum : sum;
+    }
+}
+
+static void $1_forward(const float *x, float *y, int batch)
+{
+    long n = (long)batch * $5 * $6 * $2;
+    $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, y, n);
+    BZ_CUDA_LAUNCHED("[<$1>] forward");
+}
+
+static void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx,
+                        int batch)
+{
+    long n = (long)batch * $3 * $4 * $2;
+    $1_backward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, dy, dx, accumulate_dx, n);
+    BZ_CUDA_LAUNCHED("[<$1>] backward");
+}>])m4_dnl
+m4_dnl
 m4_dnl bz_global_avgpool_kernels(name, channels, pixels): y [B][C], one
 m4_dnl thread per (sample, channel).
 m4_define([<bz_global_avgpool_kernels>], [<

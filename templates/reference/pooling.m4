@@ -75,3 +75,50 @@ static void $1_backward(const real_t *dy, real_t *dx, int accumulate_dx, int bat
                 dx[i] = accumulate_dx ? dx[i] + g : g;
             }
 }>])m4_dnl
+m4_dnl bz_maxpool2d_kernels(name, c, h, w, ho, wo, kernel, stride, pad)
+m4_dnl Padding never wins (PyTorch pads with -inf); of equal values the
+m4_dnl first in row-major window order is the maximum, as PyTorch's CPU
+m4_dnl kernel picks it, and the backward sends dy there, found again from x.
+m4_define([<bz_maxpool2d_kernels>], [<
+/* the offset within one sample's [H][W][C] of output (oh, ow)'s maximum */
+static long $1_argmax(const real_t *x, int oh, int ow, int c)
+{
+    enum { C = $2, H = $3, W = $4, K = $7, S = $8, P = $9 };
+    int h0 = oh * S - P, w0 = ow * S - P;
+    long best = -1;
+    for (int ih = h0 < 0 ? 0 : h0; ih < h0 + K && ih < H; ih++)
+        for (int iw = w0 < 0 ? 0 : w0; iw < w0 + K && iw < W; iw++) {
+            long at = ((long)ih * W + iw) * C + c;
+            if (best < 0 || x[at] > x[best])
+                best = at;
+        }
+    return best;
+}
+
+static void $1_forward(const real_t *x, real_t *y, int batch)
+{
+    enum { C = $2, H = $3, W = $4, HO = $5, WO = $6 };
+    for (int n = 0; n < batch; n++) {
+        const real_t *xn = x + (long)n * H * W * C;
+        for (int oh = 0; oh < HO; oh++)
+            for (int ow = 0; ow < WO; ow++)
+                for (int c = 0; c < C; c++)
+                    y[(((long)n * HO + oh) * WO + ow) * C + c] = xn[$1_argmax(xn, oh, ow, c)];
+    }
+}
+
+static void $1_backward(const real_t *x, const real_t *dy, real_t *dx, int accumulate_dx,
+                        int batch)
+{
+    enum { C = $2, H = $3, W = $4, HO = $5, WO = $6 };
+    if (!accumulate_dx)
+        memset(dx, 0, sizeof(real_t) * (size_t)batch * H * W * C);
+    for (int n = 0; n < batch; n++) {
+        const real_t *xn = x + (long)n * H * W * C;
+        for (int oh = 0; oh < HO; oh++)
+            for (int ow = 0; ow < WO; ow++)
+                for (int c = 0; c < C; c++)
+                    dx[(long)n * H * W * C + $1_argmax(xn, oh, ow, c)] +=
+                        dy[(((long)n * HO + oh) * WO + ow) * C + c];
+    }
+}>])m4_dnl

@@ -178,6 +178,33 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 
 static const op_case $1_case = {"$2 $1", $3, 1, {$1_NX}, $1_NY, 1, $1_case_forward,
                                 $1_case_backward};>])m4_dnl
+m4_dnl bz_maxpool_case(name, batch, input and output elements per sample,
+m4_dnl                 then bz_maxpool2d_kernels' arguments after its name):
+m4_dnl the backward reads x
+m4_define([<bz_maxpool_case>], [<bz_maxpool2d_kernels([<$1>], m4_shift(m4_shift(m4_shift(m4_shift($@)))))
+enum { $1_NX = $2 * $3, $1_NY = $2 * $4 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *y = to_real(NULL, $1_NY);
+    $1_forward(x, y, $2);
+    to_double(y, out, $1_NY);
+    release(x), release(y);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    real_t *x = to_real(in[0], $1_NX), *g = to_real(dy, $1_NY);
+    real_t *dx = grad_buffer(grads[0], $1_NX, accumulate);
+    $1_backward(x, g, dx, accumulate, $2);
+    to_double(dx, grads[0], $1_NX);
+    release(x), release(g), release(dx);
+}
+
+static const op_case $1_case = {"maxpool2d $1", $2, 1, {$1_NX}, $1_NY, 1, $1_case_forward,
+                                $1_case_backward};>])m4_dnl
+m4_dnl
 m4_dnl
 m4_dnl bz_elementwise_case(name, operator, batch, elements): add or sub
 m4_define([<bz_elementwise_case>], [<bz_$2_kernels([<$1>], $4)
