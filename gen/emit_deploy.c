@@ -21,7 +21,7 @@ static char *norm_refs(const graph *g, const node *bn)
     return text;
 }
 
-/* A bz_reparam_branch literal (runtime/bz_kernels.h). */
+/* A bz_reparam_branch literal (runtime/kernels/bz_kernels.h). */
 static char *branch_literal(const graph *g, const reparam_group *r, int b)
 {
     const node *c = r->conv[b] >= 0 ? &g->nodes[r->conv[b]] : NULL;
@@ -52,7 +52,7 @@ static char *branch_description(const graph *g, const reparam_group *r, int b)
 }
 
 /* The merged conv of a group: zero, then add every branch with its
- * BatchNorm, layer scale and sign folded in (runtime/bz_fold.c). */
+ * BatchNorm, layer scale and sign folded in (runtime/kernels/bz_fold.c). */
 static void fold_group(FILE *out, const graph *g, const deploy_step *s)
 {
     const reparam_group *r = &g->groups[s->group];

@@ -122,7 +122,7 @@ static void $1_forward_packed(const float *x, const float *w, const float *b, fl
 m4_dnl bz_cuda_conv2d_gemm_forward, _backward (same arguments): a
 m4_dnl 1x1 convolution, stride 1, no padding, one group (bzgen's pointwise
 m4_dnl algorithms) is, in NHWC, one GEMM over the batch's pixels: cuBLAS
-m4_dnl (runtime/bz_cuda_blas.cu).
+m4_dnl (runtime/cuda/bz_cuda_blas.cu).
 m4_define([<bz_cuda_conv2d_gemm_forward>], [<
 static void $1_forward(const float *x, const float *w, const float *b, float *y,
                        float *workspace, int batch)

@@ -1,6 +1,6 @@
 m4_dnl bz_linear_kernels(name, in, out, bias): x [B][in], w [out][in],
 m4_dnl y [B][out], as templates/reference/linear.m4; cuBLAS GEMMs
-m4_dnl (runtime/bz_cuda_blas.cu), the bias a broadcast add and column sums.
+m4_dnl (runtime/cuda/bz_cuda_blas.cu), the bias a broadcast add and column sums.
 m4_define([<bz_linear_kernels>], [<
 static void $1_forward(const float *x, const float *w, const float *b, float *y, int batch)
 {

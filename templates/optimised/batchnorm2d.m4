@@ -1,4 +1,4 @@
-m4_dnl Optimised BatchNorm2d: the per-channel passes of runtime/bz_channel_ops.c.
+m4_dnl Optimised BatchNorm2d: the per-channel passes of runtime/kernels/bz_channel_ops.c.
 m4_dnl bz_batchnorm2d_kernels(name, channels, pixels per sample)
 m4_dnl x, y [B][pixels][C]; saved [2][C]: batch mean, then 1/sqrt(var + eps).
 m4_define([<bz_batchnorm2d_kernels>], [<
