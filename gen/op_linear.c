@@ -1,4 +1,7 @@
-/* linear: torch.nn.Linear on a pooled 1x1 input, weight [out][in]. */
+/* linear: torch.nn.Linear over the channels of every pixel (an NHWC
+ * tensor is what timm's ConvNeXt permutes to before its MLP; the head's
+ * input is 1x1), weight [out][in].  torchinfo counts its weight and bias
+ * once, whatever the pixels. */
 #include "op.h"
 
 #include <stdlib.h>
@@ -11,12 +14,14 @@ static const attr_def linear_attrs[] = {
 
 static shape3 linear_shape(const graph *g, node *n)
 {
-    shape3 x = op_input_shape(g, n, 0), y = x;
-    if (x.h != 1 || x.w != 1)
-        diag_error(n->pos, "%s: linear needs a pooled 1x1 input, got %dx%dx%d", n->name, x.c,
-                   x.h, x.w);
+    shape3 y = op_input_shape(g, n, 0);
     y.c = n->features;
     return y;
+}
+
+static int pixels(const node *n)
+{
+    return n->in_shape.h * n->in_shape.w;
 }
 
 static void linear_params(graph *g, node *n)
@@ -42,14 +47,18 @@ static long linear_macs(const node *n)
 static char *linear_kernel_name(const node *n, int deploy_form)
 {
     (void)deploy_form;
-    return xasprintf("linear_%d_to_%d%s", n->in_shape.c, n->out_shape.c, n->bias ? "_bias" : "");
+    char *per_pixel = pixels(n) > 1 ? xasprintf("_x%d", pixels(n)) : xstrdup("");
+    char *name = xasprintf("linear_%d_to_%d%s%s", n->in_shape.c, n->out_shape.c, per_pixel,
+                           n->bias ? "_bias" : "");
+    free(per_pixel);
+    return name;
 }
 
 static void linear_kernels(kernel_sink *k, const node *n)
 {
     char *name = linear_kernel_name(n, 0);
-    kernel_macro(k, "bz_linear_kernels", name, "%d, %d, %d", n->in_shape.c, n->out_shape.c,
-                 n->bias);
+    kernel_macro(k, "bz_linear_kernels", name, "%d, %d, %d, %d", n->in_shape.c, n->out_shape.c,
+                 n->bias, pixels(n));
     free(name);
 }
 

@@ -1,22 +1,24 @@
-m4_dnl bz_linear_kernels(name, in, out, bias): x [B][in], w [out][in],
-m4_dnl y [B][out], as templates/reference/linear.m4; cuBLAS GEMMs
+m4_dnl bz_linear_kernels(name, in, out, bias, pixels): x [B][pixels][in],
+m4_dnl w [out][in], y [B][pixels][out], as templates/reference/linear.m4; cuBLAS GEMMs
 m4_dnl (runtime/cuda/bz_cuda_blas.cu), the bias a broadcast add and column sums.
 m4_define([<bz_linear_kernels>], [<
 static void $1_forward(const float *x, const float *w, const float *b, float *y, int batch)
 {
     enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
-    bz_cuda_gemm_forward(x, w, y, batch, IN, OUT);
+    long rows = (long)batch * $5;
+    bz_cuda_gemm_forward(x, w, y, rows, IN, OUT);
     if (HAS_BIAS)
-        bz_cuda_add_bias(y, b, batch, OUT);
+        bz_cuda_add_bias(y, b, rows, OUT);
 }
 
 static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
                         int accumulate_dx, float *dw, float *db, int batch)
 {
     enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
-    bz_cuda_gemm_weight_grad(x, dy, dw, batch, IN, OUT);
+    long rows = (long)batch * $5;
+    bz_cuda_gemm_weight_grad(x, dy, dw, rows, IN, OUT);
     if (HAS_BIAS)
-        bz_cuda_column_sums(dy, db, batch, OUT);
+        bz_cuda_column_sums(dy, db, rows, OUT);
     if (dx)
-        bz_cuda_gemm_input_grad(dy, w, dx, batch, IN, OUT, accumulate_dx);
+        bz_cuda_gemm_input_grad(dy, w, dx, rows, IN, OUT, accumulate_dx);
 }>])m4_dnl

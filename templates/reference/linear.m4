@@ -1,10 +1,11 @@
-m4_dnl bz_linear_kernels(name, in, out, bias): x [B][in], w [out][in],
-m4_dnl y [B][out], as torch.nn.Linear.
+m4_dnl bz_linear_kernels(name, in, out, bias, pixels): x [B][pixels][in],
+m4_dnl w [out][in], y [B][pixels][out], as torch.nn.Linear on every pixel.
 m4_define([<bz_linear_kernels>], [<
 static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t *y, int batch)
 {
     enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
-    for (int n = 0; n < batch; n++)
+    long rows = (long)batch * $5;
+    for (long n = 0; n < rows; n++)
         for (int o = 0; o < OUT; o++) {
             double acc = HAS_BIAS ? b[o] : 0.0;
             for (int i = 0; i < IN; i++)
@@ -17,20 +18,21 @@ static void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real
                         int accumulate_dx, real_t *dw, real_t *db, int batch)
 {
     enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
+    long rows = (long)batch * $5;
     for (int o = 0; o < OUT; o++) {
         double sum_b = 0;
         for (int i = 0; i < IN; i++) {
             double sum_w = 0;
-            for (int n = 0; n < batch; n++)
+            for (long n = 0; n < rows; n++)
                 sum_w += (double)dy[(long)n * OUT + o] * x[(long)n * IN + i];
             dw[(long)o * IN + i] = (real_t)sum_w;
         }
-        for (int n = 0; n < batch; n++)
+        for (long n = 0; n < rows; n++)
             sum_b += dy[(long)n * OUT + o];
         if (HAS_BIAS)
             db[o] = (real_t)sum_b;
     }
-    for (int n = 0; dx && n < batch; n++)
+    for (long n = 0; dx && n < rows; n++)
         for (int i = 0; i < IN; i++) {
             double acc = 0;
             for (int o = 0; o < OUT; o++)

@@ -233,9 +233,9 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 static const op_case $1_case = {"$2 $1", $3, 2, {$1_N, $1_N}, $1_N, 1, $1_case_forward,
                                 $1_case_backward};>])m4_dnl
 m4_dnl
-m4_dnl bz_linear_case(name, batch, in, out, bias)
-m4_define([<bz_linear_case>], [<bz_linear_kernels([<$1>], $3, $4, $5)
-enum { $1_NX = $2 * $3, $1_NW = $3 * $4, $1_NB = $5 ? $4 : 0, $1_NY = $2 * $4 };
+m4_dnl bz_linear_case(name, batch, in, out, bias, pixels)
+m4_define([<bz_linear_case>], [<bz_linear_kernels([<$1>], $3, $4, $5, $6)
+enum { $1_NX = $2 * $6 * $3, $1_NW = $3 * $4, $1_NB = $5 ? $4 : 0, $1_NY = $2 * $6 * $4 };
 
 static void $1_case_forward(const double *const *in, double *out)
 {
