@@ -213,7 +213,7 @@ static size_t path_slot(const char **slots, size_t cap, const char *path)
     return i;
 }
 
-static void check_unique_path(const char *path, src_pos at)
+static void check_unique_name(const char *path, src_pos at, const char *what)
 {
     if (2 * (paths_in_use.used + 1) > paths_in_use.cap) {
         size_t cap = paths_in_use.cap ? 2 * paths_in_use.cap : 1024;
@@ -227,9 +227,26 @@ static void check_unique_path(const char *path, src_pos at)
     }
     size_t i = path_slot(paths_in_use.slots, paths_in_use.cap, path);
     if (paths_in_use.slots[i])
-        diag_error(at, "module path '%s' is already used by another node", path);
+        diag_error(at, "%s '%s' is already used by another node", what, path);
     paths_in_use.slots[i] = path;
     paths_in_use.used++;
+}
+
+/* param_owner: node (the default: keys are the node's path + leaf) or
+ * block (keys are the enclosing block's path + leaf, as a parameter that
+ * timm registers on the block module itself). */
+static const char *param_prefix(instance *b, node_def *d, node *n)
+{
+    ynode owner = ymap_get(d->def, "param_owner");
+    if (!ynode_present(owner) || strcmp(yscalar(owner, "param_owner"), "node") == 0)
+        return n->name;
+    if (strcmp(yscalar(owner, "param_owner"), "block") != 0)
+        diag_error(ynode_pos(owner), "param_owner must be 'node' or 'block', got '%s'",
+                   yscalar(owner, "param_owner"));
+    if (!n->op->add_params)
+        diag_error(ynode_pos(owner), "node '%s' (%s) has no parameters to own", d->name,
+                   d->op_text);
+    return b->prefix;
 }
 
 static void build_operator(instance *b, node_def *d)
@@ -239,7 +256,7 @@ static void build_operator(instance *b, node_def *d)
     if (g->n_nodes >= MAX_GRAPH_NODES)
         diag_error(ynode_pos(d->def), "the network grows past %d layers here (sub-blocks "
                    "expanded), BlockZoo-C's limit", MAX_GRAPH_NODES);
-    check_unique_path(path, ynode_pos(ymap_get(d->def, "name")));
+    check_unique_name(path, ynode_pos(ymap_get(d->def, "name")), "module path");
     node *n = graph_add_node(g);
     n->name = path;
     n->op = d->op;
@@ -254,8 +271,14 @@ static void build_operator(instance *b, node_def *d)
     n->out_shape = infer_shape(g, n);
     int id = (int)(n - g->nodes);
     n->out = graph_add_tensor(g, n->out_shape, id);
-    add_node_params(g, &g->nodes[id]);
-    d->tensor = g->nodes[id].out;
+    n = &g->nodes[id];
+    n->param_prefix = param_prefix(b, d, n);
+    add_node_params(g, n);
+    if (n->param_prefix != n->name)
+        for (int k = 0; k < n->n_param; k++)
+            check_unique_name(g->params[n->param_first + k].key, ynode_pos(d->def),
+                              "the block's parameter key");
+    d->tensor = n->out;
 }
 
 /* args set in, out, stride, or any variable the sub-block declares. */

@@ -44,7 +44,8 @@ long graph_add_param(graph *g, node *owner, const char *leaf, int kind, int layo
     }
     param *p = &g->params[g->n_params];
     memset(p, 0, sizeof *p);
-    p->key = xasprintf("%s.%s", owner->name, leaf);
+    const char *prefix = owner->param_prefix ? owner->param_prefix : owner->name;
+    p->key = prefix[0] ? xasprintf("%s.%s", prefix, leaf) : xstrdup(leaf);
     p->kind = kind;
     p->layout = layout;
     p->init = init;

@@ -24,6 +24,10 @@ typedef struct {
 
 typedef struct {
     char *name;             /* module path: "stage3.0.conv_pw"           */
+    const char *param_prefix;   /* its parameters' keys start with this:
+                               the name, or the block's path for a node
+                               with param_owner: block (timm's ConvNeXt
+                               gamma is stage3.0.gamma)              */
     const op_def *op;
     const char *torch_class;/* "Conv2d", "BatchNormAct2d", ...           */
     int in[2], n_in;        /* tensor ids                                */
