@@ -16,6 +16,11 @@ BATCH=${BATCH:-3}
 # position are checked at mid only (the other positions differ just in
 # stage widths, which ResNetBasicBlock's three runs cover).
 ONE_POSITION="resnet_bottleneck mbconv_ln_block mobile_one_block reparam_large_kernel_conv rep_mixer"
+# The blocks of issue 15 have no position-dependent setting either; mid has
+# a stride-2 first block and stride-1 blocks (PreActBasic with and without
+# its projection, DepthwiseSeparableConv with and without its skip).
+ONE_POSITION="$ONE_POSITION se_basic_block resnext_bottleneck preact_basic_block"
+ONE_POSITION="$ONE_POSITION depthwise_separable_conv"
 # GhostBottleneckV3 has the same settings at early and mid (expansion 3, no
 # SE); mid stands for both.  At early, with this seed, one ill-conditioned
 # gradient (stage1.1.ghost2.cheap_rpr_scale.conv.weight, a per-channel scale
