@@ -43,6 +43,9 @@ typedef struct {
     double init_std;        /* conv2d: > 0: weight ~ trunc_normal(0, std,
                                [-2, 2]) and bias 0 (timm's _init_weights) */
     int mul_b_pixels;       /* mul: 1 for a gate, else in_shape's HxW    */
+    int heads, patch;       /* attention: heads; tokens of one sequence are
+                               the pixels at one offset in every patch x patch
+                               tile (1: all pixels, one sequence)        */
     int param_first, n_param;
     int bn_index;           /* batchnorm2d: index among BNs              */
     long bn_saved_offset;   /* floats into bn_saved: mean[C], invstd[C]  */

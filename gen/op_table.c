@@ -8,13 +8,13 @@
 extern const op_def op_conv2d, op_batchnorm2d, op_relu, op_hardswish, op_avgpool2d, op_add,
     op_global_avgpool, op_linear, op_channel_scale, op_sigmoid, op_mul, op_gelu,
     op_layernorm2d, op_hard_sigmoid, op_concat, op_sub, op_silu,
-    op_maxpool2d;
+    op_maxpool2d, op_attention;
 
 const op_def *const op_table[] = {
     &op_conv2d, &op_batchnorm2d, &op_relu, &op_hardswish, &op_avgpool2d, &op_add,
     &op_global_avgpool, &op_linear, &op_channel_scale, &op_sigmoid, &op_mul, &op_gelu,
     &op_layernorm2d, &op_hard_sigmoid, &op_concat, &op_sub, &op_silu,
-    &op_maxpool2d,
+    &op_maxpool2d, &op_attention,
 };
 const int op_table_size = (int)(sizeof op_table / sizeof op_table[0]);
 

@@ -11,3 +11,4 @@ m4_include([<cuda/pooling.m4>])m4_dnl
 m4_include([<cuda/elementwise.m4>])m4_dnl
 m4_include([<cuda/linear.m4>])m4_dnl
 m4_include([<cuda/layernorm2d.m4>])m4_dnl
+m4_include([<cuda/attention.m4>])m4_dnl

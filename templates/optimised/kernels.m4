@@ -9,6 +9,7 @@ m4_include([<optimised/batchnorm2d.m4>])m4_dnl
 m4_include([<optimised/activation.m4>])m4_dnl
 m4_include([<optimised/elementwise.m4>])m4_dnl
 m4_include([<optimised/linear.m4>])m4_dnl
+m4_include([<optimised/attention.m4>])m4_dnl
 m4_dnl The entry points bzgen calls: the algorithm it chose (argument 16)
 m4_dnl names the template; the reference loops serve as the direct one.
 m4_define([<bz_conv2d_direct_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl

@@ -9,3 +9,4 @@ m4_include([<reference/pooling.m4>])m4_dnl
 m4_include([<reference/elementwise.m4>])m4_dnl
 m4_include([<reference/linear.m4>])m4_dnl
 m4_include([<reference/layernorm2d.m4>])m4_dnl
+m4_include([<reference/attention.m4>])m4_dnl

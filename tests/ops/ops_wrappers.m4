@@ -394,3 +394,28 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 
 static const op_case $1_case = {"concat $1", $2, 2, {$1_NA, $1_NB}, $1_NY, 1, $1_case_forward,
                                 $1_case_backward};>])m4_dnl
+m4_dnl bz_attention_case(name, batch, channels, h, w, heads, patch): the
+m4_dnl input is qkv (3 x channels), the workspace bzgen's size
+m4_define([<bz_attention_case>], [<bz_attention_kernels([<$1>], $3, $4, $5, $6, $7)
+enum { $1_NX = $2 * $4 * $5 * 3 * $3, $1_NY = $2 * $4 * $5 * $3, $1_NWS = 3 * $2 * $6 * $4 * $5 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
+    $1_forward(x, y, ws, $2);
+    to_double(y, out, $1_NY);
+    release(x), release(y), release(ws);
+}
+
+static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
+                             int accumulate)
+{
+    real_t *x = to_real(in[0], $1_NX), *g = to_real(dy, $1_NY), *ws = to_real(NULL, $1_NWS);
+    real_t *dx = grad_buffer(grads[0], $1_NX, accumulate);
+    $1_backward(x, g, dx, accumulate, ws, $2);
+    to_double(dx, grads[0], $1_NX);
+    release(x), release(g), release(dx), release(ws);
+}
+
+static const op_case $1_case = {"attention $1", $2, 1, {$1_NX}, $1_NY, 1, $1_case_forward,
+                                $1_case_backward};>])m4_dnl
