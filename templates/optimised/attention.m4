@@ -1,8 +1,9 @@
 m4_dnl bz_attention_kernels(name, channels, h, w, heads, patch): as the
 m4_dnl reference's, one task per (sample, sequence, head), OpenMP over the
-m4_dnl tasks: its q, k, v (and dy) gathered into contiguous [N][D] rows,
-m4_dnl the products as single-threaded OpenBLAS GEMMs (inside a parallel
-m4_dnl region OpenBLAS runs on the calling thread), the softmax in place.
+m4_dnl tasks.  A task gathers q [N][D] and k, v transposed [D][N], so that
+m4_dnl every inner loop runs over the N tokens of the sequence (omp simd,
+m4_dnl libmvec's expf): scores, softmax, dy . v and the gathered sums.  A
+m4_dnl head is a few to a few tens of channels, too narrow for a GEMM to pay.
 m4_dnl Each task owns its sequence's pixels in its head's channels, so the
 m4_dnl outputs and gradients are written without a race.
 m4_define([<bz_attention_kernels>], [<
@@ -15,28 +16,58 @@ static long $1_pixel(int s, int t)
     return (long)(t / TW * P + s / P) * $1_W + t % TW * P + s % P;
 }
 
-/* rows [N][D] <- channels [at, at + D) of the sequence's pixels (C3 apart) */
+/* rows [N][D] <- channels [at, at + D) of the sequence's pixels */
 static void $1_gather(const float *x, int s, long stride, long at, float *rows)
 {
     for (int t = 0; t < $1_TOKENS; t++)
         memcpy(rows + (long)t * $1_D, x + $1_pixel(s, t) * stride + at, sizeof(float) * $1_D);
 }
 
-/* p [N][N] = softmax of the rows of q k^T / sqrt(D) */
-static void $1_softmax_scores(const float *q, const float *k, float *p)
+/* columns [D][N] <- the same, transposed */
+static void $1_gather_transposed(const float *x, int s, long stride, long at, float *cols)
+{
+    for (int t = 0; t < $1_TOKENS; t++) {
+        const float *from = x + $1_pixel(s, t) * stride + at;
+        for (int d = 0; d < $1_D; d++)
+            cols[(long)d * $1_TOKENS + t] = from[d];
+    }
+}
+
+/* p [N] = softmax over t of q . k(t) / sqrt(D); kt [D][N] */
+static void $1_softmax_row(const float *q, const float *kt, float *p)
 {
     enum { N = $1_TOKENS, D = $1_D };
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, D, 1.0f / sqrtf((float)D), q, D,
-                k, D, 0.0f, p, N);
-    for (int i = 0; i < N; i++) {
-        float *row = p + (long)i * N, max = row[0], sum = 0.f;
-        for (int t = 1; t < N; t++)
-            max = row[t] > max ? row[t] : max;
+    const float scale = 1.0f / sqrtf((float)D);
+    float max = -INFINITY, sum = 0.f;
+    #pragma omp simd
+    for (int t = 0; t < N; t++)
+        p[t] = 0.f;
+    for (int d = 0; d < D; d++) {
+        float qd = q[d] * scale;
+        const float *kd = kt + (long)d * N;
+        #pragma omp simd
         for (int t = 0; t < N; t++)
-            sum += row[t] = expf(row[t] - max);
-        for (int t = 0; t < N; t++)
-            row[t] /= sum;
+            p[t] += qd * kd[t];
     }
+    #pragma omp simd reduction(max:max)
+    for (int t = 0; t < N; t++)
+        max = p[t] > max ? p[t] : max;
+    #pragma omp simd reduction(+:sum)
+    for (int t = 0; t < N; t++)
+        sum += p[t] = expf(p[t] - max);
+    #pragma omp simd
+    for (int t = 0; t < N; t++)
+        p[t] /= sum;
+}
+
+/* sum over t of a[t] b[t] */
+static float $1_dot(const float *a, const float *b)
+{
+    float acc = 0.f;
+    #pragma omp simd reduction(+:acc)
+    for (int t = 0; t < $1_TOKENS; t++)
+        acc += a[t] * b[t];
+    return acc;
 }
 
 static void $1_forward(const float *qkv, float *y, float *workspace, int batch)
@@ -45,38 +76,36 @@ static void $1_forward(const float *qkv, float *y, float *workspace, int batch)
     (void)workspace;
     #pragma omp parallel
     {
-        /* q, k, v, o [N][D]; p [N][N] */
-        float *q = malloc(sizeof(float) * (4L * N * D + (long)N * N));
-        float *k = q + (long)N * D, *v = k + (long)N * D, *o = v + (long)N * D;
-        float *p = o + (long)N * D;
+        /* q [N][D]; kt, vt [D][N]; p [N] */
+        float *q = malloc(sizeof(float) * (3L * N * D + N));
+        float *kt = q + (long)N * D, *vt = kt + (long)N * D, *p = vt + (long)N * D;
         #pragma omp for collapse(3) schedule(static)
         for (int n = 0; n < batch; n++)
             for (int s = 0; s < $1_SEQS; s++)
                 for (int head = 0; head < $1_HEADS; head++) {
                     const float *x = qkv + (long)n * HW * C3;
                     $1_gather(x, s, C3, head * D, q);
-                    $1_gather(x, s, C3, C + head * D, k);
-                    $1_gather(x, s, C3, 2 * C + head * D, v);
-                    $1_softmax_scores(q, k, p);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, D, N, 1.0f, p, N,
-                                v, D, 0.0f, o, D);
-                    for (int t = 0; t < N; t++)
-                        memcpy(y + ((long)n * HW + $1_pixel(s, t)) * C + head * D,
-                               o + (long)t * D, sizeof(float) * D);
+                    $1_gather_transposed(x, s, C3, C + head * D, kt);
+                    $1_gather_transposed(x, s, C3, 2 * C + head * D, vt);
+                    for (int i = 0; i < N; i++) {
+                        float *out = y + ((long)n * HW + $1_pixel(s, i)) * C + head * D;
+                        $1_softmax_row(q + (long)i * D, kt, p);
+                        for (int d = 0; d < D; d++)
+                            out[d] = $1_dot(p, vt + (long)d * N);
+                    }
                 }
         free(q);
     }
 }
 
-/* dx [pixel][at, at + D) = (or +=) rows [N][D] */
-static void $1_scatter(const float *rows, int s, long at, float *dx, int accumulate)
+/* dx [pixel][at, at + D) = (or +=) cols [D][N] transposed */
+static void $1_scatter_transposed(const float *cols, int s, long at, float *dx, int accumulate)
 {
-    enum { C3 = 3 * $1_C, D = $1_D };
-    for (int t = 0; t < $1_TOKENS; t++) {
+    enum { C3 = 3 * $1_C, D = $1_D, N = $1_TOKENS };
+    for (int t = 0; t < N; t++) {
         float *to = dx + $1_pixel(s, t) * C3 + at;
-        const float *from = rows + (long)t * D;
         for (int d = 0; d < D; d++)
-            to[d] = accumulate ? to[d] + from[d] : from[d];
+            to[d] = accumulate ? to[d] + cols[(long)d * N + t] : cols[(long)d * N + t];
     }
 }
 
@@ -87,11 +116,11 @@ static void $1_backward(const float *qkv, const float *dy, float *dqkv, int accu
     (void)workspace;
     #pragma omp parallel
     {
-        /* q, k, v, g (= dy), dq, dk, dv [N][D]; p, dp [N][N] */
-        float *q = malloc(sizeof(float) * (7L * N * D + 2L * N * N));
-        float *k = q + (long)N * D, *v = k + (long)N * D, *g = v + (long)N * D;
-        float *dq = g + (long)N * D, *dk = dq + (long)N * D, *dv = dk + (long)N * D;
-        float *p = dv + (long)N * D, *dp = p + (long)N * N;
+        /* q [N][D]; kt, vt, dkt, dvt [D][N]; p, ds [N] */
+        float *q = malloc(sizeof(float) * (5L * N * D + 2L * N));
+        float *kt = q + (long)N * D, *vt = kt + (long)N * D;
+        float *dkt = vt + (long)N * D, *dvt = dkt + (long)N * D;
+        float *p = dvt + (long)N * D, *ds = p + N;
         const float scale = 1.0f / sqrtf((float)D);
         #pragma omp for collapse(3) schedule(static)
         for (int n = 0; n < batch; n++)
@@ -100,30 +129,41 @@ static void $1_backward(const float *qkv, const float *dy, float *dqkv, int accu
                     const float *x = qkv + (long)n * HW * C3;
                     float *dx = dqkv + (long)n * HW * C3;
                     $1_gather(x, s, C3, head * D, q);
-                    $1_gather(x, s, C3, C + head * D, k);
-                    $1_gather(x, s, C3, 2 * C + head * D, v);
-                    $1_gather(dy + (long)n * HW * C, s, C, head * D, g);
-                    $1_softmax_scores(q, k, p);
-                    /* dv = p^T g;  dp = g v^T;  ds = p (dp - rowsum(p dp)) */
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, D, N, 1.0f, p, N, g,
-                                D, 0.0f, dv, D);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, D, 1.0f, g, D, v,
-                                D, 0.0f, dp, N);
+                    $1_gather_transposed(x, s, C3, C + head * D, kt);
+                    $1_gather_transposed(x, s, C3, 2 * C + head * D, vt);
+                    memset(dkt, 0, sizeof(float) * 2L * N * D);
                     for (int i = 0; i < N; i++) {
-                        float *pr = p + (long)i * N, *dr = dp + (long)i * N, dot = 0.f;
+                        const float *g = dy + ((long)n * HW + $1_pixel(s, i)) * C + head * D;
+                        const float *qi = q + (long)i * D;
+                        float *dq = dx + $1_pixel(s, i) * C3 + head * D, dot_o = 0.f;
+                        $1_softmax_row(qi, kt, p);
+                        /* ds = p (dy . v - sum_t p dy . v) / sqrt D */
+                        #pragma omp simd
                         for (int t = 0; t < N; t++)
-                            dot += pr[t] * dr[t];
+                            ds[t] = 0.f;
+                        for (int d = 0; d < D; d++) {
+                            const float *vd = vt + (long)d * N;
+                            #pragma omp simd
+                            for (int t = 0; t < N; t++)
+                                ds[t] += g[d] * vd[t];
+                        }
+                        dot_o = $1_dot(p, ds);
+                        #pragma omp simd
                         for (int t = 0; t < N; t++)
-                            dr[t] = pr[t] * (dr[t] - dot);
+                            ds[t] = p[t] * (ds[t] - dot_o) * scale;
+                        for (int d = 0; d < D; d++) {
+                            float dqd = $1_dot(ds, kt + (long)d * N);
+                            float *dkd = dkt + (long)d * N, *dvd = dvt + (long)d * N;
+                            dq[d] = accumulate_dx ? dq[d] + dqd : dqd;
+                            #pragma omp simd
+                            for (int t = 0; t < N; t++) {
+                                dkd[t] += ds[t] * qi[d];
+                                dvd[t] += p[t] * g[d];
+                            }
+                        }
                     }
-                    /* dq = ds k / sqrt D;  dk = ds^T q / sqrt D */
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, D, N, scale, dp, N,
-                                k, D, 0.0f, dq, D);
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, D, N, scale, dp, N,
-                                q, D, 0.0f, dk, D);
-                    $1_scatter(dq, s, head * D, dx, accumulate_dx);
-                    $1_scatter(dk, s, C + head * D, dx, accumulate_dx);
-                    $1_scatter(dv, s, 2 * C + head * D, dx, accumulate_dx);
+                    $1_scatter_transposed(dkt, s, C + head * D, dx, accumulate_dx);
+                    $1_scatter_transposed(dvt, s, 2 * C + head * D, dx, accumulate_dx);
                 }
         free(q);
     }
