@@ -273,6 +273,7 @@ static void build_operator(instance *b, node_def *d)
     n->out = graph_add_tensor(g, n->out_shape, id);
     n = &g->nodes[id];
     n->param_prefix = param_prefix(b, d, n);
+    n->macs_times = (int)attr_int(b, d, "macs_times", 1, 1, 1 << 20);
     add_node_params(g, n);
     if (n->param_prefix != n->name)
         for (int k = 0; k < n->n_param; k++)

@@ -2,7 +2,7 @@
 
 long node_macs(const node *n)
 {
-    return n->op->macs ? n->op->macs(n) : 0;
+    return n->op->macs ? n->op->macs(n) * (n->macs_times ? n->macs_times : 1) : 0;
 }
 
 long node_params(const graph *g, const node *n)

@@ -46,6 +46,8 @@ typedef struct {
     int heads, patch;       /* attention: heads; tokens of one sequence are
                                the pixels at one offset in every patch x patch
                                tile (1: all pixels, one sequence)        */
+    int macs_times;         /* torchinfo counts the layer this many times
+                               (macs_times: in the block file, default 1) */
     int param_first, n_param;
     int bn_index;           /* batchnorm2d: index among BNs              */
     long bn_saved_offset;   /* floats into bn_saved: mean[C], invstd[C]  */

@@ -28,7 +28,7 @@ const op_def *op_by_name(const char *name)
 
 /* Keys of every node, then the operator's attributes. */
 static const char *const common_keys[] = {"name", "op", "input", "inputs", "when", "class",
-                                          "param_owner"};
+                                          "param_owner", "macs_times"};
 enum { N_COMMON = sizeof common_keys / sizeof common_keys[0], MAX_KEYS = 24 };
 
 const char *const *op_keys(const op_def *op)
