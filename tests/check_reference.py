@@ -65,20 +65,28 @@ def reference_leaf_macs(lines, classes, model="TRAIN-TIME MODEL"):
 
 def execution_order(rows, block):
     """bzgen lists parameters in execution order; timm's state_dict lists
-    them in registration order.  The two differ only where a module is
-    registered before one whose output it takes: PreActBasic registers
-    `downsample` first but runs it on norm1's output, so bzgen's
-    <block>.downsample.conv.weight follows that block's norm1 entries.
+    them in registration order, a module's own parameters first.  The two
+    differ only where a module is registered before one whose output it
+    takes, or holds a parameter of its own:
+      - PreActBasic registers `downsample` first but runs it on norm1's
+        output, so bzgen's <block>.downsample.conv.weight follows that
+        block's norm1 entries;
+      - ConvNeXtBlock's gamma (a parameter of the block) multiplies the
+        MLP's output, so bzgen's <block>.gamma follows <block>.mlp.fc2.bias.
     Returns the reference rows in bzgen's order (the same rows otherwise)."""
-    if block != "PreActBasicBlock":
+    if block == "PreActBasicBlock":
+        moved, after, note = ".downsample.conv.weight", "norm1.", "each downsample.conv after its block's norm1"
+    elif block == "ConvNeXtBlock":
+        moved, after, note = ".gamma", "mlp.fc2.", "each gamma after its block's mlp.fc2"
+    else:
         return rows, ""
     rows = list(rows)
-    for key in [r[0] for r in rows if r[0].endswith(".downsample.conv.weight")]:
-        prefix = key[: -len("downsample.conv.weight")]
+    for key in [r[0] for r in rows if r[0].endswith(moved) and r[0].startswith("stage")]:
+        prefix = key[: -len(moved) + 1]
         row = rows.pop([r[0] for r in rows].index(key))
-        last_norm1 = max(i for i, r in enumerate(rows) if r[0].startswith(prefix + "norm1."))
-        rows.insert(last_norm1 + 1, row)
-    return rows, " (timm's, but each downsample.conv after its block's norm1: bzgen's execution order)"
+        last = max(i for i, r in enumerate(rows) if r[0].startswith(prefix + after))
+        rows.insert(last + 1, row)
+    return rows, " (timm's, but %s: bzgen's execution order)" % note
 
 
 def report(ok, what, detail=""):

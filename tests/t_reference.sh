@@ -27,6 +27,9 @@ for exp in $(make -s list); do
         resnext_bottleneck_*) block=ResNeXtBottleneck ;;
         preact_basic_block_*) block=PreActBasicBlock ;;
         depthwise_separable_conv_*) block=DepthwiseSeparableConv ;;
+        dilated_basic_block_*) block=DilatedBasicBlock ;;
+        convnext_block_*) block=ConvNeXtBlock ;;
+        mobile_vit_block_*) block=MobileVitBlock ;;
         *) echo "not ok - $exp: no reference block name known to this test"; continue ;;
     esac
     position=${exp##*_}

@@ -21,6 +21,8 @@ ONE_POSITION="resnet_bottleneck mbconv_ln_block mobile_one_block reparam_large_k
 # its projection, DepthwiseSeparableConv with and without its skip).
 ONE_POSITION="$ONE_POSITION se_basic_block resnext_bottleneck preact_basic_block"
 ONE_POSITION="$ONE_POSITION depthwise_separable_conv"
+# So have the attention and ConvNeXt blocks and the dilated BasicBlock.
+ONE_POSITION="$ONE_POSITION dilated_basic_block convnext_block mobile_vit_block"
 # GhostBottleneckV3 has the same settings at early and mid (expansion 3, no
 # SE); mid stands for both.  At early, with this seed, one ill-conditioned
 # gradient (stage1.1.ghost2.cheap_rpr_scale.conv.weight, a per-channel scale

@@ -803,6 +803,199 @@ class DepthwiseSeparableConvWrapper(nn.Module):
         return x
 
 
+
+class DilatedBasicBlockWrapper(ResNetBasicBlockWrapper):
+    """timm's resnet BasicBlock(in, out, stride, downsample_avg, dilation=2,
+    first_dilation=2), wrapped as ResNetBasicBlock: both 3x3 convs dilated
+    by 2 and padded by 2; the wrapper's downsample_avg keeps dilation 1."""
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__(in_chs, out_chs, stride, position)
+        self.dilation = 2
+        self.conv1 = nn.Conv2d(in_chs, out_chs, 3, stride=stride, padding=2, dilation=2,
+                               bias=False)
+        self.conv2 = nn.Conv2d(out_chs, out_chs, 3, stride=1, padding=2, dilation=2, bias=False)
+
+
+class LayerNorm(nn.LayerNorm):
+    """timm's layers.LayerNorm: nn.LayerNorm over the last dim, eps 1e-6.
+    (Its class name matters: torchinfo counts any class whose name holds
+    "Conv" per output pixel.)"""
+
+    def __init__(self, channels, eps=1e-6):
+        super().__init__(channels, eps=eps)
+
+
+class Mlp(nn.Module):
+    """timm's layers.Mlp (use_conv=False): fc1, act, drop1, norm
+    (Identity), fc2, drop2; Linear layers with bias."""
+
+    def __init__(self, in_features, hidden_features, act_layer):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.act = act_layer()
+        self.drop1 = nn.Dropout(0.0)
+        self.norm = nn.Identity()
+        self.fc2 = nn.Linear(hidden_features, in_features)
+        self.drop2 = nn.Dropout(0.0)
+
+    def forward(self, x):
+        return self.drop2(self.fc2(self.norm(self.drop1(self.act(self.fc1(x))))))
+
+
+class ConvNeXtDownsample(nn.Module):
+    """timm's convnext.Downsample(in, out, stride): AvgPool2d(2, stride,
+    ceil_mode, count_include_pad=False) at stride 2, then a 1x1 conv with
+    bias (create_conv2d) when the width changes."""
+
+    def __init__(self, in_chs, out_chs, stride=1):
+        super().__init__()
+        self.pool = (nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False)
+                     if stride > 1 else nn.Identity())
+        self.conv = nn.Conv2d(in_chs, out_chs, 1, stride=1) if in_chs != out_chs else nn.Identity()
+
+    def forward(self, x):
+        return self.conv(self.pool(x))
+
+
+class ConvNeXtBlockWrapper(nn.Module):
+    """timm's convnext.ConvNeXtBlock(in, out, stride=stride), defaults
+    otherwise: conv_dw (7x7, groups in, bias, stride), permute to NHWC,
+    LayerNorm (eps 1e-6), Mlp (4x, GELU), permute back, x gamma (1e-6, a
+    parameter of the block), + shortcut (Downsample when the stride or the
+    width changes)."""
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        self.use_conv_mlp = False
+        self.conv_dw = nn.Conv2d(in_chs, out_chs, 7, stride=stride, padding=3, groups=in_chs,
+                                 bias=True)
+        self.norm = LayerNorm(out_chs)
+        self.mlp = Mlp(out_chs, 4 * out_chs, GELU)
+        self.gamma = nn.Parameter(1e-6 * torch.ones(out_chs))
+        if in_chs != out_chs or stride != 1:
+            self.shortcut = ConvNeXtDownsample(in_chs, out_chs, stride)
+        else:
+            self.shortcut = nn.Identity()
+        self.drop_path = nn.Identity()
+
+    def forward(self, x):
+        shortcut = x
+        x = self.conv_dw(x).permute(0, 2, 3, 1)
+        x = self.mlp(self.norm(x)).permute(0, 3, 1, 2)
+        x = x.mul(self.gamma.reshape(1, -1, 1, 1))
+        return self.drop_path(x) + self.shortcut(shortcut)
+
+
+class Attention(nn.Module):
+    """timm's vision_transformer Attention (qkv_bias=True), its unfused
+    path: qkv (Linear dim -> 3 dim) split as [3][heads][dim / heads],
+    softmax(q k^T / sqrt(d)) v per head, proj (Linear)."""
+
+    def __init__(self, dim, num_heads):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.scale = self.head_dim ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=True)
+        self.q_norm = nn.Identity()
+        self.k_norm = nn.Identity()
+        self.attn_drop = nn.Dropout(0.0)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(0.0)
+
+    def forward(self, x):
+        B, N, C = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        attn = (self.q_norm(q) * self.scale) @ self.k_norm(k).transpose(-2, -1)
+        attn = self.attn_drop(attn.softmax(dim=-1))
+        x = (attn @ v).transpose(1, 2).reshape(B, N, C)
+        return self.proj_drop(self.proj(x))
+
+
+class TransformerBlock(nn.Module):
+    """timm's vision_transformer Block as MobileVitBlock builds it
+    (mlp_ratio 2, 4 heads, qkv_bias, SiLU, nn.LayerNorm, no layer scale):
+    x + attn(norm1(x)), then + mlp(norm2(x))."""
+
+    def __init__(self, dim, num_heads=4, mlp_ratio=2.0):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, num_heads)
+        self.ls1 = nn.Identity()
+        self.drop_path1 = nn.Identity()
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), nn.SiLU)
+        self.ls2 = nn.Identity()
+        self.drop_path2 = nn.Identity()
+
+    def forward(self, x):
+        x = x + self.drop_path1(self.ls1(self.attn(self.norm1(x))))
+        return x + self.drop_path2(self.ls2(self.mlp(self.norm2(x))))
+
+
+class MobileVitBody(nn.Module):
+    """timm's mobilevit.MobileVitBlock(c, c, patch_size=2) with SiLU
+    (LayerFn(act=SiLU), as timm's MobileViT models build it): conv_kxk,
+    conv_1x1 -> dim, unfold into 2x2 patches ([B * 4, N, dim]), two
+    transformer blocks, LayerNorm, fold, conv_proj, conv_fusion on
+    cat(input, x)."""
+
+    def __init__(self, chs, patch_size=2):
+        super().__init__()
+        dim = make_divisible(chs)
+        self.conv_kxk = ConvNormAct(chs, chs, 3, act_layer=nn.SiLU)
+        self.conv_1x1 = nn.Conv2d(chs, dim, 1, bias=False)
+        self.transformer = nn.Sequential(TransformerBlock(dim), TransformerBlock(dim))
+        self.norm = nn.LayerNorm(dim)
+        self.conv_proj = ConvNormAct(dim, chs, 1, act_layer=nn.SiLU)
+        self.conv_fusion = ConvNormAct(2 * chs, chs, 3, act_layer=nn.SiLU)
+        self.patch_size = (patch_size, patch_size)
+        self.patch_area = patch_size * patch_size
+
+    def forward(self, x):
+        shortcut = x
+        x = self.conv_1x1(self.conv_kxk(x))
+        ph, pw = self.patch_size
+        B, C, H, W = x.shape
+        nh, nw = H // ph, W // pw
+        if nh * ph != H or nw * pw != W:
+            raise ValueError("MobileVitBlock: a %dx%d map does not split into %dx%d patches"
+                             % (H, W, ph, pw))
+        n = nh * nw
+        x = x.reshape(B * C * nh, ph, nw, pw).transpose(1, 2)
+        x = x.reshape(B, C, n, self.patch_area).transpose(1, 3).reshape(B * self.patch_area, n, -1)
+        x = self.norm(self.transformer(x))
+        x = x.contiguous().view(B, self.patch_area, n, -1)
+        x = x.transpose(1, 3).reshape(B * C * nh, nw, ph, pw)
+        x = x.transpose(1, 2).reshape(B, C, nh * ph, nw * pw)
+        x = self.conv_proj(x)
+        return self.conv_fusion(torch.cat((shortcut, x), dim=1))
+
+
+class MobileVitBlockWrapper(nn.Module):
+    """MobileVitBody(out) after timm's ConvNormAct(in, out, 3, stride) with
+    SiLU as `downsample` where the stride or the width changes (the block
+    concatenates its input, so it cannot change either).  The body's
+    modules sit at the top level of the block (conv_kxk, transformer, ...),
+    as if the wrapper were the MobileVitBlock with a downsample added."""
+
+    def __init__(self, in_chs, out_chs, stride=1, position="mid"):
+        super().__init__()
+        if stride != 1 or in_chs != out_chs:
+            self.downsample = ConvNormAct(in_chs, out_chs, 3, stride=stride, act_layer=nn.SiLU)
+        else:
+            self.downsample = nn.Identity()
+        body = MobileVitBody(out_chs)
+        for name, module in body.named_children():
+            self.add_module(name, module)
+        self.forward_body = MobileVitBody.forward.__get__(self)
+        self.patch_size, self.patch_area = body.patch_size, body.patch_area
+
+    def forward(self, x):
+        return self.forward_body(self.downsample(x))
+
 BLOCKS = {
     "ResNetBasicBlock": ResNetBasicBlockWrapper,
     "InvertedResidual": InvertedResidualWrapper,
@@ -818,6 +1011,9 @@ BLOCKS = {
     "ResNeXtBottleneck": ResNeXtBottleneckWrapper,
     "PreActBasicBlock": PreActBasicBlockWrapper,
     "DepthwiseSeparableConv": DepthwiseSeparableConvWrapper,
+    "DilatedBasicBlock": DilatedBasicBlockWrapper,
+    "ConvNeXtBlock": ConvNeXtBlockWrapper,
+    "MobileVitBlock": MobileVitBlockWrapper,
 }
 
 # experiment-name spelling (specs/<snake>_<position>.yaml) -> registry name
@@ -836,6 +1032,9 @@ SNAKE_NAMES = {
     "resnext_bottleneck": "ResNeXtBottleneck",
     "preact_basic_block": "PreActBasicBlock",
     "depthwise_separable_conv": "DepthwiseSeparableConv",
+    "dilated_basic_block": "DilatedBasicBlock",
+    "convnext_block": "ConvNeXtBlock",
+    "mobile_vit_block": "MobileVitBlock",
 }
 
 
