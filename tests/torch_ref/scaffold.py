@@ -810,11 +810,22 @@ class DilatedBasicBlockWrapper(ResNetBasicBlockWrapper):
     by 2 and padded by 2; the wrapper's downsample_avg keeps dilation 1."""
 
     def __init__(self, in_chs, out_chs, stride=1, position="mid"):
-        super().__init__(in_chs, out_chs, stride, position)
-        self.dilation = 2
+        nn.Module.__init__(self)
+        # timm receives the downsample as an argument: made (and its conv
+        # initialised) first, registered last
+        downsample = downsample_avg(in_chs, out_chs, stride)
         self.conv1 = nn.Conv2d(in_chs, out_chs, 3, stride=stride, padding=2, dilation=2,
                                bias=False)
+        self.bn1 = nn.BatchNorm2d(out_chs)
+        self.drop_block = nn.Identity()
+        self.act1 = relu_inplace()
+        self.aa = nn.Identity()
         self.conv2 = nn.Conv2d(out_chs, out_chs, 3, stride=1, padding=2, dilation=2, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_chs)
+        self.act2 = relu_inplace()
+        self.downsample = downsample
+        self.stride = stride
+        self.dilation = 2
 
 
 class LayerNorm(nn.LayerNorm):
@@ -843,16 +854,17 @@ class Mlp(nn.Module):
         return self.drop2(self.fc2(self.norm(self.drop1(self.act(self.fc1(x))))))
 
 
-class ConvNeXtDownsample(nn.Module):
+class Downsample(nn.Module):
     """timm's convnext.Downsample(in, out, stride): AvgPool2d(2, stride,
-    ceil_mode, count_include_pad=False) at stride 2, then a 1x1 conv with
-    bias (create_conv2d) when the width changes."""
+    ceil_mode, count_include_pad=False) at stride 2, then a 1x1 conv without
+    bias (timm's create_conv2d default) when the width changes."""
 
     def __init__(self, in_chs, out_chs, stride=1):
         super().__init__()
         self.pool = (nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False)
                      if stride > 1 else nn.Identity())
-        self.conv = nn.Conv2d(in_chs, out_chs, 1, stride=1) if in_chs != out_chs else nn.Identity()
+        self.conv = (nn.Conv2d(in_chs, out_chs, 1, bias=False) if in_chs != out_chs
+                     else nn.Identity())
 
     def forward(self, x):
         return self.conv(self.pool(x))
@@ -874,7 +886,7 @@ class ConvNeXtBlockWrapper(nn.Module):
         self.mlp = Mlp(out_chs, 4 * out_chs, GELU)
         self.gamma = nn.Parameter(1e-6 * torch.ones(out_chs))
         if in_chs != out_chs or stride != 1:
-            self.shortcut = ConvNeXtDownsample(in_chs, out_chs, stride)
+            self.shortcut = Downsample(in_chs, out_chs, stride)
         else:
             self.shortcut = nn.Identity()
         self.drop_path = nn.Identity()
@@ -901,6 +913,7 @@ class Attention(nn.Module):
         self.q_norm = nn.Identity()
         self.k_norm = nn.Identity()
         self.attn_drop = nn.Dropout(0.0)
+        self.norm = nn.Identity()
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(0.0)
 
@@ -911,10 +924,10 @@ class Attention(nn.Module):
         attn = (self.q_norm(q) * self.scale) @ self.k_norm(k).transpose(-2, -1)
         attn = self.attn_drop(attn.softmax(dim=-1))
         x = (attn @ v).transpose(1, 2).reshape(B, N, C)
-        return self.proj_drop(self.proj(x))
+        return self.proj_drop(self.proj(self.norm(x)))
 
 
-class TransformerBlock(nn.Module):
+class Block(nn.Module):
     """timm's vision_transformer Block as MobileVitBlock builds it
     (mlp_ratio 2, 4 heads, qkv_bias, SiLU, nn.LayerNorm, no layer scale):
     x + attn(norm1(x)), then + mlp(norm2(x))."""
@@ -935,6 +948,10 @@ class TransformerBlock(nn.Module):
         return x + self.drop_path2(self.ls2(self.mlp(self.norm2(x))))
 
 
+def silu_inplace():
+    return nn.SiLU(inplace=True)
+
+
 class MobileVitBody(nn.Module):
     """timm's mobilevit.MobileVitBlock(c, c, patch_size=2) with SiLU
     (LayerFn(act=SiLU), as timm's MobileViT models build it): conv_kxk,
@@ -945,12 +962,12 @@ class MobileVitBody(nn.Module):
     def __init__(self, chs, patch_size=2):
         super().__init__()
         dim = make_divisible(chs)
-        self.conv_kxk = ConvNormAct(chs, chs, 3, act_layer=nn.SiLU)
+        self.conv_kxk = ConvNormAct(chs, chs, 3, act_layer=silu_inplace)
         self.conv_1x1 = nn.Conv2d(chs, dim, 1, bias=False)
-        self.transformer = nn.Sequential(TransformerBlock(dim), TransformerBlock(dim))
+        self.transformer = nn.Sequential(Block(dim), Block(dim))
         self.norm = nn.LayerNorm(dim)
-        self.conv_proj = ConvNormAct(dim, chs, 1, act_layer=nn.SiLU)
-        self.conv_fusion = ConvNormAct(2 * chs, chs, 3, act_layer=nn.SiLU)
+        self.conv_proj = ConvNormAct(dim, chs, 1, act_layer=silu_inplace)
+        self.conv_fusion = ConvNormAct(2 * chs, chs, 3, act_layer=silu_inplace)
         self.patch_size = (patch_size, patch_size)
         self.patch_area = patch_size * patch_size
 
@@ -984,7 +1001,7 @@ class MobileVitBlockWrapper(nn.Module):
     def __init__(self, in_chs, out_chs, stride=1, position="mid"):
         super().__init__()
         if stride != 1 or in_chs != out_chs:
-            self.downsample = ConvNormAct(in_chs, out_chs, 3, stride=stride, act_layer=nn.SiLU)
+            self.downsample = ConvNormAct(in_chs, out_chs, 3, stride=stride, act_layer=silu_inplace)
         else:
             self.downsample = nn.Identity()
         body = MobileVitBody(out_chs)
