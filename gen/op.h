@@ -127,6 +127,11 @@ extern const op_def op_conv2d;
 const char *const *op_keys(const op_def *op);
 
 /* Helpers the entries share (gen/op_common.c). */
+extern const attr_def op_no_attrs[];            /* {NULL}: no attributes */
+/* "<op>_<elements per sample>", and bz_<op>_kernels(name, elements): the
+ * kernels of an operator that only needs the element count. */
+char *op_numel_kernel_name(const node *n, int deploy_form);
+void op_numel_kernels(kernel_sink *k, const node *n);
 shape3 op_input_shape(const graph *g, const node *n, int i);
 /* PyTorch's window count of a conv or pool along one axis. */
 int window_count(int size, int kernel, int stride, int pad, int dilation, int ceil_mode);

@@ -5,23 +5,6 @@
 
 #include <stdlib.h>
 
-static const attr_def no_attrs[] = {{NULL, 0, 0, 0, 0, 0, 0}};
-
-static char *activation_kernel_name(const node *n, int deploy_form)
-{
-    (void)deploy_form;
-    return xasprintf("%s_%ld", n->op->name, shape_numel(n->in_shape));
-}
-
-static void activation_kernels(kernel_sink *k, const node *n)
-{
-    char *name = activation_kernel_name(n, 0);
-    char *macro = xasprintf("bz_%s_kernels", n->op->name);
-    kernel_macro(k, macro, name, "%ld", shape_numel(n->in_shape));
-    free(macro);
-    free(name);
-}
-
 static void activation_forward(const op_call *c, int train)
 {
     (void)train;
@@ -40,11 +23,11 @@ static void activation_backward(const op_call *c)
         .name = yaml,                                                                         \
         .torch_class = class,                                                                 \
         .n_inputs = 1,                                                                        \
-        .attrs = no_attrs,                                                                    \
+        .attrs = op_no_attrs,                                                                 \
         .backward_saves = saves,                                                              \
-        .kernel_name = activation_kernel_name,                                                \
+        .kernel_name = op_numel_kernel_name,                                                  \
         .kernel_macros = entry##_macros,                                                      \
-        .kernels = activation_kernels,                                                        \
+        .kernels = op_numel_kernels,                                                          \
         .forward = activation_forward,                                                        \
         .backward = activation_backward,                                                      \
     }

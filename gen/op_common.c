@@ -79,6 +79,23 @@ void fold_copy(FILE *out, const graph *g, const node *n, int k, long to, long fl
     free(from), free(dest);
 }
 
+const attr_def op_no_attrs[] = {{NULL, 0, 0, 0, 0, 0, 0}};
+
+char *op_numel_kernel_name(const node *n, int deploy_form)
+{
+    (void)deploy_form;
+    return xasprintf("%s_%ld", n->op->name, shape_numel(n->in_shape));
+}
+
+void op_numel_kernels(kernel_sink *k, const node *n)
+{
+    char *name = op_numel_kernel_name(n, 0);
+    char *macro = xasprintf("bz_%s_kernels", n->op->name);
+    kernel_macro(k, macro, name, "%ld", shape_numel(n->in_shape));
+    free(macro);
+    free(name);
+}
+
 void op_call_emit(const op_call *c, const char *suffix, const char *fmt, ...)
 {
     va_list ap;

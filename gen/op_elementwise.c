@@ -4,14 +4,6 @@
 
 #include <stdlib.h>
 
-static const attr_def no_attrs[] = {{NULL, 0, 0, 0, 0, 0, 0}};
-
-static char *numel_kernel_name(const node *n, int deploy_form)
-{
-    (void)deploy_form;
-    return xasprintf("%s_%ld", n->op->name, shape_numel(n->in_shape));
-}
-
 static void binary_forward(const op_call *c, int train)
 {
     (void)train;
@@ -36,30 +28,21 @@ static shape3 same_shape(const graph *g, node *n)
     return a;
 }
 
-static void numel_kernels(kernel_sink *k, const node *n)
-{
-    char *name = numel_kernel_name(n, 0);
-    char *macro = xasprintf("bz_%s_kernels", n->op->name);
-    kernel_macro(k, macro, name, "%ld", shape_numel(n->in_shape));
-    free(macro);
-    free(name);
-}
-
 static const char *const add_macros[] = {"bz_add_kernels", NULL};
 static const char *const sub_macros[] = {"bz_sub_kernels", NULL};
 
 const op_def op_add = {
-    .name = "add", .torch_class = "add", .n_inputs = 2, .attrs = no_attrs,
-    .infer_shape = same_shape, .kernel_name = numel_kernel_name, .kernel_macros = add_macros,
-    .kernels = numel_kernels, .forward = binary_forward, .backward = binary_backward,
+    .name = "add", .torch_class = "add", .n_inputs = 2, .attrs = op_no_attrs,
+    .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = add_macros,
+    .kernels = op_numel_kernels, .forward = binary_forward, .backward = binary_backward,
     .reparam = REPARAM_SUM, .reparam_sign = 1,
 };
 
 /* a - b (FastViT's RepMixer) */
 const op_def op_sub = {
-    .name = "sub", .torch_class = "sub", .n_inputs = 2, .attrs = no_attrs,
-    .infer_shape = same_shape, .kernel_name = numel_kernel_name, .kernel_macros = sub_macros,
-    .kernels = numel_kernels, .forward = binary_forward, .backward = binary_backward,
+    .name = "sub", .torch_class = "sub", .n_inputs = 2, .attrs = op_no_attrs,
+    .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = sub_macros,
+    .kernels = op_numel_kernels, .forward = binary_forward, .backward = binary_backward,
     .reparam = REPARAM_SUM, .reparam_sign = -1,
 };
 
@@ -101,7 +84,7 @@ static void mul_backward(const op_call *c)
 static const char *const mul_macros[] = {"bz_mul_kernels", NULL};
 
 const op_def op_mul = {
-    .name = "mul", .torch_class = "mul", .n_inputs = 2, .attrs = no_attrs,
+    .name = "mul", .torch_class = "mul", .n_inputs = 2, .attrs = op_no_attrs,
     .infer_shape = mul_shape, .backward_saves = SAVES_INPUTS, .kernel_name = mul_kernel_name,
     .kernel_macros = mul_macros, .kernels = mul_kernels, .forward = binary_forward,
     .backward = mul_backward,
@@ -138,7 +121,7 @@ static void concat_kernels(kernel_sink *k, const node *n)
 static const char *const concat_macros[] = {"bz_concat_kernels", NULL};
 
 const op_def op_concat = {
-    .name = "concat", .torch_class = "cat", .n_inputs = 2, .attrs = no_attrs,
+    .name = "concat", .torch_class = "cat", .n_inputs = 2, .attrs = op_no_attrs,
     .infer_shape = concat_shape, .kernel_name = concat_kernel_name,
     .kernel_macros = concat_macros, .kernels = concat_kernels, .forward = binary_forward,
     .backward = binary_backward,

@@ -131,8 +131,6 @@ const op_def op_maxpool2d = {
 
 /* ---- global_avgpool ---- */
 
-static const attr_def no_attrs[] = {{NULL, 0, 0, 0, 0, 0, 0}};
-
 static shape3 global_shape(const graph *g, node *n)
 {
     shape3 y = op_input_shape(g, n, 0);
@@ -158,7 +156,7 @@ static const char *const global_macros[] = {"bz_global_avgpool_kernels", NULL};
 
 const op_def op_global_avgpool = {
     .name = "global_avgpool", .torch_class = "AdaptiveAvgPool2d", .n_inputs = 1,
-    .attrs = no_attrs, .infer_shape = global_shape, .kernel_name = global_kernel_name,
+    .attrs = op_no_attrs, .infer_shape = global_shape, .kernel_name = global_kernel_name,
     .kernel_macros = global_macros, .kernels = global_kernels, .forward = pool_forward,
     .backward = pool_backward,
 };

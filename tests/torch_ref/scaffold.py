@@ -718,12 +718,7 @@ class ResNeXtBottleneckWrapper(nn.Module):
         self.stride = stride
         self.dilation = 1
 
-    def forward(self, x):
-        shortcut = x
-        x = self.act1(self.bn1(self.conv1(x)))
-        x = self.aa(self.act2(self.drop_block(self.bn2(self.conv2(x)))))
-        x = self.bn3(self.conv3(x))
-        return self.act3(x + self.downsample(shortcut))
+    forward = ResNetBottleneckWrapper.forward
 
 
 class DownsampleConv(nn.Module):
