@@ -6,6 +6,8 @@ For every experiment (default: all of `make list`):
   1. inference latency at batch 1 (mean and p90 over --runs-b1 timed runs)
   2. inference throughput at batch 256
   3. training throughput (forward, loss, backward, Adam) at batch 256, 64
+  4. peak memory (process peak RSS) of a training run at batch 256, each
+     side in a process of its own
 PyTorch runs the deploy form for inference (re-parameterised as timm's
 reparameterize_model leaves it, tests/torch_ref/deploy.py) and the
 training form for training, each in eager NCHW and channels_last; the
@@ -13,7 +15,10 @@ better of the two counts.  Our GFLOP/s are given as a share of the sgemm
 rate our binary measures in the same run (OpenBLAS, 2048^3).
 
 Writes results/bench_vs_torch.csv and .md (or --output PREFIX) and prints
-the table; results/bench_vs_torch_dense_convs.csv and .md list every
+the table, after six summary lines against issue 16's targets (medians and
+floors of the four speed ratios, the memory ratio of every experiment, and
+the whole-step FLOP rate of resnet_basic_block_mid's batch-256 training
+against the sgemm rate of the same run); results/bench_vs_torch_dense_convs.csv and .md list every
 dense 3x3 and 1x1 conv layer of the batch-256 training step, forward and
 backward, against the sgemm peak (bench --layers).  Run by
 `make bench-vs-torch [EXP="a b"] [THREADS=2]`.
@@ -27,6 +32,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,12 +55,24 @@ def log(msg):
 
 # ---------------------------------------------------------------- ours
 
-def run_binary(binary, threads, *args):
+def run_measured(cmd):
+    """Runs cmd; returns its stdout and its peak RSS in MiB (wait4's
+    rusage of that child alone).  Fails on a non-zero exit."""
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        out = p.stdout.read()
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0:
+            err.seek(0)
+            raise RuntimeError("%s failed: %s" % (" ".join(cmd), err.read().decode()[-500:]))
+    return out, usage.ru_maxrss / 1024.0
+
+
+def run_binary(binary, threads, *args, rss=False):
     cmd = [binary, "bench", "--threads", str(threads), "--json"] + [str(a) for a in args]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-    if p.returncode != 0:
-        raise RuntimeError("%s failed: %s" % (" ".join(cmd), p.stderr.decode()[-500:]))
-    return json.loads(p.stdout)
+    out, peak_mib = run_measured(cmd)
+    return (json.loads(out), peak_mib) if rss else json.loads(out)
 
 
 def bench_ours(binary, a):
@@ -71,6 +89,9 @@ def bench_ours(binary, a):
         "b1_p90_ms": b1["results"][0]["latency_ms"]["p90"],
         "infer_img_s": inf["results"][0]["throughput"],
     }
+    # the batch-256 training run alone, for its peak memory
+    _, out["train256_rss_mib"] = run_binary(binary, a.threads, "--batch-size", 256,
+                                            "--no-inference", "--train-runs", 1, rss=True)
     for batch in TRAIN_BATCHES:
         layers = ["--layers"] if batch == 256 else []
         tr = run_binary(binary, a.threads, "--batch-size", batch, "--no-inference",
@@ -175,6 +196,13 @@ def torch_training(model, batch, fmt, steps, classes):
     return time_calls(step, 1, steps)
 
 
+def torch_training_memory(block, position):
+    """One batch-256 training step in this (fresh) process, NCHW; the
+    parent reads the process's peak RSS."""
+    torch.manual_seed(0)
+    torch_training(scaffold.build(block, position), 256, torch.contiguous_format, 1, 10)
+
+
 def bench_torch(block, position, a):
     torch.manual_seed(0)
     train_model = scaffold.build(block, position)
@@ -209,6 +237,8 @@ COLUMNS = [
     ("train256_ratio", "ours/torch"),
     ("train64_ours", "train64 img/s ours"), ("train64_torch", "torch"),
     ("train64_ratio", "ours/torch"),
+    ("mem_ours_mib", "train256 peak RSS MiB ours"), ("mem_torch_mib", "torch"),
+    ("mem_ratio", "ours/torch"),
     ("infer_gflops", "inf GFLOP/s"), ("infer_peak", "%peak"),
     ("train_gflops", "train GFLOP/s"), ("train_peak", "%peak"),
     ("torch_formats", "torch best layout (b1/inf/train256/train64)"),
@@ -230,6 +260,8 @@ def row_of(exp, ours, th):
         "train256_ratio": ours["train256_img_s"] / th["train256_img_s"],
         "train64_ours": ours["train64_img_s"], "train64_torch": th["train64_img_s"],
         "train64_ratio": ours["train64_img_s"] / th["train64_img_s"],
+        "mem_ours_mib": ours["train256_rss_mib"], "mem_torch_mib": th["train256_rss_mib"],
+        "mem_ratio": ours["train256_rss_mib"] / th["train256_rss_mib"],
         "infer_gflops": infer_gf, "infer_peak": 100 * infer_gf / peak,
         "train_gflops": train_gf, "train_peak": 100 * train_gf / peak,
         "torch_formats": "/".join(th[k] for k in ("b1_format", "infer_format", "train256_format",
@@ -243,24 +275,46 @@ def fmt(v):
     return str(v)
 
 
-def summary_lines(rows, peak, kernels, threads):
-    def med(k):
-        return statistics.median(r[k] for r in rows)
+# Issue 16's targets: (key, what, median at least, every experiment at least)
+SPEED_TARGETS = [
+    ("train256_ratio", "batch-256 training, ours/torch", 2.0, 1.5),
+    ("train64_ratio", "batch-64 training, ours/torch", 1.6, 1.2),
+    ("b1_ratio", "batch-1 latency, torch/ours", 3.0, 2.0),
+    ("infer256_ratio", "batch-256 inference, ours/torch", 2.0, 1.5),
+]
+MEMORY_TARGET = 0.5         # ours/torch peak RSS of a batch-256 training run, at most
+FLOP_RATE_TARGET = 80.0     # % of sgemm, resnet_basic_block_mid's whole training step
+FLOP_RATE_EXPERIMENT = "resnet_basic_block_mid"
 
-    def low(k):
-        return min(rows, key=lambda r: r[k])
-    lines = [
-        "threads: %d each side; GEMM: %s; sgemm peak measured in this run: %.1f GFLOP/s"
-        % (threads, kernels, peak),
-        "batch-1 latency, torch/ours: median %.2fx (target >= 2x)" % med("b1_ratio"),
-        "batch-256 inference, ours/torch: median %.2fx (target >= 1.3x), lowest %.2fx %s "
-        "(target >= 0.9x)" % (med("infer256_ratio"), low("infer256_ratio")["infer256_ratio"],
-                              low("infer256_ratio")["experiment"]),
-        "batch-256 training, ours/torch: median %.2fx (target >= 1.5x), lowest %.2fx %s "
-        "(target >= 1x)" % (med("train256_ratio"), low("train256_ratio")["train256_ratio"],
-                            low("train256_ratio")["experiment"]),
-        "batch-64 training, ours/torch: median %.2fx" % med("train64_ratio"),
-    ]
+
+def met(ok):
+    return "met" if ok else "NOT met"
+
+
+def summary_lines(rows, peak, kernels, threads):
+    """The run's conditions, then one line per target of issue 16."""
+    lines = ["threads: %d each side; GEMM: %s; sgemm rate measured in this run: %.1f GFLOP/s"
+             % (threads, kernels, peak)]
+    for key, what, median_target, floor in SPEED_TARGETS:
+        median = statistics.median(r[key] for r in rows)
+        low = min(rows, key=lambda r: r[key])
+        lines.append("%s: median %.2fx (target >= %.1fx: %s), lowest %.2fx %s (target >= %.1fx: %s)"
+                     % (what, median, median_target, met(median >= median_target), low[key],
+                        low["experiment"], floor, met(low[key] >= floor)))
+    high = max(rows, key=lambda r: r["mem_ratio"])
+    lines.append("peak memory of a batch-256 training run, ours/torch: highest %.2fx %s, median "
+                 "%.2fx (target <= %.1fx for every experiment: %s)"
+                 % (high["mem_ratio"], high["experiment"],
+                    statistics.median(r["mem_ratio"] for r in rows), MEMORY_TARGET,
+                    met(high["mem_ratio"] <= MEMORY_TARGET)))
+    step = [r for r in rows if r["experiment"] == FLOP_RATE_EXPERIMENT]
+    if step:
+        lines.append("whole batch-256 training step of %s: %.1f GFLOP/s on the direct-convolution "
+                     "count, %.0f%% of the sgemm rate (target >= %.0f%%: %s)"
+                     % (FLOP_RATE_EXPERIMENT, step[0]["train_gflops"], step[0]["train_peak"],
+                        FLOP_RATE_TARGET, met(step[0]["train_peak"] >= FLOP_RATE_TARGET)))
+    else:
+        lines.append("whole batch-256 training step of %s: not in this run" % FLOP_RATE_EXPERIMENT)
     return lines
 
 
@@ -287,12 +341,16 @@ def write_outputs(prefix, rows, lines, columns=COLUMNS, title="BlockZoo-C vs PyT
 
 def bench_torch_isolated(exp, a):
     """PyTorch's measurements in a child process: its OpenMP workers spin
-    for a while after each call, which would slow our next binary down."""
+    for a while after each call, which would slow our next binary down.
+    The memory of a training run is taken in a second, fresh child."""
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--threads",
            str(a.threads), "--runs-b1", str(a.runs_b1), "--runs-b256", str(a.runs_b256),
            "--train-steps", str(a.train_steps), exp]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, check=True)
-    return json.loads(p.stdout)
+    th = json.loads(p.stdout)
+    _, th["train256_rss_mib"] = run_measured([sys.executable, os.path.abspath(__file__),
+                                              "--torch-memory", "--threads", str(a.threads), exp])
+    return th
 
 
 def main():
@@ -305,11 +363,15 @@ def main():
     ap.add_argument("--output", default=os.path.join(ROOT, "results", "bench_vs_torch"),
                     help="output prefix (.csv, .md)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--torch-memory", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.torch_worker:
         block, position = scaffold.parse_experiment(a.experiments[0])
         print(json.dumps(bench_torch(block, position, a)))
+        return
+    if a.torch_memory:
+        torch_training_memory(*scaffold.parse_experiment(a.experiments[0]))
         return
     exps = a.experiments or subprocess.run(["make", "-s", "list"], cwd=ROOT, check=True,
                                            stdout=subprocess.PIPE).stdout.decode().split()
@@ -326,9 +388,10 @@ def main():
         dense += dense_conv_rows(exp, ours["train256_layers"], ours["gemm_peak"])
         peak, kernels = max(peak, ours["gemm_peak"]), ours["gemm_kernels"]
         r = rows[-1]
-        log("    b1 %.2f ms vs %.2f ms, inf256 %.0f vs %.0f img/s, train256 %.1f vs %.1f img/s"
+        log("    b1 %.2f ms vs %.2f ms, inf256 %.0f vs %.0f img/s, train256 %.1f vs %.1f img/s, "
+            "train256 peak RSS %.0f vs %.0f MiB"
             % (r["b1_ms_ours"], r["b1_ms_torch"], r["infer256_ours"], r["infer256_torch"],
-               r["train256_ours"], r["train256_torch"]))
+               r["train256_ours"], r["train256_torch"], r["mem_ours_mib"], r["mem_torch_mib"]))
         # the files hold every finished experiment: an interrupted run keeps them
         dense_line = dense_summary(dense)
         lines = summary_lines(rows, peak, kernels, a.threads) + [dense_line]
