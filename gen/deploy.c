@@ -17,14 +17,9 @@ static int sole_consumer(const graph *g, int t)
     return found;
 }
 
-static long conv_weight_numel(const node *n)
-{
-    return (long)n->conv.out_c * (n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
-}
-
 static long merged_conv_floats(const node *n)
 {
-    return conv_weight_numel(n) + n->conv.out_c;
+    return conv2d_weight_numel(n) + n->conv.out_c;
 }
 
 /* The group whose sum node is `node`, or -1. */

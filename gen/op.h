@@ -123,6 +123,9 @@ const op_def *op_by_name(const char *name);     /* NULL: none */
 /* The convolution, which a block's deploy entry (re-parameterisation)
  * creates directly. */
 extern const op_def op_conv2d;
+/* Floats of a convolution's OHWI weight (a re-parameterised group's
+ * merged conv counts them as deploy parameters). */
+long conv2d_weight_numel(const node *n);
 /* The keys a node of this operator may have (common ones included). */
 const char *const *op_keys(const op_def *op);
 
@@ -132,6 +135,8 @@ extern const attr_def op_no_attrs[];            /* {NULL}: no attributes */
  * kernels of an operator that only needs the element count. */
 char *op_numel_kernel_name(const node *n, int deploy_form);
 void op_numel_kernels(kernel_sink *k, const node *n);
+/* macro(name, channels, pixels per sample), name the entry's kernel name. */
+void op_channel_kernels(kernel_sink *k, const node *n, const char *macro, int deploy_form);
 shape3 op_input_shape(const graph *g, const node *n, int i);
 /* PyTorch's window count of a conv or pool along one axis. */
 int window_count(int size, int kernel, int stride, int pad, int dilation, int ceil_mode);

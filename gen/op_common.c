@@ -96,6 +96,13 @@ void op_numel_kernels(kernel_sink *k, const node *n)
     free(name);
 }
 
+void op_channel_kernels(kernel_sink *k, const node *n, const char *macro, int deploy_form)
+{
+    char *name = n->op->kernel_name(n, deploy_form);
+    kernel_macro(k, macro, name, "%d, %d", n->in_shape.c, n->in_shape.h * n->in_shape.w);
+    free(name);
+}
+
 void op_call_emit(const op_call *c, const char *suffix, const char *fmt, ...)
 {
     va_list ap;

@@ -123,7 +123,7 @@ static long dense_weight_floats(const node *n)
     return (long)n->conv.kh * n->conv.kw * n->in_shape.c * n->conv.out_c;
 }
 
-static long conv_weight_numel(const node *n)
+long conv2d_weight_numel(const node *n)
 {
     return (long)n->conv.out_c * (n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
 }
@@ -289,7 +289,7 @@ static void conv_deploy_forward(const op_call *c)
  * transformed there in place (16 values per 3x3). */
 static long conv_deploy_weights(const node *n)
 {
-    return conv_uses_winograd(n) ? winograd_kernel_floats(n) : conv_weight_numel(n);
+    return conv_uses_winograd(n) ? winograd_kernel_floats(n) : conv2d_weight_numel(n);
 }
 
 static long conv_deploy_bias(const node *n, int folded_norm)

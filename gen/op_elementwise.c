@@ -160,10 +160,7 @@ static char *scale_kernel_name(const node *n, int deploy_form)
 
 static void scale_kernels(kernel_sink *k, const node *n)
 {
-    char *name = scale_kernel_name(n, 0);
-    kernel_macro(k, "bz_channel_scale_kernels", name, "%d, %d", n->in_shape.c,
-                 n->in_shape.h * n->in_shape.w);
-    free(name);
+    op_channel_kernels(k, n, "bz_channel_scale_kernels", 0);
 }
 
 static void scale_forward(const op_call *c, int train)

@@ -66,18 +66,12 @@ static char *batchnorm_describe(const node *n)
 
 static void batchnorm_kernels(kernel_sink *k, const node *n)
 {
-    char *name = batchnorm_kernel_name(n, 0);
-    kernel_macro(k, "bz_batchnorm2d_kernels", name, "%d, %d", n->in_shape.c,
-                 n->in_shape.h * n->in_shape.w);
-    free(name);
+    op_channel_kernels(k, n, "bz_batchnorm2d_kernels", 0);
 }
 
 static void batchnorm_deploy_kernels(kernel_sink *k, const deploy_step *s)
 {
-    char *name = batchnorm_kernel_name(s->n, 1);
-    kernel_macro(k, "bz_channel_affine_kernel", name, "%d, %d", s->n->in_shape.c,
-                 s->n->in_shape.h * s->n->in_shape.w);
-    free(name);
+    op_channel_kernels(k, s->n, "bz_channel_affine_kernel", 1);
 }
 
 static void batchnorm_forward(const op_call *c, int train)
@@ -161,10 +155,7 @@ static char *layernorm_kernel_name(const node *n, int deploy_form)
 
 static void layernorm_kernels(kernel_sink *k, const node *n)
 {
-    char *name = layernorm_kernel_name(n, 0);
-    kernel_macro(k, "bz_layernorm2d_kernels", name, "%d, %d", n->in_shape.c,
-                 n->in_shape.h * n->in_shape.w);
-    free(name);
+    op_channel_kernels(k, n, "bz_layernorm2d_kernels", 0);
 }
 
 static void layernorm_forward(const op_call *c, int train)

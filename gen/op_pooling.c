@@ -146,10 +146,7 @@ static char *global_kernel_name(const node *n, int deploy_form)
 
 static void global_kernels(kernel_sink *k, const node *n)
 {
-    char *name = global_kernel_name(n, 0);
-    kernel_macro(k, "bz_global_avgpool_kernels", name, "%d, %d", n->in_shape.c,
-                 n->in_shape.h * n->in_shape.w);
-    free(name);
+    op_channel_kernels(k, n, "bz_global_avgpool_kernels", 0);
 }
 
 static const char *const global_macros[] = {"bz_global_avgpool_kernels", NULL};
