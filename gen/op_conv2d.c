@@ -128,34 +128,44 @@ long conv2d_weight_numel(const node *n)
     return (long)n->conv.out_c * (n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
 }
 
-/* Winograd F(2x2, 3x3) (templates/optimised/conv2d_winograd.m4): dense
+/* Winograd F(4x4, 3x3) (templates/optimised/conv2d_winograd.m4): dense
  * 3x3 stride-1 pad-1 convs whose inputs and outputs fill 16-lane vectors
- * (its transformed products run on the tiled pointwise core both ways). */
+ * (its transformed products run on the tiled pointwise core both ways)
+ * and whose map holds a whole 4x4 tile (on a smaller one most of the 36
+ * products per tile would be of padding). */
 static int conv_uses_winograd(const node *n)
 {
     const conv_attrs *c = &n->conv;
     return c->groups == 1 && c->kh == 3 && c->kw == 3 && c->stride == 1 && c->pad == 1 &&
-           !conv_is_dilated(n) && n->in_shape.c % 16 == 0 && c->out_c % 16 == 0;
+           !conv_is_dilated(n) && n->in_shape.c % 16 == 0 && c->out_c % 16 == 0 &&
+           n->out_shape.h >= 4 && n->out_shape.w >= 4;
 }
 
 /* A Winograd chunk's transformed input and output: 8 MiB, to stay in the
- * last-level cache between the transforms and the 16 products. */
+ * last-level cache between the transforms and the 36 products ... */
 enum { WINOGRAD_CHUNK_FLOATS = 2 << 20 };
+
+/* ... but at least this many tiles, the rows of each product, so that
+ * every block of its kernel (read from memory: 36 of them do not fit in
+ * the cache) serves enough rows to keep the FMA units busy. */
+enum { WINOGRAD_MIN_TILES = 128 };
 
 static long winograd_kernel_floats(const node *n)
 {
-    return 16L * n->in_shape.c * n->conv.out_c;
+    return 36L * n->in_shape.c * n->conv.out_c;
 }
 
 /* The template's layout (bz_winograd_sizes): two transformed kernels and,
- * per sample, 16 positions of its 2x2 tiles times (cin + cout) channels;
+ * per sample, 36 positions of its 4x4 tiles times (cin + cout) channels;
  * expressed, like every conv workspace, in samples of im2col rows. */
 static int winograd_chunk_samples(const node *n, int max_batch)
 {
-    long tiles = (long)((n->out_shape.h + 1) / 2) * ((n->out_shape.w + 1) / 2);
-    long per_sample = 16 * tiles * (n->in_shape.c + n->conv.out_c);
+    long tiles = (long)((n->out_shape.h + 3) / 4) * ((n->out_shape.w + 3) / 4);
+    long per_sample = 36 * tiles * (n->in_shape.c + n->conv.out_c);
     long samples = WINOGRAD_CHUNK_FLOATS / per_sample;
-    samples = samples < 1 ? 1 : samples > max_batch ? max_batch : samples;
+    long enough_rows = (WINOGRAD_MIN_TILES + tiles - 1) / tiles;
+    samples = samples < enough_rows ? enough_rows : samples;
+    samples = samples > max_batch ? max_batch : samples;
     long need = 2 * winograd_kernel_floats(n) + samples * per_sample;
     long per = im2col_floats_per_sample(n);
     return (int)((need + per - 1) / per);
@@ -286,7 +296,7 @@ static void conv_deploy_forward(const op_call *c)
 }
 
 /* The deploy arena's room for a conv's weights: the Winograd kernel is
- * transformed there in place (16 values per 3x3). */
+ * transformed there in place (36 values per 3x3). */
 static long conv_deploy_weights(const node *n)
 {
     return conv_uses_winograd(n) ? winograd_kernel_floats(n) : conv2d_weight_numel(n);

@@ -32,7 +32,6 @@ wait $b || status=1
 if [ $status -ne 0 ] || ! gcc $flags $san -o "$out/test_ops" tests/ops/test_ops.c \
         "$out/f64_cases.o" "$out/ref_cases.o" "$out/opt_cases.o" "$out/opt_stream_cases.o" \
         runtime/kernels/bz_fold.c runtime/kernels/bz_channel_ops.c \
-        runtime/kernels/bz_winograd.c \
         $(pkg-config --libs openblas) -lm 2> "$out/build.log"; then
     echo "not ok - operator tests: build failed"
     cat "$out"/*.log | sed 's/^/# /' | head -20

@@ -50,8 +50,7 @@ if [ "$(echo $objects | wc -w)" -ne 3 ] || ! make -s build/libbzrt_cuda.a >> "$o
 fi
 glue="$objects build/libbzrt_cuda.a -ldl -lm"
 cases=""
-for src in tests/ops/test_ops.c "$out/f64_cases.c" runtime/kernels/bz_fold.c \
-           runtime/kernels/bz_winograd.c; do
+for src in tests/ops/test_ops.c "$out/f64_cases.c" runtime/kernels/bz_fold.c; do
     obj="$out/$(basename "$src" .c).o"
     # shellcheck disable=SC2086
     gcc $flags -DBZ_CUDA_CASES -c -o "$obj" "$src" > "$out/link.log" 2>&1 || break

@@ -6,6 +6,8 @@
 #include <cblas.h>
 #include <math.h>
 
+#include "bz_winograd.h"
+
 #if defined(_OPENMP)
 /* glibc's libmvec has vector erff and expf; math.h announces them only
  * under -ffast-math.  Declared here, the activations' `omp simd` loops
@@ -53,12 +55,6 @@ void bz_fold_conv_batchnorm(const float *w, const float *bias, const float *gamm
 /* An eval-mode BatchNorm as y = x * scale + shift. */
 void bz_fold_batchnorm(const float *gamma, const float *beta, const float *mean,
                        const float *var, double eps, int channels, float *scale, float *shift);
-
-/* Winograd F(2x2, 3x3) (runtime/kernels/bz_winograd.c): u = G g G^T for a 3x3
- * kernel g [3][3] -> u [4][4], and the chain rule back through it,
- * dg = G^T du G. */
-void bz_winograd_kernel_transform(const float g[9], float u[16]);
-void bz_winograd_kernel_gradient(const float du[16], float dg[9]);
 
 /* Per-channel passes over NHWC activations x [rows][channels]
  * (runtime/kernels/bz_channel_ops.c), OpenMP-parallel, deterministic. */

@@ -54,14 +54,14 @@ m4_dnl (rows may wrap) times CB channels: R * NV accumulators in zmm registers; 
 m4_dnl channel, NV weight loads and R broadcasts feed R * NV FMAs.
 m4_dnl Without padding, x is its own padded copy and `buffer` is unused.
 m4_dnl prefix_USABLE says whether the shapes and the workspace allow it.
-m4_define([<bz_conv2d_tiled_core>], [<
+m4_dnl bz_conv2d_tiled_tile(the same arguments): the register block, the
+m4_dnl sizes and prefix_tile alone, for callers with loops of their own.
+m4_define([<bz_conv2d_tiled_tile>], [<
 bz_tiled_register_block([<$1>], $5)
 enum { $1_HP = $3 + 2 * ($11), $1_WP = $4 + 2 * ($11),
        $1_WEIGHTS = $8 * $9 * $2 * $5, $1_PADDED = $1_HP * $1_WP * $2,
        $1_PCHUNK = ($13 - $1_WEIGHTS) / $1_PADDED,
        $1_USABLE = $5 % 16 == 0 && ($11 ? $1_PCHUNK >= 1 : $13 >= $1_WEIGHTS) };
-
-bz_conv2d_pad_helper([<$1>], $2, $3, $4, $11)
 
 /* r (<= R, a constant where inlined) consecutive output pixels, which may
  * span rows: pixel p's window corner is xsample + off[p] in the padded
@@ -112,7 +112,10 @@ $1_tile(const float *xsample, const long *off, const float *wblock, const float 
     }
     if (stream)
         _mm_sfence();  /* visible before the region's closing barrier */
-}
+}>])m4_dnl
+m4_define([<bz_conv2d_tiled_core>], [<bz_conv2d_tiled_tile($@)
+
+bz_conv2d_pad_helper([<$1>], $2, $3, $4, $11)
 
 static void $1_run(const float *x, const float *wp, const float *b, float *y, float *buffer,
                    int batch, int accumulate)
@@ -193,9 +196,9 @@ m4_dnl A sample is swept in bands of ROWS output rows whose dy and x fit in
 m4_dnl 256 KiB, a quarter of a small L2, so that all the tasks of a band find them there;
 m4_dnl schedule(static) gives a thread the same tasks in every band, so the
 m4_dnl bands need no barrier between them.
-m4_define([<bz_conv2d_tiled_wgrad_sum>], [<
-bz_conv2d_pad_rows_helper([<$1_wg>], $2, $3, $4, $11)
-
+m4_dnl bz_conv2d_tiled_wgrad_tile(the same arguments): prefix_wgrad_tile
+m4_dnl alone (its register block prefix_wg defined by the caller).
+m4_define([<bz_conv2d_tiled_wgrad_tile>], [<
 static inline __attribute__((always_inline)) void
 $1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int rows, int first)
 {
@@ -235,7 +238,9 @@ $1_wgrad_tile(const float *xtap, const float *dyn, float *acc_out, int r, int ro
         for (int v = 0; v < NV; v++)
             _mm512_storeu_ps(acc_out + (long)c * COUT + 16 * v, acc[c][v]);
     }
-}
+}>])m4_dnl
+m4_define([<bz_conv2d_tiled_wgrad_sum>], [<bz_conv2d_tiled_wgrad_tile($@)
+bz_conv2d_pad_rows_helper([<$1_wg>], $2, $3, $4, $11)
 
 static void $1_wgrad_sum(const float *x, const float *dy, float *dwp, float *padded, int batch,
                          int out_rows, int accumulate)

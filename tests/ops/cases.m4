@@ -47,14 +47,14 @@ bz_conv_case([<pw_tiled_nv3>], [<pointwise_tiled>], 2, 32, 4, 4, 48, 4, 4, 1, 1,
 m4_dnl deploy convs: weights packed once (the forward then skips packing)
 bz_conv_deploy_case([<dep_tiled>], [<tiled>], 2, 5, 7, 9, 32, 7, 9, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1)
 bz_conv_deploy_case([<dep_pw_tiled>], [<pointwise_tiled>], 3, 16, 3, 5, 48, 3, 5, 1, 1, 1, 0, 1, 1, 4, [<gemm>], 1)
-m4_dnl Winograd F(2x2, 3x3): odd sizes (edge tiles cut), 1 to 4 vectors of
+m4_dnl Winograd F(4x4, 3x3): odd sizes (edge tiles cut), 1 to 4 vectors of
 m4_dnl 16 channels either way, chunks of 1 and 2 samples (the last one
 m4_dnl partial), bias; the deploy form transformed once in place
-bz_conv_case([<wino_odd>], [<winograd>], 3, 16, 5, 7, 32, 5, 7, 3, 3, 1, 1, 1, 1, 8, [<direct>], 1)
-bz_conv_case([<wino_even>], [<winograd>], 2, 32, 6, 4, 16, 6, 4, 3, 3, 1, 1, 1, 0, 4, [<direct>], 1)
-bz_conv_case([<wino_nv3>], [<winograd>], 2, 48, 4, 4, 64, 4, 4, 3, 3, 1, 1, 1, 1, 16, [<direct>], 1)
-bz_conv_case([<wino_tiny>], [<winograd>], 2, 16, 1, 3, 16, 1, 3, 3, 3, 1, 1, 1, 0, 40, [<direct>], 1)
-bz_conv_deploy_case([<dep_wino>], [<winograd>], 2, 16, 3, 5, 16, 3, 5, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1)
+bz_conv_case([<wino_odd>], [<winograd>], 3, 16, 5, 7, 32, 5, 7, 3, 3, 1, 1, 1, 1, 11, [<direct>], 1)
+bz_conv_case([<wino_even>], [<winograd>], 2, 32, 6, 4, 16, 6, 4, 3, 3, 1, 1, 1, 0, 6, [<direct>], 1)
+bz_conv_case([<wino_nv3>], [<winograd>], 2, 48, 4, 4, 64, 4, 4, 3, 3, 1, 1, 1, 1, 34, [<direct>], 1)
+bz_conv_case([<wino_tiny>], [<winograd>], 2, 16, 1, 3, 16, 1, 3, 3, 3, 1, 1, 1, 0, 46, [<direct>], 1)
+bz_conv_deploy_case([<dep_wino>], [<winograd>], 2, 16, 3, 5, 16, 3, 5, 3, 3, 1, 1, 1, 1, 10, [<direct>], 1)
 m4_dnl wide rows: the weight gradient sweeps a sample in bands of rows
 bz_conv_case([<pw_tiled_bands>], [<pointwise_tiled>], 2, 16, 3, 300, 64, 3, 300, 1, 1, 1, 0, 1, 0, 1, [<gemm>], 1)
 bz_conv_case([<tiled_bands_s2>], [<tiled>], 2, 16, 5, 800, 16, 3, 400, 3, 3, 2, 1, 1, 1, 1, [<direct>], 1)

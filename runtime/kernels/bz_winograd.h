@@ -1,0 +1,135 @@
+/* Winograd F(4x4, 3x3) (Lavin and Gray, 2015; interpolation points 0, 1,
+ * -1, 2, -2 and infinity): a 4x4 output tile of a 3x3 correlation is
+ * Y = A^T [(G g G^T) . (B^T d B)] A over the 6x6 input window d around it,
+ * 36 products per tile and channel pair instead of 144.
+ *
+ *   B^T = [4  0 -5  0 1 0;  0 -4 -4  1 1 0;  0 4 -4 -1 1 0;
+ *          0 -2 -1  2 1 0;  0  2 -1 -2 1 0;  0 4  0 -5 0 1]
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ *          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0;  0 1 -1 2 -2 0;  0 1 1 4 4 0;  0 1 -1 8 -8 1]
+ *
+ * Every transform runs on 16 channels at a time, one matrix side per call
+ * (a column, then a row). */
+#ifndef BZ_WINOGRAD_H
+#define BZ_WINOGRAD_H
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+/* o = B^T d: six input pixels to six transformed values */
+static inline void bz_winograd_input_1d(const __m512 d[6], __m512 o[6])
+{
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f);
+    const __m512 five = _mm512_set1_ps(5.0f);
+    __m512 d4_minus_d2 = _mm512_sub_ps(d[4], d[2]);
+    o[0] = _mm512_fmadd_ps(four, d[0], _mm512_fnmadd_ps(five, d[2], d[4]));
+    o[1] = _mm512_fnmadd_ps(four, _mm512_add_ps(d[1], d[2]), _mm512_add_ps(d[3], d[4]));
+    o[2] = _mm512_fmadd_ps(four, _mm512_sub_ps(d[1], d[2]), _mm512_sub_ps(d[4], d[3]));
+    o[3] = _mm512_fmadd_ps(two, _mm512_sub_ps(d[3], d[1]), d4_minus_d2);
+    o[4] = _mm512_fmadd_ps(two, _mm512_sub_ps(d[1], d[3]), d4_minus_d2);
+    o[5] = _mm512_fmadd_ps(four, d[1], _mm512_fnmadd_ps(five, d[3], d[5]));
+}
+
+/* y = A^T m: six products to four outputs */
+static inline void bz_winograd_output_1d(const __m512 m[6], __m512 y[4])
+{
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f);
+    const __m512 eight = _mm512_set1_ps(8.0f);
+    __m512 s12 = _mm512_add_ps(m[1], m[2]), d12 = _mm512_sub_ps(m[1], m[2]);
+    __m512 s34 = _mm512_add_ps(m[3], m[4]), d34 = _mm512_sub_ps(m[3], m[4]);
+    y[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), s34);
+    y[1] = _mm512_fmadd_ps(two, d34, d12);
+    y[2] = _mm512_fmadd_ps(four, s34, s12);
+    y[3] = _mm512_add_ps(_mm512_fmadd_ps(eight, d34, d12), m[5]);
+}
+
+/* r = A e: four output gradients carried back to the six products */
+static inline void bz_winograd_gradient_1d(const __m512 e[4], __m512 r[6])
+{
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f);
+    __m512 even = _mm512_add_ps(e[0], e[2]), odd = _mm512_add_ps(e[1], e[3]);
+    __m512 even4 = _mm512_fmadd_ps(four, e[2], e[0]), odd4 = _mm512_fmadd_ps(four, e[3], e[1]);
+    r[0] = e[0];
+    r[1] = _mm512_add_ps(even, odd);
+    r[2] = _mm512_sub_ps(even, odd);
+    r[3] = _mm512_fmadd_ps(two, odd4, even4);
+    r[4] = _mm512_fnmadd_ps(two, odd4, even4);
+    r[5] = e[3];
+}
+/* t = G g: three kernel taps to six */
+static inline void bz_winograd_kernel_1d(const __m512 g[3], __m512 t[6])
+{
+    const __m512 sixth = _mm512_set1_ps(1.0f / 6), twelfth = _mm512_set1_ps(1.0f / 12);
+    __m512 outer = _mm512_add_ps(g[0], g[2]);
+    __m512 even = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24), g[0], _mm512_mul_ps(sixth, g[2]));
+    t[0] = _mm512_mul_ps(_mm512_set1_ps(0.25f), g[0]);
+    t[1] = _mm512_mul_ps(_mm512_set1_ps(-1.0f / 6), _mm512_add_ps(outer, g[1]));
+    t[2] = _mm512_mul_ps(_mm512_set1_ps(-1.0f / 6), _mm512_sub_ps(outer, g[1]));
+    t[3] = _mm512_fmadd_ps(twelfth, g[1], even);
+    t[4] = _mm512_fnmadd_ps(twelfth, g[1], even);
+    t[5] = g[2];
+}
+
+/* g = G^T t: the gradient of six transformed taps back to three */
+static inline void bz_winograd_kernel_gradient_1d(const __m512 t[6], __m512 g[3])
+{
+    const __m512 sixth = _mm512_set1_ps(1.0f / 6);
+    __m512 s12 = _mm512_add_ps(t[1], t[2]), s34 = _mm512_add_ps(t[3], t[4]);
+    g[0] = _mm512_fmadd_ps(_mm512_set1_ps(0.25f), t[0],
+                           _mm512_fmsub_ps(_mm512_set1_ps(1.0f / 24), s34,
+                                           _mm512_mul_ps(sixth, s12)));
+    g[1] = _mm512_fmadd_ps(sixth, _mm512_sub_ps(t[2], t[1]),
+                           _mm512_mul_ps(_mm512_set1_ps(1.0f / 12), _mm512_sub_ps(t[3], t[4])));
+    g[2] = _mm512_fmadd_ps(sixth, _mm512_sub_ps(s34, s12), t[5]);
+}
+
+/* 16 floats lane_stride apart (contiguous for 1) */
+static inline __m512 bz_winograd_load_16(const float *p, int lane_stride)
+{
+    if (lane_stride == 1)
+        return _mm512_loadu_ps(p);
+    __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    return _mm512_i32gather_ps(_mm512_mullo_epi32(lanes, _mm512_set1_epi32(lane_stride)), p, 4);
+}
+
+/* u = G g G^T of 16 3x3 kernels: tap k (row-major; 8 - k with flip) of
+ * lane l at w[l * lane_stride + k * tap_stride]; u [36] row-major. */
+static inline void bz_winograd_kernel_transform_16(const float *w, int lane_stride,
+                                                   int tap_stride, int flip, __m512 u[36])
+{
+    __m512 gg[6][3];  /* G g, column by column */
+    for (int j = 0; j < 3; j++) {
+        __m512 col[3], out[6];
+        for (int i = 0; i < 3; i++) {
+            int k = 3 * i + j;
+            col[i] = bz_winograd_load_16(w + (long)(flip ? 8 - k : k) * tap_stride, lane_stride);
+        }
+        bz_winograd_kernel_1d(col, out);
+        for (int i = 0; i < 6; i++)
+            gg[i][j] = out[i];
+    }
+    for (int i = 0; i < 6; i++)
+        bz_winograd_kernel_1d(gg[i], u + 6 * i);
+}
+
+/* dg = G^T du G of 16 kernels: du position p of lane l at
+ * du[l * lane_stride + p * position_stride]; dg [9] row-major. */
+static inline void bz_winograd_kernel_gradient_16(const float *du, int lane_stride,
+                                                  long position_stride, __m512 dg[9])
+{
+    __m512 a[3][6];  /* G^T du, column by column */
+    for (int k = 0; k < 6; k++) {
+        __m512 col[6], out[3];
+        for (int i = 0; i < 6; i++)
+            col[i] = bz_winograd_load_16(du + (6 * i + k) * position_stride, lane_stride);
+        bz_winograd_kernel_gradient_1d(col, out);
+        for (int j = 0; j < 3; j++)
+            a[j][k] = out[j];
+    }
+    for (int j = 0; j < 3; j++)
+        bz_winograd_kernel_gradient_1d(a[j], dg + 3 * j);
+}
+#endif
+
+#endif
