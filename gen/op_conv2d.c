@@ -101,8 +101,9 @@ static int conv_is_pointwise(const node *n)
     return c->kh == 1 && c->kw == 1 && c->stride == 1 && c->pad == 0;
 }
 
-/* The tiled, Winograd and depthwise templates step through the kernel one
- * pixel at a time; im2col and the direct loops take any dilation. */
+/* The tiled and depthwise templates step through the kernel one pixel at
+ * a time; Winograd takes a dilation as sub-maps, im2col and the direct
+ * loops take any. */
 static int conv_is_dilated(const node *n)
 {
     return n->conv.dilation > 1 && (n->conv.kh > 1 || n->conv.kw > 1);
@@ -129,16 +130,19 @@ long conv2d_weight_numel(const node *n)
 }
 
 /* Winograd F(4x4, 3x3) (templates/optimised/conv2d_winograd.m4): dense
- * 3x3 stride-1 pad-1 convs whose inputs and outputs fill 16-lane vectors
- * (its transformed products run on the tiled pointwise core both ways)
- * and whose map holds a whole 4x4 tile (on a smaller one most of the 36
- * products per tile would be of padding). */
+ * 3x3 stride-1 convs padded by their dilation d, whose inputs and outputs
+ * fill 16-lane vectors (its transformed products run on the tiled
+ * pointwise core both ways) and whose map splits into d x d sub-maps (of
+ * the pixels congruent mod d, each an ordinary 3x3 conv) that hold a
+ * whole 4x4 tile (on a smaller one most of the 36 products per tile would
+ * be of padding). */
 static int conv_uses_winograd(const node *n)
 {
     const conv_attrs *c = &n->conv;
-    return c->groups == 1 && c->kh == 3 && c->kw == 3 && c->stride == 1 && c->pad == 1 &&
-           !conv_is_dilated(n) && n->in_shape.c % 16 == 0 && c->out_c % 16 == 0 &&
-           n->out_shape.h >= 4 && n->out_shape.w >= 4;
+    int d = c->dilation, h = n->out_shape.h, w = n->out_shape.w;
+    return c->groups == 1 && c->kh == 3 && c->kw == 3 && c->stride == 1 && c->pad == d &&
+           n->in_shape.c % 16 == 0 && c->out_c % 16 == 0 && h % d == 0 && w % d == 0 &&
+           h / d >= 4 && w / d >= 4;
 }
 
 /* A Winograd chunk's transformed input and output: 8 MiB, to stay in the
@@ -156,11 +160,13 @@ static long winograd_kernel_floats(const node *n)
 }
 
 /* The template's layout (bz_winograd_sizes): two transformed kernels and,
- * per sample, 36 positions of its 4x4 tiles times (cin + cout) channels;
+ * per sample, 36 positions of its 4x4 tiles (of every sub-map) times
+ * (cin + cout) channels;
  * expressed, like every conv workspace, in samples of im2col rows. */
 static int winograd_chunk_samples(const node *n, int max_batch)
 {
-    long tiles = (long)((n->out_shape.h + 3) / 4) * ((n->out_shape.w + 3) / 4);
+    int d = n->conv.dilation;
+    long tiles = (long)d * d * ((n->out_shape.h / d + 3) / 4) * ((n->out_shape.w / d + 3) / 4);
     long per_sample = 36 * tiles * (n->in_shape.c + n->conv.out_c);
     long samples = WINOGRAD_CHUNK_FLOATS / per_sample;
     long enough_rows = (WINOGRAD_MIN_TILES + tiles - 1) / tiles;

@@ -1,4 +1,5 @@
-m4_dnl Winograd F(4x4, 3x3) for dense 3x3 stride-1 pad-1 convs with 16n
+m4_dnl Winograd F(4x4, 3x3) for dense 3x3 stride-1 convs, padding equal to
+m4_dnl the dilation, with 16n
 m4_dnl input and output channels, bzgen's "winograd" algorithm; needs
 m4_dnl AVX-512 (without it the im2col + GEMM kernels stand in).
 m4_dnl
@@ -14,51 +15,69 @@ m4_dnl the flipped, transposed kernel; dw = G^T dU G with
 m4_dnl dU[p] = sum over tiles of V[p]^T (A dy A^T)[p], the pointwise
 m4_dnl weight-gradient sum (a chunk's tiles swept as the rows of one sample).
 m4_dnl
-m4_dnl Layouts: activations NHWC; transformed buffers [36][tiles][channels]
-m4_dnl for the tiles of the samples of one chunk, tile t = (n, th, tw) in
-m4_dnl row-major order; packed kernels [36][channels out / CB][channels in][CB].
+m4_dnl A dilated conv (dilation D, padding D, maps of D n pixels) is D x D
+m4_dnl ordinary ones, one per phase: the sub-map of the pixels whose row and
+m4_dnl column are congruent mod D; its tiles are those of every phase.
 m4_dnl
-m4_dnl bz_winograd_input_transform(prefix, channels, h, w):
+m4_dnl Layouts: activations NHWC; transformed buffers [36][tiles][channels]
+m4_dnl for the tiles of the samples of one chunk, tile t = (n, phase, th, tw)
+m4_dnl in row-major order; packed kernels [36][channels out / CB][channels
+m4_dnl in][CB].
+m4_dnl
+m4_dnl bz_winograd_tiling(channels, h, w, dilation): the enum of a
+m4_dnl transform's sizes (HS x WS: a phase's sub-map; TH x TW tiles each);
+m4_dnl bz_winograd_tile(n, phase, th, tw): that tile's index in the chunk;
+m4_dnl bz_winograd_pixel(n, phase, sh, sw): the index of the pixel at (sh,
+m4_dnl sw) of the phase's sub-map in an activation [n][H][W].
+m4_define([<bz_winograd_tiling>], [<enum { C = $1, H = $2, W = $3, D = $4, HS = H / D, WS = W / D,
+           TH = (HS + 3) / 4, TW = (WS + 3) / 4, TILES = D * D * TH * TW };>])m4_dnl
+m4_define([<bz_winograd_tile>], [<((((long)($1) * D * D + ($2)) * TH + ($3)) * TW + ($4))>])m4_dnl
+m4_define([<bz_winograd_pixel>],
+          [<(((long)($1) * H + ($2) / D + D * ($3)) * W + ($2) % D + D * ($4))>])m4_dnl
+m4_dnl
+m4_dnl bz_winograd_input_transform(prefix, channels, h, w, dilation):
 m4_dnl prefix_input_transform(x, v, samples), x [samples][h][w][C], v = B^T d B.
 m4_define([<bz_winograd_input_transform>], [<
 static void $1_input_transform(const float *x, float *v, int samples)
 {
-    enum { C = $2, H = $3, W = $4, TH = (H + 3) / 4, TW = (W + 3) / 4, TILES = TH * TW };
+    bz_winograd_tiling($2, $3, $4, $5)
     static const float zero[C];
     long plane = (long)samples * TILES * C;
-    #pragma omp parallel for collapse(2) schedule(static)
+    #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
-        for (int th = 0; th < TH; th++)
-            for (int tw = 0; tw < TW; tw++) {
-                const float *d[6][6];  /* the window's pixels, zero outside */
-                for (int i = 0; i < 6; i++)
-                    for (int j = 0; j < 6; j++) {
-                        int ih = 4 * th - 1 + i, iw = 4 * tw - 1 + j;
-                        d[i][j] = ih < 0 || ih >= H || iw < 0 || iw >= W
-                                      ? zero : x + (((long)n * H + ih) * W + iw) * C;
-                    }
-                float *vt = v + ((long)n * TILES + th * TW + tw) * C;
-                for (int c = 0; c < C; c += 16) {
-                    __m512 t[6][6];  /* B^T d, column by column */
-                    for (int j = 0; j < 6; j++) {
-                        __m512 col[6], out[6];
-                        for (int i = 0; i < 6; i++)
-                            col[i] = _mm512_loadu_ps(d[i][j] + c);
-                        bz_winograd_input_1d(col, out);
-                        for (int i = 0; i < 6; i++)
-                            t[i][j] = out[i];
-                    }
-                    for (int i = 0; i < 6; i++) {
-                        __m512 out[6];
-                        bz_winograd_input_1d(t[i], out);
-                        for (int k = 0; k < 6; k++)
-                            _mm512_storeu_ps(vt + (6 * i + k) * plane + c, out[k]);
+        for (int phase = 0; phase < D * D; phase++)
+            for (int th = 0; th < TH; th++)
+                for (int tw = 0; tw < TW; tw++) {
+                    const float *d[6][6];  /* the window's pixels, zero outside the sub-map */
+                    for (int i = 0; i < 6; i++)
+                        for (int j = 0; j < 6; j++) {
+                            int sh = 4 * th - 1 + i, sw = 4 * tw - 1 + j;
+                            d[i][j] = sh < 0 || sh >= HS || sw < 0 || sw >= WS
+                                          ? zero
+                                          : x + bz_winograd_pixel(n, phase, sh, sw) * C;
+                        }
+                    float *vt = v + bz_winograd_tile(n, phase, th, tw) * C;
+                    for (int c = 0; c < C; c += 16) {
+                        __m512 t[6][6];  /* B^T d, column by column */
+                        for (int j = 0; j < 6; j++) {
+                            __m512 col[6], out[6];
+                            for (int i = 0; i < 6; i++)
+                                col[i] = _mm512_loadu_ps(d[i][j] + c);
+                            bz_winograd_input_1d(col, out);
+                            for (int i = 0; i < 6; i++)
+                                t[i][j] = out[i];
+                        }
+                        for (int i = 0; i < 6; i++) {
+                            __m512 out[6];
+                            bz_winograd_input_1d(t[i], out);
+                            for (int k = 0; k < 6; k++)
+                                _mm512_storeu_ps(vt + (6 * i + k) * plane + c, out[k]);
+                        }
                     }
                 }
-            }
 }>])m4_dnl
 m4_dnl
-m4_dnl bz_winograd_output_transform(prefix, channels, h, w, bias):
+m4_dnl bz_winograd_output_transform(prefix, channels, h, w, dilation, bias):
 m4_dnl prefix_output_transform(m, b, y, samples, accumulate, stream): y
 m4_dnl [samples][h][w][C] (+)= A^T m A (+ b), the parts of edge tiles outside
 m4_dnl y dropped; stream: with streaming stores (an output larger than the L3).
@@ -66,82 +85,87 @@ m4_define([<bz_winograd_output_transform>], [<
 static void $1_output_transform(const float *m, const float *b, float *y, int samples,
                                 int accumulate, int stream)
 {
-    enum { C = $2, H = $3, W = $4, TH = (H + 3) / 4, TW = (W + 3) / 4, TILES = TH * TW,
-           HAS_BIAS = $5 };
+    bz_winograd_tiling($2, $3, $4, $5)
+    enum { HAS_BIAS = $6 };
     long plane = (long)samples * TILES * C;
-    #pragma omp parallel for collapse(2) schedule(static)
+    #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
-        for (int th = 0; th < TH; th++) {
-            for (int tw = 0; tw < TW; tw++) {
-                const float *mt = m + ((long)n * TILES + th * TW + tw) * C;
-                int rows = H - 4 * th < 4 ? H - 4 * th : 4, cols = W - 4 * tw < 4 ? W - 4 * tw : 4;
-                for (int c = 0; c < C; c += 16) {
-                    __m512 s[4][6];  /* A^T m, column by column */
-                    for (int j = 0; j < 6; j++) {
-                        __m512 col[6], out[4];
-                        for (int i = 0; i < 6; i++)
-                            col[i] = _mm512_loadu_ps(mt + (6 * i + j) * plane + c);
-                        bz_winograd_output_1d(col, out);
-                        for (int a = 0; a < 4; a++)
-                            s[a][j] = out[a];
-                    }
-                    __m512 bias = HAS_BIAS ? _mm512_loadu_ps(b + c) : _mm512_setzero_ps();
-                    for (int a = 0; a < rows; a++) {
-                        __m512 out[4];
-                        bz_winograd_output_1d(s[a], out);
-                        for (int e = 0; e < cols; e++) {
-                            float *yp = y + (((long)n * H + 4 * th + a) * W + 4 * tw + e) * C + c;
-                            __m512 r = _mm512_add_ps(out[e], bias);
-                            if (accumulate)
-                                r = _mm512_add_ps(_mm512_loadu_ps(yp), r);
-                            if (stream)
-                                _mm512_stream_ps(yp, r);
-                            else
-                                _mm512_storeu_ps(yp, r);
+        for (int phase = 0; phase < D * D; phase++)
+            for (int th = 0; th < TH; th++) {
+                for (int tw = 0; tw < TW; tw++) {
+                    const float *mt = m + bz_winograd_tile(n, phase, th, tw) * C;
+                    int rows = HS - 4 * th < 4 ? HS - 4 * th : 4;
+                    int cols = WS - 4 * tw < 4 ? WS - 4 * tw : 4;
+                    for (int c = 0; c < C; c += 16) {
+                        __m512 s[4][6];  /* A^T m, column by column */
+                        for (int j = 0; j < 6; j++) {
+                            __m512 col[6], out[4];
+                            for (int i = 0; i < 6; i++)
+                                col[i] = _mm512_loadu_ps(mt + (6 * i + j) * plane + c);
+                            bz_winograd_output_1d(col, out);
+                            for (int a = 0; a < 4; a++)
+                                s[a][j] = out[a];
+                        }
+                        __m512 bias = HAS_BIAS ? _mm512_loadu_ps(b + c) : _mm512_setzero_ps();
+                        for (int a = 0; a < rows; a++) {
+                            __m512 out[4];
+                            bz_winograd_output_1d(s[a], out);
+                            for (int e = 0; e < cols; e++) {
+                                float *yp = y + c +
+                                            bz_winograd_pixel(n, phase, 4 * th + a, 4 * tw + e) * C;
+                                __m512 r = _mm512_add_ps(out[e], bias);
+                                if (accumulate)
+                                    r = _mm512_add_ps(_mm512_loadu_ps(yp), r);
+                                if (stream)
+                                    _mm512_stream_ps(yp, r);
+                                else
+                                    _mm512_storeu_ps(yp, r);
+                            }
                         }
                     }
                 }
+                if (stream)
+                    _mm_sfence();  /* this thread's stores, before the closing barrier */
             }
-            if (stream)
-                _mm_sfence();  /* this thread's stores, before the closing barrier */
-        }
 }>])m4_dnl
 m4_dnl
-m4_dnl bz_winograd_gradient_transform(prefix, channels, h, w):
+m4_dnl bz_winograd_gradient_transform(prefix, channels, h, w, dilation):
 m4_dnl prefix_gradient_transform(dy, g, samples): g = A dy A^T per tile, the
 m4_dnl output gradient carried back to the 36 positions (zero outside dy).
 m4_define([<bz_winograd_gradient_transform>], [<
 static void $1_gradient_transform(const float *dy, float *g, int samples)
 {
-    enum { C = $2, H = $3, W = $4, TH = (H + 3) / 4, TW = (W + 3) / 4, TILES = TH * TW };
+    bz_winograd_tiling($2, $3, $4, $5)
     long plane = (long)samples * TILES * C;
-    #pragma omp parallel for collapse(2) schedule(static)
+    #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
-        for (int th = 0; th < TH; th++)
-            for (int tw = 0; tw < TW; tw++) {
-                float *gt = g + ((long)n * TILES + th * TW + tw) * C;
-                int rows = H - 4 * th < 4 ? H - 4 * th : 4, cols = W - 4 * tw < 4 ? W - 4 * tw : 4;
-                const float *yp = dy + (((long)n * H + 4 * th) * W + 4 * tw) * C;
-                for (int c = 0; c < C; c += 16) {
-                    __m512 r[6][4];  /* A dy, column by column */
-                    for (int b = 0; b < 4; b++) {
-                        __m512 col[4], out[6];
-                        for (int a = 0; a < 4; a++)
-                            col[a] = a < rows && b < cols
-                                         ? _mm512_loadu_ps(yp + ((long)a * W + b) * C + c)
-                                         : _mm512_setzero_ps();
-                        bz_winograd_gradient_1d(col, out);
-                        for (int i = 0; i < 6; i++)
-                            r[i][b] = out[i];
-                    }
-                    for (int i = 0; i < 6; i++) {
-                        __m512 out[6];
-                        bz_winograd_gradient_1d(r[i], out);
-                        for (int k = 0; k < 6; k++)
-                            _mm512_storeu_ps(gt + (6 * i + k) * plane + c, out[k]);
+        for (int phase = 0; phase < D * D; phase++)
+            for (int th = 0; th < TH; th++)
+                for (int tw = 0; tw < TW; tw++) {
+                    float *gt = g + bz_winograd_tile(n, phase, th, tw) * C;
+                    int rows = HS - 4 * th < 4 ? HS - 4 * th : 4;
+                    int cols = WS - 4 * tw < 4 ? WS - 4 * tw : 4;
+                    for (int c = 0; c < C; c += 16) {
+                        __m512 r[6][4];  /* A dy, column by column */
+                        for (int b = 0; b < 4; b++) {
+                            __m512 col[4], out[6];
+                            for (int a = 0; a < 4; a++)
+                                col[a] = a < rows && b < cols
+                                             ? _mm512_loadu_ps(dy + bz_winograd_pixel(n, phase,
+                                                   4 * th + a, 4 * tw + b) * C + c)
+                                             : _mm512_setzero_ps();
+                            bz_winograd_gradient_1d(col, out);
+                            for (int i = 0; i < 6; i++)
+                                r[i][b] = out[i];
+                        }
+                        for (int i = 0; i < 6; i++) {
+                            __m512 out[6];
+                            bz_winograd_gradient_1d(r[i], out);
+                            for (int k = 0; k < 6; k++)
+                                _mm512_storeu_ps(gt + (6 * i + k) * plane + c, out[k]);
+                        }
                     }
                 }
-            }
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_sizes(prefix, the kernel arguments): the workspace (the
@@ -149,7 +173,7 @@ m4_dnl $15 floats bzgen reserved) holds two packed kernels (U and, in the
 m4_dnl backward, U' or dU) and, per sample of a chunk of SAMPLES, the
 m4_dnl transformed input and the transformed output.
 m4_define([<bz_winograd_sizes>], [<
-enum { $1_TILES = (($6 + 3) / 4) * (($7 + 3) / 4), $1_KERNEL = 36 * $2 * $5,
+enum { $1_TILES = $18 * $18 * (($6 / $18 + 3) / 4) * (($7 / $18 + 3) / 4), $1_KERNEL = 36 * $2 * $5,
        $1_PER_SAMPLE = 36 * $1_TILES * ($2 + $5),
        $1_SAMPLES = ($15 - 2 * $1_KERNEL) / $1_PER_SAMPLE };>])m4_dnl
 m4_dnl
@@ -188,8 +212,8 @@ m4_dnl The forward: name_pack_weights(w, u) transforms and packs the kernel;
 m4_dnl name_run(x, u, b, y, buffer, batch) runs on it, chunk by chunk.
 m4_define([<bz_conv2d_winograd_forward_body>], [<bz_winograd_sizes($@)
 bz_winograd_products([<$1_wf>], $2, $5)
-bz_winograd_input_transform([<$1_wf>], $2, $3, $4)
-bz_winograd_output_transform([<$1_wf>], $5, $6, $7, $13)
+bz_winograd_input_transform([<$1_wf>], $2, $3, $4, $18)
+bz_winograd_output_transform([<$1_wf>], $5, $6, $7, $18, $13)
 
 /* w [COUT][3][3][CIN] (OHWI) -> u [36][COUT / CB][CIN][CB], 16 output
  * channels at a time */
@@ -241,10 +265,10 @@ m4_define([<bz_conv2d_winograd_backward_body>], [<bz_winograd_sizes([<$1_bw>], m
 bz_tiled_register_block([<$1_ww_wg>], $5)
 bz_conv2d_tiled_wgrad_tile([<$1_ww>], $2, 1, 1, $5, 1, 1, 1, 1, 1, 0, 0, 0, 0)
 bz_winograd_products([<$1_wd>], $5, $2)
-bz_winograd_input_transform([<$1_wx>], $2, $3, $4)
-bz_winograd_gradient_transform([<$1_wy>], $5, $6, $7)
-bz_winograd_input_transform([<$1_wd>], $5, $6, $7)
-bz_winograd_output_transform([<$1_wd>], $2, $3, $4, 0)
+bz_winograd_input_transform([<$1_wx>], $2, $3, $4, $18)
+bz_winograd_gradient_transform([<$1_wy>], $5, $6, $7, $18)
+bz_winograd_input_transform([<$1_wd>], $5, $6, $7, $18)
+bz_winograd_output_transform([<$1_wd>], $2, $3, $4, $18, 0)
 
 /* du[p] (+)= v[p]^T g[p] for the 36 positions: v [36][tiles][CIN],
  * g [36][tiles][COUT], du [36][CIN][COUT] */

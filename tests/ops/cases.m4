@@ -55,6 +55,10 @@ bz_conv_case([<wino_even>], [<winograd>], 2, 32, 6, 4, 16, 6, 4, 3, 3, 1, 1, 1, 
 bz_conv_case([<wino_nv3>], [<winograd>], 2, 48, 4, 4, 64, 4, 4, 3, 3, 1, 1, 1, 1, 34, [<direct>], 1)
 bz_conv_case([<wino_tiny>], [<winograd>], 2, 16, 1, 3, 16, 1, 3, 3, 3, 1, 1, 1, 0, 46, [<direct>], 1)
 bz_conv_deploy_case([<dep_wino>], [<winograd>], 2, 16, 3, 5, 16, 3, 5, 3, 3, 1, 1, 1, 1, 10, [<direct>], 1)
+m4_dnl ... dilated: 2 x 2 sub-maps of 5 x 4 (an edge tile cut), chunks of 2
+m4_dnl samples, the last partial; 3 x 3 sub-maps of 4 x 3
+bz_conv_case([<wino_dil2>], [<winograd>], 3, 16, 10, 8, 32, 10, 8, 3, 3, 1, 2, 1, 1, 6, [<direct>], 2)
+bz_conv_case([<wino_dil3>], [<winograd>], 2, 32, 12, 9, 16, 12, 9, 3, 3, 1, 3, 1, 0, 2, [<direct>], 3)
 m4_dnl wide rows: the weight gradient sweeps a sample in bands of rows
 bz_conv_case([<pw_tiled_bands>], [<pointwise_tiled>], 2, 16, 3, 300, 64, 3, 300, 1, 1, 1, 0, 1, 0, 1, [<gemm>], 1)
 bz_conv_case([<tiled_bands_s2>], [<tiled>], 2, 16, 5, 800, 16, 3, 400, 3, 3, 2, 1, 1, 1, 1, [<direct>], 1)
@@ -140,6 +144,8 @@ bz_table_entry([<wino_even_case>])
 bz_table_entry([<wino_nv3_case>])
 bz_table_entry([<wino_tiny_case>])
 bz_table_entry([<dep_wino_case>])
+bz_table_entry([<wino_dil2_case>])
+bz_table_entry([<wino_dil3_case>])
 bz_table_entry([<pw_tiled_bands_case>])
 bz_table_entry([<tiled_bands_s2_case>])
 bz_table_entry([<bn_case>])
