@@ -16,6 +16,22 @@ float erff(float) __attribute__((simd("notinbranch")));
 float expf(float) __attribute__((simd("notinbranch")));
 #endif
 
+/* The derivatives the optimised activations' backward loops inline. */
+/* exact GELU, x Phi(x): Phi(x) + x phi(x) */
+static inline float bz_gelu_derivative(float x)
+{
+    float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
+    float pdf = expf(-0.5f * x * x) * (float)(0.5 * M_2_SQRTPI * M_SQRT1_2);
+    return cdf + x * pdf;
+}
+
+/* SiLU, x sigmoid(x): s (1 + x (1 - s)) */
+static inline float bz_silu_derivative(float x)
+{
+    float s = 1.0f / (1.0f + expf(-x));
+    return s * (1.0f + x * (1.0f - s));
+}
+
 /* Outputs of more floats than this (32 MiB, the L3 of the development
  * machine) are written with streaming stores by the tiled and Winograd
  * kernels (tests/t_ops.sh builds them with 0 as well). */

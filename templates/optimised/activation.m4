@@ -1,89 +1,41 @@
 m4_dnl Optimised activations: the reference formulas, OpenMP + SIMD.
-m4_define([<bz_relu_kernels>], [<
+m4_dnl
+m4_dnl bz_unary_forward(name, elements per sample, y[i] as an expression of x[i]).
+m4_define([<bz_unary_forward>], [<
 static void $1_forward(const float *x, float *y, int batch)
 {
     #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < (long)batch * $2; i++)
-        y[i] = x[i] > 0 ? x[i] : 0;
-}
-
-static void $1_backward(const float *y, const float *dy, float *dx, int accumulate_dx, int batch)
+        y[i] = $3;
+}>])m4_dnl
+m4_dnl bz_unary_backward(name, elements per sample, what backward reads (x
+m4_dnl or y), dx[i]'s term as an expression of it and dy[i]): two loops, for
+m4_dnl a conditional read of dx in one would keep the loop scalar.
+m4_define([<bz_unary_backward>], [<
+static void $1_backward(const float *$3, const float *dy, float *dx, int accumulate_dx, int batch)
 {
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++) {
-        float g = y[i] > 0 ? dy[i] : 0;
-        dx[i] = accumulate_dx ? dx[i] + g : g;
+    long n = (long)batch * $2;
+    if (accumulate_dx) {
+        #pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++)
+            dx[i] += $4;
+    } else {
+        #pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++)
+            dx[i] = $4;
     }
 }>])m4_dnl
-m4_define([<bz_hardswish_kernels>], [<
-static void $1_forward(const float *x, float *y, int batch)
-{
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++) {
-        /* clamps as comparisons: fminf/fmaxf would be library calls */
-        float r = x[i] + 3.0f;
-        r = r < 0.0f ? 0.0f : r;
-        r = r > 6.0f ? 6.0f : r;
-        y[i] = x[i] * r * (1.0f / 6.0f);
-    }
-}
-
-static void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
-{
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++) {
-        float g = x[i] < -3.0f ? 0.0f : x[i] <= 3.0f ? dy[i] * (x[i] / 3.0f + 0.5f) : dy[i];
-        dx[i] = accumulate_dx ? dx[i] + g : g;
-    }
-}>])m4_dnl
-m4_define([<bz_sigmoid_kernels>], [<
-static void $1_forward(const float *x, float *y, int batch)
-{
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++)
-        y[i] = 1.0f / (1.0f + expf(-x[i]));
-}
-
-static void $1_backward(const float *y, const float *dy, float *dx, int accumulate_dx, int batch)
-{
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++) {
-        float g = dy[i] * y[i] * (1.0f - y[i]);
-        dx[i] = accumulate_dx ? dx[i] + g : g;
-    }
-}>])m4_dnl
-m4_define([<bz_gelu_kernels>], [<
-static void $1_forward(const float *x, float *y, int batch)
-{
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++)
-        y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
-}
-
-static void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
-{
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++) {
-        float cdf = 0.5f * (1.0f + erff(x[i] * (float)M_SQRT1_2));
-        float pdf = expf(-0.5f * x[i] * x[i]) * (float)(0.5 * M_2_SQRTPI * M_SQRT1_2);
-        float g = dy[i] * (cdf + x[i] * pdf);
-        dx[i] = accumulate_dx ? dx[i] + g : g;
-    }
-}>])m4_dnl
-m4_define([<bz_silu_kernels>], [<
-static void $1_forward(const float *x, float *y, int batch)
-{
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++)
-        y[i] = x[i] / (1.0f + expf(-x[i]));
-}
-
-static void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
-{
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++) {
-        float s = 1.0f / (1.0f + expf(-x[i]));
-        float g = dy[i] * s * (1.0f + x[i] * (1.0f - s));
-        dx[i] = accumulate_dx ? dx[i] + g : g;
-    }
-}>])m4_dnl
+m4_define([<bz_relu_kernels>], [<bz_unary_forward([<$1>], $2, [<x[i] > 0 ? x[i] : 0>])
+bz_unary_backward([<$1>], $2, y, [<y[i] > 0 ? dy[i] : 0>])>])m4_dnl
+m4_dnl the clamps as comparisons: fminf/fmaxf would be library calls
+m4_define([<bz_hardswish_kernels>], [<bz_unary_forward([<$1>], $2,
+    [<x[i] * (x[i] < -3.0f ? 0.0f : x[i] > 3.0f ? 6.0f : x[i] + 3.0f) * (1.0f / 6.0f)>])
+bz_unary_backward([<$1>], $2, x,
+    [<x[i] < -3.0f ? 0.0f : x[i] <= 3.0f ? dy[i] * (x[i] / 3.0f + 0.5f) : dy[i]>])>])m4_dnl
+m4_define([<bz_sigmoid_kernels>], [<bz_unary_forward([<$1>], $2, [<1.0f / (1.0f + expf(-x[i]))>])
+bz_unary_backward([<$1>], $2, y, [<dy[i] * y[i] * (1.0f - y[i])>])>])m4_dnl
+m4_define([<bz_gelu_kernels>], [<bz_unary_forward([<$1>], $2,
+    [<0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2))>])
+bz_unary_backward([<$1>], $2, x, [<dy[i] * bz_gelu_derivative(x[i])>])>])m4_dnl
+m4_define([<bz_silu_kernels>], [<bz_unary_forward([<$1>], $2, [<x[i] / (1.0f + expf(-x[i]))>])
+bz_unary_backward([<$1>], $2, x, [<dy[i] * bz_silu_derivative(x[i])>])>])m4_dnl

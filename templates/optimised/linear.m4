@@ -6,12 +6,14 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
 {
     enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
     long M = (long)batch * $5;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, OUT, IN, 1.0f, x, IN, w, IN,
-                0.0f, y, OUT);
-    if (HAS_BIAS)
+    /* the bias rows first, which the GEMM then adds onto (beta 1) */
+    if (HAS_BIAS) {
+        #pragma omp parallel for schedule(static)
         for (long r = 0; r < M; r++)
-            for (int o = 0; o < OUT; o++)
-                y[r * OUT + o] += b[o];
+            memcpy(y + r * OUT, b, sizeof(float) * OUT);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, OUT, IN, 1.0f, x, IN, w, IN,
+                HAS_BIAS ? 1.0f : 0.0f, y, OUT);
 }
 
 static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
