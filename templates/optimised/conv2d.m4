@@ -146,9 +146,10 @@ static void $1_transpose(const float *w, float *wt)
 m4_dnl The forward, an output row at a time: pixels whose taps all lie
 m4_dnl inside the input (the row's interior) go 8 (then 4) at a time, 16
 m4_dnl channels per block, an accumulator per pixel in a zmm register
-m4_dnl (AVX-512, multiplier 1, 16n channels); the border pixels, and every
-m4_dnl pixel otherwise, one by one along contiguous channels with the
-m4_dnl accumulator in y.
+m4_dnl (AVX-512, 16n output channels, a multiplier dividing 16: the block's
+m4_dnl 16 / MULT input channels loaded and each repeated MULT times); the
+m4_dnl border pixels, and every pixel otherwise, one by one along contiguous
+m4_dnl channels with the accumulator in y.
 m4_define([<bz_conv2d_depthwise_forward_kernel>], [<bz_conv2d_depthwise_transpose($@)
 
 /* y [COUT] of output pixel (oh, ow) of sample xn [H][W][CIN] */
@@ -184,7 +185,11 @@ static inline __attribute__((always_inline)) void
 $1_interior(const float *xn, const float *wt, const float *b, float *y, int oh, int ow0, int r)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, KH = $8, KW = $9, STRIDE = $10, PAD = $11,
-           HAS_BIAS = $13, P = 8 };
+           HAS_BIAS = $13, P = 8, MULT = $5 / $2 };
+    const __m512i repeat = _mm512_setr_epi32(0 / MULT, 1 / MULT, 2 / MULT, 3 / MULT, 4 / MULT,
+        5 / MULT, 6 / MULT, 7 / MULT, 8 / MULT, 9 / MULT, 10 / MULT, 11 / MULT, 12 / MULT,
+        13 / MULT, 14 / MULT, 15 / MULT);
+    const __mmask16 inputs = (__mmask16)((1u << (16 / MULT)) - 1);
     for (int c = 0; c < COUT; c += 16) {
         __m512 acc[P];
         #pragma GCC unroll 8
@@ -194,15 +199,18 @@ $1_interior(const float *xn, const float *wt, const float *b, float *y, int oh, 
             int ih = oh * STRIDE - PAD + i;
             if (ih < 0 || ih >= H)
                 continue;
-            const float *xr = xn + ((long)ih * W + ow0 * STRIDE - PAD) * CIN + c;
+            const float *xr = xn + ((long)ih * W + ow0 * STRIDE - PAD) * CIN + c / MULT;
             for (int j = 0; j < KW; j++) {
                 __m512 wv = _mm512_loadu_ps(wt + (i * KW + j) * COUT + c);
                 #pragma GCC unroll 8
                 for (int p = 0; p < P; p++) {
                     if (p >= r)
                         break;
-                    acc[p] = _mm512_fmadd_ps(
-                        _mm512_loadu_ps(xr + ((long)p * STRIDE + j) * CIN), wv, acc[p]);
+                    const float *xp = xr + ((long)p * STRIDE + j) * CIN;
+                    __m512 xv = MULT == 1 ? _mm512_loadu_ps(xp)
+                                          : _mm512_permutexvar_ps(
+                                                repeat, _mm512_maskz_loadu_ps(inputs, xp));
+                    acc[p] = _mm512_fmadd_ps(xv, wv, acc[p]);
                 }
             }
         }
@@ -223,7 +231,7 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
            STRIDE = $10, PAD = $11, MULT = $5 / $2,
            /* the interior: output columns [LO, HI) read columns >= 0 and < W */
            LO = ($11 + $10 - 1) / $10, HI = ($4 - $9 + $11) / $10 + 1,
-           VECTOR = MULT == 1 && COUT % 16 == 0 };
+           VECTOR = 16 % MULT == 0 && COUT % 16 == 0 };
     float wt[KH * KW * COUT];
     (void)workspace;
     $1_transpose(w, wt);
@@ -272,16 +280,21 @@ static void $1_backward_samples(const float *x, const float *wt, const float *dy
                         long q = (((long)n * H + ih) * W + iw) * CIN;
                         const float *wq = wt + (i * KW + j) * COUT;
                         float *a = acc + (i * KW + j) * COUT;
+                        /* input channel ci feeds outputs ci MULT ... ci MULT + MULT - 1 */
                         #pragma omp simd
-                        for (int co = 0; co < COUT; co++)
-                            a[co] += g[co] * x[q + co / MULT];
-                        if (dx && MULT == 1) {
+                        for (int ci = 0; ci < CIN; ci++)
+                            #pragma GCC unroll 16
+                            for (int m = 0; m < MULT; m++)
+                                a[ci * MULT + m] += g[ci * MULT + m] * x[q + ci];
+                        if (dx) {
                             #pragma omp simd
-                            for (int co = 0; co < COUT; co++)
-                                dx[q + co] += g[co] * wq[co];
-                        } else if (dx) {
-                            for (int co = 0; co < COUT; co++)
-                                dx[q + co / MULT] += g[co] * wq[co];
+                            for (int ci = 0; ci < CIN; ci++) {
+                                float sum = 0.0f;
+                                #pragma GCC unroll 16
+                                for (int m = 0; m < MULT; m++)
+                                    sum += g[ci * MULT + m] * wq[ci * MULT + m];
+                                dx[q + ci] += sum;
+                            }
                         }
                     }
                 }

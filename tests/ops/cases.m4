@@ -21,6 +21,9 @@ bz_conv_case([<dw_interior_k7>], [<depthwise>], 2, 16, 7, 17, 16, 7, 17, 7, 7, 1
 m4_dnl a k7 depthwise over a map narrower than its padding: no interior
 bz_conv_case([<dw_narrow_k7>], [<depthwise>], 2, 16, 2, 2, 16, 2, 2, 7, 7, 1, 3, 16, 1, 0, [<direct>], 1)
 bz_conv_case([<dw_interior_s2>], [<depthwise>], 2, 16, 5, 28, 16, 3, 14, 3, 3, 2, 1, 16, 1, 0, [<direct>], 1)
+m4_dnl ... with a channel multiplier (ConvNeXt's stride-2 conv_dw): 2 and 4
+bz_conv_case([<dw_interior_mult2>], [<depthwise>], 2, 16, 9, 24, 32, 5, 12, 7, 7, 2, 3, 16, 1, 0, [<direct>], 1)
+bz_conv_case([<dw_interior_mult4>], [<depthwise>], 2, 8, 4, 20, 32, 4, 20, 3, 3, 1, 1, 8, 0, 0, [<direct>], 1)
 bz_conv_case([<grouped>], [<direct>], 2, 4, 6, 5, 6, 6, 5, 3, 3, 1, 1, 2, 0, 0, [<direct>], 1)
 m4_dnl dilated (DilatedBasicBlock, ConvNeXt's dilated stages): im2col with
 m4_dnl chunks smaller than the batch, stride 2, depthwise and grouped (direct)
@@ -114,6 +117,8 @@ bz_table_entry([<dw_mult_blocks_case>])
 bz_table_entry([<dw_interior_case>])
 bz_table_entry([<dw_interior_k7_case>])
 bz_table_entry([<dw_interior_s2_case>])
+bz_table_entry([<dw_interior_mult2_case>])
+bz_table_entry([<dw_interior_mult4_case>])
 bz_table_entry([<dw_narrow_k7_case>])
 bz_table_entry([<grouped_case>])
 bz_table_entry([<dil_im2col_case>])
