@@ -205,7 +205,9 @@ print-nvcc:
 	@echo $(NVCC)
 cuda-objects: $(foreach e,$(EXPERIMENTS),$(B)/$(e)/model_cuda.o)
 
-$(B)/%.o: $(B)/%.c runtime/model/bz_model.h runtime/kernels/bz_kernels.h $(CONFIG)/cc
+# (generated sources include bz_model.h and bz_kernels.h, which include
+# further runtime headers: any of them changing rebuilds them)
+$(B)/%.o: $(B)/%.c $(RT_HDR) $(CONFIG)/cc
 	$(CC) $(CFLAGS_RT) -c -o $@ $<
 
 $(B)/main.o: runtime/cli/bz_main.c $(RT_HDR) $(CONFIG)/cc

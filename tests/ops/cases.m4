@@ -60,6 +60,8 @@ bz_conv_case([<wino_tiny>], [<winograd>], 2, 16, 1, 3, 16, 1, 3, 3, 3, 1, 1, 1, 
 bz_conv_deploy_case([<dep_wino>], [<winograd>], 2, 16, 3, 5, 16, 3, 5, 3, 3, 1, 1, 1, 1, 10, [<direct>], 1)
 m4_dnl ... dilated: 2 x 2 sub-maps of 5 x 4 (an edge tile cut), chunks of 2
 m4_dnl samples, the last partial; 3 x 3 sub-maps of 4 x 3
+m4_dnl ... 256 input channels: the float error of a long channel sum
+bz_conv_case([<wino_wide>], [<winograd>], 2, 256, 8, 8, 16, 8, 8, 3, 3, 1, 1, 1, 0, 3, [<direct>], 1)
 bz_conv_case([<wino_dil2>], [<winograd>], 3, 16, 10, 8, 32, 10, 8, 3, 3, 1, 2, 1, 1, 6, [<direct>], 2)
 bz_conv_case([<wino_dil3>], [<winograd>], 2, 32, 12, 9, 16, 12, 9, 3, 3, 1, 3, 1, 0, 2, [<direct>], 3)
 m4_dnl wide rows: the weight gradient sweeps a sample in bands of rows
@@ -149,6 +151,7 @@ bz_table_entry([<wino_even_case>])
 bz_table_entry([<wino_nv3_case>])
 bz_table_entry([<wino_tiny_case>])
 bz_table_entry([<dep_wino_case>])
+bz_table_entry([<wino_wide_case>])
 bz_table_entry([<wino_dil2_case>])
 bz_table_entry([<wino_dil3_case>])
 bz_table_entry([<pw_tiled_bands_case>])
