@@ -129,9 +129,10 @@ long conv2d_weight_numel(const node *n)
     return (long)n->conv.out_c * (n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
 }
 
-/* Winograd F(4x4, 3x3) (templates/optimised/conv2d_winograd.m4): dense
- * 3x3 stride-1 convs padded by their dilation d, whose inputs and outputs
- * fill 16-lane vectors (its transformed products run on the tiled
+/* Winograd (templates/optimised/conv2d_winograd.m4: F(2x2, 3x3) in the
+ * training forward, F(4x4, 3x3) in the backward and the deploy graph):
+ * dense 3x3 stride-1 convs padded by their dilation d, whose inputs and
+ * outputs fill 16-lane vectors (its transformed products run on the tiled
  * pointwise core both ways) and whose map splits into d x d sub-maps (of
  * the pixels congruent mod d, each an ordinary 3x3 conv) that hold a
  * whole 4x4 tile (on a smaller one most of the 36 products per tile would
@@ -146,7 +147,7 @@ static int conv_uses_winograd(const node *n)
 }
 
 /* A Winograd chunk's transformed input and output: 8 MiB, to stay in the
- * last-level cache between the transforms and the 36 products ... */
+ * last-level cache between the transforms and the products ... */
 enum { WINOGRAD_CHUNK_FLOATS = 2 << 20 };
 
 /* ... but at least this many tiles, the rows of each product, so that
@@ -154,25 +155,35 @@ enum { WINOGRAD_CHUNK_FLOATS = 2 << 20 };
  * the cache) serves enough rows to keep the FMA units busy. */
 enum { WINOGRAD_MIN_TILES = 128 };
 
-static long winograd_kernel_floats(const node *n)
+/* The transformed kernel of tile size m: (m + 2)^2 values per 3x3. */
+static long winograd_kernel_floats(const node *n, int m)
 {
-    return 36L * n->in_shape.c * n->conv.out_c;
+    return (long)(m + 2) * (m + 2) * n->in_shape.c * n->conv.out_c;
 }
 
-/* The template's layout (bz_winograd_sizes): two transformed kernels and,
- * per sample, 36 positions of its 4x4 tiles (of every sub-map) times
- * (cin + cout) channels;
- * expressed, like every conv workspace, in samples of im2col rows. */
-static int winograd_chunk_samples(const node *n, int max_batch)
+/* The template's layout (bz_winograd_sizes) for tile size m: two
+ * transformed kernels and, per sample of a chunk, (m + 2)^2 positions of
+ * its m x m tiles (of every sub-map) times (cin + cout) channels. */
+static long winograd_workspace_floats(const node *n, int m, int max_batch)
 {
     int d = n->conv.dilation;
-    long tiles = (long)d * d * ((n->out_shape.h / d + 3) / 4) * ((n->out_shape.w / d + 3) / 4);
-    long per_sample = 36 * tiles * (n->in_shape.c + n->conv.out_c);
+    long tiles = (long)d * d * ((n->out_shape.h / d + m - 1) / m) *
+                 ((n->out_shape.w / d + m - 1) / m);
+    long per_sample = (long)(m + 2) * (m + 2) * tiles * (n->in_shape.c + n->conv.out_c);
     long samples = WINOGRAD_CHUNK_FLOATS / per_sample;
     long enough_rows = (WINOGRAD_MIN_TILES + tiles - 1) / tiles;
     samples = samples < enough_rows ? enough_rows : samples;
     samples = samples > max_batch ? max_batch : samples;
-    long need = 2 * winograd_kernel_floats(n) + samples * per_sample;
+    return 2 * winograd_kernel_floats(n, m) + samples * per_sample;
+}
+
+/* The workspace for both tile sizes, expressed, like every conv
+ * workspace, in samples of im2col rows. */
+static int winograd_chunk_samples(const node *n, int max_batch)
+{
+    long f2 = winograd_workspace_floats(n, 2, max_batch);
+    long f4 = winograd_workspace_floats(n, 4, max_batch);
+    long need = f2 > f4 ? f2 : f4;
     long per = im2col_floats_per_sample(n);
     return (int)((need + per - 1) / per);
 }
@@ -305,7 +316,7 @@ static void conv_deploy_forward(const op_call *c)
  * transformed there in place (36 values per 3x3). */
 static long conv_deploy_weights(const node *n)
 {
-    return conv_uses_winograd(n) ? winograd_kernel_floats(n) : conv2d_weight_numel(n);
+    return conv_uses_winograd(n) ? winograd_kernel_floats(n, 4) : conv2d_weight_numel(n);
 }
 
 static long conv_deploy_bias(const node *n, int folded_norm)

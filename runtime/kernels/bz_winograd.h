@@ -13,7 +13,7 @@
  *   A^T = [1 1 1 1 1 0;  0 1 -1 1/2 -2 0;  0 1 1 1/4 4 0;  0 1 -1 1/8 -8 1]
  *
  * Every transform runs on 16 channels at a time, one matrix side per call
- * (a column, then a row). */
+ * (a column, then a row).  The training forward uses F(2x2, 3x3), below. */
 #ifndef BZ_WINOGRAD_H
 #define BZ_WINOGRAD_H
 
@@ -26,7 +26,7 @@ static inline __m512 bz_winograd_c(float v)
 }
 
 /* o = B^T d: six input pixels to six transformed values */
-static inline void bz_winograd_input_1d(const __m512 d[6], __m512 o[6])
+static inline void bz_winograd4_input_1d(const __m512 d[6], __m512 o[6])
 {
     __m512 d4_minus_d2 = _mm512_sub_ps(d[4], d[2]);
     o[0] = _mm512_add_ps(_mm512_fmadd_ps(bz_winograd_c(1.5f), _mm512_sub_ps(d[3], d[1]), d[0]),
@@ -42,7 +42,7 @@ static inline void bz_winograd_input_1d(const __m512 d[6], __m512 o[6])
 }
 
 /* y = A^T m: six products to four outputs */
-static inline void bz_winograd_output_1d(const __m512 m[6], __m512 y[4])
+static inline void bz_winograd4_output_1d(const __m512 m[6], __m512 y[4])
 {
     __m512 s12 = _mm512_add_ps(m[1], m[2]), d12 = _mm512_sub_ps(m[1], m[2]);
     y[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), _mm512_add_ps(m[3], m[4]));
@@ -56,7 +56,7 @@ static inline void bz_winograd_output_1d(const __m512 m[6], __m512 y[4])
 }
 
 /* r = A e: four output gradients carried back to the six products */
-static inline void bz_winograd_gradient_1d(const __m512 e[4], __m512 r[6])
+static inline void bz_winograd4_gradient_1d(const __m512 e[4], __m512 r[6])
 {
     __m512 even = _mm512_add_ps(e[0], e[2]), odd = _mm512_add_ps(e[1], e[3]);
     r[0] = e[0];
@@ -72,7 +72,7 @@ static inline void bz_winograd_gradient_1d(const __m512 e[4], __m512 r[6])
 }
 
 /* t = G g: three kernel taps to six */
-static inline void bz_winograd_kernel_1d(const __m512 g[3], __m512 t[6])
+static inline void bz_winograd4_kernel_1d(const __m512 g[3], __m512 t[6])
 {
     const __m512 third = bz_winograd_c(1.0f / 3), fifteenth = bz_winograd_c(1.0f / 15);
     __m512 outer = _mm512_add_ps(g[0], g[2]);
@@ -89,7 +89,7 @@ static inline void bz_winograd_kernel_1d(const __m512 g[3], __m512 t[6])
 }
 
 /* g = G^T t: the gradient of six transformed taps back to three */
-static inline void bz_winograd_kernel_gradient_1d(const __m512 t[6], __m512 g[3])
+static inline void bz_winograd4_kernel_gradient_1d(const __m512 t[6], __m512 g[3])
 {
     const __m512 third = bz_winograd_c(1.0f / 3), fifteenth = bz_winograd_c(1.0f / 15);
     __m512 s12 = _mm512_mul_ps(third, _mm512_add_ps(t[1], t[2]));
@@ -103,6 +103,94 @@ static inline void bz_winograd_kernel_gradient_1d(const __m512 t[6], __m512 g[3]
                          _mm512_mul_ps(bz_winograd_c(4.0f / 15), _mm512_sub_ps(t[4], t[3])));
 }
 
+/* F(2x2, 3x3), on the points 0, 1, -1 and infinity (the training
+ * forward's: its float error, 1e-6 of the output's scale over 256
+ * channels, is a quarter of F(4x4, 3x3)'s, and the forward's activations
+ * decide which side of a ReLU's kink an element falls):
+ *   B^T = [1 0 -1 0;  0 1 1 0;  0 -1 1 0;  0 1 0 -1]
+ *   G   = [1 0 0;  1/2 1/2 1/2;  1/2 -1/2 1/2;  0 0 1]
+ *   A^T = [1 1 1 0;  0 1 -1 -1] */
+static inline void bz_winograd2_input_1d(const __m512 d[4], __m512 o[4])
+{
+    o[0] = _mm512_sub_ps(d[0], d[2]);
+    o[1] = _mm512_add_ps(d[1], d[2]);
+    o[2] = _mm512_sub_ps(d[2], d[1]);
+    o[3] = _mm512_sub_ps(d[1], d[3]);
+}
+
+static inline void bz_winograd2_output_1d(const __m512 m[4], __m512 y[2])
+{
+    y[0] = _mm512_add_ps(_mm512_add_ps(m[0], m[1]), m[2]);
+    y[1] = _mm512_sub_ps(_mm512_sub_ps(m[1], m[2]), m[3]);
+}
+
+static inline void bz_winograd2_gradient_1d(const __m512 e[2], __m512 r[4])
+{
+    r[0] = e[0];
+    r[1] = _mm512_add_ps(e[0], e[1]);
+    r[2] = _mm512_sub_ps(e[0], e[1]);
+    r[3] = _mm512_sub_ps(_mm512_setzero_ps(), e[1]);
+}
+
+static inline void bz_winograd2_kernel_1d(const __m512 g[3], __m512 t[4])
+{
+    __m512 outer = _mm512_add_ps(g[0], g[2]);
+    t[0] = g[0];
+    t[1] = _mm512_mul_ps(bz_winograd_c(0.5f), _mm512_add_ps(outer, g[1]));
+    t[2] = _mm512_mul_ps(bz_winograd_c(0.5f), _mm512_sub_ps(outer, g[1]));
+    t[3] = g[2];
+}
+
+static inline void bz_winograd2_kernel_gradient_1d(const __m512 t[4], __m512 g[3])
+{
+    __m512 half_sum = _mm512_mul_ps(bz_winograd_c(0.5f), _mm512_add_ps(t[1], t[2]));
+    g[0] = _mm512_add_ps(t[0], half_sum);
+    g[1] = _mm512_mul_ps(bz_winograd_c(0.5f), _mm512_sub_ps(t[1], t[2]));
+    g[2] = _mm512_add_ps(half_sum, t[3]);
+}
+
+/* The transforms of tile size m (2 or 4; a constant where inlined):
+ * windows of m + 2 values. */
+static inline void bz_winograd_input_1d(int m, const __m512 *d, __m512 *o)
+{
+    if (m == 4)
+        bz_winograd4_input_1d(d, o);
+    else
+        bz_winograd2_input_1d(d, o);
+}
+
+static inline void bz_winograd_output_1d(int m, const __m512 *p, __m512 *y)
+{
+    if (m == 4)
+        bz_winograd4_output_1d(p, y);
+    else
+        bz_winograd2_output_1d(p, y);
+}
+
+static inline void bz_winograd_gradient_1d(int m, const __m512 *e, __m512 *r)
+{
+    if (m == 4)
+        bz_winograd4_gradient_1d(e, r);
+    else
+        bz_winograd2_gradient_1d(e, r);
+}
+
+static inline void bz_winograd_kernel_1d(int m, const __m512 *g, __m512 *t)
+{
+    if (m == 4)
+        bz_winograd4_kernel_1d(g, t);
+    else
+        bz_winograd2_kernel_1d(g, t);
+}
+
+static inline void bz_winograd_kernel_gradient_1d(int m, const __m512 *t, __m512 *g)
+{
+    if (m == 4)
+        bz_winograd4_kernel_gradient_1d(t, g);
+    else
+        bz_winograd2_kernel_gradient_1d(t, g);
+}
+
 /* 16 floats lane_stride apart (contiguous for 1) */
 static inline __m512 bz_winograd_load_16(const float *p, int lane_stride)
 {
@@ -112,11 +200,13 @@ static inline __m512 bz_winograd_load_16(const float *p, int lane_stride)
     return _mm512_i32gather_ps(_mm512_mullo_epi32(lanes, _mm512_set1_epi32(lane_stride)), p, 4);
 }
 
-/* u = G g G^T of 16 3x3 kernels: tap k (row-major; 8 - k with flip) of
- * lane l at w[l * lane_stride + k * tap_stride]; u [36] row-major. */
-static inline void bz_winograd_kernel_transform_16(const float *w, int lane_stride,
-                                                   int tap_stride, int flip, __m512 u[36])
+/* u = G g G^T of 16 3x3 kernels for tile size m: tap k (row-major;
+ * 8 - k with flip) of lane l at w[l * lane_stride + k * tap_stride];
+ * u [(m + 2)^2] row-major. */
+static inline void bz_winograd_kernel_transform_16(int m, const float *w, int lane_stride,
+                                                   int tap_stride, int flip, __m512 *u)
 {
+    const int a = m + 2;
     __m512 gg[6][3];  /* G g, column by column */
     for (int j = 0; j < 3; j++) {
         __m512 col[3], out[6];
@@ -124,30 +214,31 @@ static inline void bz_winograd_kernel_transform_16(const float *w, int lane_stri
             int k = 3 * i + j;
             col[i] = bz_winograd_load_16(w + (long)(flip ? 8 - k : k) * tap_stride, lane_stride);
         }
-        bz_winograd_kernel_1d(col, out);
-        for (int i = 0; i < 6; i++)
+        bz_winograd_kernel_1d(m, col, out);
+        for (int i = 0; i < a; i++)
             gg[i][j] = out[i];
     }
-    for (int i = 0; i < 6; i++)
-        bz_winograd_kernel_1d(gg[i], u + 6 * i);
+    for (int i = 0; i < a; i++)
+        bz_winograd_kernel_1d(m, gg[i], u + a * i);
 }
 
-/* dg = G^T du G of 16 kernels: du position p of lane l at
- * du[l * lane_stride + p * position_stride]; dg [9] row-major. */
-static inline void bz_winograd_kernel_gradient_16(const float *du, int lane_stride,
+/* dg = G^T du G of 16 kernels for tile size m: du position p of lane l
+ * at du[l * lane_stride + p * position_stride]; dg [9] row-major. */
+static inline void bz_winograd_kernel_gradient_16(int m, const float *du, int lane_stride,
                                                   long position_stride, __m512 dg[9])
 {
-    __m512 a[3][6];  /* G^T du, column by column */
-    for (int k = 0; k < 6; k++) {
+    const int a = m + 2;
+    __m512 half[3][6];  /* G^T du, column by column */
+    for (int k = 0; k < a; k++) {
         __m512 col[6], out[3];
-        for (int i = 0; i < 6; i++)
-            col[i] = bz_winograd_load_16(du + (6 * i + k) * position_stride, lane_stride);
-        bz_winograd_kernel_gradient_1d(col, out);
+        for (int i = 0; i < a; i++)
+            col[i] = bz_winograd_load_16(du + (a * i + k) * position_stride, lane_stride);
+        bz_winograd_kernel_gradient_1d(m, col, out);
         for (int j = 0; j < 3; j++)
-            a[j][k] = out[j];
+            half[j][k] = out[j];
     }
     for (int j = 0; j < 3; j++)
-        bz_winograd_kernel_gradient_1d(a[j], dg + 3 * j);
+        bz_winograd_kernel_gradient_1d(m, half[j], dg + 3 * j);
 }
 #endif
 

@@ -1,46 +1,51 @@
-m4_dnl Winograd F(4x4, 3x3) for dense 3x3 stride-1 convs, padding equal to
-m4_dnl the dilation, with 16n
-m4_dnl input and output channels, bzgen's "winograd" algorithm; needs
-m4_dnl AVX-512 (without it the im2col + GEMM kernels stand in).
+m4_dnl Winograd convolution for dense 3x3 stride-1 convs padded by their
+m4_dnl dilation, with 16n input and output channels, bzgen's "winograd"
+m4_dnl algorithm; needs AVX-512 (without it the im2col + GEMM kernels stand
+m4_dnl in).  The matrices: runtime/kernels/bz_winograd.h.
 m4_dnl
-m4_dnl The output is cut into 4x4 tiles, each read through the 6x6 input
-m4_dnl window around it.  Per tile and channel, V = B^T d B (36 values);
-m4_dnl per position p of the 6x6, the tiles times the channels make a 1x1
-m4_dnl conv M[p] = V[p] U[p] with U = G g G^T per (cin, cout) pair, which
-m4_dnl the register-tiled pointwise core (conv2d_tiled.m4) runs; then
-m4_dnl Y = A^T M A (the matrices: runtime/kernels/bz_winograd.h).  36
-m4_dnl products of CIN x COUT per 16 outputs instead of 144: 4x fewer
-m4_dnl multiplies.  The backward reuses it: dx is the same conv of dy with
-m4_dnl the flipped, transposed kernel; dw = G^T dU G with
-m4_dnl dU[p] = sum over tiles of V[p]^T (A dy A^T)[p], the pointwise
-m4_dnl weight-gradient sum (a chunk's tiles swept as the rows of one sample).
+m4_dnl The output is cut into M x M tiles, each read through the A x A input
+m4_dnl window around it (A = M + 2).  Per tile and channel, V = B^T d B (A^2
+m4_dnl values); per position p of the window, the tiles times the channels
+m4_dnl make a 1x1 conv M[p] = V[p] U[p] with U = G g G^T per (cin, cout)
+m4_dnl pair, which the register-tiled pointwise core (conv2d_tiled.m4) runs;
+m4_dnl then Y = A^T M A.  Two tile sizes:
+m4_dnl   - F(4x4, 3x3), 36 products per 16 outputs instead of 144 (4x fewer
+m4_dnl     multiplies): the backward and the deploy graph's forward;
+m4_dnl   - F(2x2, 3x3), 16 per 4 instead of 36 (2.25x): the training
+m4_dnl     forward, whose activations decide which side of a ReLU's kink an
+m4_dnl     element lands on; its float error is a quarter of F(4x4, 3x3)'s.
+m4_dnl The backward: dx is the same conv of dy with the flipped, transposed
+m4_dnl kernel; dw = G^T dU G with dU[p] = sum over tiles of V[p]^T (A dy
+m4_dnl A^T)[p], the pointwise weight-gradient sum (a chunk's tiles swept as
+m4_dnl the rows of one sample).
 m4_dnl
 m4_dnl A dilated conv (dilation D, padding D, maps of D n pixels) is D x D
 m4_dnl ordinary ones, one per phase: the sub-map of the pixels whose row and
 m4_dnl column are congruent mod D; its tiles are those of every phase.
 m4_dnl
-m4_dnl Layouts: activations NHWC; transformed buffers [36][tiles][channels]
+m4_dnl Layouts: activations NHWC; transformed buffers [A^2][tiles][channels]
 m4_dnl for the tiles of the samples of one chunk, tile t = (n, phase, th, tw)
-m4_dnl in row-major order; packed kernels [36][channels out / CB][channels
+m4_dnl in row-major order; packed kernels [A^2][channels out / CB][channels
 m4_dnl in][CB].
 m4_dnl
-m4_dnl bz_winograd_tiling(channels, h, w, dilation): the enum of a
+m4_dnl bz_winograd_tiling(tile size, channels, h, w, dilation): the enum of a
 m4_dnl transform's sizes (HS x WS: a phase's sub-map; TH x TW tiles each);
 m4_dnl bz_winograd_tile(n, phase, th, tw): that tile's index in the chunk;
 m4_dnl bz_winograd_pixel(n, phase, sh, sw): the index of the pixel at (sh,
 m4_dnl sw) of the phase's sub-map in an activation [n][H][W].
-m4_define([<bz_winograd_tiling>], [<enum { C = $1, H = $2, W = $3, D = $4, HS = H / D, WS = W / D,
-           TH = (HS + 3) / 4, TW = (WS + 3) / 4, TILES = D * D * TH * TW };>])m4_dnl
+m4_define([<bz_winograd_tiling>], [<enum { M = $1, A = $1 + 2, C = $2, H = $3, W = $4, D = $5,
+           HS = H / D, WS = W / D, TH = (HS + M - 1) / M, TW = (WS + M - 1) / M,
+           TILES = D * D * TH * TW };>])m4_dnl
 m4_define([<bz_winograd_tile>], [<((((long)($1) * D * D + ($2)) * TH + ($3)) * TW + ($4))>])m4_dnl
 m4_define([<bz_winograd_pixel>],
           [<(((long)($1) * H + ($2) / D + D * ($3)) * W + ($2) % D + D * ($4))>])m4_dnl
 m4_dnl
-m4_dnl bz_winograd_input_transform(prefix, channels, h, w, dilation):
+m4_dnl bz_winograd_input_transform(prefix, tile size, channels, h, w, dilation):
 m4_dnl prefix_input_transform(x, v, samples), x [samples][h][w][C], v = B^T d B.
 m4_define([<bz_winograd_input_transform>], [<
 static void $1_input_transform(const float *x, float *v, int samples)
 {
-    bz_winograd_tiling($2, $3, $4, $5)
+    bz_winograd_tiling($2, $3, $4, $5, $6)
     static const float zero[C];
     long plane = (long)samples * TILES * C;
     #pragma omp parallel for collapse(3) schedule(static)
@@ -48,45 +53,46 @@ static void $1_input_transform(const float *x, float *v, int samples)
         for (int phase = 0; phase < D * D; phase++)
             for (int th = 0; th < TH; th++)
                 for (int tw = 0; tw < TW; tw++) {
-                    const float *d[6][6];  /* the window's pixels, zero outside the sub-map */
-                    for (int i = 0; i < 6; i++)
-                        for (int j = 0; j < 6; j++) {
-                            int sh = 4 * th - 1 + i, sw = 4 * tw - 1 + j;
+                    const float *d[A][A];  /* the window's pixels, zero outside the sub-map */
+                    for (int i = 0; i < A; i++)
+                        for (int j = 0; j < A; j++) {
+                            int sh = M * th - 1 + i, sw = M * tw - 1 + j;
                             d[i][j] = sh < 0 || sh >= HS || sw < 0 || sw >= WS
                                           ? zero
                                           : x + bz_winograd_pixel(n, phase, sh, sw) * C;
                         }
                     float *vt = v + bz_winograd_tile(n, phase, th, tw) * C;
                     for (int c = 0; c < C; c += 16) {
-                        __m512 t[6][6];  /* B^T d, column by column */
-                        for (int j = 0; j < 6; j++) {
+                        __m512 t[A][A];  /* B^T d, column by column */
+                        for (int j = 0; j < A; j++) {
                             __m512 col[6], out[6];
-                            for (int i = 0; i < 6; i++)
+                            for (int i = 0; i < A; i++)
                                 col[i] = _mm512_loadu_ps(d[i][j] + c);
-                            bz_winograd_input_1d(col, out);
-                            for (int i = 0; i < 6; i++)
+                            bz_winograd_input_1d(M, col, out);
+                            for (int i = 0; i < A; i++)
                                 t[i][j] = out[i];
                         }
-                        for (int i = 0; i < 6; i++) {
+                        for (int i = 0; i < A; i++) {
                             __m512 out[6];
-                            bz_winograd_input_1d(t[i], out);
-                            for (int k = 0; k < 6; k++)
-                                _mm512_storeu_ps(vt + (6 * i + k) * plane + c, out[k]);
+                            bz_winograd_input_1d(M, t[i], out);
+                            for (int k = 0; k < A; k++)
+                                _mm512_storeu_ps(vt + (A * i + k) * plane + c, out[k]);
                         }
                     }
                 }
 }>])m4_dnl
 m4_dnl
-m4_dnl bz_winograd_output_transform(prefix, channels, h, w, dilation, bias):
-m4_dnl prefix_output_transform(m, b, y, samples, accumulate, stream): y
-m4_dnl [samples][h][w][C] (+)= A^T m A (+ b), the parts of edge tiles outside
-m4_dnl y dropped; stream: with streaming stores (an output larger than the L3).
+m4_dnl bz_winograd_output_transform(prefix, tile size, channels, h, w, dilation,
+m4_dnl bias): prefix_output_transform(m, b, y, samples, accumulate, stream):
+m4_dnl y [samples][h][w][C] (+)= A^T m A (+ b), the parts of edge tiles
+m4_dnl outside y dropped; stream: with streaming stores (an output larger
+m4_dnl than the L3).
 m4_define([<bz_winograd_output_transform>], [<
 static void $1_output_transform(const float *m, const float *b, float *y, int samples,
                                 int accumulate, int stream)
 {
-    bz_winograd_tiling($2, $3, $4, $5)
-    enum { HAS_BIAS = $6 };
+    bz_winograd_tiling($2, $3, $4, $5, $6)
+    enum { HAS_BIAS = $7 };
     long plane = (long)samples * TILES * C;
     #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
@@ -94,25 +100,25 @@ static void $1_output_transform(const float *m, const float *b, float *y, int sa
             for (int th = 0; th < TH; th++) {
                 for (int tw = 0; tw < TW; tw++) {
                     const float *mt = m + bz_winograd_tile(n, phase, th, tw) * C;
-                    int rows = HS - 4 * th < 4 ? HS - 4 * th : 4;
-                    int cols = WS - 4 * tw < 4 ? WS - 4 * tw : 4;
+                    int rows = HS - M * th < M ? HS - M * th : M;
+                    int cols = WS - M * tw < M ? WS - M * tw : M;
                     for (int c = 0; c < C; c += 16) {
-                        __m512 s[4][6];  /* A^T m, column by column */
-                        for (int j = 0; j < 6; j++) {
+                        __m512 s[M][A];  /* A^T m, column by column */
+                        for (int j = 0; j < A; j++) {
                             __m512 col[6], out[4];
-                            for (int i = 0; i < 6; i++)
-                                col[i] = _mm512_loadu_ps(mt + (6 * i + j) * plane + c);
-                            bz_winograd_output_1d(col, out);
-                            for (int a = 0; a < 4; a++)
+                            for (int i = 0; i < A; i++)
+                                col[i] = _mm512_loadu_ps(mt + (A * i + j) * plane + c);
+                            bz_winograd_output_1d(M, col, out);
+                            for (int a = 0; a < M; a++)
                                 s[a][j] = out[a];
                         }
                         __m512 bias = HAS_BIAS ? _mm512_loadu_ps(b + c) : _mm512_setzero_ps();
                         for (int a = 0; a < rows; a++) {
                             __m512 out[4];
-                            bz_winograd_output_1d(s[a], out);
+                            bz_winograd_output_1d(M, s[a], out);
                             for (int e = 0; e < cols; e++) {
                                 float *yp = y + c +
-                                            bz_winograd_pixel(n, phase, 4 * th + a, 4 * tw + e) * C;
+                                            bz_winograd_pixel(n, phase, M * th + a, M * tw + e) * C;
                                 __m512 r = _mm512_add_ps(out[e], bias);
                                 if (accumulate)
                                     r = _mm512_add_ps(_mm512_loadu_ps(yp), r);
@@ -129,13 +135,14 @@ static void $1_output_transform(const float *m, const float *b, float *y, int sa
             }
 }>])m4_dnl
 m4_dnl
-m4_dnl bz_winograd_gradient_transform(prefix, channels, h, w, dilation):
-m4_dnl prefix_gradient_transform(dy, g, samples): g = A dy A^T per tile, the
-m4_dnl output gradient carried back to the 36 positions (zero outside dy).
+m4_dnl bz_winograd_gradient_transform(prefix, tile size, channels, h, w,
+m4_dnl dilation): prefix_gradient_transform(dy, g, samples): g = A dy A^T per
+m4_dnl tile, the output gradient carried back to the A^2 positions (zero
+m4_dnl outside dy).
 m4_define([<bz_winograd_gradient_transform>], [<
 static void $1_gradient_transform(const float *dy, float *g, int samples)
 {
-    bz_winograd_tiling($2, $3, $4, $5)
+    bz_winograd_tiling($2, $3, $4, $5, $6)
     long plane = (long)samples * TILES * C;
     #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
@@ -143,54 +150,57 @@ static void $1_gradient_transform(const float *dy, float *g, int samples)
             for (int th = 0; th < TH; th++)
                 for (int tw = 0; tw < TW; tw++) {
                     float *gt = g + bz_winograd_tile(n, phase, th, tw) * C;
-                    int rows = HS - 4 * th < 4 ? HS - 4 * th : 4;
-                    int cols = WS - 4 * tw < 4 ? WS - 4 * tw : 4;
+                    int rows = HS - M * th < M ? HS - M * th : M;
+                    int cols = WS - M * tw < M ? WS - M * tw : M;
                     for (int c = 0; c < C; c += 16) {
-                        __m512 r[6][4];  /* A dy, column by column */
-                        for (int b = 0; b < 4; b++) {
+                        __m512 r[A][M];  /* A dy, column by column */
+                        for (int b = 0; b < M; b++) {
                             __m512 col[4], out[6];
-                            for (int a = 0; a < 4; a++)
+                            for (int a = 0; a < M; a++)
                                 col[a] = a < rows && b < cols
                                              ? _mm512_loadu_ps(dy + bz_winograd_pixel(n, phase,
-                                                   4 * th + a, 4 * tw + b) * C + c)
+                                                   M * th + a, M * tw + b) * C + c)
                                              : _mm512_setzero_ps();
-                            bz_winograd_gradient_1d(col, out);
-                            for (int i = 0; i < 6; i++)
+                            bz_winograd_gradient_1d(M, col, out);
+                            for (int i = 0; i < A; i++)
                                 r[i][b] = out[i];
                         }
-                        for (int i = 0; i < 6; i++) {
+                        for (int i = 0; i < A; i++) {
                             __m512 out[6];
-                            bz_winograd_gradient_1d(r[i], out);
-                            for (int k = 0; k < 6; k++)
-                                _mm512_storeu_ps(gt + (6 * i + k) * plane + c, out[k]);
+                            bz_winograd_gradient_1d(M, r[i], out);
+                            for (int k = 0; k < A; k++)
+                                _mm512_storeu_ps(gt + (A * i + k) * plane + c, out[k]);
                         }
                     }
                 }
 }>])m4_dnl
 m4_dnl
-m4_dnl bz_winograd_sizes(prefix, the kernel arguments): the workspace (the
-m4_dnl $15 floats bzgen reserved) holds two packed kernels (U and, in the
-m4_dnl backward, U' or dU) and, per sample of a chunk of SAMPLES, the
-m4_dnl transformed input and the transformed output.
+m4_dnl bz_winograd_sizes(prefix, tile size, cin, h, w, cout, dilation,
+m4_dnl workspace floats): the workspace (bzgen's, for every tile size) holds
+m4_dnl two packed kernels (U and, in the backward, U' or dU) and, per sample
+m4_dnl of a chunk of SAMPLES, the transformed input and the transformed
+m4_dnl output.
 m4_define([<bz_winograd_sizes>], [<
-enum { $1_TILES = $18 * $18 * (($6 / $18 + 3) / 4) * (($7 / $18 + 3) / 4), $1_KERNEL = 36 * $2 * $5,
-       $1_PER_SAMPLE = 36 * $1_TILES * ($2 + $5),
-       $1_SAMPLES = ($15 - 2 * $1_KERNEL) / $1_PER_SAMPLE };>])m4_dnl
+enum { $1_M = $2, $1_POSITIONS = ($2 + 2) * ($2 + 2),
+       $1_TILES = $7 * $7 * (($4 / $7 + $2 - 1) / $2) * (($5 / $7 + $2 - 1) / $2),
+       $1_KERNEL = $1_POSITIONS * $3 * $6, $1_PER_SAMPLE = $1_POSITIONS * $1_TILES * ($3 + $6),
+       $1_SAMPLES = ($8 - 2 * $1_KERNEL) / $1_PER_SAMPLE };>])m4_dnl
 m4_dnl
-m4_dnl bz_winograd_products(prefix, cin, cout): prefix_products(v, u, m,
-m4_dnl tiles) computes m[p] = v[p] u[p] ([tiles][CIN] times the packed
-m4_dnl [CIN][COUT]) for the 36 positions in one parallel region, a task
-m4_dnl being R tiles times CB channels of one position (the register-tiled
-m4_dnl core's prefix_tile, a 1x1 conv over the tiles).
+m4_dnl bz_winograd_products(prefix, tile size, cin, cout):
+m4_dnl prefix_products(v, u, m, tiles) computes m[p] = v[p] u[p] ([tiles][CIN]
+m4_dnl times the packed [CIN][COUT]) for every position in one parallel
+m4_dnl region, a task being R tiles times CB channels of one position (the
+m4_dnl register-tiled core's prefix_tile, a 1x1 conv over the tiles).
 m4_define([<bz_winograd_products>], [<
-bz_conv2d_tiled_tile([<$1>], $2, 1, 1, $3, 1, 1, 1, 1, 1, 0, 0, 36 * $2 * $3)
+bz_conv2d_tiled_tile([<$1>], $3, 1, 1, $4, 1, 1, 1, 1, 1, 0, 0, $3 * $4)
 
 static void $1_products(const float *v, const float *u, float *m, long tiles)
 {
-    enum { CIN = $2, COUT = $3, CB = $1_CB, R = $1_R, BLOCKS = COUT / CB };
+    enum { CIN = $3, COUT = $4, POSITIONS = ($2 + 2) * ($2 + 2), CB = $1_CB, R = $1_R,
+           BLOCKS = COUT / CB };
     long tasks = (tiles + R - 1) / R;
     #pragma omp parallel for collapse(3) schedule(static)
-    for (int p = 0; p < 36; p++)
+    for (int p = 0; p < POSITIONS; p++)
         for (int blk = 0; blk < BLOCKS; blk++)
             for (long t = 0; t < tasks; t++) {
                 long q0 = t * R;
@@ -208,24 +218,25 @@ static void $1_products(const float *v, const float *u, float *m, long tiles)
             }
 }>])m4_dnl
 m4_dnl
-m4_dnl The forward: name_pack_weights(w, u) transforms and packs the kernel;
-m4_dnl name_run(x, u, b, y, buffer, batch) runs on it, chunk by chunk.
-m4_define([<bz_conv2d_winograd_forward_body>], [<bz_winograd_sizes($@)
-bz_winograd_products([<$1_wf>], $2, $5)
-bz_winograd_input_transform([<$1_wf>], $2, $3, $4, $18)
-bz_winograd_output_transform([<$1_wf>], $5, $6, $7, $18, $13)
+m4_dnl bz_winograd_forward(prefix, tile size, the kernel arguments after the
+m4_dnl name): prefix_pack_weights(w, u) transforms and packs the kernel;
+m4_dnl prefix_run(x, u, b, y, buffer, batch) runs on it, chunk by chunk.
+m4_define([<bz_winograd_forward>], [<bz_winograd_sizes([<$1>], $2, $3, $4, $5, $6, $19, $16)
+bz_winograd_products([<$1_wf>], $2, $3, $6)
+bz_winograd_input_transform([<$1_wf>], $2, $3, $4, $5, $19)
+bz_winograd_output_transform([<$1_wf>], $2, $6, $7, $8, $19, $14)
 
-/* w [COUT][3][3][CIN] (OHWI) -> u [36][COUT / CB][CIN][CB], 16 output
- * channels at a time */
+/* w [COUT][3][3][CIN] (OHWI) -> u [POSITIONS][COUT / CB][CIN][CB], 16
+ * output channels at a time */
 static void $1_pack_weights(const float *w, float *u)
 {
-    enum { CIN = $2, COUT = $5, CB = $1_wf_CB };
+    enum { CIN = $3, COUT = $6, M = $1_M, POSITIONS = $1_POSITIONS, CB = $1_wf_CB };
     #pragma omp parallel for collapse(2) schedule(static)
     for (int co = 0; co < COUT; co += 16)
         for (int ci = 0; ci < CIN; ci++) {
             __m512 t[36];
-            bz_winograd_kernel_transform_16(w + (long)co * 9 * CIN + ci, 9 * CIN, CIN, 0, t);
-            for (int p = 0; p < 36; p++)
+            bz_winograd_kernel_transform_16(M, w + (long)co * 9 * CIN + ci, 9 * CIN, CIN, 0, t);
+            for (int p = 0; p < POSITIONS; p++)
                 _mm512_storeu_ps(u + (long)p * CIN * COUT + ((long)(co / CB) * CIN + ci) * CB +
                                      co % CB, t[p]);
         }
@@ -234,41 +245,44 @@ static void $1_pack_weights(const float *w, float *u)
 static void $1_run(const float *x, const float *u, const float *b, float *y, float *buffer,
                    int batch)
 {
-    enum { CIN = $2, H = $3, W = $4, COUT = $5, TILES = $1_TILES, SAMPLES = $1_SAMPLES };
+    enum { CIN = $3, H = $4, W = $5, COUT = $6, TILES = $1_TILES, SAMPLES = $1_SAMPLES };
     _Static_assert($1_SAMPLES >= 1, "winograd conv: workspace too small");
     for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
         int samples = batch - n0 < SAMPLES ? batch - n0 : SAMPLES;
         long tiles = (long)samples * TILES;
-        float *v = buffer, *m = buffer + 36 * tiles * CIN;
+        float *v = buffer, *m = buffer + $1_POSITIONS * tiles * CIN;
         $1_wf_input_transform(x + (long)n0 * H * W * CIN, v, samples);
         $1_wf_products(v, u, m, tiles);
         $1_wf_output_transform(m, b, y + (long)n0 * H * W * COUT, samples, 0,
                                (long)batch * H * W * COUT > BZ_STREAM_FLOATS);
     }
-}
+}>])m4_dnl
+m4_dnl
+m4_dnl The training forward, F(2x2, 3x3).
+m4_define([<bz_conv2d_winograd_forward_body>], [<bz_winograd_forward([<$1_f2>], 2, m4_shift($@))
 
 /* unused where only the deploy graph calls this conv (forward_packed) */
 static __attribute__((unused)) void $1_forward(const float *x, const float *w, const float *b,
                                                float *y, float *workspace, int batch)
 {
-    $1_pack_weights(w, workspace);
-    $1_run(x, workspace, b, y, workspace + 2 * $1_KERNEL, batch);
+    $1_f2_pack_weights(w, workspace);
+    $1_f2_run(x, workspace, b, y, workspace + 2 * $1_f2_KERNEL, batch);
 }>])m4_dnl
 m4_dnl
-m4_dnl The backward, chunk by chunk: V = B^T x B and G = A dy A^T feed the
-m4_dnl pointwise weight-gradient sums dU[p] [CIN][COUT] (all 36 in one
-m4_dnl parallel region, a task R input channels times CB output channels
-m4_dnl of one position); then B^T dy B (over G) times U' (the flipped,
-m4_dnl transposed kernel) gives dx's transform (over V).  dw = G^T dU G at
-m4_dnl the end.
-m4_define([<bz_conv2d_winograd_backward_body>], [<bz_winograd_sizes([<$1_bw>], m4_shift($@))
+m4_dnl The backward, F(4x4, 3x3), chunk by chunk: V = B^T x B and G = A dy
+m4_dnl A^T feed the pointwise weight-gradient sums dU[p] [CIN][COUT] (all 36
+m4_dnl in one parallel region, a task R input channels times CB output
+m4_dnl channels of one position); then B^T dy B (over G) times U' (the
+m4_dnl flipped, transposed kernel) gives dx's transform (over V).
+m4_dnl dw = G^T dU G at the end.
+m4_define([<bz_conv2d_winograd_backward_body>], [<bz_winograd_sizes([<$1_bw>], 4, $2, $6, $7, $5, $18, $15)
 bz_tiled_register_block([<$1_ww_wg>], $5)
 bz_conv2d_tiled_wgrad_tile([<$1_ww>], $2, 1, 1, $5, 1, 1, 1, 1, 1, 0, 0, 0, 0)
-bz_winograd_products([<$1_wd>], $5, $2)
-bz_winograd_input_transform([<$1_wx>], $2, $3, $4, $18)
-bz_winograd_gradient_transform([<$1_wy>], $5, $6, $7, $18)
-bz_winograd_input_transform([<$1_wd>], $5, $6, $7, $18)
-bz_winograd_output_transform([<$1_wd>], $2, $3, $4, $18, 0)
+bz_winograd_products([<$1_wd>], 4, $5, $2)
+bz_winograd_input_transform([<$1_wx>], 4, $2, $3, $4, $18)
+bz_winograd_gradient_transform([<$1_wy>], 4, $5, $6, $7, $18)
+bz_winograd_input_transform([<$1_wd>], 4, $5, $6, $7, $18)
+bz_winograd_output_transform([<$1_wd>], 4, $2, $3, $4, $18, 0)
 
 /* du[p] (+)= v[p]^T g[p] for the 36 positions: v [36][tiles][CIN],
  * g [36][tiles][COUT], du [36][CIN][COUT] */
@@ -301,7 +315,7 @@ static void $1_pack_flipped(const float *w, float *u)
     for (int ci = 0; ci < CIN; ci += 16)
         for (int co = 0; co < COUT; co++) {
             __m512 t[36];
-            bz_winograd_kernel_transform_16(w + (long)co * 9 * CIN + ci, 1, CIN, 1, t);
+            bz_winograd_kernel_transform_16(4, w + (long)co * 9 * CIN + ci, 1, CIN, 1, t);
             for (int p = 0; p < 36; p++)
                 _mm512_storeu_ps(u + (long)p * CIN * COUT + ((long)(ci / CB) * COUT + co) * CB +
                                      ci % CB, t[p]);
@@ -319,7 +333,7 @@ static void $1_unpack_gradient(const float *du, float *dw)
         for (int ci = 0; ci < CIN; ci++) {
             __m512 g[9];
             float block[9][16];
-            bz_winograd_kernel_gradient_16(du + (long)ci * COUT + co, 1, (long)CIN * COUT, g);
+            bz_winograd_kernel_gradient_16(4, du + (long)ci * COUT + co, 1, (long)CIN * COUT, g);
             for (int k = 0; k < 9; k++)
                 _mm512_storeu_ps(block[k], g[k]);
             for (int l = 0; l < 16; l++)
@@ -332,10 +346,10 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
                         int accumulate_dx, float *dw, float *db, float *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, HAS_BIAS = $13,
-           TILES = $1_bw_TILES, SAMPLES = $1_bw_SAMPLES };
+           TILES = $1_bw_TILES, SAMPLES = $1_bw_SAMPLES, KERNEL = $1_bw_KERNEL };
     _Static_assert($1_bw_SAMPLES >= 1, "winograd conv: workspace too small");
     long M = (long)batch * HO * WO;
-    float *du = workspace, *uflip = workspace + $1_bw_KERNEL, *buffer = workspace + 2 * $1_bw_KERNEL;
+    float *du = workspace, *uflip = workspace + KERNEL, *buffer = workspace + 2 * KERNEL;
     if (dx)
         $1_pack_flipped(w, uflip);
     for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
@@ -356,19 +370,21 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     $1_unpack_gradient(du, dw);bz_conv2d_bias_gradient
 }>])m4_dnl
 m4_dnl
-m4_dnl Deploy convs are transformed and packed once, by deploy_fold, in place
-m4_dnl in the deploy arena (bzgen reserves the 36 / 9 larger kernel there).
-m4_define([<bz_conv2d_winograd_deploy_body>], [<
+m4_dnl Deploy convs, F(4x4, 3x3), are transformed and packed once, by
+m4_dnl deploy_fold, in place in the deploy arena (bzgen reserves the 36 / 9
+m4_dnl larger kernel there).
+m4_define([<bz_conv2d_winograd_deploy_body>], [<bz_winograd_forward([<$1_f4>], 4, m4_shift($@))
+
 static void $1_prepack(float *w, float *workspace)
 {
-    $1_pack_weights(w, workspace);
-    memcpy(w, workspace, sizeof(float) * $1_KERNEL);
+    $1_f4_pack_weights(w, workspace);
+    memcpy(w, workspace, sizeof(float) * $1_f4_KERNEL);
 }
 
 static void $1_forward_packed(const float *x, const float *u, const float *b, float *y,
                               float *workspace, int batch)
 {
-    $1_run(x, u, b, y, workspace + 2 * $1_KERNEL, batch);
+    $1_f4_run(x, u, b, y, workspace + 2 * $1_f4_KERNEL, batch);
 }>])m4_dnl
 m4_dnl
 m4_define([<bz_conv2d_winograd_forward_kernel>], [<
