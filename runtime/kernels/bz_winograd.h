@@ -132,12 +132,14 @@ static inline void bz_winograd2_gradient_1d(const __m512 e[2], __m512 r[4])
     r[3] = _mm512_sub_ps(_mm512_setzero_ps(), e[1]);
 }
 
+/* (g0 + g1) + g2, not g0 + g2 first: the order the training forward's
+ * numerics were validated in (a changed rounding of U moves which
+ * near-zero pre-activations land on which side of a kink) */
 static inline void bz_winograd2_kernel_1d(const __m512 g[3], __m512 t[4])
 {
-    __m512 outer = _mm512_add_ps(g[0], g[2]);
     t[0] = g[0];
-    t[1] = _mm512_mul_ps(bz_winograd_c(0.5f), _mm512_add_ps(outer, g[1]));
-    t[2] = _mm512_mul_ps(bz_winograd_c(0.5f), _mm512_sub_ps(outer, g[1]));
+    t[1] = _mm512_mul_ps(bz_winograd_c(0.5f), _mm512_add_ps(_mm512_add_ps(g[0], g[1]), g[2]));
+    t[2] = _mm512_mul_ps(bz_winograd_c(0.5f), _mm512_add_ps(_mm512_sub_ps(g[0], g[1]), g[2]));
     t[3] = g[2];
 }
 

@@ -3,11 +3,12 @@ m4_dnl   pointwise  1x1, stride 1, no padding, groups 1: one GEMM on NHWC
 m4_dnl   im2col     other dense convs: im2col of `chunk` samples + GEMM
 m4_dnl   tiled, pointwise_tiled  dense convs with 16n outputs on AVX-512:
 m4_dnl              register-tiled direct convolution (conv2d_tiled.m4)
-m4_dnl   winograd   dense 3x3 stride-1 pad-1 convs, 16n channels in and out,
-m4_dnl              on AVX-512: Winograd F(2x2, 3x3) (conv2d_winograd.m4)
+m4_dnl   winograd   dense 3x3 stride-1 convs padded by their dilation, 16n
+m4_dnl              channels in and out, on AVX-512: Winograd F(2x2, 3x3)
+m4_dnl              forward, F(4x4, 3x3) backward and deploy (conv2d_winograd.m4)
 m4_dnl   depthwise  groups == cin, undilated: direct loops, OpenMP over the batch
 m4_dnl   direct     other grouped convs: the reference loops
-m4_dnl Only im2col and direct take a dilation (argument 18) above 1.
+m4_dnl Only im2col, winograd and direct take a dilation (argument 18) above 1.
 m4_dnl Arguments as the reference bz_conv2d_forward_kernel; optimised/kernels.m4
 m4_dnl sends each call to the algorithm bzgen named.
 m4_dnl
