@@ -1,5 +1,5 @@
 /* conv2d: torch.nn.Conv2d over NHWC, weights OHWI.  The optimised
- * backend's algorithm for each layer (GEMM, im2col, depthwise, tiled,
+ * backend's algorithm for each layer (GEMM, im2col, tiled, grouped,
  * Winograd) and its workspace are chosen here. */
 #include "emit.h"
 #include "op.h"
@@ -101,7 +101,7 @@ static int conv_is_pointwise(const node *n)
     return c->kh == 1 && c->kw == 1 && c->stride == 1 && c->pad == 0;
 }
 
-/* The tiled and depthwise templates step through the kernel one pixel at
+/* The tiled and grouped templates step through the kernel one pixel at
  * a time; Winograd takes a dilation as sub-maps, im2col and the direct
  * loops take any. */
 static int conv_is_dilated(const node *n)
@@ -236,6 +236,11 @@ static int conv_prepacked(const node *n, int max_batch)
     return conv_uses_tiled(n, max_batch) || conv_uses_winograd(n);
 }
 
+/* The grouped template (templates/optimised/conv2d_grouped.m4) sums a
+ * group's inputs one at a time per output channel: narrow groups (ResNeXt's
+ * 2 to 8, depthwise's 1) only. */
+enum { GROUPED_MAX_INPUTS = 16 };
+
 /* The optimised backend's algorithm; the reference backend implements
  * every one with the same plain loops. */
 static const char *conv_algorithm(const node *n, int max_batch)
@@ -247,8 +252,8 @@ static const char *conv_algorithm(const node *n, int max_batch)
         return conv_uses_im2col(n) ? "tiled" : "pointwise_tiled";
     if (c->groups == 1)
         return conv_uses_im2col(n) ? "im2col" : "pointwise";
-    if (c->groups == n->in_shape.c && !conv_is_dilated(n))
-        return "depthwise";
+    if (!conv_is_dilated(n) && n->in_shape.c / c->groups <= GROUPED_MAX_INPUTS)
+        return "grouped";
     return "direct";
 }
 

@@ -32,6 +32,22 @@ static inline float bz_silu_derivative(float x)
     return s * (1.0f + x * (1.0f - s));
 }
 
+#if defined(__AVX512F__)
+/* The lane indices that give lane l of a 16-lane block lane
+ * (l / per) * stride + k of its source: for a grouped conv's 16 output
+ * channels (per = G_OUT outputs, stride = G_IN inputs per group), input k
+ * of each lane's group; swapped, output k of each input lane's group. */
+static inline __m512i bz_group_lanes(int per, int stride, int k)
+{
+    return _mm512_setr_epi32(
+        0 / per * stride + k, 1 / per * stride + k, 2 / per * stride + k, 3 / per * stride + k,
+        4 / per * stride + k, 5 / per * stride + k, 6 / per * stride + k, 7 / per * stride + k,
+        8 / per * stride + k, 9 / per * stride + k, 10 / per * stride + k, 11 / per * stride + k,
+        12 / per * stride + k, 13 / per * stride + k, 14 / per * stride + k,
+        15 / per * stride + k);
+}
+#endif
+
 /* Outputs of more floats than this (32 MiB, the L3 of the development
  * machine) are written with streaming stores by the tiled and Winograd
  * kernels (tests/t_ops.sh builds them with 0 as well). */

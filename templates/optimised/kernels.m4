@@ -3,6 +3,7 @@ m4_dnl and SIMD elsewhere.  Pooling uses the reference templates
 m4_dnl (a negligible share of the time in these networks).
 m4_include([<reference/kernels.m4>])m4_dnl
 m4_include([<optimised/conv2d.m4>])m4_dnl
+m4_include([<optimised/conv2d_grouped.m4>])m4_dnl
 m4_include([<optimised/conv2d_tiled.m4>])m4_dnl
 m4_include([<optimised/conv2d_winograd.m4>])m4_dnl
 m4_include([<optimised/batchnorm2d.m4>])m4_dnl
