@@ -161,14 +161,30 @@ static long winograd_kernel_floats(const node *n, int m)
     return (long)(m + 2) * (m + 2) * n->in_shape.c * n->conv.out_c;
 }
 
+/* A deploy conv on a map of fewer F(4x4) tiles than this keeps an
+ * F(2x2, 3x3) kernel (16 values per 3x3 instead of 36) beside its F(4x4)
+ * one, for batches of fewer tiles than this in all (batch 1 on 8x8
+ * maps): there the products read each kernel value for a few tiles only,
+ * so that the kernel's size, not the multiplies, bounds the time. */
+enum { WINOGRAD_SMALL_MAP_TILES = 16 };
+
+static long winograd_tiles_per_sample(const node *n, int m)
+{
+    int d = n->conv.dilation;
+    return (long)d * d * ((n->out_shape.h / d + m - 1) / m) * ((n->out_shape.w / d + m - 1) / m);
+}
+
+static int conv_winograd_small_map(const node *n)
+{
+    return conv_uses_winograd(n) && winograd_tiles_per_sample(n, 4) < WINOGRAD_SMALL_MAP_TILES;
+}
+
 /* The template's layout (bz_winograd_sizes) for tile size m: two
  * transformed kernels and, per sample of a chunk, (m + 2)^2 positions of
  * its m x m tiles (of every sub-map) times (cin + cout) channels. */
 static long winograd_workspace_floats(const node *n, int m, int max_batch)
 {
-    int d = n->conv.dilation;
-    long tiles = (long)d * d * ((n->out_shape.h / d + m - 1) / m) *
-                 ((n->out_shape.w / d + m - 1) / m);
+    long tiles = winograd_tiles_per_sample(n, m);
     long per_sample = (long)(m + 2) * (m + 2) * tiles * (n->in_shape.c + n->conv.out_c);
     long samples = WINOGRAD_CHUNK_FLOATS / per_sample;
     long enough_rows = (WINOGRAD_MIN_TILES + tiles - 1) / tiles;
@@ -247,7 +263,7 @@ static const char *conv_algorithm(const node *n, int max_batch)
 {
     const conv_attrs *c = &n->conv;
     if (conv_uses_winograd(n))
-        return "winograd";
+        return conv_winograd_small_map(n) ? "winograd_small_map" : "winograd";
     if (conv_uses_tiled(n, max_batch))
         return conv_uses_im2col(n) ? "tiled" : "pointwise_tiled";
     if (c->groups == 1)
@@ -318,10 +334,14 @@ static void conv_deploy_forward(const op_call *c)
 }
 
 /* The deploy arena's room for a conv's weights: the Winograd kernel is
- * transformed there in place (36 values per 3x3). */
+ * transformed there in place (36 values per 3x3; on a small map also the
+ * 16 of F(2x2, 3x3) after them). */
 static long conv_deploy_weights(const node *n)
 {
-    return conv_uses_winograd(n) ? winograd_kernel_floats(n, 4) : conv2d_weight_numel(n);
+    if (!conv_uses_winograd(n))
+        return conv2d_weight_numel(n);
+    long small_map = conv_winograd_small_map(n) ? winograd_kernel_floats(n, 2) : 0;
+    return winograd_kernel_floats(n, 4) + small_map;
 }
 
 static long conv_deploy_bias(const node *n, int folded_norm)

@@ -6,6 +6,8 @@ m4_dnl              register-tiled direct convolution (conv2d_tiled.m4)
 m4_dnl   winograd   dense 3x3 stride-1 convs padded by their dilation, 16n
 m4_dnl              channels in and out, on AVX-512: Winograd F(2x2, 3x3)
 m4_dnl              forward, F(4x4, 3x3) backward and deploy (conv2d_winograd.m4)
+m4_dnl   winograd_small_map  the same on a map of few F(4x4) tiles, whose
+m4_dnl              deploy form keeps the F(2x2) kernel too for small batches
 m4_dnl   grouped    undilated grouped convs of at most 16 inputs per group,
 m4_dnl              depthwise included (conv2d_grouped.m4)
 m4_dnl   direct     other grouped convs: the reference loops

@@ -387,6 +387,30 @@ static void $1_forward_packed(const float *x, const float *u, const float *b, fl
     $1_f4_run(x, u, b, y, workspace + 2 * $1_f4_KERNEL, batch);
 }>])m4_dnl
 m4_dnl
+m4_dnl bzgen's "winograd_small_map": a deploy conv on a map of few F(4x4)
+m4_dnl tiles keeps, after its F(4x4) kernel, the F(2x2) one of the training
+m4_dnl forward (whose prefix_f2 functions the forward kernel defines), for
+m4_dnl batches of fewer than SMALL_MAP_TILES F(4x4) tiles: there the time
+m4_dnl is that of reading the kernel, 16 values per 3x3 instead of 36.
+m4_define([<bz_conv2d_winograd_small_map_deploy_body>], [<bz_winograd_forward([<$1_f4>], 4, m4_shift($@))
+
+static void $1_prepack(float *w, float *workspace)
+{
+    $1_f4_pack_weights(w, workspace);
+    $1_f2_pack_weights(w, workspace + $1_f4_KERNEL);
+    memcpy(w, workspace, sizeof(float) * ($1_f4_KERNEL + $1_f2_KERNEL));
+}
+
+static void $1_forward_packed(const float *x, const float *u, const float *b, float *y,
+                              float *workspace, int batch)
+{
+    enum { SMALL_MAP_TILES = 16 };
+    if ((long)batch * $1_f4_TILES < SMALL_MAP_TILES)
+        $1_f2_run(x, u + $1_f4_KERNEL, b, y, workspace + 2 * $1_f2_KERNEL, batch);
+    else
+        $1_f4_run(x, u, b, y, workspace + 2 * $1_f4_KERNEL, batch);
+}>])m4_dnl
+m4_dnl
 m4_define([<bz_conv2d_winograd_forward_kernel>], [<
 #if defined(__AVX512F__)
 bz_conv2d_winograd_forward_body($@)
@@ -402,6 +426,14 @@ bz_conv2d_im2col_backward_kernel($@)
 m4_define([<bz_conv2d_winograd_deploy_kernel>], [<
 #if defined(__AVX512F__)
 bz_conv2d_winograd_deploy_body($@)
+#else
+bz_conv2d_unpacked_deploy_kernel($@)
+#endif>])m4_dnl
+m4_define([<bz_conv2d_winograd_small_map_forward_kernel>], m4_defn([<bz_conv2d_winograd_forward_kernel>]))m4_dnl
+m4_define([<bz_conv2d_winograd_small_map_backward_kernel>], m4_defn([<bz_conv2d_winograd_backward_kernel>]))m4_dnl
+m4_define([<bz_conv2d_winograd_small_map_deploy_kernel>], [<
+#if defined(__AVX512F__)
+bz_conv2d_winograd_small_map_deploy_body($@)
 #else
 bz_conv2d_unpacked_deploy_kernel($@)
 #endif>])m4_dnl

@@ -66,6 +66,10 @@ bz_conv_case([<wino_even>], [<winograd>], 2, 32, 6, 4, 16, 6, 4, 3, 3, 1, 1, 1, 
 bz_conv_case([<wino_nv3>], [<winograd>], 2, 48, 4, 4, 64, 4, 4, 3, 3, 1, 1, 1, 1, 34, [<direct>], 1)
 bz_conv_case([<wino_tiny>], [<winograd>], 2, 16, 1, 3, 16, 1, 3, 3, 3, 1, 1, 1, 0, 46, [<direct>], 1)
 bz_conv_deploy_case([<dep_wino>], [<winograd>], 2, 16, 3, 5, 16, 3, 5, 3, 3, 1, 1, 1, 1, 10, [<direct>], 1)
+m4_dnl ... on a small map (8x8: 4 F(4x4) tiles): F(2x2) for batch 2, F(4x4)
+m4_dnl for batch 4
+bz_conv_deploy_case([<dep_wino_small>], [<winograd_small_map>], 2, 16, 8, 8, 32, 8, 8, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1)
+bz_conv_deploy_case([<dep_wino_small_f4>], [<winograd_small_map>], 4, 16, 8, 8, 32, 8, 8, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1)
 m4_dnl ... dilated: 2 x 2 sub-maps of 5 x 4 (an edge tile cut), chunks of 2
 m4_dnl samples, the last partial; 3 x 3 sub-maps of 4 x 3
 m4_dnl ... 256 input channels: the float error of a long channel sum
@@ -164,6 +168,8 @@ bz_table_entry([<wino_even_case>])
 bz_table_entry([<wino_nv3_case>])
 bz_table_entry([<wino_tiny_case>])
 bz_table_entry([<dep_wino_case>])
+bz_table_entry([<dep_wino_small_case>])
+bz_table_entry([<dep_wino_small_f4_case>])
 bz_table_entry([<wino_wide_case>])
 bz_table_entry([<wino_dil2_case>])
 bz_table_entry([<wino_dil3_case>])

@@ -10,9 +10,10 @@ static real_t *grad_buffer(const double *previous, long n, int accumulate)
 m4_dnl
 m4_dnl bz_conv_case_sizes(the arguments of bz_conv_case): the floats of x,
 m4_dnl w, b, y and the workspace; NW_DEPLOY, the deploy arena's room for w
-m4_dnl (a Winograd kernel is transformed there: 36 values per 3x3).
+m4_dnl (a Winograd kernel is transformed there: 36 values per 3x3, on a
+m4_dnl small map another 16).
 m4_define([<bz_conv_case_sizes>], [<enum { $1_NX = $3 * $5 * $6 * $4, $1_NW = $7 * $10 * $11 * ($4 / $14), $1_NB = $15 ? $7 : 0,
-       $1_NW_DEPLOY = $1_NW * 36 / 9 + 1,
+       $1_NW_DEPLOY = $1_NW * (36 + 16) / 9 + 1,
        $1_NY = $3 * $8 * $9 * $7, $1_NWS = ($16 ? $16 : 1) * $8 * $9 * $10 * $11 * $4 };>])m4_dnl
 m4_dnl
 m4_dnl bz_conv_case(name, algorithm, batch, then the 13 arguments of
