@@ -1,14 +1,16 @@
 m4_dnl bz_attention_kernels(name, channels, h, w, heads, patch): as the
 m4_dnl reference's, one task per (sample, sequence, head), OpenMP over the
-m4_dnl tasks.  A task gathers q [N][D] and k, v transposed [D][N], so that
-m4_dnl every inner loop runs over the N tokens of the sequence (omp simd,
-m4_dnl libmvec's expf): scores, softmax, dy . v and the gathered sums.  A
-m4_dnl head is a few to a few tens of channels, too narrow for a GEMM to pay.
+m4_dnl tasks.  A task gathers its head's q, k and v rows [N][D] (k and v also
+m4_dnl transposed, [D][N]) and takes the queries R at a time: scores
+m4_dnl [R][N], softmax, and the products with v are small matrix products
+m4_dnl whose R rows of accumulators stay in registers (AVX-512, where the
+m4_dnl tokens, or the head's channels, fill 16-lane vectors; else loops
+m4_dnl along the contiguous side for the compiler to vectorise).
 m4_dnl Each task owns its sequence's pixels in its head's channels, so the
 m4_dnl outputs and gradients are written without a race.
 m4_define([<bz_attention_kernels>], [<
 enum { $1_C = $2, $1_H = $3, $1_W = $4, $1_HEADS = $5, $1_P = $6, $1_D = $2 / $5,
-       $1_SEQS = $6 * $6, $1_TOKENS = $3 * $4 / ($6 * $6) };
+       $1_SEQS = $6 * $6, $1_TOKENS = $3 * $4 / ($6 * $6), $1_R = 8 };
 
 static long $1_pixel(int s, int t)
 {
@@ -16,14 +18,17 @@ static long $1_pixel(int s, int t)
     return (long)(t / TW * P + s / P) * $1_W + t % TW * P + s % P;
 }
 
-/* rows [N][D] <- channels [at, at + D) of the sequence's pixels */
-static void $1_gather(const float *x, int s, long stride, long at, float *rows)
+/* rows [count][D] <- channels [at, at + D) of the sequence's pixels from
+ * token `first` on */
+static void $1_gather(const float *x, int s, long stride, long at, int first, int count,
+                      float *rows)
 {
-    for (int t = 0; t < $1_TOKENS; t++)
-        memcpy(rows + (long)t * $1_D, x + $1_pixel(s, t) * stride + at, sizeof(float) * $1_D);
+    for (int t = 0; t < count; t++)
+        memcpy(rows + (long)t * $1_D, x + $1_pixel(s, first + t) * stride + at,
+               sizeof(float) * $1_D);
 }
 
-/* columns [D][N] <- the same, transposed */
+/* columns [D][N] <- the whole sequence's, transposed */
 static void $1_gather_transposed(const float *x, int s, long stride, long at, float *cols)
 {
     for (int t = 0; t < $1_TOKENS; t++) {
@@ -33,137 +38,258 @@ static void $1_gather_transposed(const float *x, int s, long stride, long at, fl
     }
 }
 
-/* p [N] = softmax over t of q . k(t) / sqrt(D); kt [D][N] */
-static void $1_softmax_row(const float *q, const float *kt, float *p)
+/* the pixels' channels [at, at + D) from token `first` on = (or +=) rows [count][D] */
+static void $1_scatter(const float *rows, int s, long stride, long at, int first, int count,
+                       float *x, int accumulate)
 {
-    enum { N = $1_TOKENS, D = $1_D };
-    const float scale = 1.0f / sqrtf((float)D);
-    float max = -INFINITY, sum = 0.f;
-    #pragma omp simd
-    for (int t = 0; t < N; t++)
-        p[t] = 0.f;
-    for (int d = 0; d < D; d++) {
-        float qd = q[d] * scale;
-        const float *kd = kt + (long)d * N;
+    for (int t = 0; t < count; t++) {
+        float *to = x + $1_pixel(s, first + t) * stride + at;
+        const float *from = rows + (long)t * $1_D;
         #pragma omp simd
-        for (int t = 0; t < N; t++)
-            p[t] += qd * kd[t];
+        for (int d = 0; d < $1_D; d++)
+            to[d] = accumulate ? to[d] + from[d] : from[d];
     }
-    #pragma omp simd reduction(max:max)
-    for (int t = 0; t < N; t++)
-        max = p[t] > max ? p[t] : max;
-    #pragma omp simd reduction(+:sum)
-    for (int t = 0; t < N; t++)
-        sum += p[t] = expf(p[t] - max);
-    #pragma omp simd
-    for (int t = 0; t < N; t++)
-        p[t] /= sum;
 }
 
-/* sum over t of a[t] b[t] */
-static float $1_dot(const float *a, const float *b)
+/* rows [count][D] *= 1 / sqrt D */
+static void $1_scale_rows(float *rows, int count)
 {
-    float acc = 0.f;
-    #pragma omp simd reduction(+:acc)
-    for (int t = 0; t < $1_TOKENS; t++)
-        acc += a[t] * b[t];
-    return acc;
+    const float scale = 1.0f / sqrtf((float)$1_D);
+    #pragma omp simd
+    for (long i = 0; i < (long)count * $1_D; i++)
+        rows[i] *= scale;
+}
+
+/* s [r][N] = a [r][D] bt [D][N], r <= R (a is a row block of the scaled q
+ * or of dy: its values are broadcast straight from memory) */
+static void $1_scores(const float *a, const float *bt, float *s, int r)
+{
+    enum { N = $1_TOKENS, D = $1_D, R = $1_R };
+#if defined(__AVX512F__)
+    if (N % 16 == 0) {
+        for (int t0 = 0; t0 < N; t0 += 16) {
+            __m512 acc[R];
+            #pragma GCC unroll 8
+            for (int i = 0; i < R; i++)
+                acc[i] = _mm512_setzero_ps();
+            for (int d = 0; d < D; d++) {
+                __m512 bv = _mm512_loadu_ps(bt + (long)d * N + t0);
+                #pragma GCC unroll 8
+                for (int i = 0; i < R; i++) {
+                    if (i >= r)
+                        break;
+                    acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i * D + d]), bv, acc[i]);
+                }
+            }
+            #pragma GCC unroll 8
+            for (int i = 0; i < R; i++) {
+                if (i >= r)
+                    break;
+                _mm512_storeu_ps(s + (long)i * N + t0, acc[i]);
+            }
+        }
+        return;
+    }
+#endif
+    for (int i = 0; i < r; i++) {
+        float *si = s + (long)i * N;
+        #pragma omp simd
+        for (int t = 0; t < N; t++)
+            si[t] = 0.f;
+        for (int d = 0; d < D; d++) {
+            float ad = a[i * D + d];
+            const float *bd = bt + (long)d * N;
+            #pragma omp simd
+            for (int t = 0; t < N; t++)
+                si[t] += ad * bd[t];
+        }
+    }
+}
+
+/* each of the r rows [N] of s replaced by its softmax */
+static void $1_softmax_rows(float *s, int r)
+{
+    enum { N = $1_TOKENS };
+    for (int i = 0; i < r; i++) {
+        float *p = s + (long)i * N, max = -INFINITY, sum = 0.f;
+        #pragma omp simd reduction(max:max)
+        for (int t = 0; t < N; t++)
+            max = p[t] > max ? p[t] : max;
+        #pragma omp simd reduction(+:sum)
+        for (int t = 0; t < N; t++)
+            sum += p[t] = expf(p[t] - max);
+        #pragma omp simd
+        for (int t = 0; t < N; t++)
+            p[t] /= sum;
+    }
+}
+
+/* o [r][D] = p [r][N] v [N][D] */
+static void $1_mix(const float *p, const float *v, float *o, int r)
+{
+    enum { N = $1_TOKENS, D = $1_D, R = $1_R };
+#if defined(__AVX512F__)
+    if (D % 16 == 0) {
+        for (int d0 = 0; d0 < D; d0 += 16) {
+            __m512 acc[R];
+            #pragma GCC unroll 8
+            for (int i = 0; i < R; i++)
+                acc[i] = _mm512_setzero_ps();
+            for (int t = 0; t < N; t++) {
+                __m512 vv = _mm512_loadu_ps(v + (long)t * D + d0);
+                #pragma GCC unroll 8
+                for (int i = 0; i < R; i++) {
+                    if (i >= r)
+                        break;
+                    acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(p[(long)i * N + t]), vv, acc[i]);
+                }
+            }
+            #pragma GCC unroll 8
+            for (int i = 0; i < R; i++) {
+                if (i >= r)
+                    break;
+                _mm512_storeu_ps(o + i * D + d0, acc[i]);
+            }
+        }
+        return;
+    }
+#endif
+    for (int i = 0; i < r; i++) {
+        float *oi = o + i * D;
+        #pragma omp simd
+        for (int d = 0; d < D; d++)
+            oi[d] = 0.f;
+        for (int t = 0; t < N; t++) {
+            float pt = p[(long)i * N + t];
+            #pragma omp simd
+            for (int d = 0; d < D; d++)
+                oi[d] += pt * v[(long)t * D + d];
+        }
+    }
+}
+
+/* c [N][D] += a [r][N]^T b [r][D] */
+static void $1_mix_transposed_add(const float *a, const float *b, float *c, int r)
+{
+    enum { N = $1_TOKENS, D = $1_D, R = $1_R };
+#if defined(__AVX512F__)
+    if (D % 16 == 0) {
+        for (int d0 = 0; d0 < D; d0 += 16) {
+            __m512 bv[R];
+            #pragma GCC unroll 8
+            for (int i = 0; i < R; i++)
+                bv[i] = i < r ? _mm512_loadu_ps(b + i * D + d0) : _mm512_setzero_ps();
+            for (int t = 0; t < N; t++) {
+                __m512 cv = _mm512_loadu_ps(c + (long)t * D + d0);
+                #pragma GCC unroll 8
+                for (int i = 0; i < R; i++) {
+                    if (i >= r)
+                        break;
+                    cv = _mm512_fmadd_ps(_mm512_set1_ps(a[(long)i * N + t]), bv[i], cv);
+                }
+                _mm512_storeu_ps(c + (long)t * D + d0, cv);
+            }
+        }
+        return;
+    }
+#endif
+    for (int t = 0; t < N; t++)
+        for (int i = 0; i < r; i++) {
+            float at = a[(long)i * N + t];
+            #pragma omp simd
+            for (int d = 0; d < D; d++)
+                c[(long)t * D + d] += at * b[i * D + d];
+        }
 }
 
 static void $1_forward(const float *qkv, float *y, float *workspace, int batch)
 {
-    enum { C = $1_C, C3 = 3 * $1_C, HW = $1_H * $1_W, N = $1_TOKENS, D = $1_D };
+    enum { C = $1_C, C3 = 3 * $1_C, HW = $1_H * $1_W, N = $1_TOKENS, D = $1_D, R = $1_R };
     (void)workspace;
     #pragma omp parallel
     {
-        /* q [N][D]; kt, vt [D][N]; p [N] */
-        float *q = malloc(sizeof(float) * (3L * N * D + N));
-        float *kt = q + (long)N * D, *vt = kt + (long)N * D, *p = vt + (long)N * D;
+        /* q (scaled by 1 / sqrt D), v [N][D]; kt [D][N]; p [R][N]; o [R][D] */
+        float *q = malloc(sizeof(float) * (3L * N * D + (long)R * (N + D)));
+        if (!q)
+            abort();
+        float *v = q + (long)N * D, *kt = v + (long)N * D, *p = kt + (long)N * D;
+        float *o = p + (long)R * N;
         #pragma omp for collapse(3) schedule(static)
         for (int n = 0; n < batch; n++)
             for (int s = 0; s < $1_SEQS; s++)
                 for (int head = 0; head < $1_HEADS; head++) {
                     const float *x = qkv + (long)n * HW * C3;
-                    $1_gather(x, s, C3, head * D, q);
+                    $1_gather(x, s, C3, head * D, 0, N, q);
+                    $1_scale_rows(q, N);
                     $1_gather_transposed(x, s, C3, C + head * D, kt);
-                    $1_gather_transposed(x, s, C3, 2 * C + head * D, vt);
-                    for (int i = 0; i < N; i++) {
-                        float *out = y + ((long)n * HW + $1_pixel(s, i)) * C + head * D;
-                        $1_softmax_row(q + (long)i * D, kt, p);
-                        for (int d = 0; d < D; d++)
-                            out[d] = $1_dot(p, vt + (long)d * N);
+                    $1_gather(x, s, C3, 2 * C + head * D, 0, N, v);
+                    for (int i0 = 0; i0 < N; i0 += R) {
+                        int r = N - i0 < R ? N - i0 : R;
+                        $1_scores(q + (long)i0 * D, kt, p, r);
+                        $1_softmax_rows(p, r);
+                        $1_mix(p, v, o, r);
+                        $1_scatter(o, s, C, head * D, i0, r, y + (long)n * HW * C, 0);
                     }
                 }
         free(q);
     }
 }
 
-/* dx [pixel][at, at + D) = (or +=) cols [D][N] transposed */
-static void $1_scatter_transposed(const float *cols, int s, long at, float *dx, int accumulate)
-{
-    enum { C3 = 3 * $1_C, D = $1_D, N = $1_TOKENS };
-    for (int t = 0; t < N; t++) {
-        float *to = dx + $1_pixel(s, t) * C3 + at;
-        for (int d = 0; d < D; d++)
-            to[d] = accumulate ? to[d] + cols[(long)d * N + t] : cols[(long)d * N + t];
-    }
-}
-
+/* Per block of r queries, with p their attention rows and g their dy:
+ * dp = g v^T, ds = p (dp - sum_t p dp), dq = ds k / sqrt D,
+ * dk += ds^T q / sqrt D, dv += p^T g (q and k scaled once). */
 static void $1_backward(const float *qkv, const float *dy, float *dqkv, int accumulate_dx,
                         float *workspace, int batch)
 {
-    enum { C = $1_C, C3 = 3 * $1_C, HW = $1_H * $1_W, N = $1_TOKENS, D = $1_D };
+    enum { C = $1_C, C3 = 3 * $1_C, HW = $1_H * $1_W, N = $1_TOKENS, D = $1_D, R = $1_R };
     (void)workspace;
     #pragma omp parallel
     {
-        /* q [N][D]; kt, vt, dkt, dvt [D][N]; p, ds [N] */
-        float *q = malloc(sizeof(float) * (5L * N * D + 2L * N));
-        float *kt = q + (long)N * D, *vt = kt + (long)N * D;
-        float *dkt = vt + (long)N * D, *dvt = dkt + (long)N * D;
-        float *p = dvt + (long)N * D, *ds = p + N;
-        const float scale = 1.0f / sqrtf((float)D);
+        /* q, k (both scaled by 1 / sqrt D), v, dk, dv [N][D]; kt, vt [D][N];
+         * p, ds [R][N]; g, dq [R][D] */
+        float *q = malloc(sizeof(float) * (7L * N * D + 2L * R * (N + D)));
+        if (!q)
+            abort();
+        float *k = q + (long)N * D, *v = k + (long)N * D, *dk = v + (long)N * D;
+        float *dv = dk + (long)N * D, *kt = dv + (long)N * D, *vt = kt + (long)N * D;
+        float *p = vt + (long)N * D, *ds = p + (long)R * N, *g = ds + (long)R * N;
+        float *dq = g + (long)R * D;
         #pragma omp for collapse(3) schedule(static)
         for (int n = 0; n < batch; n++)
             for (int s = 0; s < $1_SEQS; s++)
                 for (int head = 0; head < $1_HEADS; head++) {
-                    const float *x = qkv + (long)n * HW * C3;
+                    const float *x = qkv + (long)n * HW * C3, *dyn = dy + (long)n * HW * C;
                     float *dx = dqkv + (long)n * HW * C3;
-                    $1_gather(x, s, C3, head * D, q);
+                    $1_gather(x, s, C3, head * D, 0, N, q);
+                    $1_gather(x, s, C3, C + head * D, 0, N, k);
+                    $1_scale_rows(q, N);
+                    $1_scale_rows(k, N);
+                    $1_gather(x, s, C3, 2 * C + head * D, 0, N, v);
                     $1_gather_transposed(x, s, C3, C + head * D, kt);
                     $1_gather_transposed(x, s, C3, 2 * C + head * D, vt);
-                    memset(dkt, 0, sizeof(float) * 2L * N * D);
-                    for (int i = 0; i < N; i++) {
-                        const float *g = dy + ((long)n * HW + $1_pixel(s, i)) * C + head * D;
-                        const float *qi = q + (long)i * D;
-                        float *dq = dx + $1_pixel(s, i) * C3 + head * D, dot_o = 0.f;
-                        $1_softmax_row(qi, kt, p);
-                        /* ds = p (dy . v - sum_t p dy . v) / sqrt D */
-                        #pragma omp simd
-                        for (int t = 0; t < N; t++)
-                            ds[t] = 0.f;
-                        for (int d = 0; d < D; d++) {
-                            const float *vd = vt + (long)d * N;
+                    memset(dk, 0, sizeof(float) * 2L * N * D);
+                    for (int i0 = 0; i0 < N; i0 += R) {
+                        int r = N - i0 < R ? N - i0 : R;
+                        $1_gather(dyn, s, C, head * D, i0, r, g);
+                        $1_scores(q + (long)i0 * D, kt, p, r);
+                        $1_softmax_rows(p, r);
+                        $1_scores(g, vt, ds, r);
+                        for (int i = 0; i < r; i++) {
+                            float *pi = p + (long)i * N, *dsi = ds + (long)i * N, dot = 0.f;
+                            #pragma omp simd reduction(+:dot)
+                            for (int t = 0; t < N; t++)
+                                dot += pi[t] * dsi[t];
                             #pragma omp simd
                             for (int t = 0; t < N; t++)
-                                ds[t] += g[d] * vd[t];
+                                dsi[t] = pi[t] * (dsi[t] - dot);
                         }
-                        dot_o = $1_dot(p, ds);
-                        #pragma omp simd
-                        for (int t = 0; t < N; t++)
-                            ds[t] = p[t] * (ds[t] - dot_o) * scale;
-                        for (int d = 0; d < D; d++) {
-                            float dqd = $1_dot(ds, kt + (long)d * N);
-                            float *dkd = dkt + (long)d * N, *dvd = dvt + (long)d * N;
-                            dq[d] = accumulate_dx ? dq[d] + dqd : dqd;
-                            #pragma omp simd
-                            for (int t = 0; t < N; t++) {
-                                dkd[t] += ds[t] * qi[d];
-                                dvd[t] += p[t] * g[d];
-                            }
-                        }
+                        $1_mix(ds, k, dq, r);
+                        $1_scatter(dq, s, C3, head * D, i0, r, dx, accumulate_dx);
+                        $1_mix_transposed_add(ds, q + (long)i0 * D, dk, r);
+                        $1_mix_transposed_add(p, g, dv, r);
                     }
-                    $1_scatter_transposed(dkt, s, C + head * D, dx, accumulate_dx);
-                    $1_scatter_transposed(dvt, s, 2 * C + head * D, dx, accumulate_dx);
+                    $1_scatter(dk, s, C3, C + head * D, 0, N, dx, accumulate_dx);
+                    $1_scatter(dv, s, C3, 2 * C + head * D, 0, N, dx, accumulate_dx);
                 }
         free(q);
     }
