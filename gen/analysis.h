@@ -24,8 +24,10 @@ typedef struct {
     int node;           /* the train-graph node computed here, -1: group  */
     int group;          /* reparam group index, or -1                     */
     int folded_bn;      /* BN node merged into this conv, or -1           */
-    int in, out;        /* tensor ids (out: the BN's output when folded)  */
+    int in, out;        /* tensor ids (out: the BN's output when folded,
+                           the ReLU's when fused)                         */
     long w_offset, b_offset;   /* deploy arena; b_offset -1: no bias      */
+    int fused_relu;     /* ReLU node its kernel applies to its output, or -1 */
 } deploy_step;
 
 typedef struct {

@@ -31,22 +31,36 @@ static int group_ending_at(const graph *g, int node)
     return -1;
 }
 
-static void add_group_step(const graph *g, deploy_graph *d, int k)
+/* A ReLU that is the only consumer of a conv step's output runs in the
+ * conv's kernel, on the output as it is stored. */
+static void fuse_relu(const graph *g, deploy_step *s, char *absorbed)
+{
+    int c = sole_consumer(g, s->out);
+    if (c >= 0 && g->nodes[c].op->conv_epilogue && !absorbed[c]) {
+        s->fused_relu = c;
+        s->out = g->nodes[c].out;
+        absorbed[c] = 1;
+    }
+}
+
+static void add_group_step(const graph *g, deploy_graph *d, int k, char *absorbed)
 {
     const reparam_group *r = &g->groups[k];
     deploy_step *s = &d->steps[d->n_steps++];
-    *s = (deploy_step){&r->merged, -1, k, -1, r->in, r->out, d->n_floats, -1};
+    *s = (deploy_step){&r->merged, -1, k, -1, r->in, r->out, d->n_floats, -1, -1};
+    fuse_relu(g, s, absorbed);
     d->n_floats += r->merged.op->deploy_weights(&r->merged);
     s->b_offset = d->n_floats;
     d->n_floats += r->merged.conv.out_c;
 }
 
-/* A node's step; a conv absorbs the BatchNorm that is its only consumer. */
+/* A node's step; a conv absorbs the BatchNorm that is its only consumer,
+ * and the ReLU after them. */
 static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed)
 {
     const node *n = &g->nodes[i];
     deploy_step *s = &d->steps[d->n_steps++];
-    *s = (deploy_step){n, i, -1, -1, n->in[0], n->out, d->n_floats, -1};
+    *s = (deploy_step){n, i, -1, -1, n->in[0], n->out, d->n_floats, -1, -1};
     if (n->op->absorbs_next_norm) {
         int c = sole_consumer(g, n->out);
         if (c >= 0 && g->nodes[c].op->folds_into_conv && !absorbed[c]) {
@@ -54,6 +68,7 @@ static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed
             s->out = g->nodes[c].out;
             absorbed[c] = 1;
         }
+        fuse_relu(g, s, absorbed);
     }
     d->n_floats += n->op->deploy_weights ? n->op->deploy_weights(n) : 0;
     long bias = n->op->deploy_bias ? n->op->deploy_bias(n, s->folded_bn >= 0) : 0;
@@ -83,7 +98,7 @@ deploy_graph build_deploy(const graph *g)
     for (int i = 0; i < g->n_nodes; i++) {
         int k = group_ending_at(g, i);
         if (k >= 0)
-            add_group_step(g, &d, k);
+            add_group_step(g, &d, k, absorbed);
         else if (!absorbed[i])
             add_node_step(g, &d, i, absorbed);
     }

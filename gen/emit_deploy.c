@@ -120,9 +120,11 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
     fprintf(out, "bz_forward_begin([<forward_deploy>])\n");
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
-        emit_layer_comment(out, d->n, d->folded_bn >= 0 ? " + BatchNorm2d folded"
-                                      : d->group >= 0 ? " (re-parameterised branches)" : "",
-                           deploy_step_macs(d), step_of_deploy(g, s));
+        char *what = xasprintf("%s%s", d->folded_bn >= 0 ? " + BatchNorm2d folded"
+                                       : d->group >= 0 ? " (re-parameterised branches)" : "",
+                               d->fused_relu >= 0 ? " + ReLU fused" : "");
+        emit_layer_comment(out, d->n, what, deploy_step_macs(d), step_of_deploy(g, s));
+        free(what);
         deploy_call(out, f, d);
     }
     fprintf(out, "bz_steps_end\nbz_function_end\n");

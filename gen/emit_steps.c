@@ -24,7 +24,13 @@ long deploy_step_macs(const deploy_step *s)
 
 char *deploy_kernel_name(const deploy_step *s)
 {
-    return kernel_name(s->n, s->n->op->deploy_own_kernel || s->folded_bn >= 0 || s->group >= 0);
+    char *name =
+        kernel_name(s->n, s->n->op->deploy_own_kernel || s->folded_bn >= 0 || s->group >= 0);
+    if (s->fused_relu < 0)
+        return name;
+    char *fused = xasprintf("%s_relu", name);
+    free(name);
+    return fused;
 }
 
 static void step_row(FILE *out, int phase, int layer, const char *kernel, long macs)

@@ -108,8 +108,10 @@ struct op_def {
     void (*deploy_kernels)(kernel_sink *k, const deploy_step *s);
     void (*deploy_forward)(const op_call *c);
     int deploy_own_kernel;          /* its deploy step calls kernel_name(n, 1)  */
-    int absorbs_next_norm;          /* a following BN folds into it (conv)      */
+    int absorbs_next_norm;          /* a following BN folds into it, then a ReLU
+                                       fuses into its kernel (conv)             */
     int folds_into_conv;            /* it folds into a preceding conv (BN)      */
+    int conv_epilogue;              /* a preceding deploy conv applies it (ReLU) */
     long (*workspace)(const node *n, int max_batch);  /* scratch floats; NULL: 0 */
     int (*prepacked)(const node *n, int max_batch);   /* deploy weights packed once */
     reparam_role reparam;

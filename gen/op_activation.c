@@ -17,7 +17,7 @@ static void activation_backward(const op_call *c)
     op_call_emit(c, "_backward", "%s, %s, %s, %d", saved, c->dy, c->dx[0], c->accumulate[0]);
 }
 
-#define ACTIVATION(entry, yaml, class, saves)                                                 \
+#define ACTIVATION(entry, yaml, class, saves, epilogue)                                       \
     static const char *const entry##_macros[] = {"bz_" yaml "_kernels", NULL};               \
     const op_def entry = {                                                                    \
         .name = yaml,                                                                         \
@@ -30,11 +30,12 @@ static void activation_backward(const op_call *c)
         .kernels = op_numel_kernels,                                                          \
         .forward = activation_forward,                                                        \
         .backward = activation_backward,                                                      \
+        .conv_epilogue = epilogue,                                                            \
     }
 
-ACTIVATION(op_relu, "relu", "ReLU", SAVES_OUTPUT);
-ACTIVATION(op_sigmoid, "sigmoid", "Sigmoid", SAVES_OUTPUT);
-ACTIVATION(op_hardswish, "hardswish", "Hardswish", SAVES_INPUTS);
-ACTIVATION(op_gelu, "gelu", "GELU", SAVES_INPUTS);               /* exact (erf) form */
-ACTIVATION(op_silu, "silu", "SiLU", SAVES_INPUTS);                /* x * sigmoid(x) */
-ACTIVATION(op_hard_sigmoid, "hard_sigmoid", "Hardsigmoid", SAVES_INPUTS); /* relu6(x + 3) / 6 */
+ACTIVATION(op_relu, "relu", "ReLU", SAVES_OUTPUT, 1);
+ACTIVATION(op_sigmoid, "sigmoid", "Sigmoid", SAVES_OUTPUT, 0);
+ACTIVATION(op_hardswish, "hardswish", "Hardswish", SAVES_INPUTS, 0);
+ACTIVATION(op_gelu, "gelu", "GELU", SAVES_INPUTS, 0);               /* exact (erf) form */
+ACTIVATION(op_silu, "silu", "SiLU", SAVES_INPUTS, 0);                /* x * sigmoid(x) */
+ACTIVATION(op_hard_sigmoid, "hard_sigmoid", "Hardsigmoid", SAVES_INPUTS, 0); /* relu6(x + 3) / 6 */

@@ -130,6 +130,18 @@ void bz_cuda_add_bias(float *y, const float *b, long rows, int out)
     BZ_CUDA_LAUNCHED("bias");
 }
 
+static __global__ void relu_kernel(float *y, long n)
+{
+    BZ_CUDA_FOR(i, n)
+        y[i] = y[i] > 0.f ? y[i] : 0.f;
+}
+
+void bz_cuda_relu(float *y, long n)
+{
+    relu_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(y, n);
+    BZ_CUDA_LAUNCHED("relu");
+}
+
 /* one block per column, summed in double in a fixed order */
 static __global__ void column_sums_kernel(const float *a, float *sums, long rows, int cols)
 {

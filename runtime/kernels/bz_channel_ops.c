@@ -114,6 +114,22 @@ void bz_channel_affine(const float *x, long rows, int channels, const float *sca
             y[i * channels + c] = x[i * channels + c] * scale[c] + shift[c];
 }
 
+void bz_channel_bias_relu(float *y, const float *bias, long rows, int channels, int relu)
+{
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < rows; i++) {
+        float *row = y + i * channels;
+        if (bias)
+            #pragma omp simd
+            for (int c = 0; c < channels; c++)
+                row[c] += bias[c];
+        if (relu)
+            #pragma omp simd
+            for (int c = 0; c < channels; c++)
+                row[c] = row[c] > 0 ? row[c] : 0;
+    }
+}
+
 void bz_channel_grad_sums(const float *x, const float *dy, const double *mean, long rows,
                           int channels, double *sum_dy, double *sum_dy_xc)
 {

@@ -95,6 +95,9 @@ void bz_channel_sum(const float *x, long rows, int channels, float *sum);
 void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, double *var);
 void bz_channel_affine(const float *x, long rows, int channels, const float *scale,
                        const float *shift, float *y);
+/* y[r][c] += bias[c] (bias NULL: none), then through a ReLU (relu 1): a
+ * GEMM conv's epilogue */
+void bz_channel_bias_relu(float *y, const float *bias, long rows, int channels, int relu);
 /* sum_dy[c] = sum dy, sum_dy_xc[c] = sum dy * (x - mean) */
 void bz_channel_grad_sums(const float *x, const float *dy, const double *mean, long rows,
                           int channels, double *sum_dy, double *sum_dy_xc);

@@ -15,12 +15,11 @@ m4_dnl Only im2col, winograd and direct take a dilation (argument 18) above 1.
 m4_dnl Arguments as the reference bz_conv2d_forward_kernel; optimised/kernels.m4
 m4_dnl sends each call to the algorithm bzgen named.
 m4_dnl
-m4_dnl y[M][cout] += bias, M rows of output pixels.
-m4_define([<bz_conv2d_add_bias>], [<
-    if (HAS_BIAS)
-        for (long r = 0; r < M; r++)
-            for (int co = 0; co < COUT; co++)
-                y[r * COUT + co] += b[co];>])m4_dnl
+m4_dnl y[M][cout] += bias, M rows of output pixels, then the deploy graph's
+m4_dnl fused ReLU (argument 19).
+m4_define([<bz_conv2d_epilogue>], [<
+    if (HAS_BIAS || RELU)
+        bz_channel_bias_relu(y, HAS_BIAS ? b : NULL, M, COUT, RELU);>])m4_dnl
 m4_define([<bz_conv2d_bias_gradient>], [<
     if (HAS_BIAS)
         bz_channel_sum(dy, M, COUT, db);>])m4_dnl
@@ -28,11 +27,11 @@ m4_define([<bz_conv2d_pointwise_forward_kernel>], [<
 static void $1_forward(const float *x, const float *w, const float *b, float *y,
                        float *workspace, int batch)
 {
-    enum { CIN = $2, COUT = $5, HW = $6 * $7, HAS_BIAS = $13 };
+    enum { CIN = $2, COUT = $5, HW = $6 * $7, HAS_BIAS = $13, RELU = $19 };
     long M = (long)batch * HW;
     (void)workspace;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, COUT, CIN, 1.0f, x, CIN, w, CIN,
-                0.0f, y, COUT);bz_conv2d_add_bias
+                0.0f, y, COUT);bz_conv2d_epilogue
 }>])m4_dnl
 m4_define([<bz_conv2d_pointwise_backward_kernel>], [<
 static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
@@ -77,14 +76,14 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
                        float *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
-           HAS_BIAS = $13, CHUNK = $14 };
+           HAS_BIAS = $13, CHUNK = $14, RELU = $19 };
     long M = (long)batch * HO * WO;
     for (int n0 = 0; n0 < batch; n0 += CHUNK) {
         int samples = batch - n0 < CHUNK ? batch - n0 : CHUNK;
         $1_im2col(x + (long)n0 * H * W * CIN, workspace, samples);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, samples * HO * WO, COUT, K, 1.0f,
                     workspace, K, w, K, 0.0f, y + (long)n0 * HO * WO * COUT, COUT);
-    }bz_conv2d_add_bias
+    }bz_conv2d_epilogue
 }>])m4_dnl
 m4_define([<bz_conv2d_col2im_helper>], [<
 /* dx += col2im(dcol): scatter-add of each row back to its input pixels. */

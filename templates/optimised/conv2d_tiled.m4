@@ -45,8 +45,9 @@ static const float *$1_padded(const float *x, float *buffer, int samples)
     return buffer;
 }>])m4_dnl
 m4_dnl bz_conv2d_tiled_core(prefix, cin, h, w, cout, ho, wo, kh, kw, stride,
-m4_dnl                      pad, bias, workspace floats): prefix_run(x, wp,
-m4_dnl b, y, buffer, batch, accumulate) computes y (+)= conv(x) from packed
+m4_dnl                      pad, bias, workspace floats, relu): prefix_run(x,
+m4_dnl wp, b, y, buffer, batch, accumulate) computes y (+)= conv(x) (through
+m4_dnl a ReLU with relu 1, never accumulating) from packed
 m4_dnl weights wp [COUT / CB][KH][KW][CIN][CB], CB = 16 * NV channels per
 m4_dnl block, through a zero-padded copy xp [PCHUNK][HP][WP][CIN] of up to
 m4_dnl PCHUNK samples in `buffer`.  A tile is R consecutive output pixels
@@ -71,7 +72,7 @@ $1_tile(const float *xsample, const long *off, const float *wblock, const float 
         float *y, int r, int accumulate, int stream)
 {
     enum { CIN = $2, COUT = $5, KH = $8, KW = $9, STRIDE = $10, WP = $1_WP, HAS_BIAS = $12,
-           NV = $1_NV, CB = $1_CB, R = $1_R };
+           RELU = $14, NV = $1_NV, CB = $1_CB, R = $1_R };
     __m512 acc[R][NV];
     #pragma GCC unroll 24
     for (int p = 0; p < R; p++)
@@ -104,11 +105,14 @@ $1_tile(const float *xsample, const long *off, const float *wblock, const float 
         if (p >= r)
             break;
         #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
+        for (int v = 0; v < NV; v++) {
+            if (RELU)
+                acc[p][v] = _mm512_max_ps(acc[p][v], _mm512_setzero_ps());
             if (stream)
                 _mm512_stream_ps(y + (long)p * COUT + 16 * v, acc[p][v]);
             else
                 _mm512_storeu_ps(y + (long)p * COUT + 16 * v, acc[p][v]);
+        }
     }
     if (stream)
         _mm_sfence();  /* visible before the region's closing barrier */
@@ -159,7 +163,7 @@ m4_dnl samples of im2col rows), which it checked also holds the packed
 m4_dnl weights and one padded sample.
 m4_define([<bz_conv2d_tiled_forward_body>], [<
 bz_conv2d_tiled_core([<$1_fwd>], $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13,
-                     $15)
+                     $15, $19)
 
 /* w [COUT][KH][KW][CIN] (OHWI) -> [COUT / CB][KH][KW][CIN][CB] */
 static void $1_pack_weights(const float *w, float *wp)
@@ -308,7 +312,7 @@ bz_tiled_register_block([<$1_wg>], $5)
 enum { $1_wg_WEIGHTS = $8 * $9 * $2 * $5 };
 bz_conv2d_tiled_wgrad($@)
 bz_conv2d_tiled_core([<$1_dgrad>], $5, $6, $7, $2, $3, $4, $8, $9, 1, $8 - 1 - $11, 0,
-                     $15)
+                     $15, 0)
 
 /* w [COUT][KH][KW][CIN] -> the input gradient's [CIN / CB][KH][KW][COUT][CB],
  * tap (i, j) taking the weights of tap (KH-1-i, KW-1-j) */

@@ -83,8 +83,9 @@ static void $1_input_transform(const float *x, float *v, int samples)
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_output_transform(prefix, tile size, channels, h, w, dilation,
-m4_dnl bias): prefix_output_transform(m, b, y, samples, accumulate, stream):
-m4_dnl y [samples][h][w][C] (+)= A^T m A (+ b), the parts of edge tiles
+m4_dnl bias, relu): prefix_output_transform(m, b, y, samples, accumulate, stream):
+m4_dnl y [samples][h][w][C] (+)= A^T m A (+ b) (through a ReLU: the deploy
+m4_dnl graph's fused one, never with accumulate), the parts of edge tiles
 m4_dnl outside y dropped; stream: with streaming stores (an output larger
 m4_dnl than the L3).
 m4_define([<bz_winograd_output_transform>], [<
@@ -92,7 +93,7 @@ static void $1_output_transform(const float *m, const float *b, float *y, int sa
                                 int accumulate, int stream)
 {
     bz_winograd_tiling($2, $3, $4, $5, $6)
-    enum { HAS_BIAS = $7 };
+    enum { HAS_BIAS = $7, RELU = $8 };
     long plane = (long)samples * TILES * C;
     #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
@@ -122,6 +123,8 @@ static void $1_output_transform(const float *m, const float *b, float *y, int sa
                                 __m512 r = _mm512_add_ps(out[e], bias);
                                 if (accumulate)
                                     r = _mm512_add_ps(_mm512_loadu_ps(yp), r);
+                                if (RELU)
+                                    r = _mm512_max_ps(r, _mm512_setzero_ps());
                                 if (stream)
                                     _mm512_stream_ps(yp, r);
                                 else
@@ -192,7 +195,7 @@ m4_dnl times the packed [CIN][COUT]) for every position in one parallel
 m4_dnl region, a task being R tiles times CB channels of one position (the
 m4_dnl register-tiled core's prefix_tile, a 1x1 conv over the tiles).
 m4_define([<bz_winograd_products>], [<
-bz_conv2d_tiled_tile([<$1>], $3, 1, 1, $4, 1, 1, 1, 1, 1, 0, 0, $3 * $4)
+bz_conv2d_tiled_tile([<$1>], $3, 1, 1, $4, 1, 1, 1, 1, 1, 0, 0, $3 * $4, 0)
 
 static void $1_products(const float *v, const float *u, float *m, long tiles)
 {
@@ -224,7 +227,7 @@ m4_dnl prefix_run(x, u, b, y, buffer, batch) runs on it, chunk by chunk.
 m4_define([<bz_winograd_forward>], [<bz_winograd_sizes([<$1>], $2, $3, $4, $5, $6, $19, $16)
 bz_winograd_products([<$1_wf>], $2, $3, $6)
 bz_winograd_input_transform([<$1_wf>], $2, $3, $4, $5, $19)
-bz_winograd_output_transform([<$1_wf>], $2, $6, $7, $8, $19, $14)
+bz_winograd_output_transform([<$1_wf>], $2, $6, $7, $8, $19, $14, $20)
 
 /* w [COUT][3][3][CIN] (OHWI) -> u [POSITIONS][COUT / CB][CIN][CB], 16
  * output channels at a time */
@@ -282,7 +285,7 @@ bz_winograd_products([<$1_wd>], 4, $5, $2)
 bz_winograd_input_transform([<$1_wx>], 4, $2, $3, $4, $18)
 bz_winograd_gradient_transform([<$1_wy>], 4, $5, $6, $7, $18)
 bz_winograd_input_transform([<$1_wd>], 4, $5, $6, $7, $18)
-bz_winograd_output_transform([<$1_wd>], 4, $2, $3, $4, $18, 0)
+bz_winograd_output_transform([<$1_wd>], 4, $2, $3, $4, $18, 0, 0)
 
 /* du[p] (+)= v[p]^T g[p] for the 36 positions: v [36][tiles][CIN],
  * g [36][tiles][COUT], du [36][CIN][COUT] */

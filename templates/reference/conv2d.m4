@@ -1,6 +1,7 @@
 m4_dnl bz_conv2d_forward_kernel(name, cin, h, w, cout, ho, wo, kh, kw,
 m4_dnl     stride, pad, groups, bias, chunk, workspace, algorithm, cuda_algorithm,
-m4_dnl     dilation)
+m4_dnl     dilation, relu)
+m4_dnl relu 1: the output through a ReLU (a deploy conv whose ReLU bzgen fused).
 m4_dnl x [B][h][w][cin], w [cout][kh][kw][cin/groups], y [B][ho][wo][cout].
 m4_dnl bzgen chooses the algorithm of each backend (gen/op_conv2d.c) and
 m4_dnl sizes the workspace (floats) for it; chunk is the samples per im2col
@@ -10,7 +11,7 @@ static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t
                        real_t *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13, DIL = $18 };
+           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13, DIL = $18, RELU = $19 };
     enum { CIN_G = CIN / GROUPS, COUT_G = COUT / GROUPS };
     (void)workspace;
     for (int n = 0; n < batch; n++)
@@ -29,7 +30,8 @@ static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t
                             for (int ci = 0; ci < CIN_G; ci++)
                                 acc += (double)xp[ci] * wp[ci];
                         }
-                    y[(((long)n * HO + oh) * WO + ow) * COUT + co] = (real_t)acc;
+                    real_t v = (real_t)acc;
+                    y[(((long)n * HO + oh) * WO + ow) * COUT + co] = RELU && !(v > 0) ? 0 : v;
                 }
 }>])m4_dnl
 m4_dnl bz_conv2d_backward_kernel(same arguments): writes dw (and db), and

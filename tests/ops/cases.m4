@@ -55,9 +55,10 @@ m4_dnl input channels, else one GEMM; the chunk holds the packed weights
 bz_conv_case([<pw_tiled>], [<pointwise_tiled>], 2, 16, 5, 7, 16, 5, 7, 1, 1, 1, 0, 1, 0, 1, [<gemm>], 1)
 bz_conv_case([<pw_tiled_nv4>], [<pointwise_tiled>], 3, 5, 3, 5, 64, 3, 5, 1, 1, 1, 0, 1, 1, 5, [<gemm>], 1)
 bz_conv_case([<pw_tiled_nv3>], [<pointwise_tiled>], 2, 32, 4, 4, 48, 4, 4, 1, 1, 1, 0, 1, 1, 3, [<gemm>], 1)
-m4_dnl deploy convs: weights packed once (the forward then skips packing)
-bz_conv_deploy_case([<dep_tiled>], [<tiled>], 2, 5, 7, 9, 32, 7, 9, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1)
-bz_conv_deploy_case([<dep_pw_tiled>], [<pointwise_tiled>], 3, 16, 3, 5, 48, 3, 5, 1, 1, 1, 0, 1, 1, 4, [<gemm>], 1)
+m4_dnl deploy convs: weights packed once (the forward then skips packing),
+m4_dnl with the deploy graph's fused ReLU (last argument 1) or without
+bz_conv_deploy_case([<dep_tiled>], [<tiled>], 2, 5, 7, 9, 32, 7, 9, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1, 1)
+bz_conv_deploy_case([<dep_pw_tiled>], [<pointwise_tiled>], 3, 16, 3, 5, 48, 3, 5, 1, 1, 1, 0, 1, 1, 4, [<gemm>], 1, 0)
 m4_dnl Winograd F(4x4, 3x3): odd sizes (edge tiles cut), 1 to 4 vectors of
 m4_dnl 16 channels either way, chunks of 1 and 2 samples (the last one
 m4_dnl partial), bias; the deploy form transformed once in place
@@ -65,11 +66,17 @@ bz_conv_case([<wino_odd>], [<winograd>], 3, 16, 5, 7, 32, 5, 7, 3, 3, 1, 1, 1, 1
 bz_conv_case([<wino_even>], [<winograd>], 2, 32, 6, 4, 16, 6, 4, 3, 3, 1, 1, 1, 0, 6, [<direct>], 1)
 bz_conv_case([<wino_nv3>], [<winograd>], 2, 48, 4, 4, 64, 4, 4, 3, 3, 1, 1, 1, 1, 34, [<direct>], 1)
 bz_conv_case([<wino_tiny>], [<winograd>], 2, 16, 1, 3, 16, 1, 3, 3, 3, 1, 1, 1, 0, 46, [<direct>], 1)
-bz_conv_deploy_case([<dep_wino>], [<winograd>], 2, 16, 3, 5, 16, 3, 5, 3, 3, 1, 1, 1, 1, 10, [<direct>], 1)
+bz_conv_deploy_case([<dep_wino>], [<winograd>], 2, 16, 3, 5, 16, 3, 5, 3, 3, 1, 1, 1, 1, 10, [<direct>], 1, 1)
 m4_dnl ... on a small map (8x8: 4 F(4x4) tiles): F(2x2) for batch 2, F(4x4)
 m4_dnl for batch 4
-bz_conv_deploy_case([<dep_wino_small>], [<winograd_small_map>], 2, 16, 8, 8, 32, 8, 8, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1)
-bz_conv_deploy_case([<dep_wino_small_f4>], [<winograd_small_map>], 4, 16, 8, 8, 32, 8, 8, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1)
+bz_conv_deploy_case([<dep_wino_small>], [<winograd_small_map>], 2, 16, 8, 8, 32, 8, 8, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1, 1)
+bz_conv_deploy_case([<dep_wino_small_f4>], [<winograd_small_map>], 4, 16, 8, 8, 32, 8, 8, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1, 0)
+m4_dnl the fused ReLU of every other algorithm (unpacked deploy convs)
+bz_conv_relu_case([<relu_pw>], [<pointwise>], 2, 5, 3, 4, 6, 3, 4, 1, 1, 1, 0, 1, 1, 0, [<gemm>], 1)
+bz_conv_relu_case([<relu_im2col>], [<im2col>], 2, 3, 5, 5, 4, 3, 3, 3, 3, 2, 1, 1, 0, 1, [<direct>], 1)
+bz_conv_relu_case([<relu_grouped>], [<grouped>], 2, 32, 5, 20, 32, 5, 20, 3, 3, 1, 1, 16, 1, 0, [<direct>], 1)
+bz_conv_relu_case([<relu_dw>], [<grouped>], 2, 6, 5, 5, 6, 5, 5, 3, 3, 1, 1, 6, 1, 0, [<direct>], 1)
+bz_conv_relu_case([<relu_direct>], [<direct>], 2, 4, 6, 5, 6, 4, 3, 3, 3, 1, 1, 2, 1, 0, [<direct>], 2)
 m4_dnl ... dilated: 2 x 2 sub-maps of 5 x 4 (an edge tile cut), chunks of 2
 m4_dnl samples, the last partial; 3 x 3 sub-maps of 4 x 3
 m4_dnl ... 256 input channels: the float error of a long channel sum
@@ -176,6 +183,11 @@ bz_table_entry([<wino_tiny_case>])
 bz_table_entry([<dep_wino_case>])
 bz_table_entry([<dep_wino_small_case>])
 bz_table_entry([<dep_wino_small_f4_case>])
+bz_table_entry([<relu_pw_case>])
+bz_table_entry([<relu_im2col_case>])
+bz_table_entry([<relu_grouped_case>])
+bz_table_entry([<relu_dw_case>])
+bz_table_entry([<relu_direct_case>])
 bz_table_entry([<wino_wide_case>])
 bz_table_entry([<wino_dil2_case>])
 bz_table_entry([<wino_dil3_case>])

@@ -21,8 +21,8 @@ m4_dnl               bz_conv2d_forward_kernel after its name, CUDA algorithm,
 m4_dnl               dilation):
 m4_dnl the workspace passed is NWS, the size bzgen would reserve
 m4_define([<bz_conv_case>], [<bz_conv_case_sizes($@)
-bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18)
-bz_conv2d_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18)
+bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, 0)
+bz_conv2d_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, 0)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
@@ -50,11 +50,12 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 static const op_case $1_case = {"conv2d $1 ($2)", $3, $15 ? 3 : 2, {$1_NX, $1_NW, $1_NB},
                                 $1_NY, 1, $1_case_forward, $1_case_backward};>])m4_dnl
 m4_dnl
-m4_dnl bz_conv_deploy_case(name, algorithm, batch, then the 13 arguments):
-m4_dnl the deploy form, weights prepacked once and the forward run on them.
+m4_dnl bz_conv_deploy_case(name, algorithm, batch, then the 13 arguments,
+m4_dnl CUDA algorithm, dilation, relu): the deploy form, weights prepacked
+m4_dnl once and the forward run on them (relu 1: with a fused ReLU).
 m4_define([<bz_conv_deploy_case>], [<bz_conv_case_sizes($@)
-bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18)
-bz_conv2d_deploy_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18)
+bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19)
+bz_conv2d_deploy_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
@@ -69,6 +70,23 @@ static void $1_case_forward(const double *const *in, double *out)
 }
 
 static const op_case $1_case = {"conv2d $1 ($2, deploy: prepacked)", $3, $15 ? 3 : 2,
+                                {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
+m4_dnl
+m4_dnl bz_conv_relu_case(the arguments of bz_conv_case): the forward with
+m4_dnl the deploy graph's fused ReLU, on weights as they are.
+m4_define([<bz_conv_relu_case>], [<bz_conv_case_sizes($@)
+bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, 1)
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
+    real_t *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
+    $1_forward(x, w, $15 ? b : NULL, y, ws, $3);
+    to_double(y, out, $1_NY);
+    release(x), release(w), release(b), release(y), release(ws);
+}
+
+static const op_case $1_case = {"conv2d $1 ($2, ReLU fused)", $3, $15 ? 3 : 2,
                                 {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
 m4_dnl
 m4_dnl bz_batchnorm_case(name, batch, channels, pixels): train mode (batch
