@@ -1,6 +1,6 @@
 m4_dnl Optimised CPU backend: OpenBLAS GEMM for dense convolutions, OpenMP
-m4_dnl and SIMD elsewhere.  Pooling uses the reference templates
-m4_dnl (a negligible share of the time in these networks).
+m4_dnl and SIMD elsewhere.  Pooling other than the global average uses the
+m4_dnl reference templates (a negligible share of the time in these networks).
 m4_include([<reference/kernels.m4>])m4_dnl
 m4_include([<optimised/conv2d.m4>])m4_dnl
 m4_include([<optimised/conv2d_grouped.m4>])m4_dnl
@@ -12,6 +12,7 @@ m4_include([<optimised/elementwise.m4>])m4_dnl
 m4_include([<optimised/linear.m4>])m4_dnl
 m4_include([<optimised/attention.m4>])m4_dnl
 m4_include([<optimised/layernorm2d.m4>])m4_dnl
+m4_include([<optimised/pooling.m4>])m4_dnl
 m4_dnl The entry points bzgen calls: the algorithm it chose (argument 16)
 m4_dnl names the template; the reference loops serve as the direct one.
 m4_define([<bz_conv2d_direct_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl

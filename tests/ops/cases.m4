@@ -95,6 +95,8 @@ bz_pool_case([<avg_ceil>], [<avgpool2d>], 2, 75, 27, 3, 5, 5, 3, 3, 2, 2, 0, 0)
 bz_pool_case([<avg_pad_excl>], [<avgpool2d>], 2, 98, 32, 2, 7, 7, 4, 4, 3, 2, 1, 0)
 bz_pool_case([<avg_pad_incl>], [<avgpool2d>], 2, 98, 32, 2, 7, 7, 4, 4, 3, 2, 1, 1)
 bz_pool_case([<gap>], [<global_avgpool>], 3, 60, 4, 4, 15)
+m4_dnl ... over two channel blocks of 256, the second partial, at batch 1
+bz_pool_case([<gap_blocks>], [<global_avgpool>], 1, 1800, 300, 300, 6)
 m4_dnl maxpool: name, batch, input and output elements per sample, then
 m4_dnl c, h, w, ho, wo, kernel, stride, pad
 bz_maxpool_case([<max_k3s2p1>], 2, 126, 36, 3, 7, 6, 4, 3, 3, 2, 1)
@@ -201,6 +203,7 @@ bz_table_entry([<avg_ceil_case>])
 bz_table_entry([<avg_pad_excl_case>])
 bz_table_entry([<avg_pad_incl_case>])
 bz_table_entry([<gap_case>])
+bz_table_entry([<gap_blocks_case>])
 bz_table_entry([<add_case>])
 bz_table_entry([<sub_case>])
 bz_table_entry([<fc_case>])
