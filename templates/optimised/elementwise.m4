@@ -1,4 +1,4 @@
-m4_dnl Optimised residual add: OpenMP + SIMD.
+m4_dnl Optimised elementwise operators: OpenMP + SIMD.
 m4_define([<bz_add_kernels>], [<
 static void $1_forward(const float *a, const float *b, float *y, int batch)
 {
@@ -99,5 +99,34 @@ static void $1_backward(const float *a, const float *b, const float *dy, float *
                 dbn[j + c] += dy[i + c] * a[i + c];
             }
         }
+    }
+}>])m4_dnl
+m4_dnl Optimised concatenation along the channels (GhostNet's modules):
+m4_dnl OpenMP over the pixels, each a copy of a's channels then b's.
+m4_define([<bz_concat_kernels>], [<
+static void $1_forward(const float *a, const float *b, float *y, int batch)
+{
+    enum { CA = $2, CB = $3, HW = $4 };
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < (long)batch * HW; i++) {
+        memcpy(y + i * (CA + CB), a + i * CA, sizeof(float) * CA);
+        memcpy(y + i * (CA + CB) + CA, b + i * CB, sizeof(float) * CB);
+    }
+}
+
+static void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
+                        int accumulate_db, int batch)
+{
+    enum { CA = $2, CB = $3, HW = $4 };
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < (long)batch * HW; i++) {
+        const float *g = dy + i * (CA + CB);
+        float *dai = da + i * CA, *dbi = db + i * CB;
+        #pragma omp simd
+        for (int c = 0; c < CA; c++)
+            dai[c] = accumulate_da ? dai[c] + g[c] : g[c];
+        #pragma omp simd
+        for (int c = 0; c < CB; c++)
+            dbi[c] = accumulate_db ? dbi[c] + g[CA + c] : g[CA + c];
     }
 }>])m4_dnl
