@@ -165,7 +165,10 @@ static long winograd_kernel_floats(const node *n, int m)
  * F(2x2, 3x3) kernel (16 values per 3x3 instead of 36) beside its F(4x4)
  * one, for batches of fewer tiles than this in all (batch 1 on 8x8
  * maps): there the products read each kernel value for a few tiles only,
- * so that the kernel's size, not the multiplies, bounds the time. */
+ * so that the kernel's size, not the multiplies, bounds the time.  The
+ * template's SMALL_MAP_TILES (conv2d_winograd.m4) is the same number:
+ * this one decides whether the room is reserved, that one which kernel
+ * a batch runs; results are the same either way. */
 enum { WINOGRAD_SMALL_MAP_TILES = 16 };
 
 static long winograd_tiles_per_sample(const node *n, int m)

@@ -407,7 +407,7 @@ static void $1_prepack(float *w, float *workspace)
 static void $1_forward_packed(const float *x, const float *u, const float *b, float *y,
                               float *workspace, int batch)
 {
-    enum { SMALL_MAP_TILES = 16 };
+    enum { SMALL_MAP_TILES = 16 };  /* gen/op_conv2d.c's WINOGRAD_SMALL_MAP_TILES */
     if ((long)batch * $1_f4_TILES < SMALL_MAP_TILES)
         $1_f2_run(x, u + $1_f4_KERNEL, b, y, workspace + 2 * $1_f2_KERNEL, batch);
     else
