@@ -3,6 +3,8 @@
 #   make [EXP=resnet_basic_block_mid]   build build/<exp>/<exp>
 #   make EXP=... NUM_BLOCKS=2 BASE_CHANNELS=16 CLASSES=100 INPUT_SIZE=32
 #                                       a variant, in build/<exp>-nb2-bc16-c100-in32/
+#   make EXP=... KEEP_ACTIVATIONS=1     the variant whose backward recomputes
+#                                       nothing (bzgen --keep-activations), -keep
 #   make gen EXP=...                    emit the sources only, for reading
 #   make cuda-objects                   every experiment's model.cu, compiled by nvcc
 #   make list | all | run | test | clean
@@ -19,6 +21,7 @@ NUM_BLOCKS ?=
 BASE_CHANNELS ?=
 CLASSES ?=
 INPUT_SIZE ?=
+KEEP_ACTIVATIONS ?=
 # `make run`, the README's main job: the quick form of EXP, a narrow
 # variant of the same network, profiled, benchmarked and trained briefly.
 RUN_VARIANT ?= NUM_BLOCKS=1 BASE_CHANNELS=16
@@ -62,9 +65,9 @@ EXPERIMENTS := $(sort $(basename $(notdir $(SPECS))))
 
 # A variant's name encodes its generation-time overrides, so every rule can
 # recover them from the directory name alone.
-VARIANT := $(EXP)$(if $(NUM_BLOCKS),-nb$(NUM_BLOCKS))$(if $(BASE_CHANNELS),-bc$(BASE_CHANNELS))$(if $(CLASSES),-c$(CLASSES))$(if $(INPUT_SIZE),-in$(INPUT_SIZE))
+VARIANT := $(EXP)$(if $(NUM_BLOCKS),-nb$(NUM_BLOCKS))$(if $(BASE_CHANNELS),-bc$(BASE_CHANNELS))$(if $(CLASSES),-c$(CLASSES))$(if $(INPUT_SIZE),-in$(INPUT_SIZE))$(if $(KEEP_ACTIVATIONS),-keep)
 BIN := $(B)/$(VARIANT)/$(VARIANT)
-flag_of = $(if $(filter nb%,$(1)),--num-blocks $(patsubst nb%,%,$(1)),$(if $(filter bc%,$(1)),--base-channels $(patsubst bc%,%,$(1)),$(if $(filter in%,$(1)),--input-size $(patsubst in%,%,$(1)),$(if $(filter c%,$(1)),--classes $(patsubst c%,%,$(1))))))
+flag_of = $(if $(filter keep,$(1)),--keep-activations,$(if $(filter nb%,$(1)),--num-blocks $(patsubst nb%,%,$(1)),$(if $(filter bc%,$(1)),--base-channels $(patsubst bc%,%,$(1)),$(if $(filter in%,$(1)),--input-size $(patsubst in%,%,$(1)),$(if $(filter c%,$(1)),--classes $(patsubst c%,%,$(1)))))))
 variant_spec = specs/$(firstword $(subst -, ,$(1))).yaml
 variant_flags = $(foreach p,$(wordlist 2,9,$(subst -, ,$(1))),$(call flag_of,$(p)))
 

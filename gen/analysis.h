@@ -46,10 +46,24 @@ deploy_graph build_deploy(const graph *g);
 typedef struct {
     long *act_offset;   /* by tensor id */
     long *grad_offset;  /* by tensor id; training only */
+    long *back_offset;  /* by tensor id, training only: where the backward
+                           reads it (its recomputed copy, or act_offset) */
+    int *recompute_before;  /* by tensor id, training only: the node before
+                           whose backward it is recomputed, -1: none    */
     long size;
 } memory_plan;
 
-memory_plan plan_training(const graph *g);
+/* Tensors the backward recomputes rather than keeps (gen/recompute.c).
+ * rerun: by node, whether it may be rerun; recompute_always gives the
+ * nodes of operators that always may, recompute_on_trial says whether a
+ * node may be tried (a cheap conv: kept where the plan is not smaller).
+ * plan_recompute returns, by tensor id, the node before whose backward it
+ * is recomputed, -1 for the others. */
+char *recompute_always(const graph *g);
+int recompute_on_trial(const graph *g, int node);
+int *plan_recompute(const graph *g, const char *rerun);
+/* recompute 0: every tensor a backward reads is kept from the forward. */
+memory_plan plan_training(const graph *g, int recompute);
 memory_plan plan_inference(const graph *g);
 memory_plan plan_deploy(const graph *g, const deploy_graph *d);
 

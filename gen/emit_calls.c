@@ -8,31 +8,38 @@
 
 static int is_logits(const graph *g, int t) { return g->tensors[t].producer == g->n_nodes - 1; }
 
-/* The address of tensor t's values (or, with grad, its gradient). */
-static char *tensor_ref(const graph *g, const memory_plan *p, int t, int grad)
+enum { VALUES, VALUES_IN_BACKWARD, GRADIENT };
+
+/* The address of tensor t's values (as the forward or as the backward
+ * reads them: a recomputed copy) or of its gradient. */
+static char *tensor_ref(const graph *g, const memory_plan *p, int t, int what)
 {
     if (t == 0)
-        return xstrdup(grad ? "bz_null" : "bz_input");
+        return xstrdup(what == GRADIENT ? "bz_null" : "bz_input");
     if (is_logits(g, t))
-        return xstrdup(grad ? "bz_dlogits" : "bz_logits");
-    return xasprintf("bz_act(%ld)", grad ? p->grad_offset[t] : p->act_offset[t]);
+        return xstrdup(what == GRADIENT ? "bz_dlogits" : "bz_logits");
+    const long *offset = what == GRADIENT ? p->grad_offset
+                         : what == VALUES_IN_BACKWARD ? p->back_offset : p->act_offset;
+    return xasprintf("bz_act(%ld)", offset[t]);
 }
 
 char *op_call_tensor(const graph *g, const memory_plan *p, int t)
 {
-    return tensor_ref(g, p, t, 0);
+    return tensor_ref(g, p, t, VALUES);
 }
 
-/* Every address a call of node n may pass; grad: the gradients too. */
-op_call op_call_open(FILE *out, const graph *g, const memory_plan *p, const node *n, int grad)
+op_call op_call_open(FILE *out, const graph *g, const memory_plan *p, const node *n,
+                     call_phase phase)
 {
     op_call c = {.out = out, .n = n};
+    int values = phase == CALL_FORWARD ? VALUES : VALUES_IN_BACKWARD;
+    int grad = phase == CALL_BACKWARD;
     for (int k = 0; k < 2; k++) {
-        c.x[k] = k < n->n_in ? tensor_ref(g, p, n->in[k], 0) : NULL;
-        c.dx[k] = grad && k < n->n_in ? tensor_ref(g, p, n->in[k], 1) : NULL;
+        c.x[k] = k < n->n_in ? tensor_ref(g, p, n->in[k], values) : NULL;
+        c.dx[k] = grad && k < n->n_in ? tensor_ref(g, p, n->in[k], GRADIENT) : NULL;
     }
-    c.y = tensor_ref(g, p, n->out, 0);
-    c.dy = grad ? tensor_ref(g, p, n->out, 1) : NULL;
+    c.y = tensor_ref(g, p, n->out, values);
+    c.dy = grad ? tensor_ref(g, p, n->out, GRADIENT) : NULL;
     for (int k = 0; k < MAX_NODE_PARAMS; k++) {
         const param *q = k < n->n_param ? node_param(g, n, k) : NULL;
         c.param[k] = q ? param_ref(g, n, k) : xstrdup("bz_null");
@@ -71,7 +78,7 @@ void emit_forward_functions(FILE *out, const model_facts *f)
             const node *n = &g->nodes[i];
             emit_layer_comment(out, n, "", node_macs(n),
                                step_of_node(g, train ? PHASE_FORWARD_TRAIN : PHASE_FORWARD_EVAL, i));
-            op_call c = op_call_open(out, g, train ? &f->train : &f->eval, n, 0);
+            op_call c = op_call_open(out, g, train ? &f->train : &f->eval, n, CALL_FORWARD);
             c.kernel = kernel_name(n, 0);
             n->op->forward(&c, train);
             op_call_close(&c);
@@ -89,6 +96,23 @@ static int take_accumulate(char *written, int t)
     return acc;
 }
 
+/* The tensors recomputed just before node j's backward, in forward order
+ * (a chain's links one after the other); timed with that backward. */
+static void emit_recomputes(FILE *out, const model_facts *f, int j)
+{
+    const graph *g = f->g;
+    for (int t = 1; t < g->n_tensors; t++) {
+        if (f->train.recompute_before[t] != j)
+            continue;
+        const node *n = &g->nodes[g->tensors[t].producer];
+        fprintf(out, "bz_recompute_comment([<%s>], [<%s>])\n", n->name, n->torch_class);
+        op_call c = op_call_open(out, g, &f->train, n, CALL_RECOMPUTE);
+        c.kernel = kernel_name(n, 0);
+        n->op->recompute(&c);
+        op_call_close(&c);
+    }
+}
+
 void emit_backward_function(FILE *out, const model_facts *f)
 {
     const graph *g = f->g;
@@ -98,7 +122,8 @@ void emit_backward_function(FILE *out, const model_facts *f)
         const node *n = &g->nodes[i];
         emit_layer_comment(out, n, " backward", 2 * node_macs(n),
                            step_of_node(g, PHASE_BACKWARD, i));
-        op_call c = op_call_open(out, g, &f->train, n, 1);
+        emit_recomputes(out, f, i);
+        op_call c = op_call_open(out, g, &f->train, n, CALL_BACKWARD);
         c.kernel = kernel_name(n, 0);
         for (int k = 0; k < n->n_in; k++)
             c.accumulate[k] = take_accumulate(written, n->in[k]);

@@ -88,7 +88,7 @@ static void fold_step(FILE *out, const model_facts *f, const deploy_step *s)
 static void deploy_call(FILE *out, const model_facts *f, const deploy_step *s)
 {
     const node *n = s->n;
-    op_call c = op_call_open(out, f->g, &f->dep, n, 0);
+    op_call c = op_call_open(out, f->g, &f->dep, n, CALL_FORWARD);
     free(c.x[0]), free(c.y);   /* a step may span a folded BN: its own tensors */
     c.x[0] = op_call_tensor(f->g, &f->dep, s->in);
     c.y = op_call_tensor(f->g, &f->dep, s->out);

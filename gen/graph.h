@@ -50,7 +50,8 @@ typedef struct {
                                (macs_times: in the block file, default 1) */
     int param_first, n_param;
     int bn_index;           /* batchnorm2d: index among BNs              */
-    long bn_saved_offset;   /* floats into bn_saved: mean[C], invstd[C]  */
+    long bn_saved_offset;   /* floats into bn_saved: [4][C] (the template's
+                               batch statistics: mean, invstd, ...) */
     src_pos pos;
 } node;
 

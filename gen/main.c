@@ -28,6 +28,10 @@ static const char usage[] =
     "  --base-channels N      width of the first stage (overrides the spec)\n"
     "  --classes N            output classes (overrides the spec)\n"
     "  --input-size N         input height and width (overrides the spec)\n"
+    "  --keep-activations     keep every tensor the backward reads from the forward\n"
+    "                         (default: recompute BatchNorm, activation, add and\n"
+    "                         pool outputs in the backward from the kept conv\n"
+    "                         outputs: less memory, a few more passes)\n"
     "  --list-operators       print each operator of the table: name, PyTorch class,\n"
     "                         what its backward reads (x, y, x+y, -) and the kernel\n"
     "                         macros every backend's templates must define; exit\n"
@@ -36,6 +40,7 @@ static const char usage[] =
 typedef struct {
     const char *spec, *output, *defaults, *blocks, *name;
     spec_overrides overrides;
+    int keep_activations;
 } options;
 
 static int parse_count(const char *opt, const char *text, int hi)
@@ -69,7 +74,8 @@ static options parse_options(int argc, char **argv)
         {"name", required_argument, 0, 'n'},       {"num-blocks", required_argument, 0, 'N'},
         {"base-channels", required_argument, 0, 'C'}, {"classes", required_argument, 0, 'K'},
         {"input-size", required_argument, 0, 'I'}, {"help", no_argument, 0, 'h'},
-        {"list-operators", no_argument, 0, 'L'}, {0, 0, 0, 0}};
+        {"list-operators", no_argument, 0, 'L'},   {"keep-activations", no_argument, 0, 'k'},
+        {0, 0, 0, 0}};
     options o = {.blocks = "blocks"};
     int c;
     opterr = 0;
@@ -86,6 +92,7 @@ static options parse_options(int argc, char **argv)
         case 'I': o.overrides.input_size = parse_count("input-size", optarg, 1024); break;
         case 'h': fputs(usage, stdout); exit(0);
         case 'L': list_operators(); exit(0);
+        case 'k': o.keep_activations = 1; break;
         default: diag_fatal("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
         }
     }
@@ -192,7 +199,7 @@ int main(int argc, char **argv)
     f.registry_name = build_scaffold(&g, &e, o.blocks);
     resolve_reparam_groups(&g);
     f.deploy = build_deploy(&g);
-    f.train = plan_training(&g);
+    f.train = plan_training(&g, !o.keep_activations);
     f.eval = plan_inference(&g);
     f.dep = plan_deploy(&g, &f.deploy);
     f.workspace = total_workspace(&g, e.max_batch);

@@ -64,9 +64,13 @@ typedef struct {
     int prepacked;              /* deploy conv on weights packed once  */
 } op_call;
 
-/* gen/emit_calls.c: the addresses of node n's call from plan p (with
- * grad, the gradients too); kernel, w, b and step are the caller's. */
-op_call op_call_open(FILE *out, const graph *g, const memory_plan *p, const node *n, int grad);
+/* gen/emit_calls.c: the addresses of node n's call from plan p; kernel,
+ * w, b and step are the caller's.  A backward call also has the gradients;
+ * it and a recompute read values where the backward finds them (a
+ * recomputed tensor's second copy). */
+typedef enum { CALL_FORWARD, CALL_BACKWARD, CALL_RECOMPUTE } call_phase;
+op_call op_call_open(FILE *out, const graph *g, const memory_plan *p, const node *n,
+                     call_phase phase);
 void op_call_close(op_call *c);
 char *op_call_tensor(const graph *g, const memory_plan *p, int t);
 void op_call_emit(const op_call *c, const char *suffix, const char *fmt, ...)
@@ -98,6 +102,23 @@ struct op_def {
     void (*kernels)(kernel_sink *k, const node *n);
     void (*forward)(const op_call *c, int train);
     void (*backward)(const op_call *c);
+    /* Reruns the forward in the backward pass from the same inputs and
+     * writes exactly what the training forward wrote (a BatchNorm applies
+     * its saved batch statistics and leaves the running ones alone).  The
+     * memory planner recomputes an output that the backward reads, when
+     * every input is kept anyway, instead of keeping it through the
+     * forward (gen/recompute.c).  NULL: never recomputed (convolutions,
+     * linear, attention: too costly to run twice). */
+    void (*recompute)(const op_call *c);
+    /* With recompute set: whether this node is cheap enough to rerun;
+     * NULL: always. */
+    int (*cheap_to_recompute)(const node *n);
+    /* Every kernel of its training step (forward, recompute, backward)
+     * writes each output element after it has read every input element of
+     * the same index that it needs, and nothing else after: an output may
+     * share memory with an input read there for the last time (the memory
+     * planner lets it).  Elementwise activations, BatchNorm. */
+    int in_place;
     /* Deployment.  Floats of the deploy arena: weights (w_offset) and bias
      * (b_offset; 0: none).  fold writes deploy_fold's calls; NULL with no
      * parameters.  deploy_kernels and deploy_forward: NULL for the
@@ -149,6 +170,8 @@ char *param_ref(const graph *g, const node *n, int k);
 /* A deploy-arena address (bz_null for offset -1), named "owner what". */
 char *deploy_ref(long offset, const char *owner, const char *what);
 const param *node_param(const graph *g, const node *n, int k);
+/* The recompute hook of an operator whose forward has no side effect. */
+void op_recompute_by_forward(const op_call *c);
 /* bz_fold_call([<bz_copy_floats>], ...) of parameter k into the deploy arena. */
 void fold_copy(FILE *out, const graph *g, const node *n, int k, long to, long floats);
 

@@ -30,6 +30,8 @@ static void activation_backward(const op_call *c)
         .kernels = op_numel_kernels,                                                          \
         .forward = activation_forward,                                                        \
         .backward = activation_backward,                                                      \
+        .recompute = op_recompute_by_forward,                                                 \
+        .in_place = 1,                                                                        \
         .conv_epilogue = epilogue,                                                            \
     }
 

@@ -329,6 +329,19 @@ static void conv_forward(const op_call *c, int train)
                  c->param[1], c->y);
 }
 
+/* A conv is rerun in the backward rather than kept (gen/recompute.c) when
+ * it does at most 64 multiply-adds per output value (depthwise convs, the
+ * stem's 3 input channels, 1x1 convs of up to 64 channels): on two cores
+ * that costs about what writing its output and reading its input do, so
+ * about what recomputing a BatchNorm and its activation costs. */
+enum { RECOMPUTE_MAX_MACS_PER_OUTPUT = 64 };
+
+static int conv_cheap_to_recompute(const node *n)
+{
+    long per_output = (long)(n->in_shape.c / n->conv.groups) * n->conv.kh * n->conv.kw;
+    return per_output <= RECOMPUTE_MAX_MACS_PER_OUTPUT;
+}
+
 static void conv_backward(const op_call *c)
 {
     op_call_emit(c, "_backward", "%s, %s, %s, %s, %d, %s, %s, bz_workspace", c->x[0],
@@ -400,6 +413,8 @@ const op_def op_conv2d = {
     .kernels = conv_kernels,
     .forward = conv_forward,
     .backward = conv_backward,
+    .recompute = op_recompute_by_forward,
+    .cheap_to_recompute = conv_cheap_to_recompute,
     .deploy_weights = conv_deploy_weights,
     .deploy_bias = conv_deploy_bias,
     .fold = conv_fold,

@@ -35,6 +35,7 @@ const op_def op_add = {
     .name = "add", .torch_class = "add", .n_inputs = 2, .attrs = op_no_attrs,
     .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = add_macros,
     .kernels = op_numel_kernels, .forward = binary_forward, .backward = binary_backward,
+    .recompute = op_recompute_by_forward,
     .reparam = REPARAM_SUM, .reparam_sign = 1,
 };
 
@@ -43,6 +44,7 @@ const op_def op_sub = {
     .name = "sub", .torch_class = "sub", .n_inputs = 2, .attrs = op_no_attrs,
     .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = sub_macros,
     .kernels = op_numel_kernels, .forward = binary_forward, .backward = binary_backward,
+    .recompute = op_recompute_by_forward,
     .reparam = REPARAM_SUM, .reparam_sign = -1,
 };
 
@@ -87,7 +89,7 @@ const op_def op_mul = {
     .name = "mul", .torch_class = "mul", .n_inputs = 2, .attrs = op_no_attrs,
     .infer_shape = mul_shape, .backward_saves = SAVES_INPUTS, .kernel_name = mul_kernel_name,
     .kernel_macros = mul_macros, .kernels = mul_kernels, .forward = binary_forward,
-    .backward = mul_backward,
+    .backward = mul_backward, .recompute = op_recompute_by_forward,
 };
 
 /* ---- concat along channels ---- */
@@ -124,7 +126,7 @@ const op_def op_concat = {
     .name = "concat", .torch_class = "cat", .n_inputs = 2, .attrs = op_no_attrs,
     .infer_shape = concat_shape, .kernel_name = concat_kernel_name,
     .kernel_macros = concat_macros, .kernels = concat_kernels, .forward = binary_forward,
-    .backward = binary_backward,
+    .backward = binary_backward, .recompute = op_recompute_by_forward,
 };
 
 /* ---- channel_scale: timm's LayerScale2d, y = x * gamma[c] ---- */
@@ -199,4 +201,5 @@ const op_def op_channel_scale = {
     .kernel_macros = scale_macros, .kernels = scale_kernels, .forward = scale_forward,
     .backward = scale_backward, .deploy_weights = per_channel, .fold = scale_fold,
     .deploy_forward = scale_deploy_forward, .reparam = REPARAM_SCALE,
+    .recompute = op_recompute_by_forward,
 };

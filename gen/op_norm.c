@@ -50,7 +50,7 @@ static void batchnorm_params(graph *g, node *n)
     graph_add_param(g, n, "num_batches_tracked", KIND_COUNTER, LAYOUT_PLAIN, INIT_ZERO, 0, c, 0);
     n->bn_index = g->n_bn++;
     n->bn_saved_offset = g->n_bn_saved;
-    g->n_bn_saved += 2 * c[0];
+    g->n_bn_saved += 4 * c[0];
 }
 
 static char *batchnorm_kernel_name(const node *n, int deploy_form)
@@ -78,8 +78,8 @@ static void batchnorm_forward(const op_call *c, int train)
 {
     const node *n = c->n;
     if (train)
-        op_call_emit(c, "_forward_train", "%s, %s, %s, %s, bz_bn_saved(%ld, [<%s batch mean and "
-                     "invstd>]), %s, %s, %s, %s, bz_momentum", c->x[0], c->param[0], c->param[1],
+        op_call_emit(c, "_forward_train", "%s, %s, %s, %s, bz_bn_saved(%ld, [<%s batch "
+                     "statistics>]), %s, %s, %s, %s, bz_momentum", c->x[0], c->param[0], c->param[1],
                      c->y, n->bn_saved_offset, n->name, c->param[2], c->param[3], c->param[4],
                      exact_double(n->eps));
     else
@@ -89,9 +89,17 @@ static void batchnorm_forward(const op_call *c, int train)
 
 static void batchnorm_backward(const op_call *c)
 {
-    op_call_emit(c, "_backward", "%s, %s, bz_bn_saved(%ld, [<%s batch mean and invstd>]), %s, %s, "
+    op_call_emit(c, "_backward", "%s, %s, bz_bn_saved(%ld, [<%s batch statistics>]), %s, %s, "
                  "%d, %s, %s", c->x[0], c->param[0], c->n->bn_saved_offset, c->n->name, c->dy,
                  c->dx[0], c->accumulate[0], c->grad[0], c->grad[1]);
+}
+
+/* The training forward's output again, from the batch statistics it
+ * saved: nothing else changes. */
+static void batchnorm_recompute(const op_call *c)
+{
+    op_call_emit(c, "_recompute", "%s, %s, %s, bz_bn_saved(%ld, [<%s batch statistics>]), %s",
+                 c->x[0], c->param[0], c->param[1], c->n->bn_saved_offset, c->n->name, c->y);
 }
 
 /* Deployed alone (no conv before it): y = x * scale + shift. */
@@ -135,6 +143,8 @@ const op_def op_batchnorm2d = {
     .kernels = batchnorm_kernels,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
+    .recompute = batchnorm_recompute,
+    .in_place = 1,
     .deploy_weights = two_per_channel,
     .fold = batchnorm_fold,
     .deploy_kernels = batchnorm_deploy_kernels,
@@ -201,6 +211,7 @@ const op_def op_layernorm2d = {
     .kernels = layernorm_kernels,
     .forward = layernorm_forward,
     .backward = layernorm_backward,
+    .recompute = op_recompute_by_forward,
     .deploy_weights = two_per_channel,
     .fold = layernorm_fold,
     .deploy_forward = layernorm_deploy_forward,

@@ -77,6 +77,7 @@ const op_def op_avgpool2d = {
     .finish_attrs = pool_finish, .infer_shape = pool_shape,
     .kernel_name = avgpool_kernel_name, .describe = avgpool_describe,
     .kernel_macros = avgpool_macros, .kernels = avgpool_kernels, .forward = pool_forward,
+    .recompute = op_recompute_by_forward,
     .backward = pool_backward,
 };
 
@@ -126,6 +127,7 @@ const op_def op_maxpool2d = {
     .finish_attrs = pool_finish, .infer_shape = pool_shape, .backward_saves = SAVES_INPUTS,
     .kernel_name = maxpool_kernel_name, .describe = maxpool_describe,
     .kernel_macros = maxpool_macros, .kernels = maxpool_kernels, .forward = pool_forward,
+    .recompute = op_recompute_by_forward,
     .backward = maxpool_backward,
 };
 
@@ -155,5 +157,6 @@ const op_def op_global_avgpool = {
     .name = "global_avgpool", .torch_class = "AdaptiveAvgPool2d", .n_inputs = 1,
     .attrs = op_no_attrs, .infer_shape = global_shape, .kernel_name = global_kernel_name,
     .kernel_macros = global_macros, .kernels = global_kernels, .forward = pool_forward,
+    .recompute = op_recompute_by_forward,
     .backward = pool_backward,
 };

@@ -1,10 +1,12 @@
-/* Liveness-based activation planning.  Steps: forward node i runs at step
- * i, its backward at step 2N-1-i.  A buffer lives from its first write to
- * its last read; buffers whose lifetimes overlap never share memory.
+/* Liveness-based activation planning over a step's timeline (training:
+ * the forward, then each node's recomputes and backward).  A buffer lives
+ * from its first write to its last read; buffers whose lifetimes overlap
+ * never share memory.
  * Sizes are per sample (the runtime multiplies offsets by the batch), and
  * rounded to 16 floats so every buffer stays 64-byte aligned. */
 #include "op.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,16 +79,6 @@ static long place_buffers(buffer_req *r, int n)
     return total;
 }
 
-static int backward_needs_input(const node *n)
-{
-    return n->op->backward_saves & SAVES_INPUTS;
-}
-
-static int backward_needs_output(const node *n)
-{
-    return n->op->backward_saves & SAVES_OUTPUT;
-}
-
 static long *new_offsets(int n)
 {
     long *o = malloc((size_t)n * sizeof *o);
@@ -106,39 +98,159 @@ static void extend_lifetime(int *end, int t, int step)
         end[t] = step;
 }
 
-memory_plan plan_training(const graph *g)
+/* The training step's timeline, in events: forward node i is event i;
+ * then, for each node j from the last, the recomputes before its backward
+ * (one event each, in tensor order) and its backward.  Each event has two
+ * times: 2e, when it reads its inputs and when an ordinary kernel writes,
+ * and 2e + 1, when an in-place kernel (op_def.in_place) writes, so that
+ * its output may take the place of an input read for the last time. */
+typedef struct {
+    int *recompute;     /* by tensor: event of its recompute, -1: none */
+    int *backward;      /* by node */
+} timeline;
+
+static timeline training_timeline(const graph *g, const int *before)
 {
     int N = g->n_nodes, T = g->n_tensors;
-    int *act_end = calloc((size_t)T, sizeof *act_end);
-    int *grad_start = malloc((size_t)T * sizeof *grad_start);
+    timeline tl = {malloc((size_t)T * sizeof(int)), calloc((size_t)N + 1, sizeof(int))};
+    /* backward[j] counts node j's recomputes, then becomes its event */
     for (int t = 0; t < T; t++)
-        grad_start[t] = 2 * N;
+        if (before[t] >= 0)
+            tl.backward[before[t]]++;
+    int now = N;
+    for (int j = N - 1; j >= 0; j--) {
+        int first = now;
+        now += tl.backward[j] + 1;
+        tl.backward[j] = first;     /* for now: its first recompute's event */
+    }
+    for (int t = 0; t < T; t++)
+        tl.recompute[t] = before[t] >= 0 ? tl.backward[before[t]]++ : -1;
+    return tl;
+}
+
+static int read_time(int event) { return 2 * event; }
+
+static int write_time(const node *n, int event)
+{
+    return 2 * event + (n->op->in_place ? 1 : 0);
+}
+
+/* Lifetime ends of the training step's buffers: values[t] of the forward
+ * copy (to its last forward reader, or to its last backward reader when
+ * kept), again[t] of the recomputed copy; grad_start[t] of gradients. */
+typedef struct {
+    int *values, *again, *grad_start;
+} lifetimes;
+
+/* A backward or recompute at `event` reads tensor t. */
+static void read_in_backward(lifetimes *l, const int *before, int t, int event)
+{
+    extend_lifetime(before[t] >= 0 ? l->again : l->values, t, read_time(event));
+}
+
+static lifetimes training_lifetimes(const graph *g, const int *before, const timeline *tl)
+{
+    int N = g->n_nodes, T = g->n_tensors;
+    lifetimes l = {calloc((size_t)T, sizeof(int)), calloc((size_t)T, sizeof(int)),
+                   malloc((size_t)T * sizeof(int))};
+    for (int t = 0; t < T; t++)
+        l.grad_start[t] = INT_MAX;
     for (int i = 0; i < N; i++) {
         const node *n = &g->nodes[i];
-        int back = 2 * N - 1 - i;
+        int back = tl->backward[i], saves = n->op->backward_saves;
         for (int k = 0; k < n->n_in; k++) {
-            extend_lifetime(act_end, n->in[k], backward_needs_input(n) ? back : i);
-            if (back < grad_start[n->in[k]])
-                grad_start[n->in[k]] = back;
+            int t = n->in[k];
+            extend_lifetime(l.values, t, read_time(i));
+            if (saves & SAVES_INPUTS)
+                read_in_backward(&l, before, t, back);
+            if (write_time(n, back) < l.grad_start[t])
+                l.grad_start[t] = write_time(n, back);
         }
-        extend_lifetime(act_end, n->out, backward_needs_output(n) ? back : i);
+        extend_lifetime(l.values, n->out, write_time(n, i));
+        if (saves & SAVES_OUTPUT)
+            read_in_backward(&l, before, n->out, back);
+        if (before[n->out] >= 0) {
+            extend_lifetime(l.again, n->out, write_time(n, tl->recompute[n->out]));
+            for (int k = 0; k < n->n_in; k++)
+                read_in_backward(&l, before, n->in[k], tl->recompute[n->out]);
+        }
     }
-    memory_plan p = {new_offsets(T), new_offsets(T), 0};
-    buffer_req *r = malloc((size_t)(2 * T) * sizeof *r);
+    return l;
+}
+
+static memory_plan training_plan_with(const graph *g, const char *rerun)
+{
+    int T = g->n_tensors;
+    int *before = plan_recompute(g, rerun);
+    timeline tl = training_timeline(g, before);
+    lifetimes l = training_lifetimes(g, before, &tl);
+    memory_plan p = {new_offsets(T), new_offsets(T), new_offsets(T), before, 0};
+    buffer_req *r = malloc((size_t)(3 * T) * sizeof *r);
     int n = 0;
     for (int t = 0; t < T; t++) {
         if (!in_arena(g, t))
             continue;
         int producer = g->tensors[t].producer;
         long size = round16(shape_numel(g->tensors[t].s));
-        r[n++] = (buffer_req){size, producer, act_end[t], &p.act_offset[t]};
-        r[n++] = (buffer_req){size, grad_start[t], 2 * N - 1 - producer, &p.grad_offset[t]};
+        const node *by = &g->nodes[producer];
+        r[n++] = (buffer_req){size, write_time(by, producer), l.values[t], &p.act_offset[t]};
+        if (before[t] >= 0)
+            r[n++] = (buffer_req){size, write_time(by, tl.recompute[t]), l.again[t],
+                                  &p.back_offset[t]};
+        r[n++] = (buffer_req){size, l.grad_start[t], read_time(tl.backward[producer]),
+                              &p.grad_offset[t]};
     }
     p.size = place_buffers(r, n);
+    for (int t = 0; t < T; t++)
+        if (before[t] < 0)
+            p.back_offset[t] = p.act_offset[t];
     free(r);
-    free(act_end);
-    free(grad_start);
+    free(l.values), free(l.again), free(l.grad_start);
+    free(tl.recompute), free(tl.backward);
     return p;
+}
+
+static void free_plan(memory_plan *p)
+{
+    free(p->act_offset), free(p->grad_offset), free(p->back_offset), free(p->recompute_before);
+}
+
+/* Flips whether node i may be rerun; keeps the flip if the plan shrinks. */
+static void try_flip(const graph *g, char *rerun, int i, memory_plan *best)
+{
+    rerun[i] = !rerun[i];
+    memory_plan p = training_plan_with(g, rerun);
+    if (p.size < best->size) {
+        free_plan(best);
+        *best = p;
+    } else {
+        free_plan(&p);
+        rerun[i] = !rerun[i];
+    }
+}
+
+/* Graphs larger than this get the first plan, untried (each try is a
+ * whole plan: quadratic in the graph's size). */
+enum { MAX_NODES_TRIED = 2000 };
+
+/* Every operator that may always rerun does; then, one node at a time, a
+ * plan without that node rerun is tried (a chain through a block's
+ * identity branch can reach back to the stem: all its links recomputed at
+ * once), then a plan with each cheap conv rerun; each kept where it is
+ * smaller.  Greedy, and deterministic. */
+memory_plan plan_training(const graph *g, int recompute)
+{
+    char *rerun = recompute ? recompute_always(g) : calloc((size_t)g->n_nodes, 1);
+    memory_plan best = training_plan_with(g, rerun);
+    int tries = recompute && g->n_nodes <= MAX_NODES_TRIED;
+    for (int i = 0; tries && i < g->n_nodes; i++)
+        if (rerun[i])
+            try_flip(g, rerun, i, &best);
+    for (int i = 0; tries && i < g->n_nodes; i++)
+        if (recompute_on_trial(g, i))
+            try_flip(g, rerun, i, &best);
+    free(rerun);
+    return best;
 }
 
 /* Forward-only lifetimes over a sequence of (in, in2, out) steps. */
@@ -154,7 +266,7 @@ static memory_plan plan_forward(const graph *g, int n_steps, const int (*io)[3])
         start[io[s][2]] = s;
         end[io[s][2]] = s;
     }
-    memory_plan p = {new_offsets(T), NULL, 0};
+    memory_plan p = {new_offsets(T), NULL, NULL, NULL, 0};
     buffer_req *r = malloc((size_t)T * sizeof *r);
     int n = 0;
     for (int s = 0; s < n_steps; s++) {

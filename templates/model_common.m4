@@ -16,6 +16,9 @@ m4_dnl          timed step): the comment that opens a layer, and its timing mark
 m4_define([<bz_layer>], [<    /* [<$1>]: [<$2>] [<$3>] -> [<$4$5>], $6 MACs */
     bz_mark(m, $7);>])m4_dnl
 m4_define([<bz_steps_end>], [<    bz_mark(m, -1);>])m4_dnl
+m4_dnl bz_recompute_comment(name, operator): a tensor the backward reads,
+m4_dnl recomputed rather than kept from the forward (gen/recompute.c)
+m4_define([<bz_recompute_comment>], [<    /* recompute [<$1>] ([<$2>]) for the backward */>])m4_dnl
 m4_dnl bz_call(function, arguments): a kernel call at the current batch
 m4_define([<bz_call>], [<    $1($2, batch);>])m4_dnl
 m4_dnl Buffer addresses.  bz_act offsets are per sample.

@@ -204,7 +204,9 @@ assert "MAC" in p["flop_convention"] and "BatchNorm" in p["flop_convention"]
 assert sum(l["params"] for l in p["layers"] if l["graph"] != "deploy") == ptrain
 m = p["memory_bytes"]
 assert m["total_train"] == sum(m[k] for k in ("params", "grads", "adam", "bn_buffers",
-                               "deploy_params", "activations_train", "workspace")), m
+                               "activations_train", "workspace")), m
+assert m["total_eval"] == sum(m[k] for k in ("params", "bn_buffers", "deploy_params",
+                              "activations_eval", "workspace")), m
 assert p["measured"]["peak_rss_bytes"] > 0
 ' "$T/profile.json" "$params_train" "$params_deploy" "$macs_deploy" 1
 else

@@ -74,8 +74,7 @@ static void print_text(const bz_model_desc *d, const bz_memory_plan *p, const me
     printf("  Adam state (m, v)                %10.3f  %10s\n", mib(p->adam), "-");
     printf("  BN buffers                       %10.3f  %10.3f\n", mib(p->bn_buffers),
            mib(p->bn_buffers));
-    printf("  deploy (folded) parameters       %10.3f  %10.3f\n", mib(p->deploy_params),
-           mib(p->deploy_params));
+    printf("  deploy (folded) parameters       %10s  %10.3f\n", "-", mib(p->deploy_params));
     printf("  activations                      %10.3f  %10.3f\n", mib(p->act_train),
            mib(p->act_eval));
     printf("  im2col workspace                 %10.3f  %10.3f\n", mib(p->workspace),

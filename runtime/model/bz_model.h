@@ -178,7 +178,8 @@ typedef struct bz_model {
     float *buffers;              /* n_buffers                              */
     int64_t *counters;           /* n_counters                             */
     float *bn_saved;             /* n_bn_saved                             */
-    float *deploy_params;        /* n_deploy_params                        */
+    float *deploy_params;        /* n_deploy_params; NULL before the first
+                                    bz_deploy_fold                         */
     float *act;                  /* act_*_per_sample * batch_capacity      */
     float *workspace;            /* n_workspace                            */
     const float *input;          /* the x of the last forward_train        */

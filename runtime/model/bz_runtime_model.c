@@ -31,7 +31,6 @@ bz_model *bz_model_create(const bz_model_desc *d, const bz_backend *backend, int
     m->buffers = bz_alloc_floats(d->n_buffers);
     m->counters = bz_xcalloc((size_t)d->n_counters + 1, sizeof *m->counters);
     m->bn_saved = bz_alloc_floats(d->n_bn_saved);
-    m->deploy_params = bz_alloc_floats(d->n_deploy_params);
     const int64_t act_floats = activation_floats(d, training) * batch_capacity;
     m->act = bz_alloc_floats(act_floats);
     m->workspace = bz_alloc_floats(d->n_workspace);
@@ -214,6 +213,9 @@ void bz_forward_eval(bz_model *m, const float *x, float *logits, int batch)
 
 void bz_deploy_fold(bz_model *m)
 {
+    /* allocated here: a model that only trains never holds a deploy arena */
+    if (!m->deploy_params)
+        m->deploy_params = bz_alloc_floats(m->desc->n_deploy_params);
     if (m->twin)
         bz_twin_deploy_fold(m);
     else
@@ -245,7 +247,7 @@ bz_model_memory bz_model_memory_of(const bz_model *m)
         .buffers = (d->n_buffers + d->n_bn_saved) * f + d->n_counters * 8,
         .activations = activation_floats(d, m->grads != NULL) * m->batch_capacity * f,
         .workspace = d->n_workspace * f,
-        .deploy = d->n_deploy_params * f,
+        .deploy = m->deploy_params ? d->n_deploy_params * f : 0,
     };
     return mem;
 }

@@ -26,8 +26,8 @@ bz_memory_plan bz_memory_plan_of(const bz_model_desc *d, int batch)
     p.act_train = train_per * batch * f;
     p.act_eval = d->act_eval_per_sample * batch * f;
     p.workspace = d->n_workspace * f;
-    p.total_train = p.params + p.grads + p.adam + p.bn_buffers + p.deploy_params + p.act_train +
-                    p.workspace;
+    /* a training model has no deploy arena (bz_deploy_fold allocates it) */
+    p.total_train = p.params + p.grads + p.adam + p.bn_buffers + p.act_train + p.workspace;
     p.total_eval = p.params + p.bn_buffers + p.deploy_params + p.act_eval + p.workspace;
     return p;
 }

@@ -1,6 +1,7 @@
 m4_dnl BatchNorm2d, as templates/reference/batchnorm2d.m4.
 m4_dnl bz_batchnorm2d_kernels(name, channels, pixels per sample)
-m4_dnl x, y [B][pixels][C]; saved [2][C]: batch mean, then 1/sqrt(var + eps).
+m4_dnl x, y [B][pixels][C]; saved [4][C]: batch mean, then 1/sqrt(var + eps)
+m4_dnl (the rest unused here); _recompute runs the forward's normalise again.
 m4_dnl The statistics and the gradient sums take one block per channel,
 m4_dnl two passes over the channel in double (the reference's numerics).
 m4_define([<bz_batchnorm2d_kernels>], [<
@@ -93,6 +94,15 @@ static void $1_forward_train(const float *x, const float *gamma, const float *be
     BZ_CUDA_LAUNCHED("[<$1>] statistics");
     $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, saved, y, n);
     BZ_CUDA_LAUNCHED("[<$1>] normalise");
+}
+
+/* maybe_unused: where no output of this shape is recomputed */
+[[maybe_unused]] static void $1_recompute(const float *x, const float *gamma, const float *beta,
+                         const float *saved, float *y, int batch)
+{
+    long n = (long)batch * $3 * $2;
+    $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, saved, y, n);
+    BZ_CUDA_LAUNCHED("[<$1>] normalise again");
 }
 
 /* the eval-mode mean and 1/sqrt(var + eps), [2][C] */

@@ -1,6 +1,8 @@
 m4_dnl Optimised BatchNorm2d: the per-channel passes of runtime/kernels/bz_channel_ops.c.
 m4_dnl bz_batchnorm2d_kernels(name, channels, pixels per sample)
-m4_dnl x, y [B][pixels][C]; saved [2][C]: batch mean, then 1/sqrt(var + eps).
+m4_dnl x, y [B][pixels][C]; saved [4][C]: batch mean, 1/sqrt(var + eps), and
+m4_dnl the scale and shift y = x * scale + shift that the forward applied
+m4_dnl (_recompute applies them again: the same floats, bit for bit).
 m4_define([<bz_batchnorm2d_kernels>], [<
 static void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
                              float *saved, float *running_mean, float *running_var,
@@ -9,7 +11,7 @@ static void $1_forward_train(const float *x, const float *gamma, const float *be
     enum { C = $2, HW = $3 };
     long count = (long)batch * HW;
     double mean[C], var[C];
-    float scale[C], shift[C];
+    float *scale = saved + 2 * C, *shift = saved + 3 * C;
     bz_channel_mean_var(x, count, C, mean, var);
     for (int c = 0; c < C; c++) {
         double invstd = 1.0 / sqrt(var[c] + eps);
@@ -23,6 +25,15 @@ static void $1_forward_train(const float *x, const float *gamma, const float *be
     }
     bz_channel_affine(x, count, C, scale, shift, y);
     *num_batches_tracked += 1;
+}
+
+/* unused where no output of this shape is recomputed */
+static __attribute__((unused)) void $1_recompute(const float *x, const float *gamma, const float *beta,
+                         const float *saved, float *y, int batch)
+{
+    enum { C = $2, HW = $3 };
+    (void)gamma, (void)beta;
+    bz_channel_affine(x, (long)batch * HW, C, saved + 2 * C, saved + 3 * C, y);
 }
 
 static void $1_forward_eval(const float *x, const float *gamma, const float *beta,

@@ -1,6 +1,18 @@
 m4_dnl bz_batchnorm2d_kernels(name, channels, pixels per sample)
-m4_dnl x, y [B][pixels][C]; saved [2][C]: batch mean, then 1/sqrt(var + eps).
+m4_dnl x, y [B][pixels][C]; saved [4][C]: batch mean, then 1/sqrt(var + eps)
+m4_dnl (the rest unused here).  y is computed from the saved (rounded) values,
+m4_dnl so that _recompute gives the same floats.
 m4_define([<bz_batchnorm2d_kernels>], [<
+static void $1_recompute(const real_t *x, const real_t *gamma, const real_t *beta,
+                         const real_t *saved, real_t *y, int batch)
+{
+    enum { C = $2, HW = $3 };
+    for (long i = 0; i < (long)batch * HW; i++)
+        for (int c = 0; c < C; c++)
+            y[i * C + c] = (real_t)((x[i * C + c] - (double)saved[c]) * saved[C + c] * gamma[c] +
+                                    beta[c]);
+}
+
 static void $1_forward_train(const real_t *x, const real_t *gamma, const real_t *beta,
                              real_t *y, real_t *saved, real_t *running_mean,
                              real_t *running_var, int64_t *num_batches_tracked, double eps,
@@ -16,14 +28,13 @@ static void $1_forward_train(const real_t *x, const real_t *gamma, const real_t 
         for (long i = 0; i < count; i++)
             sq += (x[i * C + c] - mean) * (x[i * C + c] - mean);
         double var = sq / count, invstd = 1.0 / sqrt(var + eps);
-        for (long i = 0; i < count; i++)
-            y[i * C + c] = (real_t)((x[i * C + c] - mean) * invstd * gamma[c] + beta[c]);
         saved[c] = (real_t)mean;
         saved[C + c] = (real_t)invstd;
         double unbiased = count > 1 ? var * count / (count - 1) : var;
         running_mean[c] = (real_t)((1 - momentum) * running_mean[c] + momentum * mean);
         running_var[c] = (real_t)((1 - momentum) * running_var[c] + momentum * unbiased);
     }
+    $1_recompute(x, gamma, beta, saved, y, batch);
     *num_batches_tracked += 1;
 }
 

@@ -90,7 +90,9 @@ static const op_case $1_case = {"conv2d $1 ($2, ReLU fused)", $3, $15 ? 3 : 2,
                                 {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
 m4_dnl
 m4_dnl bz_batchnorm_case(name, batch, channels, pixels): train mode (batch
-m4_dnl statistics) with backward, and eval mode (fixed running statistics).
+m4_dnl statistics) with backward, eval mode (fixed running statistics), and
+m4_dnl the recompute from the saved statistics: it must give the train
+m4_dnl forward's floats exactly (else its output is NaN, and fails).
 m4_define([<bz_batchnorm_case>], [<bz_batchnorm2d_kernels([<$1>], $3, $4)
 enum { $1_NX = $2 * $3 * $4 };
 
@@ -105,16 +107,33 @@ static void $1_train(const double *const *in, real_t *y, real_t *saved)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
-    real_t *y = to_real(NULL, $1_NX), *saved = to_real(NULL, 2 * $3);
+    real_t *y = to_real(NULL, $1_NX), *saved = to_real(NULL, 4 * $3);
     $1_train(in, y, saved);
     to_double(y, out, $1_NX);
     release(y), release(saved);
 }
 
+static void $1_recompute_case_forward(const double *const *in, double *out)
+{
+    real_t *y = to_real(NULL, $1_NX), *saved = to_real(NULL, 4 * $3);
+    $1_train(in, y, saved);
+    real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *beta = to_real(in[2], $3);
+    real_t *again = to_real(NULL, $1_NX);
+    $1_recompute(x, gamma, beta, saved, again, $2);
+    double *first = malloc($1_NX * sizeof *first);
+    to_double(y, first, $1_NX);
+    to_double(again, out, $1_NX);
+    for (long i = 0; i < $1_NX; i++)
+        if (out[i] != first[i])
+            out[i] = NAN;
+    free(first);
+    release(y), release(saved), release(x), release(gamma), release(beta), release(again);
+}
+
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
                              int accumulate)
 {
-    real_t *y = to_real(NULL, $1_NX), *saved = to_real(NULL, 2 * $3);
+    real_t *y = to_real(NULL, $1_NX), *saved = to_real(NULL, 4 * $3);
     $1_train(in, y, saved);
     real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *g = to_real(dy, $1_NX);
     real_t *dx = grad_buffer(grads[0], $1_NX, accumulate);
@@ -142,7 +161,9 @@ static void $1_eval_case_forward(const double *const *in, double *out)
 static const op_case $1_case = {"batchnorm2d train $1", $2, 3, {$1_NX, $3, $3}, $1_NX, 1,
                                 $1_case_forward, $1_case_backward};
 static const op_case $1_eval_case = {"batchnorm2d eval $1", $2, 3, {$1_NX, $3, $3}, $1_NX, 0,
-                                     $1_eval_case_forward, NULL};>])m4_dnl
+                                     $1_eval_case_forward, NULL};
+static const op_case $1_recompute_case = {"batchnorm2d recompute $1", $2, 3, {$1_NX, $3, $3},
+                                          $1_NX, 0, $1_recompute_case_forward, NULL};>])m4_dnl
 m4_dnl
 m4_dnl bz_unary_case(name, operator, batch, elements): the backward reads x
 m4_dnl or y as bzgen's operator table says (bz_saves_<operator>, defined by

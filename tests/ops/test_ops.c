@@ -31,11 +31,14 @@ static double *random_tensor(long n)
     return v;
 }
 
-/* max |a - b| / max(max |b|, floor): a norm-wise relative error */
+/* max |a - b| / max(max |b|, floor): a norm-wise relative error; infinite
+ * where either holds a NaN or an infinity (fmax would skip a NaN). */
 static double rel_error(const double *a, const double *b, long n)
 {
     double diff = 0, scale = 1e-3;
     for (long i = 0; i < n; i++) {
+        if (!isfinite(a[i]) || !isfinite(b[i]))
+            return INFINITY;
         diff = fmax(diff, fabs(a[i] - b[i]));
         scale = fmax(scale, fabs(b[i]));
     }
@@ -68,7 +71,8 @@ static double finite_difference_error(const op_case *c, double **in, const doubl
             in[k][i] = saved - h;
             double down = loss(c, (const double *const *)in, dy, y);
             in[k][i] = saved;
-            worst = fmax(worst, fabs((up - down) / (2 * h) - grads[k][i]) / scale);
+            double e = fabs((up - down) / (2 * h) - grads[k][i]) / scale;
+            worst = isnan(e) ? INFINITY : fmax(worst, e);   /* fmax skips a NaN */
         }
     }
     free(y);
