@@ -301,12 +301,7 @@ def summary_lines(rows, peak, kernels, threads):
         lines.append("%s: median %.2fx (target >= %.1fx: %s), lowest %.2fx %s (target >= %.1fx: %s)"
                      % (what, median, median_target, met(median >= median_target), low[key],
                         low["experiment"], floor, met(low[key] >= floor)))
-    high = max(rows, key=lambda r: r["mem_ratio"])
-    lines.append("peak memory of a batch-256 training run, ours/torch: highest %.2fx %s, median "
-                 "%.2fx (target <= %.1fx for every experiment: %s)"
-                 % (high["mem_ratio"], high["experiment"],
-                    statistics.median(r["mem_ratio"] for r in rows), MEMORY_TARGET,
-                    met(high["mem_ratio"] <= MEMORY_TARGET)))
+    lines.append(memory_line(rows))
     step = [r for r in rows if r["experiment"] == FLOP_RATE_EXPERIMENT]
     if step:
         lines.append("whole batch-256 training step of %s: %.1f GFLOP/s on the direct-convolution "
@@ -316,6 +311,28 @@ def summary_lines(rows, peak, kernels, threads):
     else:
         lines.append("whole batch-256 training step of %s: not in this run" % FLOP_RATE_EXPERIMENT)
     return lines
+
+
+MEMORY_COLUMNS = [("experiment", "experiment"), ("mem_ours_mib", "train256 peak RSS MiB ours"),
+                  ("mem_torch_mib", "torch"), ("mem_ratio", "ours/torch")]
+
+
+def memory_line(rows):
+    high = max(rows, key=lambda r: r["mem_ratio"])
+    return ("peak memory of a batch-256 training run, ours/torch: highest %.2fx %s, median "
+            "%.2fx (target <= %.1fx for every experiment: %s)"
+            % (high["mem_ratio"], high["experiment"],
+               statistics.median(r["mem_ratio"] for r in rows), MEMORY_TARGET,
+               met(high["mem_ratio"] <= MEMORY_TARGET)))
+
+
+def memory_row(exp, binary, a):
+    """--memory-only: each side's peak RSS of a batch-256 training run."""
+    _, ours = run_binary(binary, a.threads, "--batch-size", 256, "--no-inference",
+                         "--train-runs", 1, rss=True)
+    _, th = run_measured([sys.executable, os.path.abspath(__file__), "--torch-memory",
+                          "--threads", str(a.threads), exp])
+    return {"experiment": exp, "mem_ours_mib": ours, "mem_torch_mib": th, "mem_ratio": ours / th}
 
 
 def write_outputs(prefix, rows, lines, columns=COLUMNS, title="BlockZoo-C vs PyTorch (CPU)"):
@@ -362,6 +379,8 @@ def main():
     ap.add_argument("--train-steps", type=int, default=3, help="timed training steps per batch")
     ap.add_argument("--output", default=os.path.join(ROOT, "results", "bench_vs_torch"),
                     help="output prefix (.csv, .md)")
+    ap.add_argument("--memory-only", action="store_true",
+                    help="only the peak-memory column (about 25 s an experiment)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--torch-memory", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -380,6 +399,16 @@ def main():
         scaffold.parse_experiment(exp)  # an unknown name fails before any work
         log("[%d/%d] %s: building" % (i, len(exps), exp))
         subprocess.run(["make", "-s", "EXP=" + exp], cwd=ROOT, check=True)
+        if a.memory_only:
+            rows.append(memory_row(exp, os.path.join(ROOT, "build", exp, exp), a))
+            log("    train256 peak RSS %.0f vs %.0f MiB: %.2fx" % (
+                rows[-1]["mem_ours_mib"], rows[-1]["mem_torch_mib"], rows[-1]["mem_ratio"]))
+            lines = [memory_line(rows)]
+            if i < len(exps):
+                lines.insert(0, "partial: %d of %d experiments" % (i, len(exps)))
+            write_outputs(a.output, rows, lines, MEMORY_COLUMNS,
+                          "BlockZoo-C vs PyTorch (CPU): training memory")
+            continue
         log("[%d/%d] %s: ours" % (i, len(exps), exp))
         ours = bench_ours(os.path.join(ROOT, "build", exp, exp), a)
         log("[%d/%d] %s: PyTorch" % (i, len(exps), exp))
@@ -400,13 +429,17 @@ def main():
         write_outputs(a.output, rows, lines)
         write_outputs(a.output + "_dense_convs", dense, [dense_line], DENSE_COLUMNS,
                       "Dense 3x3 and 1x1 conv layers (batch-256 training step)")
+    columns = MEMORY_COLUMNS if a.memory_only else COLUMNS[:-1]
     print("\n".join(lines))
     print()
-    print(" ".join("%-12s" % h[:12] for _, h in COLUMNS[:-1]))
+    print(" ".join("%-12s" % h[:12] for _, h in columns))
     for r in rows:
-        print(" ".join("%-12s" % fmt(r[k])[:12] for k, _ in COLUMNS[:-1]))
-    print("\nwritten: %s.csv, %s.md, %s_dense_convs.csv, %s_dense_convs.md"
-          % (a.output, a.output, a.output, a.output))
+        print(" ".join("%-12s" % fmt(r[k])[:12] for k, _ in columns))
+    if a.memory_only:
+        print("\nwritten: %s.csv, %s.md" % (a.output, a.output))
+    else:
+        print("\nwritten: %s.csv, %s.md, %s_dense_convs.csv, %s_dense_convs.md"
+              % (a.output, a.output, a.output, a.output))
 
 
 if __name__ == "__main__":
