@@ -62,6 +62,10 @@ typedef struct {
 char *recompute_always(const graph *g);
 int recompute_on_trial(const graph *g, int node);
 int *plan_recompute(const graph *g, const char *rerun);
+/* Training-step fusion (gen/fuse.c): by node, the node whose kernels
+ * apply this ReLU (op_def.relu_epilogue), -1 for the others. */
+int *relu_appliers(const graph *g);
+
 /* recompute 0: every tensor a backward reads is kept from the forward. */
 memory_plan plan_training(const graph *g, int recompute);
 memory_plan plan_inference(const graph *g);

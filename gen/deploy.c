@@ -3,20 +3,6 @@
 
 #include <stdlib.h>
 
-/* Index of the single consumer of tensor t, or -1 if it has 0 or 2+. */
-static int sole_consumer(const graph *g, int t)
-{
-    int found = -1;
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++)
-            if (g->nodes[i].in[k] == t) {
-                if (found >= 0)
-                    return -1;
-                found = i;
-            }
-    return found;
-}
-
 static long merged_conv_floats(const node *n)
 {
     return conv2d_weight_numel(n) + n->conv.out_c;

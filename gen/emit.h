@@ -17,6 +17,9 @@ typedef struct {
     memory_plan train, eval, dep;
     long workspace;
     long macs_train, macs_deploy;
+    /* by node (gen/fuse.c): the node whose training kernels apply this
+     * ReLU, and the ReLU that a node's kernels apply; -1: none */
+    int *relu_applier, *relu_applied;
 } model_facts;
 
 void emit_model(FILE *out, const model_facts *f);

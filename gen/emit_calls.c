@@ -78,8 +78,18 @@ void emit_forward_functions(FILE *out, const model_facts *f)
             const node *n = &g->nodes[i];
             emit_layer_comment(out, n, "", node_macs(n),
                                step_of_node(g, train ? PHASE_FORWARD_TRAIN : PHASE_FORWARD_EVAL, i));
+            if (train && f->relu_applier[i] >= 0) {
+                fprintf(out, "bz_applied_comment([<%s>])\n", g->nodes[f->relu_applier[i]].name);
+                continue;
+            }
             op_call c = op_call_open(out, g, train ? &f->train : &f->eval, n, CALL_FORWARD);
             c.kernel = kernel_name(n, 0);
+            int relu = train ? f->relu_applied[i] : -1;
+            if (relu >= 0) {
+                c.relu = 1;
+                free(c.y);
+                c.y = tensor_ref(g, &f->train, g->nodes[relu].out, VALUES);
+            }
             n->op->forward(&c, train);
             op_call_close(&c);
         }
@@ -97,17 +107,29 @@ static int take_accumulate(char *written, int t)
 }
 
 /* The tensors recomputed just before node j's backward, in forward order
- * (a chain's links one after the other); timed with that backward. */
+ * (a chain's links one after the other); timed with that backward.  A
+ * ReLU's output is written by the recompute of the node that applies it. */
 static void emit_recomputes(FILE *out, const model_facts *f, int j)
 {
     const graph *g = f->g;
     for (int t = 1; t < g->n_tensors; t++) {
-        if (f->train.recompute_before[t] != j)
+        int i = g->tensors[t].producer;
+        if (f->train.recompute_before[t] != j || f->relu_applier[i] >= 0)
             continue;
-        const node *n = &g->nodes[g->tensors[t].producer];
-        fprintf(out, "bz_recompute_comment([<%s>], [<%s>])\n", n->name, n->torch_class);
+        const node *n = &g->nodes[i];
         op_call c = op_call_open(out, g, &f->train, n, CALL_RECOMPUTE);
         c.kernel = kernel_name(n, 0);
+        int relu = f->relu_applied[i];
+        if (relu >= 0) {
+            const node *r = &g->nodes[relu];
+            fprintf(out, "bz_recompute_comment([<%s, %s>], [<%s + %s>])\n", n->name, r->name,
+                    n->torch_class, r->torch_class);
+            c.relu = 1;
+            free(c.y);
+            c.y = tensor_ref(g, &f->train, r->out, VALUES_IN_BACKWARD);
+        } else {
+            fprintf(out, "bz_recompute_comment([<%s>], [<%s>])\n", n->name, n->torch_class);
+        }
         n->op->recompute(&c);
         op_call_close(&c);
     }

@@ -15,6 +15,19 @@ int graph_add_tensor(graph *g, shape3 s, int producer)
     return g->n_tensors++;
 }
 
+int sole_consumer(const graph *g, int t)
+{
+    int found = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] == t) {
+                if (found >= 0)
+                    return -1;
+                found = i;
+            }
+    return found;
+}
+
 node *graph_add_node(graph *g)
 {
     if (g->n_nodes == g->cap_nodes) {

@@ -114,6 +114,8 @@ long graph_add_param(graph *g, node *owner, const char *leaf, int kind, int layo
                      int init, int ndim, const long *shape, long fan_in);
 
 long shape_numel(shape3 s);
+/* Index of the single node that reads tensor t, or -1 if 0 or 2+ do. */
+int sole_consumer(const graph *g, int t);
 
 /* Output shape of a node whose inputs and attributes are set (its
  * operator's rule, then: not empty); errors at the node's position. */

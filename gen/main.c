@@ -203,6 +203,13 @@ int main(int argc, char **argv)
     f.eval = plan_inference(&g);
     f.dep = plan_deploy(&g, &f.deploy);
     f.workspace = total_workspace(&g, e.max_batch);
+    f.relu_applier = relu_appliers(&g);
+    f.relu_applied = malloc((size_t)g.n_nodes * sizeof *f.relu_applied);
+    for (int i = 0; i < g.n_nodes; i++)
+        f.relu_applied[i] = -1;
+    for (int i = 0; i < g.n_nodes; i++)
+        if (f.relu_applier[i] >= 0)
+            f.relu_applied[f.relu_applier[i]] = i;
     for (int i = 0; i < g.n_nodes; i++)
         f.macs_train += node_macs(&g.nodes[i]);
     /* BlockZoo profiles timm's reparameterised model: groups merged, every

@@ -62,6 +62,9 @@ typedef struct {
     char *w, *b;                /* deploy arena: weights, bias (or bz_null) */
     const deploy_step *step;    /* deploy calls                        */
     int prepacked;              /* deploy conv on weights packed once  */
+    int relu;                   /* training forward or recompute: y is the
+                                   output of the ReLU after this node, which
+                                   the kernel applies (op_def.relu_epilogue) */
 } op_call;
 
 /* gen/emit_calls.c: the addresses of node n's call from plan p; kernel,
@@ -119,6 +122,10 @@ struct op_def {
      * share memory with an input read there for the last time (the memory
      * planner lets it).  Elementwise activations, BatchNorm. */
     int in_place;
+    /* Its training forward and recompute can apply the ReLU that is its
+     * output's only consumer (op_call.relu), saving that ReLU's pass over
+     * memory: BatchNorm. */
+    int relu_epilogue;
     /* Deployment.  Floats of the deploy arena: weights (w_offset) and bias
      * (b_offset; 0: none).  fold writes deploy_fold's calls; NULL with no
      * parameters.  deploy_kernels and deploy_forward: NULL for the
@@ -132,7 +139,8 @@ struct op_def {
     int absorbs_next_norm;          /* a following BN folds into it, then a ReLU
                                        fuses into its kernel (conv)             */
     int folds_into_conv;            /* it folds into a preceding conv (BN)      */
-    int conv_epilogue;              /* a preceding deploy conv applies it (ReLU) */
+    int conv_epilogue;              /* a preceding deploy conv, or a relu_epilogue
+                                       operator in training, applies it (ReLU) */
     long (*workspace)(const node *n, int max_batch);  /* scratch floats; NULL: 0 */
     int (*prepacked)(const node *n, int max_batch);   /* deploy weights packed once */
     reparam_role reparam;

@@ -79,9 +79,9 @@ static void batchnorm_forward(const op_call *c, int train)
     const node *n = c->n;
     if (train)
         op_call_emit(c, "_forward_train", "%s, %s, %s, %s, bz_bn_saved(%ld, [<%s batch "
-                     "statistics>]), %s, %s, %s, %s, bz_momentum", c->x[0], c->param[0], c->param[1],
-                     c->y, n->bn_saved_offset, n->name, c->param[2], c->param[3], c->param[4],
-                     exact_double(n->eps));
+                     "statistics>]), %s, %s, %s, %s, bz_momentum, %d", c->x[0], c->param[0],
+                     c->param[1], c->y, n->bn_saved_offset, n->name, c->param[2], c->param[3],
+                     c->param[4], exact_double(n->eps), c->relu);
     else
         op_call_emit(c, "_forward_eval", "%s, %s, %s, %s, %s, %s, %s", c->x[0], c->param[0],
                      c->param[1], c->param[2], c->param[3], c->y, exact_double(n->eps));
@@ -98,8 +98,9 @@ static void batchnorm_backward(const op_call *c)
  * saved: nothing else changes. */
 static void batchnorm_recompute(const op_call *c)
 {
-    op_call_emit(c, "_recompute", "%s, %s, %s, bz_bn_saved(%ld, [<%s batch statistics>]), %s",
-                 c->x[0], c->param[0], c->param[1], c->n->bn_saved_offset, c->n->name, c->y);
+    op_call_emit(c, "_recompute", "%s, %s, %s, bz_bn_saved(%ld, [<%s batch statistics>]), %s, %d",
+                 c->x[0], c->param[0], c->param[1], c->n->bn_saved_offset, c->n->name, c->y,
+                 c->relu);
 }
 
 /* Deployed alone (no conv before it): y = x * scale + shift. */
@@ -145,6 +146,7 @@ const op_def op_batchnorm2d = {
     .backward = batchnorm_backward,
     .recompute = batchnorm_recompute,
     .in_place = 1,
+    .relu_epilogue = 1,
     .deploy_weights = two_per_channel,
     .fold = batchnorm_fold,
     .deploy_kernels = batchnorm_deploy_kernels,

@@ -135,46 +135,69 @@ static int write_time(const node *n, int event)
     return 2 * event + (n->op->in_place ? 1 : 0);
 }
 
-/* Lifetime ends of the training step's buffers: values[t] of the forward
- * copy (to its last forward reader, or to its last backward reader when
- * kept), again[t] of the recomputed copy; grad_start[t] of gradients. */
+/* The training step's buffers: the forward copy of each tensor (from its
+ * write to its last forward reader, or to its last backward reader when
+ * kept), its recomputed copy, its gradient (from the first backward that
+ * writes it to its producer's backward).  A start of -1: not materialised
+ * (a BatchNorm output whose ReLU its kernel applies: gen/fuse.c). */
 typedef struct {
-    int *values, *again, *grad_start;
+    int *start, *end;
+    int *again_start, *again_end;
+    int *grad_start;
 } lifetimes;
 
 /* A backward or recompute at `event` reads tensor t. */
 static void read_in_backward(lifetimes *l, const int *before, int t, int event)
 {
-    extend_lifetime(before[t] >= 0 ? l->again : l->values, t, read_time(event));
+    extend_lifetime(before[t] >= 0 ? l->again_end : l->end, t, read_time(event));
+}
+
+static int *new_times(int n, int value)
+{
+    int *v = malloc((size_t)n * sizeof *v);
+    for (int i = 0; i < n; i++)
+        v[i] = value;
+    return v;
 }
 
 static lifetimes training_lifetimes(const graph *g, const int *before, const timeline *tl)
 {
     int N = g->n_nodes, T = g->n_tensors;
-    lifetimes l = {calloc((size_t)T, sizeof(int)), calloc((size_t)T, sizeof(int)),
-                   malloc((size_t)T * sizeof(int))};
-    for (int t = 0; t < T; t++)
-        l.grad_start[t] = INT_MAX;
+    int *applier = relu_appliers(g), *applies = new_times(N, -1);
+    for (int r = 0; r < N; r++)
+        if (applier[r] >= 0)
+            applies[applier[r]] = r;
+    lifetimes l = {new_times(T, -1), new_times(T, 0), new_times(T, -1), new_times(T, 0),
+                   new_times(T, INT_MAX)};
     for (int i = 0; i < N; i++) {
         const node *n = &g->nodes[i];
-        int back = tl->backward[i], saves = n->op->backward_saves;
+        int back = tl->backward[i], saves = n->op->backward_saves, b = applier[i];
         for (int k = 0; k < n->n_in; k++) {
             int t = n->in[k];
-            extend_lifetime(l.values, t, read_time(i));
+            if (b < 0)
+                extend_lifetime(l.end, t, read_time(i));
             if (saves & SAVES_INPUTS)
                 read_in_backward(&l, before, t, back);
             if (write_time(n, back) < l.grad_start[t])
                 l.grad_start[t] = write_time(n, back);
         }
-        extend_lifetime(l.values, n->out, write_time(n, i));
         if (saves & SAVES_OUTPUT)
             read_in_backward(&l, before, n->out, back);
+        if (b >= 0)
+            continue;
+        /* what its kernel writes: its output, or the output of the ReLU it applies */
+        int out = applies[i] >= 0 ? g->nodes[applies[i]].out : n->out;
+        l.start[out] = write_time(n, i);
+        extend_lifetime(l.end, out, l.start[out]);
         if (before[n->out] >= 0) {
-            extend_lifetime(l.again, n->out, write_time(n, tl->recompute[n->out]));
+            int event = tl->recompute[n->out];
+            l.again_start[out] = write_time(n, event);
+            extend_lifetime(l.again_end, out, l.again_start[out]);
             for (int k = 0; k < n->n_in; k++)
-                read_in_backward(&l, before, n->in[k], tl->recompute[n->out]);
+                read_in_backward(&l, before, n->in[k], event);
         }
     }
+    free(applier), free(applies);
     return l;
 }
 
@@ -190,14 +213,12 @@ static memory_plan training_plan_with(const graph *g, const char *rerun)
     for (int t = 0; t < T; t++) {
         if (!in_arena(g, t))
             continue;
-        int producer = g->tensors[t].producer;
         long size = round16(shape_numel(g->tensors[t].s));
-        const node *by = &g->nodes[producer];
-        r[n++] = (buffer_req){size, write_time(by, producer), l.values[t], &p.act_offset[t]};
-        if (before[t] >= 0)
-            r[n++] = (buffer_req){size, write_time(by, tl.recompute[t]), l.again[t],
-                                  &p.back_offset[t]};
-        r[n++] = (buffer_req){size, l.grad_start[t], read_time(tl.backward[producer]),
+        if (l.start[t] >= 0)
+            r[n++] = (buffer_req){size, l.start[t], l.end[t], &p.act_offset[t]};
+        if (l.again_start[t] >= 0)
+            r[n++] = (buffer_req){size, l.again_start[t], l.again_end[t], &p.back_offset[t]};
+        r[n++] = (buffer_req){size, l.grad_start[t], read_time(tl.backward[g->tensors[t].producer]),
                               &p.grad_offset[t]};
     }
     p.size = place_buffers(r, n);
@@ -205,7 +226,7 @@ static memory_plan training_plan_with(const graph *g, const char *rerun)
         if (before[t] < 0)
             p.back_offset[t] = p.act_offset[t];
     free(r);
-    free(l.values), free(l.again), free(l.grad_start);
+    free(l.start), free(l.end), free(l.again_start), free(l.again_end), free(l.grad_start);
     free(tl.recompute), free(tl.backward);
     return p;
 }

@@ -105,13 +105,22 @@ void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, 
 }
 
 void bz_channel_affine(const float *x, long rows, int channels, const float *scale,
-                       const float *shift, float *y)
+                       const float *shift, int relu, float *y)
 {
+    /* the ReLU as its own kernel writes it: a NaN becomes 0 */
     #pragma omp parallel for schedule(static)
-    for (long i = 0; i < rows; i++)
-        #pragma omp simd
-        for (int c = 0; c < channels; c++)
-            y[i * channels + c] = x[i * channels + c] * scale[c] + shift[c];
+    for (long i = 0; i < rows; i++) {
+        if (relu)
+            #pragma omp simd
+            for (int c = 0; c < channels; c++) {
+                float v = x[i * channels + c] * scale[c] + shift[c];
+                y[i * channels + c] = v > 0 ? v : 0;
+            }
+        else
+            #pragma omp simd
+            for (int c = 0; c < channels; c++)
+                y[i * channels + c] = x[i * channels + c] * scale[c] + shift[c];
+    }
 }
 
 void bz_channel_bias_relu(float *y, const float *bias, long rows, int channels, int relu)

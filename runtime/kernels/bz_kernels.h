@@ -93,8 +93,9 @@ void bz_fold_batchnorm(const float *gamma, const float *beta, const float *mean,
 /* sum[c] = sum over the rows of x (a bias gradient) */
 void bz_channel_sum(const float *x, long rows, int channels, float *sum);
 void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, double *var);
+/* y = x * scale[c] + shift[c], through a ReLU where relu is 1 */
 void bz_channel_affine(const float *x, long rows, int channels, const float *scale,
-                       const float *shift, float *y);
+                       const float *shift, int relu, float *y);
 /* y[r][c] += bias[c] (bias NULL: none), then through a ReLU (relu 1): a
  * GEMM conv's epilogue */
 void bz_channel_bias_relu(float *y, const float *bias, long rows, int channels, int relu);

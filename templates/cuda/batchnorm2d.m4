@@ -29,14 +29,16 @@ static __global__ void $1_stats_kernel(const float *x, float *saved, float *runn
         *num_batches_tracked += 1;
 }
 
-/* y = (x - mean) * invstd * gamma + beta, with mean and invstd [2][C] */
+/* y = (x - mean) * invstd * gamma + beta, with mean and invstd [2][C];
+ * through a ReLU where relu is 1 */
 static __global__ void $1_normalise_kernel(const float *x, const float *gamma, const float *beta,
-                                           const float *stats, float *y, long n)
+                                           const float *stats, float *y, int relu, long n)
 {
     enum { C = $2 };
     BZ_CUDA_FOR(i, n) {
         int c = (int)(i % C);
-        y[i] = (x[i] - stats[c]) * stats[C + c] * gamma[c] + beta[c];
+        float v = (x[i] - stats[c]) * stats[C + c] * gamma[c] + beta[c];
+        y[i] = relu && !(v > 0) ? 0.f : v;
     }
 }
 
@@ -86,22 +88,24 @@ static __global__ void $1_input_grad_kernel(const float *x, const float *gamma, 
 static void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
                              float *saved, float *running_mean, float *running_var,
                              int64_t *num_batches_tracked, double eps, double momentum,
-                             int batch)
+                             int relu, int batch)
 {
     long count = (long)batch * $3, n = count * $2;
     $1_stats_kernel<<<$2, BZ_CUDA_THREADS>>>(x, saved, running_mean, running_var,
                                              num_batches_tracked, eps, momentum, count);
     BZ_CUDA_LAUNCHED("[<$1>] statistics");
-    $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, saved, y, n);
+    $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, saved, y, relu,
+                                                                n);
     BZ_CUDA_LAUNCHED("[<$1>] normalise");
 }
 
 /* maybe_unused: where no output of this shape is recomputed */
 [[maybe_unused]] static void $1_recompute(const float *x, const float *gamma, const float *beta,
-                         const float *saved, float *y, int batch)
+                         const float *saved, float *y, int relu, int batch)
 {
     long n = (long)batch * $3 * $2;
-    $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, saved, y, n);
+    $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, saved, y, relu,
+                                                                n);
     BZ_CUDA_LAUNCHED("[<$1>] normalise again");
 }
 
@@ -117,7 +121,7 @@ static void $1_forward_eval(const float *x, const float *gamma, const float *bet
     bz_cuda_check(cudaGetSymbolAddress((void **)&s, $1_eval_stats), "[<$1>] statistics address");
     $1_eval_stats_kernel<<<1, BZ_CUDA_THREADS>>>(running_mean, running_var, s, eps);
     BZ_CUDA_LAUNCHED("[<$1>] eval statistics");
-    $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, s, y, n);
+    $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, s, y, 0, n);
     BZ_CUDA_LAUNCHED("[<$1>] normalise");
 }
 

@@ -1,12 +1,15 @@
 m4_dnl Optimised BatchNorm2d: the per-channel passes of runtime/kernels/bz_channel_ops.c.
 m4_dnl bz_batchnorm2d_kernels(name, channels, pixels per sample)
-m4_dnl x, y [B][pixels][C]; saved [4][C]: batch mean, 1/sqrt(var + eps), and
+m4_dnl x, y [B][pixels][C]; relu 1: y goes through a ReLU (the ReLU node
+m4_dnl after it, applied here: gen/fuse.c).
+m4_dnl saved [4][C]: batch mean, 1/sqrt(var + eps), and
 m4_dnl the scale and shift y = x * scale + shift that the forward applied
 m4_dnl (_recompute applies them again: the same floats, bit for bit).
 m4_define([<bz_batchnorm2d_kernels>], [<
 static void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
                              float *saved, float *running_mean, float *running_var,
-                             int64_t *num_batches_tracked, double eps, double momentum, int batch)
+                             int64_t *num_batches_tracked, double eps, double momentum, int relu,
+                             int batch)
 {
     enum { C = $2, HW = $3 };
     long count = (long)batch * HW;
@@ -23,17 +26,17 @@ static void $1_forward_train(const float *x, const float *gamma, const float *be
         running_mean[c] = (float)((1 - momentum) * running_mean[c] + momentum * mean[c]);
         running_var[c] = (float)((1 - momentum) * running_var[c] + momentum * unbiased);
     }
-    bz_channel_affine(x, count, C, scale, shift, y);
+    bz_channel_affine(x, count, C, scale, shift, relu, y);
     *num_batches_tracked += 1;
 }
 
 /* unused where no output of this shape is recomputed */
 static __attribute__((unused)) void $1_recompute(const float *x, const float *gamma, const float *beta,
-                         const float *saved, float *y, int batch)
+                         const float *saved, float *y, int relu, int batch)
 {
     enum { C = $2, HW = $3 };
     (void)gamma, (void)beta;
-    bz_channel_affine(x, (long)batch * HW, C, saved + 2 * C, saved + 3 * C, y);
+    bz_channel_affine(x, (long)batch * HW, C, saved + 2 * C, saved + 3 * C, relu, y);
 }
 
 static void $1_forward_eval(const float *x, const float *gamma, const float *beta,
@@ -43,7 +46,7 @@ static void $1_forward_eval(const float *x, const float *gamma, const float *bet
     enum { C = $2, HW = $3 };
     float scale[C], shift[C];
     bz_fold_batchnorm(gamma, beta, running_mean, running_var, eps, C, scale, shift);
-    bz_channel_affine(x, (long)batch * HW, C, scale, shift, y);
+    bz_channel_affine(x, (long)batch * HW, C, scale, shift, 0, y);
 }
 
 static void $1_backward(const float *x, const float *gamma, const float *saved,
@@ -67,5 +70,5 @@ m4_define([<bz_channel_affine_kernel>], [<
 static void $1_forward(const float *x, const float *scale, const float *shift, float *y,
                        int batch)
 {
-    bz_channel_affine(x, (long)batch * $3, $2, scale, shift, y);
+    bz_channel_affine(x, (long)batch * $3, $2, scale, shift, 0, y);
 }>])m4_dnl

@@ -1,22 +1,24 @@
 m4_dnl bz_batchnorm2d_kernels(name, channels, pixels per sample)
-m4_dnl x, y [B][pixels][C]; saved [4][C]: batch mean, then 1/sqrt(var + eps)
-m4_dnl (the rest unused here).  y is computed from the saved (rounded) values,
+m4_dnl x, y [B][pixels][C]; relu 1: y goes through a ReLU (gen/fuse.c).
+m4_dnl saved [4][C]: batch mean, then 1/sqrt(var + eps) (the rest unused here).  y is computed from the saved (rounded) values,
 m4_dnl so that _recompute gives the same floats.
 m4_define([<bz_batchnorm2d_kernels>], [<
 static void $1_recompute(const real_t *x, const real_t *gamma, const real_t *beta,
-                         const real_t *saved, real_t *y, int batch)
+                         const real_t *saved, real_t *y, int relu, int batch)
 {
     enum { C = $2, HW = $3 };
     for (long i = 0; i < (long)batch * HW; i++)
-        for (int c = 0; c < C; c++)
-            y[i * C + c] = (real_t)((x[i * C + c] - (double)saved[c]) * saved[C + c] * gamma[c] +
-                                    beta[c]);
+        for (int c = 0; c < C; c++) {
+            real_t v = (real_t)((x[i * C + c] - (double)saved[c]) * saved[C + c] * gamma[c] +
+                                beta[c]);
+            y[i * C + c] = relu && !(v > 0) ? 0 : v;
+        }
 }
 
 static void $1_forward_train(const real_t *x, const real_t *gamma, const real_t *beta,
                              real_t *y, real_t *saved, real_t *running_mean,
                              real_t *running_var, int64_t *num_batches_tracked, double eps,
-                             double momentum, int batch)
+                             double momentum, int relu, int batch)
 {
     enum { C = $2, HW = $3 };
     long count = (long)batch * HW;
@@ -34,7 +36,7 @@ static void $1_forward_train(const real_t *x, const real_t *gamma, const real_t 
         running_mean[c] = (real_t)((1 - momentum) * running_mean[c] + momentum * mean);
         running_var[c] = (real_t)((1 - momentum) * running_var[c] + momentum * unbiased);
     }
-    $1_recompute(x, gamma, beta, saved, y, batch);
+    $1_recompute(x, gamma, beta, saved, y, relu, batch);
     *num_batches_tracked += 1;
 }
 

@@ -89,10 +89,12 @@ static void $1_case_forward(const double *const *in, double *out)
 static const op_case $1_case = {"conv2d $1 ($2, ReLU fused)", $3, $15 ? 3 : 2,
                                 {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
 m4_dnl
-m4_dnl bz_batchnorm_case(name, batch, channels, pixels): train mode (batch
-m4_dnl statistics) with backward, eval mode (fixed running statistics), and
-m4_dnl the recompute from the saved statistics: it must give the train
-m4_dnl forward's floats exactly (else its output is NaN, and fails).
+m4_dnl bz_batchnorm_case(name, batch, channels, pixels, relu): train mode
+m4_dnl (batch statistics) with backward, eval mode (fixed running
+m4_dnl statistics), and the recompute from the saved statistics: it must give
+m4_dnl the train forward's floats exactly (else its output is NaN, and fails).
+m4_dnl relu 1: the ReLU after it applied by its kernels (gen/fuse.c), in the
+m4_dnl train forward and the recompute; no backward (that is the ReLU's).
 m4_define([<bz_batchnorm_case>], [<bz_batchnorm2d_kernels([<$1>], $3, $4)
 enum { $1_NX = $2 * $3 * $4 };
 
@@ -101,7 +103,7 @@ static void $1_train(const double *const *in, real_t *y, real_t *saved)
     real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *beta = to_real(in[2], $3);
     real_t *mean = to_real(NULL, $3), *var = to_real(NULL, $3);
     int64_t *count = new_counter();
-    $1_forward_train(x, gamma, beta, y, saved, mean, var, count, 1e-5, 0.1, $2);
+    $1_forward_train(x, gamma, beta, y, saved, mean, var, count, 1e-5, 0.1, $5, $2);
     release(x), release(gamma), release(beta), release(mean), release(var), release(count);
 }
 
@@ -119,7 +121,7 @@ static void $1_recompute_case_forward(const double *const *in, double *out)
     $1_train(in, y, saved);
     real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *beta = to_real(in[2], $3);
     real_t *again = to_real(NULL, $1_NX);
-    $1_recompute(x, gamma, beta, saved, again, $2);
+    $1_recompute(x, gamma, beta, saved, again, $5, $2);
     double *first = malloc($1_NX * sizeof *first);
     to_double(y, first, $1_NX);
     to_double(again, out, $1_NX);
@@ -158,8 +160,8 @@ static void $1_eval_case_forward(const double *const *in, double *out)
     release(x), release(gamma), release(beta), release(mean), release(var), release(y);
 }
 
-static const op_case $1_case = {"batchnorm2d train $1", $2, 3, {$1_NX, $3, $3}, $1_NX, 1,
-                                $1_case_forward, $1_case_backward};
+static const op_case $1_case = {"batchnorm2d train $1", $2, 3, {$1_NX, $3, $3}, $1_NX, !$5,
+                                $1_case_forward, $5 ? NULL : $1_case_backward};
 static const op_case $1_eval_case = {"batchnorm2d eval $1", $2, 3, {$1_NX, $3, $3}, $1_NX, 0,
                                      $1_eval_case_forward, NULL};
 static const op_case $1_recompute_case = {"batchnorm2d recompute $1", $2, 3, {$1_NX, $3, $3},
