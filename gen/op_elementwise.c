@@ -19,6 +19,13 @@ static void binary_backward(const op_call *c)
 
 /* ---- add, sub: same shapes ---- */
 
+/* relu: the ReLU after it, applied as it writes (gen/fuse.c) */
+static void sum_forward(const op_call *c, int train)
+{
+    (void)train;
+    op_call_emit(c, "_forward", "%s, %s, %s, %d", c->x[0], c->x[1], c->y, c->relu);
+}
+
 static shape3 same_shape(const graph *g, node *n)
 {
     shape3 a = op_input_shape(g, n, 0), b = op_input_shape(g, n, 1);
@@ -34,8 +41,8 @@ static const char *const sub_macros[] = {"bz_sub_kernels", NULL};
 const op_def op_add = {
     .name = "add", .torch_class = "add", .n_inputs = 2, .attrs = op_no_attrs,
     .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = add_macros,
-    .kernels = op_numel_kernels, .forward = binary_forward, .backward = binary_backward,
-    .recompute = op_recompute_by_forward,
+    .kernels = op_numel_kernels, .forward = sum_forward, .backward = binary_backward,
+    .recompute = op_recompute_by_forward, .relu_epilogue = 1,
     .reparam = REPARAM_SUM, .reparam_sign = 1,
 };
 
@@ -43,8 +50,8 @@ const op_def op_add = {
 const op_def op_sub = {
     .name = "sub", .torch_class = "sub", .n_inputs = 2, .attrs = op_no_attrs,
     .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = sub_macros,
-    .kernels = op_numel_kernels, .forward = binary_forward, .backward = binary_backward,
-    .recompute = op_recompute_by_forward,
+    .kernels = op_numel_kernels, .forward = sum_forward, .backward = binary_backward,
+    .recompute = op_recompute_by_forward, .relu_epilogue = 1,
     .reparam = REPARAM_SUM, .reparam_sign = -1,
 };
 

@@ -1,13 +1,17 @@
 m4_dnl Residual sums, differences, products, layer scales and concatenation
 m4_dnl over NHWC [B][pixels][C]; the functions of templates/reference/elementwise.m4.
 m4_dnl
-m4_dnl bz_cuda_binary(name, elements per sample, sign of b): y = a + sign b;
+m4_dnl bz_cuda_binary(name, elements per sample, sign of b): y = a + sign b
+m4_dnl (relu 1: through a ReLU);
 m4_dnl the backward hands dy to a and sign dy to b.
 m4_define([<bz_cuda_binary>], [<
-static __global__ void $1_forward_kernel(const float *a, const float *b, float *y, long n)
+static __global__ void $1_forward_kernel(const float *a, const float *b, float *y, int relu,
+                                         long n)
 {
-    BZ_CUDA_FOR(i, n)
-        y[i] = a[i] + ($3) * b[i];
+    BZ_CUDA_FOR(i, n) {
+        float v = a[i] + ($3) * b[i];
+        y[i] = relu && !(v > 0) ? 0.f : v;
+    }
 }
 
 static __global__ void $1_backward_kernel(const float *dy, float *da, int accumulate_da,
@@ -20,10 +24,10 @@ static __global__ void $1_backward_kernel(const float *dy, float *da, int accumu
     }
 }
 
-static void $1_forward(const float *a, const float *b, float *y, int batch)
+static void $1_forward(const float *a, const float *b, float *y, int relu, int batch)
 {
     long n = (long)batch * $2;
-    $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(a, b, y, n);
+    $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(a, b, y, relu, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 

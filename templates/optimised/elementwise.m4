@@ -1,10 +1,19 @@
 m4_dnl Optimised elementwise operators: OpenMP + SIMD.
 m4_define([<bz_add_kernels>], [<
-static void $1_forward(const float *a, const float *b, float *y, int batch)
+static void $1_forward(const float *a, const float *b, float *y, int relu, int batch)
 {
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++)
-        y[i] = a[i] + b[i];
+    long n = (long)batch * $2;
+    if (relu) {
+        #pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++) {
+            float v = a[i] + b[i];
+            y[i] = v > 0 ? v : 0;
+        }
+    } else {
+        #pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++)
+            y[i] = a[i] + b[i];
+    }
 }
 
 static void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
@@ -18,11 +27,20 @@ static void $1_backward(const float *dy, float *da, int accumulate_da, float *db
 }>])m4_dnl
 m4_dnl Optimised difference (RepMixer): OpenMP + SIMD.
 m4_define([<bz_sub_kernels>], [<
-static void $1_forward(const float *a, const float *b, float *y, int batch)
+static void $1_forward(const float *a, const float *b, float *y, int relu, int batch)
 {
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++)
-        y[i] = a[i] - b[i];
+    long n = (long)batch * $2;
+    if (relu) {
+        #pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++) {
+            float v = a[i] - b[i];
+            y[i] = v > 0 ? v : 0;
+        }
+    } else {
+        #pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++)
+            y[i] = a[i] - b[i];
+    }
 }
 
 static void $1_backward(const float *dy, float *da, int accumulate_da, float *db,

@@ -1,10 +1,13 @@
-m4_dnl bz_add_kernels(name, elements per sample): a residual sum; its
-m4_dnl backward hands dy to both inputs.
+m4_dnl bz_add_kernels(name, elements per sample): a residual sum (relu 1:
+m4_dnl through the ReLU after it, gen/fuse.c); its backward hands dy to both
+m4_dnl inputs.
 m4_define([<bz_add_kernels>], [<
-static void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)
+static void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu, int batch)
 {
-    for (long i = 0; i < (long)batch * $2; i++)
-        y[i] = a[i] + b[i];
+    for (long i = 0; i < (long)batch * $2; i++) {
+        real_t v = a[i] + b[i];
+        y[i] = relu && !(v > 0) ? 0 : v;
+    }
 }
 
 static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
@@ -18,10 +21,12 @@ static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t 
 m4_dnl bz_sub_kernels(name, elements per sample): y = a - b (FastViT's
 m4_dnl RepMixer); its backward hands dy to a and -dy to b.
 m4_define([<bz_sub_kernels>], [<
-static void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)
+static void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu, int batch)
 {
-    for (long i = 0; i < (long)batch * $2; i++)
-        y[i] = a[i] - b[i];
+    for (long i = 0; i < (long)batch * $2; i++) {
+        real_t v = a[i] - b[i];
+        y[i] = relu && !(v > 0) ? 0 : v;
+    }
 }
 
 static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,

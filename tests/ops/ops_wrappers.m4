@@ -248,14 +248,15 @@ static const op_case $1_case = {"maxpool2d $1", $2, 1, {$1_NX}, $1_NY, 1, $1_cas
                                 $1_case_backward};>])m4_dnl
 m4_dnl
 m4_dnl
-m4_dnl bz_elementwise_case(name, operator, batch, elements): add or sub
+m4_dnl bz_elementwise_case(name, operator, batch, elements, relu): add or sub
+m4_dnl (relu 1: through the ReLU after it, forward only)
 m4_define([<bz_elementwise_case>], [<bz_$2_kernels([<$1>], $4)
 enum { $1_N = $3 * $4 };
 
 static void $1_case_forward(const double *const *in, double *out)
 {
     real_t *a = to_real(in[0], $1_N), *b = to_real(in[1], $1_N), *y = to_real(NULL, $1_N);
-    $1_forward(a, b, y, $3);
+    $1_forward(a, b, y, $5, $3);
     to_double(y, out, $1_N);
     release(a), release(b), release(y);
 }
@@ -272,8 +273,8 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
     release(g), release(da), release(db);
 }
 
-static const op_case $1_case = {"$2 $1", $3, 2, {$1_N, $1_N}, $1_N, 1, $1_case_forward,
-                                $1_case_backward};>])m4_dnl
+static const op_case $1_case = {"$2 $1", $3, 2, {$1_N, $1_N}, $1_N, !$5, $1_case_forward,
+                                $5 ? NULL : $1_case_backward};>])m4_dnl
 m4_dnl
 m4_dnl bz_linear_case(name, batch, in, out, bias, pixels)
 m4_define([<bz_linear_case>], [<bz_linear_kernels([<$1>], $3, $4, $5, $6)
