@@ -122,7 +122,7 @@ static void $1_recompute_case_forward(const double *const *in, double *out)
     real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *beta = to_real(in[2], $3);
     real_t *again = to_real(NULL, $1_NX);
     $1_recompute(x, gamma, beta, saved, again, $5, $2);
-    double *first = malloc($1_NX * sizeof *first);
+    double *first = (double *)malloc($1_NX * sizeof *first);
     to_double(y, first, $1_NX);
     to_double(again, out, $1_NX);
     for (long i = 0; i < $1_NX; i++)
