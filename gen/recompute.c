@@ -4,21 +4,19 @@
  * backward_saves) from the forward until that backward.  After a conv,
  * BatchNorm keeps the conv's output and the ReLU after it keeps its own:
  * two tensors per layer where one determines the other.  A tensor whose
- * producer can be rerun (op_def.recompute: BatchNorm from its saved batch
- * statistics, activations, adds, pools, convs with few multiply-adds per
- * output) from tensors that are kept anyway
- * is recomputed in the backward instead, just before the first backward
- * that reads it, and lives only from there to its last reader.
+ * producer may rerun (op_def.recompute: BatchNorm from its saved batch
+ * statistics, activations, adds, pools, cheap convs) from tensors kept
+ * anyway is recomputed in the backward instead, just before the first
+ * backward that reads it, and lives only from there to its last reader.
  *
  * "Kept anyway": the network input, or a tensor the backward reads whose
- * producer cannot be rerun (a conv's output that a BatchNorm reads).  A
+ * producer does not rerun (a conv's output that a BatchNorm reads).  A
  * chain of rerunnable producers (bn2 -> add -> relu) is recomputed link by
  * link from such tensors; its links that no backward reads are transient.
  *
- * Cheap convs (op_def.cheap_to_recompute) are only rerun where that makes
- * the plan smaller (gen/plan.c tries each): rerunning a block's shortcut
- * conv would make its input, the previous block's output, a link of the
- * chain, and so on back to the stem, all recomputed at once. */
+ * Which nodes may rerun is gen/plan.c's greedy choice (`rerun`): a chain
+ * through each block's identity branch or 1x1 shortcut conv reaches back to
+ * the stem, and recomputing it all at once can cost more than it saves. */
 #include "op.h"
 
 #include <stdlib.h>
