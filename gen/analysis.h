@@ -62,12 +62,16 @@ typedef struct {
 char *recompute_always(const graph *g);
 int recompute_on_trial(const graph *g, int node);
 int *plan_recompute(const graph *g, const char *rerun);
-/* Training-step fusion (gen/fuse.c): by node, the node whose kernels
- * apply this ReLU (op_def.relu_epilogue), -1 for the others. */
-int *relu_appliers(const graph *g);
+/* Training-step fusion (gen/fuse.c), by node: applier[i], the node whose
+ * kernels apply ReLU i (op_def.relu_epilogue); applied[i], the ReLU that
+ * node i's kernels apply; -1: none. */
+typedef struct {
+    int *applier, *applied;
+} relu_fusion;
+relu_fusion plan_relu_fusion(const graph *g);
 
 /* recompute 0: every tensor a backward reads is kept from the forward. */
-memory_plan plan_training(const graph *g, int recompute);
+memory_plan plan_training(const graph *g, const relu_fusion *fusion, int recompute);
 memory_plan plan_inference(const graph *g);
 memory_plan plan_deploy(const graph *g, const deploy_graph *d);
 

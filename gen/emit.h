@@ -17,9 +17,7 @@ typedef struct {
     memory_plan train, eval, dep;
     long workspace;
     long macs_train, macs_deploy;
-    /* by node (gen/fuse.c): the node whose training kernels apply this
-     * ReLU, and the ReLU that a node's kernels apply; -1: none */
-    int *relu_applier, *relu_applied;
+    relu_fusion fusion;     /* ReLUs applied by their producer's training kernels */
 } model_facts;
 
 void emit_model(FILE *out, const model_facts *f);

@@ -78,13 +78,13 @@ void emit_forward_functions(FILE *out, const model_facts *f)
             const node *n = &g->nodes[i];
             emit_layer_comment(out, n, "", node_macs(n),
                                step_of_node(g, train ? PHASE_FORWARD_TRAIN : PHASE_FORWARD_EVAL, i));
-            if (train && f->relu_applier[i] >= 0) {
-                fprintf(out, "bz_applied_comment([<%s>])\n", g->nodes[f->relu_applier[i]].name);
+            if (train && f->fusion.applier[i] >= 0) {
+                fprintf(out, "bz_applied_comment([<%s>])\n", g->nodes[f->fusion.applier[i]].name);
                 continue;
             }
             op_call c = op_call_open(out, g, train ? &f->train : &f->eval, n, CALL_FORWARD);
             c.kernel = kernel_name(n, 0);
-            int relu = train ? f->relu_applied[i] : -1;
+            int relu = train ? f->fusion.applied[i] : -1;
             if (relu >= 0) {
                 c.relu = 1;
                 free(c.y);
@@ -114,12 +114,12 @@ static void emit_recomputes(FILE *out, const model_facts *f, int j)
     const graph *g = f->g;
     for (int t = 1; t < g->n_tensors; t++) {
         int i = g->tensors[t].producer;
-        if (f->train.recompute_before[t] != j || f->relu_applier[i] >= 0)
+        if (f->train.recompute_before[t] != j || f->fusion.applier[i] >= 0)
             continue;
         const node *n = &g->nodes[i];
         op_call c = op_call_open(out, g, &f->train, n, CALL_RECOMPUTE);
         c.kernel = kernel_name(n, 0);
-        int relu = f->relu_applied[i];
+        int relu = f->fusion.applied[i];
         if (relu >= 0) {
             const node *r = &g->nodes[relu];
             fprintf(out, "bz_recompute_comment([<%s, %s>], [<%s + %s>])\n", n->name, r->name,

@@ -1,23 +1,31 @@
-/* Training-step fusion: a BatchNorm (op_def.relu_epilogue) whose output
- * only a ReLU reads applies that ReLU as it writes, in the training forward
- * and in its recompute; the ReLU's own pass goes, and so does the
- * BatchNorm's output (no kernel writes or reads it).  The deploy graph's
- * convs absorb their ReLU in gen/deploy.c. */
+/* Training-step fusion: a node whose operator has relu_epilogue (BatchNorm,
+ * add, sub) and whose output only a ReLU reads applies that ReLU as it
+ * writes, in the training forward and in its recompute; the ReLU's own pass
+ * goes, and so does the node's output (no kernel writes or reads it).  The
+ * deploy graph's convs absorb their ReLU in gen/deploy.c. */
 #include "op.h"
 
 #include <stdlib.h>
 
-int *relu_appliers(const graph *g)
+static int *unset(int n)
 {
-    int *by = malloc((size_t)g->n_nodes * sizeof *by);
-    for (int i = 0; i < g->n_nodes; i++)
-        by[i] = -1;
+    int *v = malloc((size_t)n * sizeof *v);
+    for (int i = 0; i < n; i++)
+        v[i] = -1;
+    return v;
+}
+
+relu_fusion plan_relu_fusion(const graph *g)
+{
+    relu_fusion f = {unset(g->n_nodes), unset(g->n_nodes)};
     for (int i = 0; i < g->n_nodes; i++) {
         if (!g->nodes[i].op->relu_epilogue)
             continue;
         int c = sole_consumer(g, g->nodes[i].out);
-        if (c >= 0 && g->nodes[c].op->conv_epilogue)
-            by[c] = i;
+        if (c >= 0 && g->nodes[c].op->conv_epilogue) {
+            f.applier[c] = i;
+            f.applied[i] = c;
+        }
     }
-    return by;
+    return f;
 }

@@ -124,7 +124,7 @@ struct op_def {
     int in_place;
     /* Its training forward and recompute can apply the ReLU that is its
      * output's only consumer (op_call.relu), saving that ReLU's pass over
-     * memory: BatchNorm. */
+     * memory (gen/fuse.c): BatchNorm, add, sub. */
     int relu_epilogue;
     /* Deployment.  Floats of the deploy arena: weights (w_offset) and bias
      * (b_offset; 0: none).  fold writes deploy_fold's calls; NULL with no

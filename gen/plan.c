@@ -160,18 +160,15 @@ static int *new_times(int n, int value)
     return v;
 }
 
-static lifetimes training_lifetimes(const graph *g, const int *before, const timeline *tl)
+static lifetimes training_lifetimes(const graph *g, const relu_fusion *fusion, const int *before,
+                                    const timeline *tl)
 {
     int N = g->n_nodes, T = g->n_tensors;
-    int *applier = relu_appliers(g), *applies = new_times(N, -1);
-    for (int r = 0; r < N; r++)
-        if (applier[r] >= 0)
-            applies[applier[r]] = r;
     lifetimes l = {new_times(T, -1), new_times(T, 0), new_times(T, -1), new_times(T, 0),
                    new_times(T, INT_MAX)};
     for (int i = 0; i < N; i++) {
         const node *n = &g->nodes[i];
-        int back = tl->backward[i], saves = n->op->backward_saves, b = applier[i];
+        int back = tl->backward[i], saves = n->op->backward_saves, b = fusion->applier[i];
         for (int k = 0; k < n->n_in; k++) {
             int t = n->in[k];
             if (b < 0)
@@ -186,7 +183,8 @@ static lifetimes training_lifetimes(const graph *g, const int *before, const tim
         if (b >= 0)
             continue;
         /* what its kernel writes: its output, or the output of the ReLU it applies */
-        int out = applies[i] >= 0 ? g->nodes[applies[i]].out : n->out;
+        int relu = fusion->applied[i];
+        int out = relu >= 0 ? g->nodes[relu].out : n->out;
         l.start[out] = write_time(n, i);
         extend_lifetime(l.end, out, l.start[out]);
         if (before[n->out] >= 0) {
@@ -197,16 +195,16 @@ static lifetimes training_lifetimes(const graph *g, const int *before, const tim
                 read_in_backward(&l, before, n->in[k], event);
         }
     }
-    free(applier), free(applies);
     return l;
 }
 
-static memory_plan training_plan_with(const graph *g, const char *rerun)
+static memory_plan training_plan_with(const graph *g, const relu_fusion *fusion,
+                                      const char *rerun)
 {
     int T = g->n_tensors;
     int *before = plan_recompute(g, rerun);
     timeline tl = training_timeline(g, before);
-    lifetimes l = training_lifetimes(g, before, &tl);
+    lifetimes l = training_lifetimes(g, fusion, before, &tl);
     memory_plan p = {new_offsets(T), new_offsets(T), new_offsets(T), before, 0};
     buffer_req *r = malloc((size_t)(3 * T) * sizeof *r);
     int n = 0;
@@ -237,10 +235,11 @@ static void free_plan(memory_plan *p)
 }
 
 /* Flips whether node i may be rerun; keeps the flip if the plan shrinks. */
-static void try_flip(const graph *g, char *rerun, int i, memory_plan *best)
+static void try_flip(const graph *g, const relu_fusion *fusion, char *rerun, int i,
+                     memory_plan *best)
 {
     rerun[i] = !rerun[i];
-    memory_plan p = training_plan_with(g, rerun);
+    memory_plan p = training_plan_with(g, fusion, rerun);
     if (p.size < best->size) {
         free_plan(best);
         *best = p;
@@ -259,17 +258,17 @@ enum { MAX_NODES_TRIED = 2000 };
  * identity branch can reach back to the stem: all its links recomputed at
  * once), then a plan with each cheap conv rerun; each kept where it is
  * smaller.  Greedy, and deterministic. */
-memory_plan plan_training(const graph *g, int recompute)
+memory_plan plan_training(const graph *g, const relu_fusion *fusion, int recompute)
 {
     char *rerun = recompute ? recompute_always(g) : calloc((size_t)g->n_nodes, 1);
-    memory_plan best = training_plan_with(g, rerun);
+    memory_plan best = training_plan_with(g, fusion, rerun);
     int tries = recompute && g->n_nodes <= MAX_NODES_TRIED;
     for (int i = 0; tries && i < g->n_nodes; i++)
         if (rerun[i])
-            try_flip(g, rerun, i, &best);
+            try_flip(g, fusion, rerun, i, &best);
     for (int i = 0; tries && i < g->n_nodes; i++)
         if (recompute_on_trial(g, i))
-            try_flip(g, rerun, i, &best);
+            try_flip(g, fusion, rerun, i, &best);
     free(rerun);
     return best;
 }
