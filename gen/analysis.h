@@ -64,14 +64,15 @@ int recompute_on_trial(const graph *g, int node);
 int *plan_recompute(const graph *g, const char *rerun);
 /* Training-step fusion (gen/fuse.c), by node: applier[i], the node whose
  * kernels apply ReLU i (op_def.relu_epilogue); applied[i], the ReLU that
- * node i's kernels apply; -1: none. */
+ * node i's kernels apply; absorber[i], the node whose forward_affine
+ * applies BatchNorm i (which then only computes its statistics); -1: none. */
 typedef struct {
-    int *applier, *applied;
-} relu_fusion;
-relu_fusion plan_relu_fusion(const graph *g);
+    int *applier, *applied, *absorber;
+} training_fusion;
+training_fusion plan_training_fusion(const graph *g);
 
 /* recompute 0: every tensor a backward reads is kept from the forward. */
-memory_plan plan_training(const graph *g, const relu_fusion *fusion, int recompute);
+memory_plan plan_training(const graph *g, const training_fusion *fusion, int recompute);
 memory_plan plan_inference(const graph *g);
 memory_plan plan_deploy(const graph *g, const deploy_graph *d);
 

@@ -17,7 +17,7 @@ typedef struct {
     memory_plan train, eval, dep;
     long workspace;
     long macs_train, macs_deploy;
-    relu_fusion fusion;     /* ReLUs applied by their producer's training kernels */
+    training_fusion fusion;     /* ReLUs applied by their producer's training kernels */
 } model_facts;
 
 void emit_model(FILE *out, const model_facts *f);

@@ -54,6 +54,7 @@ void op_call_close(op_call *c)
     for (int k = 0; k < 2; k++)
         free(c->x[k]), free(c->dx[k]);
     free(c->y), free(c->dy), free(c->w), free(c->b);
+    free(c->affine[0]), free(c->affine[1]);
     for (int k = 0; k < MAX_NODE_PARAMS; k++)
         free(c->param[k]), free(c->grad[k]);
     free((char *)c->kernel);
@@ -69,6 +70,71 @@ void emit_layer_comment(FILE *out, const node *n, const char *what, long macs, i
     free(attrs);
 }
 
+/* Node i's call in the training step, forward or recompute, as fused
+ * (gen/fuse.c): it applies the ReLU after it, and the BatchNorms before it.
+ * NULL where another node's call does its work (a ReLU its producer
+ * applies, a BatchNorm its consumer applies: its statistics are the
+ * forward's separate call). */
+static int fused_call(const model_facts *f, int i, call_phase phase, op_call *c)
+{
+    const graph *g = f->g;
+    const node *n = &g->nodes[i];
+    if (f->fusion.applier[i] >= 0 || f->fusion.absorber[i] >= 0)
+        return 0;
+    *c = op_call_open(NULL, g, &f->train, n, phase);
+    c->kernel = kernel_name(n, 0);
+    int what = phase == CALL_FORWARD ? VALUES : VALUES_IN_BACKWARD;
+    int relu = f->fusion.applied[i];
+    if (relu >= 0) {
+        c->relu = 1;
+        free(c->y);
+        c->y = tensor_ref(g, &f->train, g->nodes[relu].out, what);
+    }
+    int affine = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        int p = g->tensors[n->in[k]].producer;
+        if (p < 0 || f->fusion.absorber[p] != i) {
+            c->affine[k] = xstrdup("bz_null, bz_null, bz_null");
+            continue;
+        }
+        const node *bn = &g->nodes[p];
+        char *gamma = param_ref(g, bn, 0), *beta = param_ref(g, bn, 1);
+        c->affine[k] = xasprintf("%s, %s, bz_bn_saved(%ld, [<%s batch statistics>])", gamma,
+                                 beta, bn->bn_saved_offset, bn->name);
+        free(gamma), free(beta);
+        free(c->x[k]);
+        c->x[k] = tensor_ref(g, &f->train, bn->in[0], what);
+        affine = 1;
+    }
+    return affine ? 2 : 1;
+}
+
+static void emit_train_forward_call(FILE *out, const model_facts *f, int i)
+{
+    const graph *g = f->g;
+    const node *n = &g->nodes[i];
+    op_call c;
+    if (f->fusion.applier[i] >= 0) {
+        fprintf(out, "bz_applied_comment([<%s>])\n", g->nodes[f->fusion.applier[i]].name);
+        return;
+    }
+    if (f->fusion.absorber[i] >= 0) {
+        fprintf(out, "bz_statistics_comment([<%s>])\n", g->nodes[f->fusion.absorber[i]].name);
+        c = op_call_open(out, g, &f->train, n, CALL_FORWARD);
+        c.kernel = kernel_name(n, 0);
+        n->op->forward_statistics(&c);
+        op_call_close(&c);
+        return;
+    }
+    int fused = fused_call(f, i, CALL_FORWARD, &c);
+    c.out = out;
+    if (fused == 2)
+        n->op->forward_affine(&c);
+    else
+        n->op->forward(&c, 1);
+    op_call_close(&c);
+}
+
 void emit_forward_functions(FILE *out, const model_facts *f)
 {
     const graph *g = f->g;
@@ -78,19 +144,13 @@ void emit_forward_functions(FILE *out, const model_facts *f)
             const node *n = &g->nodes[i];
             emit_layer_comment(out, n, "", node_macs(n),
                                step_of_node(g, train ? PHASE_FORWARD_TRAIN : PHASE_FORWARD_EVAL, i));
-            if (train && f->fusion.applier[i] >= 0) {
-                fprintf(out, "bz_applied_comment([<%s>])\n", g->nodes[f->fusion.applier[i]].name);
+            if (train) {
+                emit_train_forward_call(out, f, i);
                 continue;
             }
-            op_call c = op_call_open(out, g, train ? &f->train : &f->eval, n, CALL_FORWARD);
+            op_call c = op_call_open(out, g, &f->eval, n, CALL_FORWARD);
             c.kernel = kernel_name(n, 0);
-            int relu = train ? f->fusion.applied[i] : -1;
-            if (relu >= 0) {
-                c.relu = 1;
-                free(c.y);
-                c.y = tensor_ref(g, &f->train, g->nodes[relu].out, VALUES);
-            }
-            n->op->forward(&c, train);
+            n->op->forward(&c, 0);
             op_call_close(&c);
         }
         fprintf(out, "bz_steps_end\nbz_function_end\n");
@@ -108,29 +168,29 @@ static int take_accumulate(char *written, int t)
 
 /* The tensors recomputed just before node j's backward, in forward order
  * (a chain's links one after the other); timed with that backward.  A
- * ReLU's output is written by the recompute of the node that applies it. */
+ * ReLU's output is written by the recompute of the node that applies it,
+ * a BatchNorm's is never written where the add after it applies it. */
 static void emit_recomputes(FILE *out, const model_facts *f, int j)
 {
     const graph *g = f->g;
     for (int t = 1; t < g->n_tensors; t++) {
         int i = g->tensors[t].producer;
-        if (f->train.recompute_before[t] != j || f->fusion.applier[i] >= 0)
+        op_call c;
+        int fused = f->train.recompute_before[t] == j ? fused_call(f, i, CALL_RECOMPUTE, &c) : 0;
+        if (!fused)
             continue;
         const node *n = &g->nodes[i];
-        op_call c = op_call_open(out, g, &f->train, n, CALL_RECOMPUTE);
-        c.kernel = kernel_name(n, 0);
         int relu = f->fusion.applied[i];
-        if (relu >= 0) {
-            const node *r = &g->nodes[relu];
-            fprintf(out, "bz_recompute_comment([<%s, %s>], [<%s + %s>])\n", n->name, r->name,
-                    n->torch_class, r->torch_class);
-            c.relu = 1;
-            free(c.y);
-            c.y = tensor_ref(g, &f->train, r->out, VALUES_IN_BACKWARD);
-        } else {
+        if (relu >= 0)
+            fprintf(out, "bz_recompute_comment([<%s, %s>], [<%s + %s>])\n", n->name,
+                    g->nodes[relu].name, n->torch_class, g->nodes[relu].torch_class);
+        else
             fprintf(out, "bz_recompute_comment([<%s>], [<%s>])\n", n->name, n->torch_class);
-        }
-        n->op->recompute(&c);
+        c.out = out;
+        if (fused == 2)
+            n->op->forward_affine(&c);
+        else
+            n->op->recompute(&c);
         op_call_close(&c);
     }
 }

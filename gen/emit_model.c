@@ -63,6 +63,14 @@ static void emit_kernels(kernel_sink *k, const model_facts *f)
         k->op = f->g->nodes[i].op;
         k->op->kernels(k, &f->g->nodes[i]);
     }
+    /* the sums that apply the BatchNorms before them (gen/fuse.c) */
+    for (int i = 0; i < f->g->n_nodes; i++) {
+        int a = f->fusion.absorber[i];
+        if (a >= 0) {
+            k->op = f->g->nodes[a].op;
+            k->op->affine_kernels(k, &f->g->nodes[a]);
+        }
+    }
     for (int s = 0; s < f->deploy.n_steps; s++) {
         k->op = f->deploy.steps[s].n->op;
         if (k->op->deploy_kernels)

@@ -1,8 +1,14 @@
-/* Training-step fusion: a node whose operator has relu_epilogue (BatchNorm,
- * add, sub) and whose output only a ReLU reads applies that ReLU as it
- * writes, in the training forward and in its recompute; the ReLU's own pass
- * goes, and so does the node's output (no kernel writes or reads it).  The
- * deploy graph's convs absorb their ReLU in gen/deploy.c. */
+/* Training-step fusion, decided once from the graph:
+ *   - a node whose operator has relu_epilogue (BatchNorm, add, sub) and
+ *     whose output only a ReLU reads applies that ReLU as it writes, in the
+ *     training forward and in its recompute; the ReLU's own pass goes, and
+ *     so does the node's output (no kernel writes or reads it);
+ *   - a BatchNorm whose output only an add reads (op_def.forward_affine)
+ *     computes its batch statistics alone, and the add applies its scale
+ *     and shift as it reads the BatchNorm's input: the BatchNorm's output is
+ *     never written, and a residual sum bn2(x) + bn(shortcut) is one pass.
+ *     Its backward is unchanged (it reads its input and the statistics).
+ * The deploy graph's convs absorb their BatchNorm and ReLU in gen/deploy.c. */
 #include "op.h"
 
 #include <stdlib.h>
@@ -15,16 +21,19 @@ static int *unset(int n)
     return v;
 }
 
-relu_fusion plan_relu_fusion(const graph *g)
+training_fusion plan_training_fusion(const graph *g)
 {
-    relu_fusion f = {unset(g->n_nodes), unset(g->n_nodes)};
+    training_fusion f = {unset(g->n_nodes), unset(g->n_nodes), unset(g->n_nodes)};
     for (int i = 0; i < g->n_nodes; i++) {
-        if (!g->nodes[i].op->relu_epilogue)
-            continue;
+        const op_def *op = g->nodes[i].op;
         int c = sole_consumer(g, g->nodes[i].out);
-        if (c >= 0 && g->nodes[c].op->conv_epilogue) {
+        if (c < 0)
+            continue;
+        if (op->relu_epilogue && g->nodes[c].op->conv_epilogue) {
             f.applier[c] = i;
             f.applied[i] = c;
+        } else if (op->forward_statistics && g->nodes[c].op->forward_affine) {
+            f.absorber[i] = c;
         }
     }
     return f;

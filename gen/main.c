@@ -200,7 +200,7 @@ int main(int argc, char **argv)
     f.registry_name = build_scaffold(&g, &e, o.blocks);
     resolve_reparam_groups(&g);
     f.deploy = build_deploy(&g);
-    f.fusion = plan_relu_fusion(&g);
+    f.fusion = plan_training_fusion(&g);
     f.train = plan_training(&g, &f.fusion, !o.keep_activations);
     f.eval = plan_inference(&g);
     f.dep = plan_deploy(&g, &f.deploy);

@@ -65,6 +65,10 @@ typedef struct {
     int relu;                   /* training forward or recompute: y is the
                                    output of the ReLU after this node, which
                                    the kernel applies (op_def.relu_epilogue) */
+    char *affine[2];            /* forward_affine: input k's BatchNorm as
+                                   "gamma, beta, saved" (x[k] is that
+                                   BatchNorm's input), or "bz_null, bz_null,
+                                   bz_null": x[k] as it is */
 } op_call;
 
 /* gen/emit_calls.c: the addresses of node n's call from plan p; kernel,
@@ -126,6 +130,16 @@ struct op_def {
      * output's only consumer (op_call.relu), saving that ReLU's pass over
      * memory (gen/fuse.c): BatchNorm, add, sub. */
     int relu_epilogue;
+    /* Training-step fusion with the BatchNorms before it (gen/fuse.c): a
+     * BatchNorm whose output only this node reads computes its batch
+     * statistics alone (its forward_statistics), and this node's
+     * forward_affine applies that BatchNorm's scale and shift as it reads
+     * the BatchNorm's input, in the training forward and in its recompute;
+     * the BatchNorm's output is never written.  affine_kernels instantiates
+     * the kernels forward_affine calls.  add. */
+    void (*affine_kernels)(kernel_sink *k, const node *n);
+    void (*forward_affine)(const op_call *c);
+    void (*forward_statistics)(const op_call *c);
     /* Deployment.  Floats of the deploy arena: weights (w_offset) and bias
      * (b_offset; 0: none).  fold writes deploy_fold's calls; NULL with no
      * parameters.  deploy_kernels and deploy_forward: NULL for the

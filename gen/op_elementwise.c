@@ -26,6 +26,31 @@ static void sum_forward(const op_call *c, int train)
     op_call_emit(c, "_forward", "%s, %s, %s, %d", c->x[0], c->x[1], c->y, c->relu);
 }
 
+/* The sum that applies the BatchNorms before it (gen/fuse.c): one kernel
+ * per channel count and map size. */
+static char *add_affine_kernel_name(const node *n)
+{
+    shape3 x = n->in_shape;
+    return xasprintf("add_affine_%dx%dx%d", x.c, x.h, x.w);
+}
+
+static void add_affine_kernels(kernel_sink *k, const node *n)
+{
+    char *name = add_affine_kernel_name(n);
+    kernel_macro(k, "bz_add_affine_kernels", name, "%d, %d", n->in_shape.c,
+                 n->in_shape.h * n->in_shape.w);
+    free(name);
+}
+
+static void add_forward_affine(const op_call *c)
+{
+    op_call a = *c;
+    a.kernel = add_affine_kernel_name(c->n);
+    op_call_emit(&a, "_forward", "%s, %s, %s, %s, %s, %d", c->x[0], c->affine[0], c->x[1],
+                 c->affine[1], c->y, c->relu);
+    free((char *)a.kernel);
+}
+
 static shape3 same_shape(const graph *g, node *n)
 {
     shape3 a = op_input_shape(g, n, 0), b = op_input_shape(g, n, 1);
@@ -35,7 +60,7 @@ static shape3 same_shape(const graph *g, node *n)
     return a;
 }
 
-static const char *const add_macros[] = {"bz_add_kernels", NULL};
+static const char *const add_macros[] = {"bz_add_kernels", "bz_add_affine_kernels", NULL};
 static const char *const sub_macros[] = {"bz_sub_kernels", NULL};
 
 const op_def op_add = {
@@ -43,6 +68,7 @@ const op_def op_add = {
     .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = add_macros,
     .kernels = op_numel_kernels, .forward = sum_forward, .backward = binary_backward,
     .recompute = op_recompute_by_forward, .relu_epilogue = 1,
+    .affine_kernels = add_affine_kernels, .forward_affine = add_forward_affine,
     .reparam = REPARAM_SUM, .reparam_sign = 1,
 };
 

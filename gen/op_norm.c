@@ -94,6 +94,17 @@ static void batchnorm_backward(const op_call *c)
                  c->dx[0], c->accumulate[0], c->grad[0], c->grad[1]);
 }
 
+/* The batch statistics alone: the add that reads this BatchNorm's output
+ * applies them (gen/fuse.c). */
+static void batchnorm_statistics(const op_call *c)
+{
+    const node *n = c->n;
+    op_call_emit(c, "_statistics_train", "%s, %s, %s, bz_bn_saved(%ld, [<%s batch statistics>]), "
+                 "%s, %s, %s, %s, bz_momentum", c->x[0], c->param[0], c->param[1],
+                 n->bn_saved_offset, n->name, c->param[2], c->param[3], c->param[4],
+                 exact_double(n->eps));
+}
+
 /* The training forward's output again, from the batch statistics it
  * saved: nothing else changes. */
 static void batchnorm_recompute(const op_call *c)
@@ -147,6 +158,7 @@ const op_def op_batchnorm2d = {
     .recompute = batchnorm_recompute,
     .in_place = 1,
     .relu_epilogue = 1,
+    .forward_statistics = batchnorm_statistics,
     .deploy_weights = two_per_channel,
     .fold = batchnorm_fold,
     .deploy_kernels = batchnorm_deploy_kernels,

@@ -139,7 +139,8 @@ static int write_time(const node *n, int event)
  * write to its last forward reader, or to its last backward reader when
  * kept), its recomputed copy, its gradient (from the first backward that
  * writes it to its producer's backward).  A start of -1: not materialised
- * (a BatchNorm output whose ReLU its kernel applies: gen/fuse.c). */
+ * (a BatchNorm output whose ReLU its kernel applies, or that the add after
+ * it applies: gen/fuse.c). */
 typedef struct {
     int *start, *end;
     int *again_start, *again_end;
@@ -160,8 +161,17 @@ static int *new_times(int n, int value)
     return v;
 }
 
-static lifetimes training_lifetimes(const graph *g, const relu_fusion *fusion, const int *before,
-                                    const timeline *tl)
+/* The tensor node i's training kernels read as its input k: where node i
+ * applies the BatchNorm that produced it (gen/fuse.c), that BatchNorm's
+ * input. */
+static int read_source(const graph *g, const training_fusion *fusion, int i, int k)
+{
+    int t = g->nodes[i].in[k], p = g->tensors[t].producer;
+    return p >= 0 && fusion->absorber[p] == i ? g->nodes[p].in[0] : t;
+}
+
+static lifetimes training_lifetimes(const graph *g, const training_fusion *fusion,
+                                    const int *before, const timeline *tl)
 {
     int N = g->n_nodes, T = g->n_tensors;
     lifetimes l = {new_times(T, -1), new_times(T, 0), new_times(T, -1), new_times(T, 0),
@@ -172,7 +182,7 @@ static lifetimes training_lifetimes(const graph *g, const relu_fusion *fusion, c
         for (int k = 0; k < n->n_in; k++) {
             int t = n->in[k];
             if (b < 0)
-                extend_lifetime(l.end, t, read_time(i));
+                extend_lifetime(l.end, read_source(g, fusion, i, k), read_time(i));
             if (saves & SAVES_INPUTS)
                 read_in_backward(&l, before, t, back);
             if (write_time(n, back) < l.grad_start[t])
@@ -180,7 +190,9 @@ static lifetimes training_lifetimes(const graph *g, const relu_fusion *fusion, c
         }
         if (saves & SAVES_OUTPUT)
             read_in_backward(&l, before, n->out, back);
-        if (b >= 0)
+        /* nothing written: a ReLU its producer applies, a BatchNorm its
+         * consumer applies */
+        if (b >= 0 || fusion->absorber[i] >= 0)
             continue;
         /* what its kernel writes: its output, or the output of the ReLU it applies */
         int relu = fusion->applied[i];
@@ -192,13 +204,13 @@ static lifetimes training_lifetimes(const graph *g, const relu_fusion *fusion, c
             l.again_start[out] = write_time(n, event);
             extend_lifetime(l.again_end, out, l.again_start[out]);
             for (int k = 0; k < n->n_in; k++)
-                read_in_backward(&l, before, n->in[k], event);
+                read_in_backward(&l, before, read_source(g, fusion, i, k), event);
         }
     }
     return l;
 }
 
-static memory_plan training_plan_with(const graph *g, const relu_fusion *fusion,
+static memory_plan training_plan_with(const graph *g, const training_fusion *fusion,
                                       const char *rerun)
 {
     int T = g->n_tensors;
@@ -235,7 +247,7 @@ static void free_plan(memory_plan *p)
 }
 
 /* Flips whether node i may be rerun; keeps the flip if the plan shrinks. */
-static void try_flip(const graph *g, const relu_fusion *fusion, char *rerun, int i,
+static void try_flip(const graph *g, const training_fusion *fusion, char *rerun, int i,
                      memory_plan *best)
 {
     rerun[i] = !rerun[i];
@@ -258,7 +270,7 @@ enum { MAX_NODES_TRIED = 2000 };
  * identity branch can reach back to the stem: all its links recomputed at
  * once), then a plan with each cheap conv rerun; each kept where it is
  * smaller.  Greedy, and deterministic. */
-memory_plan plan_training(const graph *g, const relu_fusion *fusion, int recompute)
+memory_plan plan_training(const graph *g, const training_fusion *fusion, int recompute)
 {
     char *rerun = recompute ? recompute_always(g) : calloc((size_t)g->n_nodes, 1);
     memory_plan best = training_plan_with(g, fusion, rerun);

@@ -19,6 +19,9 @@ m4_define([<bz_steps_end>], [<    bz_mark(m, -1);>])m4_dnl
 m4_dnl bz_recompute_comment(name, operator): a tensor the backward reads,
 m4_dnl recomputed rather than kept from the forward (gen/recompute.c)
 m4_define([<bz_recompute_comment>], [<    /* recompute [<$1>] ([<$2>]) for the backward */>])m4_dnl
+m4_dnl bz_statistics_comment(name): a BatchNorm whose output the add after it,
+m4_dnl name, applies (gen/fuse.c): here only its batch statistics
+m4_define([<bz_statistics_comment>], [<    /* batch statistics only: [<$1>] applies the normalisation as it reads */>])m4_dnl
 m4_dnl bz_applied_comment(name): a ReLU whose producer's kernel applies it
 m4_dnl as it writes (gen/fuse.c)
 m4_define([<bz_applied_comment>], [<    /* applied by [<$1>]'s kernel as it writes */>])m4_dnl

@@ -5,6 +5,9 @@
 #include "kernels/bz_kernels.h"
 
 #include <omp.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,28 +25,75 @@ static void merge_partials(const double *partials, int threads, int channels, do
             out[c] += partials[(size_t)t * channels + c];
 }
 
-/* Rows [r0, r1): a[c] += sum of u, b[c] += sum of u * v, where u = x - shift
- * and v = u (dy == NULL: moments of x), or u = dy and v = x - shift. */
+/* Rows [r, end) of one block, channels [c0, c1): a[c] += sum of u,
+ * b[c] += sum of u * v, where u = x - shift and v = u (dy == NULL: moments
+ * of x), or u = dy and v = x - shift; one channel at a time. */
+static void block_sums_scalar(const float *x, const float *dy, const float *shift, long r,
+                              long end, int channels, int c0, int c1, double *a, double *b)
+{
+    for (int c = c0; c < c1; c++) {
+        float fa = 0, fb = 0;
+        for (long i = r; i < end; i++) {
+            float v = x[i * channels + c] - shift[c], u = dy ? dy[i * channels + c] : v;
+            fa += u;
+            fb += u * v;
+        }
+        a[c] += fa;
+        b[c] += fb;
+    }
+}
+
+#if defined(__AVX512F__)
+/* The same for channels [c0, c0 + 16 * V), V vectors of 16, with the
+ * block's sums in registers (in memory, each row's sums waited for the
+ * previous row's stores: the pass ran at a third of the memory rate).
+ * Same order of additions; u * v is fused into its sum. */
+#define BZ_BLOCK_SUMS_V(V)                                                                      \
+    static void block_sums_v##V(const float *x, const float *dy, const float *shift, long r,    \
+                                long end, int channels, int c0, double *a, double *b)           \
+    {                                                                                           \
+        __m512 fa[V], fb[V], s[V];                                                              \
+        for (int v = 0; v < V; v++) {                                                           \
+            fa[v] = fb[v] = _mm512_setzero_ps();                                                \
+            s[v] = _mm512_loadu_ps(shift + c0 + 16 * v);                                        \
+        }                                                                                       \
+        for (long i = r; i < end; i++)                                                          \
+            for (int v = 0; v < V; v++) {                                                       \
+                long at = i * channels + c0 + 16 * v;                                           \
+                __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + at), s[v]);                        \
+                __m512 u = dy ? _mm512_loadu_ps(dy + at) : d;                                   \
+                fa[v] = _mm512_add_ps(fa[v], u);                                                \
+                fb[v] = _mm512_fmadd_ps(u, d, fb[v]);                                           \
+            }                                                                                   \
+        for (int v = 0; v < V; v++) {                                                           \
+            float ta[16], tb[16];                                                               \
+            _mm512_storeu_ps(ta, fa[v]);                                                        \
+            _mm512_storeu_ps(tb, fb[v]);                                                        \
+            for (int k = 0; k < 16; k++) {                                                      \
+                a[c0 + 16 * v + k] += ta[k];                                                    \
+                b[c0 + 16 * v + k] += tb[k];                                                    \
+            }                                                                                   \
+        }                                                                                       \
+    }
+BZ_BLOCK_SUMS_V(4)
+BZ_BLOCK_SUMS_V(1)
+#endif
+
+/* Rows [r0, r1) in blocks of BLOCK_ROWS (a block stays in the L1 or L2
+ * cache while its channels are summed). */
 static void block_sums(const float *x, const float *dy, const float *shift, long r0, long r1,
-                       int channels, double *a, double *b, float *fa, float *fb)
+                       int channels, double *a, double *b)
 {
     for (long r = r0; r < r1; r += BLOCK_ROWS) {
         long end = r + BLOCK_ROWS < r1 ? r + BLOCK_ROWS : r1;
-        memset(fa, 0, sizeof(float) * (size_t)channels);
-        memset(fb, 0, sizeof(float) * (size_t)channels);
-        for (long i = r; i < end; i++) {
-            const float *xr = x + i * channels, *gr = dy ? dy + i * channels : xr;
-            #pragma omp simd
-            for (int c = 0; c < channels; c++) {
-                float v = xr[c] - shift[c], u = dy ? gr[c] : v;
-                fa[c] += u;
-                fb[c] += u * v;
-            }
-        }
-        for (int c = 0; c < channels; c++) {
-            a[c] += fa[c];
-            b[c] += fb[c];
-        }
+        int c0 = 0;
+#if defined(__AVX512F__)
+        for (; c0 + 64 <= channels; c0 += 64)
+            block_sums_v4(x, dy, shift, r, end, channels, c0, a, b);
+        for (; c0 + 16 <= channels; c0 += 16)
+            block_sums_v1(x, dy, shift, r, end, channels, c0, a, b);
+#endif
+        block_sums_scalar(x, dy, shift, r, end, channels, c0, channels, a, b);
     }
 }
 
@@ -55,19 +105,17 @@ static void channel_sums(const float *x, const float *dy, const float *shift, lo
     int threads = omp_get_max_threads();
     double *pa = calloc((size_t)threads * channels, sizeof *pa);
     double *pb = calloc((size_t)threads * channels, sizeof *pb);
-    float *scratch = malloc(sizeof(float) * 2 * (size_t)threads * channels);
-    if (!pa || !pb || !scratch)
+    if (!pa || !pb)
         abort();
     #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *fa = scratch + (size_t)2 * t * channels;
         block_sums(x, dy, shift, rows * t / nt, rows * (t + 1) / nt, channels,
-                   pa + (size_t)t * channels, pb + (size_t)t * channels, fa, fa + channels);
+                   pa + (size_t)t * channels, pb + (size_t)t * channels);
     }
     merge_partials(pa, threads, channels, out_a);
     merge_partials(pb, threads, channels, out_b);
-    free(pa), free(pb), free(scratch);
+    free(pa), free(pb);
 }
 
 void bz_channel_sum(const float *x, long rows, int channels, float *sum)
@@ -121,6 +169,38 @@ void bz_channel_affine(const float *x, long rows, int channels, const float *sca
             for (int c = 0; c < channels; c++)
                 y[i * channels + c] = x[i * channels + c] * scale[c] + shift[c];
     }
+}
+
+void bz_channel_affine_add(const float *a, const float *scale_a, const float *shift_a,
+                           const float *b, const float *scale_b, const float *shift_b,
+                           long rows, int channels, int relu, float *y)
+{
+    /* a plain side as the affine x * 1 + 0: one loop, memory-bound anyway */
+    float *one = malloc(sizeof(float) * (size_t)channels);
+    float *zero = calloc((size_t)channels, sizeof(float));
+    if (!one || !zero)
+        abort();
+    for (int c = 0; c < channels; c++)
+        one[c] = 1;
+    const float *sa = scale_a ? scale_a : one, *ta = scale_a ? shift_a : zero;
+    const float *sb = scale_b ? scale_b : one, *tb = scale_b ? shift_b : zero;
+    /* the same ReLU as bz_channel_affine's: a NaN becomes 0 */
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < rows; i++) {
+        const float *ar = a + i * channels, *br = b + i * channels;
+        float *yr = y + i * channels;
+        if (relu)
+            #pragma omp simd
+            for (int c = 0; c < channels; c++) {
+                float v = (ar[c] * sa[c] + ta[c]) + (br[c] * sb[c] + tb[c]);
+                yr[c] = v > 0 ? v : 0;
+            }
+        else
+            #pragma omp simd
+            for (int c = 0; c < channels; c++)
+                yr[c] = (ar[c] * sa[c] + ta[c]) + (br[c] * sb[c] + tb[c]);
+    }
+    free(one), free(zero);
 }
 
 void bz_channel_bias_relu(float *y, const float *bias, long rows, int channels, int relu)

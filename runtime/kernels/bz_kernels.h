@@ -96,6 +96,12 @@ void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, 
 /* y = x * scale[c] + shift[c], through a ReLU where relu is 1 */
 void bz_channel_affine(const float *x, long rows, int channels, const float *scale,
                        const float *shift, int relu, float *y);
+/* y = (a * scale_a[c] + shift_a[c]) + (b * scale_b[c] + shift_b[c]), through
+ * a ReLU where relu is 1; scale_a NULL: a as it is (shift_a unused), and so
+ * for b.  A residual sum that applies the BatchNorms before it (gen/fuse.c). */
+void bz_channel_affine_add(const float *a, const float *scale_a, const float *shift_a,
+                           const float *b, const float *scale_b, const float *shift_b,
+                           long rows, int channels, int relu, float *y);
 /* y[r][c] += bias[c] (bias NULL: none), then through a ReLU (relu 1): a
  * GEMM conv's epilogue */
 void bz_channel_bias_relu(float *y, const float *bias, long rows, int channels, int relu);

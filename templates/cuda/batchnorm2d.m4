@@ -4,6 +4,10 @@ m4_dnl x, y [B][pixels][C]; saved [4][C]: batch mean, then 1/sqrt(var + eps)
 m4_dnl (the rest unused here); _recompute runs the forward's normalise again.
 m4_dnl The statistics and the gradient sums take one block per channel,
 m4_dnl two passes over the channel in double (the reference's numerics).
+m4_dnl bz_cuda_normalised(x, gamma, beta, stats, c): the one expression of a
+m4_dnl BatchNorm's output (C in scope), so that the add that applies it
+m4_dnl (bz_add_affine_kernels) writes the same floats.
+m4_define([<bz_cuda_normalised>], [<(($1 - $4[$5]) * $4[C + $5] * $2[$5] + $3[$5])>])m4_dnl
 m4_define([<bz_batchnorm2d_kernels>], [<
 static __global__ void $1_stats_kernel(const float *x, float *saved, float *running_mean,
                                        float *running_var, int64_t *num_batches_tracked,
@@ -37,7 +41,7 @@ static __global__ void $1_normalise_kernel(const float *x, const float *gamma, c
     enum { C = $2 };
     BZ_CUDA_FOR(i, n) {
         int c = (int)(i % C);
-        float v = (x[i] - stats[c]) * stats[C + c] * gamma[c] + beta[c];
+        float v = bz_cuda_normalised(x[i], gamma, beta, stats, c);
         y[i] = relu && !(v > 0) ? 0.f : v;
     }
 }
@@ -85,15 +89,28 @@ static __global__ void $1_input_grad_kernel(const float *x, const float *gamma, 
     }
 }
 
-static void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
+/* The batch statistics alone (an add applies the normalisation:
+ * bz_add_affine_kernels, gen/fuse.c). */
+[[maybe_unused]] static void $1_statistics_train(const float *x, const float *gamma, const float *beta,
+                                float *saved, float *running_mean, float *running_var,
+                                int64_t *num_batches_tracked, double eps, double momentum,
+                                int batch)
+{
+    (void)gamma, (void)beta;
+    long count = (long)batch * $3;
+    $1_stats_kernel<<<$2, BZ_CUDA_THREADS>>>(x, saved, running_mean, running_var,
+                                             num_batches_tracked, eps, momentum, count);
+    BZ_CUDA_LAUNCHED("[<$1>] statistics");
+}
+
+[[maybe_unused]] static void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
                              float *saved, float *running_mean, float *running_var,
                              int64_t *num_batches_tracked, double eps, double momentum,
                              int relu, int batch)
 {
-    long count = (long)batch * $3, n = count * $2;
-    $1_stats_kernel<<<$2, BZ_CUDA_THREADS>>>(x, saved, running_mean, running_var,
-                                             num_batches_tracked, eps, momentum, count);
-    BZ_CUDA_LAUNCHED("[<$1>] statistics");
+    long n = (long)batch * $3 * $2;
+    $1_statistics_train(x, gamma, beta, saved, running_mean, running_var, num_batches_tracked,
+                        eps, momentum, batch);
     $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, saved, y, relu,
                                                                 n);
     BZ_CUDA_LAUNCHED("[<$1>] normalise");
@@ -151,5 +168,37 @@ static void $1_forward(const float *x, const float *scale, const float *shift, f
 {
     long n = (long)batch * $3 * $2;
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, scale, shift, y, n);
+    BZ_CUDA_LAUNCHED("[<$1>] forward");
+}>])m4_dnl
+m4_dnl
+m4_dnl bz_add_affine_kernels(name, channels, pixels per sample): a residual
+m4_dnl sum y = bn_a(a) + bn_b(b) that applies the BatchNorms whose outputs it
+m4_dnl adds (gen/fuse.c), from their saved mean and 1/sqrt(var + eps); saved
+m4_dnl NULL: that input as it is.  relu 1: through the ReLU after it.
+m4_define([<bz_add_affine_kernels>], [<
+static __global__ void $1_forward_kernel(const float *a, const float *gamma_a,
+                                         const float *beta_a, const float *saved_a,
+                                         const float *b, const float *gamma_b,
+                                         const float *beta_b, const float *saved_b, float *y,
+                                         int relu, long n)
+{
+    enum { C = $2 };
+    BZ_CUDA_FOR(i, n) {
+        int c = (int)(i % C);
+        float u = saved_a ? bz_cuda_normalised(a[i], gamma_a, beta_a, saved_a, c) : a[i];
+        float w = saved_b ? bz_cuda_normalised(b[i], gamma_b, beta_b, saved_b, c) : b[i];
+        float v = u + w;
+        y[i] = relu && !(v > 0) ? 0.f : v;
+    }
+}
+
+static void $1_forward(const float *a, const float *gamma_a, const float *beta_a,
+                       const float *saved_a, const float *b, const float *gamma_b,
+                       const float *beta_b, const float *saved_b, float *y, int relu, int batch)
+{
+    long n = (long)batch * $3 * $2;
+    $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(a, gamma_a, beta_a, saved_a, b,
+                                                              gamma_b, beta_b, saved_b, y,
+                                                              relu, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }>])m4_dnl

@@ -6,10 +6,13 @@ m4_dnl saved [4][C]: batch mean, 1/sqrt(var + eps), and
 m4_dnl the scale and shift y = x * scale + shift that the forward applied
 m4_dnl (_recompute applies them again: the same floats, bit for bit).
 m4_define([<bz_batchnorm2d_kernels>], [<
-static void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
-                             float *saved, float *running_mean, float *running_var,
-                             int64_t *num_batches_tracked, double eps, double momentum, int relu,
-                             int batch)
+/* The batch statistics alone: saved, the running ones, the counter.  An
+ * add that reads this BatchNorm's output applies its scale and shift
+ * instead (bz_add_affine_kernels, gen/fuse.c). */
+static __attribute__((unused)) void $1_statistics_train(const float *x, const float *gamma, const float *beta,
+                                float *saved, float *running_mean, float *running_var,
+                                int64_t *num_batches_tracked, double eps, double momentum,
+                                int batch)
 {
     enum { C = $2, HW = $3 };
     long count = (long)batch * HW;
@@ -26,8 +29,18 @@ static void $1_forward_train(const float *x, const float *gamma, const float *be
         running_mean[c] = (float)((1 - momentum) * running_mean[c] + momentum * mean[c]);
         running_var[c] = (float)((1 - momentum) * running_var[c] + momentum * unbiased);
     }
-    bz_channel_affine(x, count, C, scale, shift, relu, y);
     *num_batches_tracked += 1;
+}
+
+static __attribute__((unused)) void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
+                             float *saved, float *running_mean, float *running_var,
+                             int64_t *num_batches_tracked, double eps, double momentum, int relu,
+                             int batch)
+{
+    enum { C = $2, HW = $3 };
+    $1_statistics_train(x, gamma, beta, saved, running_mean, running_var, num_batches_tracked,
+                        eps, momentum, batch);
+    bz_channel_affine(x, (long)batch * HW, C, saved + 2 * C, saved + 3 * C, relu, y);
 }
 
 /* unused where no output of this shape is recomputed */
@@ -71,4 +84,20 @@ static void $1_forward(const float *x, const float *scale, const float *shift, f
                        int batch)
 {
     bz_channel_affine(x, (long)batch * $3, $2, scale, shift, 0, y);
+}>])m4_dnl
+m4_dnl bz_add_affine_kernels(name, channels, pixels per sample): a residual
+m4_dnl sum y = bn_a(a) + bn_b(b) that applies the BatchNorms whose outputs it
+m4_dnl adds (gen/fuse.c), from their saved [4][C] (scale and shift at 2C, 3C;
+m4_dnl gamma and beta unused here); saved NULL: that input as it is.  relu 1:
+m4_dnl through the ReLU after it.
+m4_define([<bz_add_affine_kernels>], [<
+static void $1_forward(const float *a, const float *gamma_a, const float *beta_a,
+                       const float *saved_a, const float *b, const float *gamma_b,
+                       const float *beta_b, const float *saved_b, float *y, int relu, int batch)
+{
+    enum { C = $2, HW = $3 };
+    (void)gamma_a, (void)beta_a, (void)gamma_b, (void)beta_b;
+    bz_channel_affine_add(a, saved_a ? saved_a + 2 * C : NULL, saved_a ? saved_a + 3 * C : NULL,
+                          b, saved_b ? saved_b + 2 * C : NULL, saved_b ? saved_b + 3 * C : NULL,
+                          (long)batch * HW, C, relu, y);
 }>])m4_dnl

@@ -167,6 +167,35 @@ static const op_case $1_eval_case = {"batchnorm2d eval $1", $2, 3, {$1_NX, $3, $
 static const op_case $1_recompute_case = {"batchnorm2d recompute $1", $2, 3, {$1_NX, $3, $3},
                                           $1_NX, 0, $1_recompute_case_forward, NULL};>])m4_dnl
 m4_dnl
+m4_dnl bz_add_affine_case(name, batch, channels, pixels, affine_b, relu): the
+m4_dnl residual sum that applies the BatchNorms before it (gen/fuse.c):
+m4_dnl a's BatchNorm (and b's where affine_b is 1, else b as it is) compute
+m4_dnl their batch statistics alone, then the sum applies them, through the
+m4_dnl ReLU after it where relu is 1.  Inputs a, b and [4][C]: gamma and beta
+m4_dnl of a's BatchNorm, then of b's.  Forward only (the backward is the
+m4_dnl add's and the BatchNorms' own).
+m4_define([<bz_add_affine_case>], [<bz_batchnorm2d_kernels([<$1_bn>], $3, $4)
+bz_add_affine_kernels([<$1>], $3, $4)
+enum { $1_NX = $2 * $3 * $4 };
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *a = to_real(in[0], $1_NX), *b = to_real(in[1], $1_NX), *p = to_real(in[2], 4 * $3);
+    real_t *saved_a = to_real(NULL, 4 * $3), *saved_b = to_real(NULL, 4 * $3);
+    real_t *mean = to_real(NULL, $3), *var = to_real(NULL, $3), *y = to_real(NULL, $1_NX);
+    int64_t *count = new_counter();
+    (void)$1_bn_forward_eval, (void)$1_bn_backward;    /* the BatchNorm's other kernels */
+    $1_bn_statistics_train(a, p, p + $3, saved_a, mean, var, count, 1e-5, 0.1, $2);
+    $1_bn_statistics_train(b, p + 2 * $3, p + 3 * $3, saved_b, mean, var, count, 1e-5, 0.1, $2);
+    $1_forward(a, p, p + $3, saved_a, b, p + 2 * $3, p + 3 * $3, $5 ? saved_b : NULL, y, $6, $2);
+    to_double(y, out, $1_NX);
+    release(a), release(b), release(p), release(saved_a), release(saved_b), release(mean);
+    release(var), release(y), release(count);
+}
+
+static const op_case $1_case = {"add $1 (BatchNorms applied)", $2, 3, {$1_NX, $1_NX, 4 * $3},
+                                $1_NX, 0, $1_case_forward, NULL};>])m4_dnl
+m4_dnl
 m4_dnl bz_unary_case(name, operator, batch, elements): the backward reads x
 m4_dnl or y as bzgen's operator table says (bz_saves_<operator>, defined by
 m4_dnl t_ops.sh from bzgen --list-operators)
