@@ -70,69 +70,68 @@ void emit_layer_comment(FILE *out, const node *n, const char *what, long macs, i
     free(attrs);
 }
 
-/* Node i's call in the training step, forward or recompute, as fused
- * (gen/fuse.c): it applies the ReLU after it, and the BatchNorms before it.
- * NULL where another node's call does its work (a ReLU its producer
- * applies, a BatchNorm its consumer applies: its statistics are the
- * forward's separate call). */
-static int fused_call(const model_facts *f, int i, call_phase phase, op_call *c)
+/* Whether node i has a training call of its own: not a ReLU its producer
+ * applies, nor a BatchNorm its consumer applies (gen/fuse.c). */
+static int has_own_call(const model_facts *f, int i)
+{
+    return f->fusion.applier[i] < 0 && f->fusion.absorber[i] < 0;
+}
+
+/* Node i's call in the training forward or a recompute, as fused: it
+ * applies the ReLU after it and the BatchNorms before it (reading their
+ * inputs).  Only for a node that has_own_call. */
+static void emit_fused_call(FILE *out, const model_facts *f, int i, call_phase phase)
 {
     const graph *g = f->g;
     const node *n = &g->nodes[i];
-    if (f->fusion.applier[i] >= 0 || f->fusion.absorber[i] >= 0)
-        return 0;
-    *c = op_call_open(NULL, g, &f->train, n, phase);
-    c->kernel = kernel_name(n, 0);
+    op_call c = op_call_open(out, g, &f->train, n, phase);
+    c.kernel = kernel_name(n, 0);
     int what = phase == CALL_FORWARD ? VALUES : VALUES_IN_BACKWARD;
-    int relu = f->fusion.applied[i];
+    int relu = f->fusion.applied[i], affine = 0;
     if (relu >= 0) {
-        c->relu = 1;
-        free(c->y);
-        c->y = tensor_ref(g, &f->train, g->nodes[relu].out, what);
+        c.relu = 1;
+        free(c.y);
+        c.y = tensor_ref(g, &f->train, g->nodes[relu].out, what);
     }
-    int affine = 0;
     for (int k = 0; k < n->n_in; k++) {
         int p = g->tensors[n->in[k]].producer;
         if (p < 0 || f->fusion.absorber[p] != i) {
-            c->affine[k] = xstrdup("bz_null, bz_null, bz_null");
+            c.affine[k] = xstrdup("bz_null, bz_null, bz_null");
             continue;
         }
         const node *bn = &g->nodes[p];
         char *gamma = param_ref(g, bn, 0), *beta = param_ref(g, bn, 1);
-        c->affine[k] = xasprintf("%s, %s, bz_bn_saved(%ld, [<%s batch statistics>])", gamma,
-                                 beta, bn->bn_saved_offset, bn->name);
+        c.affine[k] = xasprintf("%s, %s, bz_bn_saved(%ld, [<%s batch statistics>])", gamma,
+                                beta, bn->bn_saved_offset, bn->name);
         free(gamma), free(beta);
-        free(c->x[k]);
-        c->x[k] = tensor_ref(g, &f->train, bn->in[0], what);
+        free(c.x[k]);
+        c.x[k] = tensor_ref(g, &f->train, bn->in[0], what);
         affine = 1;
     }
-    return affine ? 2 : 1;
+    if (affine)
+        n->op->forward_affine(&c);
+    else if (phase == CALL_FORWARD)
+        n->op->forward(&c, 1);
+    else
+        n->op->recompute(&c);
+    op_call_close(&c);
 }
 
 static void emit_train_forward_call(FILE *out, const model_facts *f, int i)
 {
     const graph *g = f->g;
     const node *n = &g->nodes[i];
-    op_call c;
     if (f->fusion.applier[i] >= 0) {
         fprintf(out, "bz_applied_comment([<%s>])\n", g->nodes[f->fusion.applier[i]].name);
-        return;
-    }
-    if (f->fusion.absorber[i] >= 0) {
+    } else if (f->fusion.absorber[i] >= 0) {
         fprintf(out, "bz_statistics_comment([<%s>])\n", g->nodes[f->fusion.absorber[i]].name);
-        c = op_call_open(out, g, &f->train, n, CALL_FORWARD);
+        op_call c = op_call_open(out, g, &f->train, n, CALL_FORWARD);
         c.kernel = kernel_name(n, 0);
         n->op->forward_statistics(&c);
         op_call_close(&c);
-        return;
+    } else {
+        emit_fused_call(out, f, i, CALL_FORWARD);
     }
-    int fused = fused_call(f, i, CALL_FORWARD, &c);
-    c.out = out;
-    if (fused == 2)
-        n->op->forward_affine(&c);
-    else
-        n->op->forward(&c, 1);
-    op_call_close(&c);
 }
 
 void emit_forward_functions(FILE *out, const model_facts *f)
@@ -175,9 +174,7 @@ static void emit_recomputes(FILE *out, const model_facts *f, int j)
     const graph *g = f->g;
     for (int t = 1; t < g->n_tensors; t++) {
         int i = g->tensors[t].producer;
-        op_call c;
-        int fused = f->train.recompute_before[t] == j ? fused_call(f, i, CALL_RECOMPUTE, &c) : 0;
-        if (!fused)
+        if (f->train.recompute_before[t] != j || !has_own_call(f, i))
             continue;
         const node *n = &g->nodes[i];
         int relu = f->fusion.applied[i];
@@ -186,12 +183,7 @@ static void emit_recomputes(FILE *out, const model_facts *f, int j)
                     g->nodes[relu].name, n->torch_class, g->nodes[relu].torch_class);
         else
             fprintf(out, "bz_recompute_comment([<%s>], [<%s>])\n", n->name, n->torch_class);
-        c.out = out;
-        if (fused == 2)
-            n->op->forward_affine(&c);
-        else
-            n->op->recompute(&c);
-        op_call_close(&c);
+        emit_fused_call(out, f, i, CALL_RECOMPUTE);
     }
 }
 
