@@ -182,8 +182,8 @@ static int conv_winograd_small_map(const node *n)
     return conv_uses_winograd(n) && winograd_tiles_per_sample(n, 4) < WINOGRAD_SMALL_MAP_TILES;
 }
 
-/* The template's layout (bz_winograd_sizes) for tile size m: two
- * transformed kernels and, per sample of a chunk, (m + 2)^2 positions of
+/* The template's layout (bz_winograd_sizes) for tile size m: one
+ * transformed kernel and, per sample of a chunk, (m + 2)^2 positions of
  * its m x m tiles (of every sub-map) times (cin + cout) channels. */
 static long winograd_workspace_floats(const node *n, int m, int max_batch)
 {
@@ -193,7 +193,7 @@ static long winograd_workspace_floats(const node *n, int m, int max_batch)
     long enough_rows = (WINOGRAD_MIN_TILES + tiles - 1) / tiles;
     samples = samples < enough_rows ? enough_rows : samples;
     samples = samples > max_batch ? max_batch : samples;
-    return 2 * winograd_kernel_floats(n, m) + samples * per_sample;
+    return winograd_kernel_floats(n, m) + samples * per_sample;
 }
 
 /* The workspace for both tile sizes, expressed, like every conv
@@ -202,7 +202,11 @@ static int winograd_chunk_samples(const node *n, int max_batch)
 {
     long f2 = winograd_workspace_floats(n, 2, max_batch);
     long f4 = winograd_workspace_floats(n, 4, max_batch);
+    /* a small-map deploy conv packs both kernels there once (prepack) */
+    long both = winograd_kernel_floats(n, 4) + winograd_kernel_floats(n, 2);
     long need = f2 > f4 ? f2 : f4;
+    if (conv_winograd_small_map(n) && both > need)
+        need = both;
     long per = im2col_floats_per_sample(n);
     return (int)((need + per - 1) / per);
 }

@@ -180,14 +180,13 @@ static void $1_gradient_transform(const float *dy, float *g, int samples)
 m4_dnl
 m4_dnl bz_winograd_sizes(prefix, tile size, cin, h, w, cout, dilation,
 m4_dnl workspace floats): the workspace (bzgen's, for every tile size) holds
-m4_dnl two packed kernels (U and, in the backward, U' or dU) and, per sample
-m4_dnl of a chunk of SAMPLES, the transformed input and the transformed
-m4_dnl output.
+m4_dnl one packed kernel (U; in the backward dU, then U') and, per sample of a
+m4_dnl chunk of SAMPLES, the transformed input and the transformed output.
 m4_define([<bz_winograd_sizes>], [<
 enum { $1_M = $2, $1_POSITIONS = ($2 + 2) * ($2 + 2),
        $1_TILES = $7 * $7 * (($4 / $7 + $2 - 1) / $2) * (($5 / $7 + $2 - 1) / $2),
        $1_KERNEL = $1_POSITIONS * $3 * $6, $1_PER_SAMPLE = $1_POSITIONS * $1_TILES * ($3 + $6),
-       $1_SAMPLES = ($8 - 2 * $1_KERNEL) / $1_PER_SAMPLE };>])m4_dnl
+       $1_SAMPLES = ($8 - $1_KERNEL) / $1_PER_SAMPLE };>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_products(prefix, tile size, cin, cout):
 m4_dnl prefix_products(v, u, m, tiles) computes m[p] = v[p] u[p] ([tiles][CIN]
@@ -269,7 +268,7 @@ static __attribute__((unused)) void $1_forward(const float *x, const float *w, c
                                                float *y, float *workspace, int batch)
 {
     $1_f2_pack_weights(w, workspace);
-    $1_f2_run(x, workspace, b, y, workspace + 2 * $1_f2_KERNEL, batch);
+    $1_f2_run(x, workspace, b, y, workspace + $1_f2_KERNEL, batch);
 }>])m4_dnl
 m4_dnl
 m4_dnl The backward, F(4x4, 3x3), chunk by chunk: V = B^T x B and G = A dy
@@ -352,25 +351,32 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
            TILES = $1_bw_TILES, SAMPLES = $1_bw_SAMPLES, KERNEL = $1_bw_KERNEL };
     _Static_assert($1_bw_SAMPLES >= 1, "winograd conv: workspace too small");
     long M = (long)batch * HO * WO;
-    float *du = workspace, *uflip = workspace + KERNEL, *buffer = workspace + 2 * KERNEL;
-    if (dx)
-        $1_pack_flipped(w, uflip);
+    /* two sweeps over the chunks, one kernel in the workspace at a time:
+     * dU summed over every chunk (and unpacked into dw), then U' for dx
+     * (both at once cost a second kernel: 56 MiB at 256 -> 1536
+     * channels, an eighth of a training step's memory) */
+    float *u = workspace, *buffer = workspace + KERNEL;
     for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
         int samples = batch - n0 < SAMPLES ? batch - n0 : SAMPLES;
         long tiles = (long)samples * TILES;
         float *v = buffer, *g = buffer + 36 * tiles * CIN;
-        const float *dyc = dy + (long)n0 * HO * WO * COUT;
         $1_wx_input_transform(x + (long)n0 * H * W * CIN, v, samples);
-        $1_wy_gradient_transform(dyc, g, samples);
-        $1_weight_products(v, g, du, tiles, n0 == 0);
-        if (!dx)
-            continue;
-        $1_wd_input_transform(dyc, g, samples);
-        $1_wd_products(g, uflip, v, tiles);
+        $1_wy_gradient_transform(dy + (long)n0 * HO * WO * COUT, g, samples);
+        $1_weight_products(v, g, u, tiles, n0 == 0);
+    }
+    $1_unpack_gradient(u, dw);bz_conv2d_bias_gradient
+    if (!dx)
+        return;
+    $1_pack_flipped(w, u);
+    for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
+        int samples = batch - n0 < SAMPLES ? batch - n0 : SAMPLES;
+        long tiles = (long)samples * TILES;
+        float *v = buffer, *g = buffer + 36 * tiles * CIN;
+        $1_wd_input_transform(dy + (long)n0 * HO * WO * COUT, g, samples);
+        $1_wd_products(g, u, v, tiles);
         $1_wd_output_transform(v, NULL, dx + (long)n0 * H * W * CIN, samples, accumulate_dx,
                                (long)batch * H * W * CIN > BZ_STREAM_FLOATS);
     }
-    $1_unpack_gradient(du, dw);bz_conv2d_bias_gradient
 }>])m4_dnl
 m4_dnl
 m4_dnl Deploy convs, F(4x4, 3x3), are transformed and packed once, by
@@ -387,7 +393,7 @@ static void $1_prepack(float *w, float *workspace)
 static void $1_forward_packed(const float *x, const float *u, const float *b, float *y,
                               float *workspace, int batch)
 {
-    $1_f4_run(x, u, b, y, workspace + 2 * $1_f4_KERNEL, batch);
+    $1_f4_run(x, u, b, y, workspace + $1_f4_KERNEL, batch);
 }>])m4_dnl
 m4_dnl
 m4_dnl bzgen's "winograd_small_map": a deploy conv on a map of few F(4x4)
@@ -409,9 +415,9 @@ static void $1_forward_packed(const float *x, const float *u, const float *b, fl
 {
     enum { SMALL_MAP_TILES = 16 };  /* gen/op_conv2d.c's WINOGRAD_SMALL_MAP_TILES */
     if ((long)batch * $1_f4_TILES < SMALL_MAP_TILES)
-        $1_f2_run(x, u + $1_f4_KERNEL, b, y, workspace + 2 * $1_f2_KERNEL, batch);
+        $1_f2_run(x, u + $1_f4_KERNEL, b, y, workspace + $1_f2_KERNEL, batch);
     else
-        $1_f4_run(x, u, b, y, workspace + 2 * $1_f4_KERNEL, batch);
+        $1_f4_run(x, u, b, y, workspace + $1_f4_KERNEL, batch);
 }>])m4_dnl
 m4_dnl
 m4_define([<bz_conv2d_winograd_forward_kernel>], [<
