@@ -100,12 +100,12 @@ static void emit_fused_call(FILE *out, const model_facts *f, int i, call_phase p
             continue;
         }
         const node *bn = &g->nodes[p];
-        char *gamma = param_ref(g, bn, 0), *beta = param_ref(g, bn, 1);
-        c.affine[k] = xasprintf("%s, %s, bz_bn_saved(%ld, [<%s batch statistics>])", gamma,
-                                beta, bn->bn_saved_offset, bn->name);
-        free(gamma), free(beta);
+        op_call applied = op_call_open(out, g, &f->train, bn, phase);
+        c.affine[k] = bn->op->affine_operands(&applied);
         free(c.x[k]);
-        c.x[k] = tensor_ref(g, &f->train, bn->in[0], what);
+        c.x[k] = applied.x[0];      /* the BatchNorm's input, as this phase reads it */
+        applied.x[0] = NULL;
+        op_call_close(&applied);
         affine = 1;
     }
     if (affine)

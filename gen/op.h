@@ -140,6 +140,9 @@ struct op_def {
     void (*affine_kernels)(kernel_sink *k, const node *n);
     void (*forward_affine)(const op_call *c);
     void (*forward_statistics)(const op_call *c);
+    /* With forward_statistics: what forward_affine passes for it, from its
+     * own call (op_call.affine's text: "gamma, beta, saved"). */
+    char *(*affine_operands)(const op_call *c);
     /* Deployment.  Floats of the deploy arena: weights (w_offset) and bias
      * (b_offset; 0: none).  fold writes deploy_fold's calls; NULL with no
      * parameters.  deploy_kernels and deploy_forward: NULL for the

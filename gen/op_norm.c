@@ -94,6 +94,14 @@ static void batchnorm_backward(const op_call *c)
                  c->dx[0], c->accumulate[0], c->grad[0], c->grad[1]);
 }
 
+/* The batch statistics as the add that applies this BatchNorm reads them
+ * (gen/fuse.c): gamma, beta, the saved [4][C]. */
+static char *batchnorm_affine_operands(const op_call *c)
+{
+    return xasprintf("%s, %s, bz_bn_saved(%ld, [<%s batch statistics>])", c->param[0],
+                     c->param[1], c->n->bn_saved_offset, c->n->name);
+}
+
 /* The batch statistics alone: the add that reads this BatchNorm's output
  * applies them (gen/fuse.c). */
 static void batchnorm_statistics(const op_call *c)
@@ -159,6 +167,7 @@ const op_def op_batchnorm2d = {
     .in_place = 1,
     .relu_epilogue = 1,
     .forward_statistics = batchnorm_statistics,
+    .affine_operands = batchnorm_affine_operands,
     .deploy_weights = two_per_channel,
     .fold = batchnorm_fold,
     .deploy_kernels = batchnorm_deploy_kernels,
