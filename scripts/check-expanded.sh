@@ -6,7 +6,9 @@
 #    that forgot to define it), or
 #  - any other bz_ name that neither a runtime header nor an extern line of
 #    the templates declares (a template that calls a misspelt or missing
-#    helper macro).
+#    helper macro), or
+#  - a function whose name starts with '_': a kernel macro expanded with no
+#    arguments, its $1 empty (a template that names a macro in a comment).
 # TEMPORARY is removed on failure.
 set -u
 out=$1 tmp=$2 input=$3
@@ -21,6 +23,10 @@ for name in $(grep -o '^bz_[A-Za-z0-9_]*' "$input" | sort -u); do
     grep -qw "$name" "$tmp" &&
         fail "$name" "macro $name (from $input) is not defined by the templates"
 done
+name=$(grep -oE '^((static|__global__|\[\[maybe_unused\]\]).*[ *])?_[a-z][A-Za-z0-9_]*\(' "$tmp" |
+       head -n 1 | grep -oE '_[a-z][A-Za-z0-9_]*\($' | tr -d '(')
+[ -n "$name" ] &&
+    fail "$name" "function $name has no name before its suffix: a kernel macro expanded without arguments (its name in a comment?)"
 known=$(mktemp)
 trap 'rm -f "$known"' EXIT
 { find "$root/runtime" -name '*.h' -o -name '*.cuh' | xargs cat

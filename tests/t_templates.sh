@@ -61,6 +61,20 @@ for backend in reference optimised cuda; do
         check "$backend: a misspelt helper macro fails: $(cat "$T/err")" \
             grep -q "out.c:[0-9]*: error: bz_relu_helpr is neither expanded" "$T/err"
     fi
+    # a kernel macro's name in a comment of another template: m4 expands it
+    # with no arguments, a function named "_forward" in the output
+    rm -rf "$T/templates" && cp -r templates "$T/templates"
+    bn=templates/$backend/batchnorm2d.m4
+    sed 's|^m4_define(\[<bz_batchnorm2d_kernels>\], \[<|&/* see bz_relu_kernels */|' "$bn" \
+        >"$T/$bn"
+    if ! grep -q '/\* see bz_relu_kernels' "$T/$bn"; then
+        notok "$backend: the test could not plant the macro name in a comment"
+    elif expand "$T/templates" 2>"$T/err"; then
+        notok "$backend: a macro expanded without arguments still builds"
+    else
+        check "$backend: a macro expanded without arguments fails: $(cat "$T/err")" \
+            grep -q "out.c:[0-9]*: error: function _[a-z_]* has no name before its suffix" "$T/err"
+    fi
     # every kernel macro of the operator table is defined by this backend
     {
         echo 'm4_changequote([<, >])m4_dnl'

@@ -90,7 +90,7 @@ static __global__ void $1_input_grad_kernel(const float *x, const float *gamma, 
 }
 
 /* The batch statistics alone (an add applies the normalisation:
- * bz_add_affine_kernels, gen/fuse.c). */
+ * the add's affine kernels, gen/fuse.c). */
 [[maybe_unused]] static void $1_statistics_train(const float *x, const float *gamma, const float *beta,
                                 float *saved, float *running_mean, float *running_var,
                                 int64_t *num_batches_tracked, double eps, double momentum,

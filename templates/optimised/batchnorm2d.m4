@@ -8,7 +8,7 @@ m4_dnl (_recompute applies them again: the same floats, bit for bit).
 m4_define([<bz_batchnorm2d_kernels>], [<
 /* The batch statistics alone: saved, the running ones, the counter.  An
  * add that reads this BatchNorm's output applies its scale and shift
- * instead (bz_add_affine_kernels, gen/fuse.c). */
+ * instead (the add's affine kernels, gen/fuse.c). */
 static __attribute__((unused)) void $1_statistics_train(const float *x, const float *gamma, const float *beta,
                                 float *saved, float *running_mean, float *running_var,
                                 int64_t *num_batches_tracked, double eps, double momentum,

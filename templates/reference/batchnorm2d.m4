@@ -19,7 +19,7 @@ static void $1_recompute(const real_t *x, const real_t *gamma, const real_t *bet
 }
 
 /* The batch statistics alone (an add applies the normalisation:
- * bz_add_affine_kernels, gen/fuse.c). */
+ * the add's affine kernels, gen/fuse.c). */
 static __attribute__((unused)) void $1_statistics_train(const real_t *x, const real_t *gamma, const real_t *beta,
                                 real_t *saved, real_t *running_mean, real_t *running_var,
                                 int64_t *num_batches_tracked, double eps, double momentum,
