@@ -20,7 +20,9 @@ floors of the four speed ratios, the memory ratio of every experiment, and
 the whole-step FLOP rate of resnet_basic_block_mid's batch-256 training
 against the sgemm rate of the same run); results/bench_vs_torch_dense_convs.csv and .md list every
 dense 3x3 and 1x1 conv layer of the batch-256 training step, forward and
-backward, against the sgemm peak (bench --layers).  Run by
+backward, against the sgemm peak (bench --layers).  --memory-only and
+--latency-only measure one figure alone (peak RSS of a batch-256 training
+run; batch-1 latency) in a fraction of the time.  Run by
 `make bench-vs-torch [EXP="a b"] [THREADS=2]`.
 """
 
@@ -335,6 +337,57 @@ def memory_row(exp, binary, a):
     return {"experiment": exp, "mem_ours_mib": ours, "mem_torch_mib": th, "mem_ratio": ours / th}
 
 
+def latency_row(exp, binary, a):
+    """--latency-only: batch-1 inference latency of each side (PyTorch in a
+    child process, in its better layout)."""
+    b1 = run_binary(binary, a.threads, "--batch-size", 1, "--no-train", "--warmup-runs", 20,
+                    "--benchmark-runs", a.runs_b1)
+    out, _ = run_measured([sys.executable, os.path.abspath(__file__), "--torch-latency",
+                           "--threads", str(a.threads), "--runs-b1", str(a.runs_b1), exp])
+    th = json.loads(out)
+    ours = b1["results"][0]["latency_ms"]
+    return {"experiment": exp, "b1_ms_ours": ours["mean"], "b1_p90_ours": ours["p90"],
+            "b1_ms_torch": th["b1_mean_ms"], "b1_p90_torch": th["b1_p90_ms"],
+            "b1_ratio": th["b1_mean_ms"] / ours["mean"], "b1_format": th["b1_format"]}
+
+
+def torch_latency(block, position, a):
+    deploy_model = deploy.deploy_form(scaffold.build(block, position))
+    best = {}
+    for name, fmt in FORMATS:
+        t = torch_inference(deploy_model, 1, fmt, 20, a.runs_b1)
+        if "b1_mean_ms" not in best or 1e3 * statistics.mean(t) < best["b1_mean_ms"]:
+            best.update(b1_mean_ms=1e3 * statistics.mean(t), b1_p90_ms=1e3 * p90(t), b1_format=name)
+    return best
+
+
+LATENCY_COLUMNS = [("experiment", "experiment"), ("b1_ms_ours", "b1 ms ours"),
+                   ("b1_p90_ours", "p90"), ("b1_ms_torch", "b1 ms torch"),
+                   ("b1_p90_torch", "p90"), ("b1_ratio", "torch/ours"),
+                   ("b1_format", "torch layout")]
+
+
+def latency_line(rows):
+    key, what, median_target, floor = SPEED_TARGETS[2]
+    median = statistics.median(r[key] for r in rows)
+    low = min(rows, key=lambda r: r[key])
+    return ("%s: median %.2fx (target >= %.1fx: %s), lowest %.2fx %s (target >= %.1fx: %s)"
+            % (what, median, median_target, met(median >= median_target), low[key],
+               low["experiment"], floor, met(low[key] >= floor)))
+
+
+# --memory-only and --latency-only: one measurement per experiment, its
+# columns, its summary line, the title of its table and its progress line
+ONE_FIGURE = {
+    "memory": (memory_row, MEMORY_COLUMNS, memory_line, "training memory",
+               lambda r: "train256 peak RSS %.0f vs %.0f MiB: %.2fx"
+               % (r["mem_ours_mib"], r["mem_torch_mib"], r["mem_ratio"])),
+    "latency": (latency_row, LATENCY_COLUMNS, latency_line, "batch-1 latency",
+                lambda r: "b1 %.3f vs %.3f ms: %.2fx"
+                % (r["b1_ms_ours"], r["b1_ms_torch"], r["b1_ratio"])),
+}
+
+
 def write_outputs(prefix, rows, lines, columns=COLUMNS, title="BlockZoo-C vs PyTorch (CPU)"):
     os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
     tmp = prefix + ".csv.tmp"
@@ -381,9 +434,15 @@ def main():
                     help="output prefix (.csv, .md)")
     ap.add_argument("--memory-only", action="store_true",
                     help="only the peak-memory column (about 25 s an experiment)")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="only the batch-1 latency columns (about 3 s an experiment)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--torch-memory", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--torch-latency", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.memory_only and a.latency_only:
+        ap.error("--memory-only and --latency-only exclude each other")
+    only = "memory" if a.memory_only else "latency" if a.latency_only else None
     torch.set_num_threads(a.threads)
     if a.torch_worker:
         block, position = scaffold.parse_experiment(a.experiments[0])
@@ -392,6 +451,9 @@ def main():
     if a.torch_memory:
         torch_training_memory(*scaffold.parse_experiment(a.experiments[0]))
         return
+    if a.torch_latency:
+        print(json.dumps(torch_latency(*scaffold.parse_experiment(a.experiments[0]), a)))
+        return
     exps = a.experiments or subprocess.run(["make", "-s", "list"], cwd=ROOT, check=True,
                                            stdout=subprocess.PIPE).stdout.decode().split()
     rows, dense, peak, kernels = [], [], 0.0, ""
@@ -399,15 +461,14 @@ def main():
         scaffold.parse_experiment(exp)  # an unknown name fails before any work
         log("[%d/%d] %s: building" % (i, len(exps), exp))
         subprocess.run(["make", "-s", "EXP=" + exp], cwd=ROOT, check=True)
-        if a.memory_only:
-            rows.append(memory_row(exp, os.path.join(ROOT, "build", exp, exp), a))
-            log("    train256 peak RSS %.0f vs %.0f MiB: %.2fx" % (
-                rows[-1]["mem_ours_mib"], rows[-1]["mem_torch_mib"], rows[-1]["mem_ratio"]))
-            lines = [memory_line(rows)]
+        if only:
+            measure, columns, summary, title, progress = ONE_FIGURE[only]
+            rows.append(measure(exp, os.path.join(ROOT, "build", exp, exp), a))
+            log("    " + progress(rows[-1]))
+            lines = [summary(rows)]
             if i < len(exps):
                 lines.insert(0, "partial: %d of %d experiments" % (i, len(exps)))
-            write_outputs(a.output, rows, lines, MEMORY_COLUMNS,
-                          "BlockZoo-C vs PyTorch (CPU): training memory")
+            write_outputs(a.output, rows, lines, columns, "BlockZoo-C vs PyTorch (CPU): " + title)
             continue
         log("[%d/%d] %s: ours" % (i, len(exps), exp))
         ours = bench_ours(os.path.join(ROOT, "build", exp, exp), a)
@@ -429,13 +490,13 @@ def main():
         write_outputs(a.output, rows, lines)
         write_outputs(a.output + "_dense_convs", dense, [dense_line], DENSE_COLUMNS,
                       "Dense 3x3 and 1x1 conv layers (batch-256 training step)")
-    columns = MEMORY_COLUMNS if a.memory_only else COLUMNS[:-1]
+    columns = ONE_FIGURE[only][1] if only else COLUMNS[:-1]
     print("\n".join(lines))
     print()
     print(" ".join("%-12s" % h[:12] for _, h in columns))
     for r in rows:
         print(" ".join("%-12s" % fmt(r[k])[:12] for k, _ in columns))
-    if a.memory_only:
+    if only:
         print("\nwritten: %s.csv, %s.md" % (a.output, a.output))
     else:
         print("\nwritten: %s.csv, %s.md, %s_dense_convs.csv, %s_dense_convs.md"
