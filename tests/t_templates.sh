@@ -40,41 +40,36 @@ for backend in reference optimised cuda; do
         awk '/^m4_define\(\[<bz_relu_kernels>\]/ { skip = 1 } skip && /^>\]\)/ { skip = 0; next } !skip' \
             "templates/$d/activation.m4" >"$T/templates/$d/activation.m4"
     done
-    if grep -q "bz_relu_kernels>\]" "$T/templates/$backend/activation.m4"; then
-        notok "$backend: the test could not remove bz_relu_kernels"
-    elif expand "$T/templates" 2>"$T/err"; then
-        notok "$backend: a template without bz_relu_kernels still builds"
-    else
-        check "$backend: a template without bz_relu_kernels fails: $(cat "$T/err")" \
-            grep -q "out.c:[0-9]*: error: macro bz_relu_kernels .* is not defined by the templates" "$T/err"
-    fi
+    # planted DONE WHAT ERROR: where the shell test DONE says the change to
+    # the copy of templates/ took, expanding with the copy fails with ERROR
+    planted() {
+        if ! eval "$1"; then
+            notok "$backend: the test could not make $2"
+        elif expand "$T/templates" 2>"$T/err"; then
+            notok "$backend: $2 still builds"
+        else
+            check "$backend: $2 fails: $(cat "$T/err")" grep -q "$3" "$T/err"
+        fi
+    }
+    planted "! grep -q 'bz_relu_kernels>\]' '$T/templates/$backend/activation.m4'" \
+        "a template without bz_relu_kernels" \
+        "out.c:[0-9]*: error: macro bz_relu_kernels .* is not defined by the templates"
     # a misspelt helper: the relu template calls bz_relu_helpr, defined nowhere
     rm -rf "$T/templates" && cp -r templates "$T/templates"
     file=$(grep -l '^m4_define(\[<bz_relu_kernels>\]' "templates/$backend"/*.m4 | head -n 1)
     sed 's/^m4_define(\[<bz_relu_kernels>\], \[</&bz_relu_helpr($@)/' "$file" \
         >"$T/templates/$backend/$(basename "$file")"
-    if ! grep -q bz_relu_helpr "$T/templates/$backend/$(basename "$file")"; then
-        notok "$backend: the test could not plant bz_relu_helpr"
-    elif expand "$T/templates" 2>"$T/err"; then
-        notok "$backend: a template calling the misspelt bz_relu_helpr still builds"
-    else
-        check "$backend: a misspelt helper macro fails: $(cat "$T/err")" \
-            grep -q "out.c:[0-9]*: error: bz_relu_helpr is neither expanded" "$T/err"
-    fi
+    planted "grep -q bz_relu_helpr '$T/templates/$backend/$(basename "$file")'" \
+        "a template calling the misspelt bz_relu_helpr" \
+        "out.c:[0-9]*: error: bz_relu_helpr is neither expanded"
     # a kernel macro's name in a comment of another template: m4 expands it
     # with no arguments, a function named "_forward" in the output
     rm -rf "$T/templates" && cp -r templates "$T/templates"
     bn=templates/$backend/batchnorm2d.m4
     sed 's|^m4_define(\[<bz_batchnorm2d_kernels>\], \[<|&/* see bz_relu_kernels */|' "$bn" \
         >"$T/$bn"
-    if ! grep -q '/\* see bz_relu_kernels' "$T/$bn"; then
-        notok "$backend: the test could not plant the macro name in a comment"
-    elif expand "$T/templates" 2>"$T/err"; then
-        notok "$backend: a macro expanded without arguments still builds"
-    else
-        check "$backend: a macro expanded without arguments fails: $(cat "$T/err")" \
-            grep -q "out.c:[0-9]*: error: function _[a-z_]* has no name before its suffix" "$T/err"
-    fi
+    planted "grep -q 'see bz_relu_kernels' '$T/$bn'" "a macro expanded without arguments" \
+        "out.c:[0-9]*: error: function _[a-z_]* has no name before its suffix"
     # every kernel macro of the operator table is defined by this backend
     {
         echo 'm4_changequote([<, >])m4_dnl'
