@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <math.h>
 
+#include "bz_erf.h"
 #include "bz_winograd.h"
 
 #if defined(_OPENMP)
