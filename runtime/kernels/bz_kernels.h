@@ -34,6 +34,13 @@ static inline float bz_silu_derivative(float x)
 }
 
 #if defined(__AVX512F__)
+/* The lanes of a 16-lane block that hold the `left` elements still to do
+ * (all 16 from 16 on): a loop's masked last block. */
+static inline __mmask16 bz_first_lanes(long left)
+{
+    return left < 16 ? (__mmask16)((1u << left) - 1) : (__mmask16)0xffff;
+}
+
 /* The lane indices that give lane l of a 16-lane block lane
  * (l / per) * stride + k of its source: for a grouped conv's 16 output
  * channels (per = G_OUT outputs, stride = G_IN inputs per group), input k

@@ -43,7 +43,7 @@ static void $1_forward(const float *x, float *y, int batch)
     long n = (long)batch * $2;
     #pragma omp parallel for schedule(static)
     for (long i = 0; i < n; i += 16) {
-        __mmask16 lanes = n - i < 16 ? (__mmask16)((1u << (n - i)) - 1) : (__mmask16)0xffff;
+        __mmask16 lanes = bz_first_lanes(n - i);
         _mm512_mask_storeu_ps(y + i, lanes, $3(_mm512_maskz_loadu_ps(lanes, x + i)));
     }
 }>])m4_dnl
@@ -55,7 +55,7 @@ static void $1_backward(const float *x, const float *dy, float *dx, int accumula
     long n = (long)batch * $2;
     #pragma omp parallel for schedule(static)
     for (long i = 0; i < n; i += 16) {
-        __mmask16 lanes = n - i < 16 ? (__mmask16)((1u << (n - i)) - 1) : (__mmask16)0xffff;
+        __mmask16 lanes = bz_first_lanes(n - i);
         __m512 d = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, dy + i),
                                  $3(_mm512_maskz_loadu_ps(lanes, x + i)));
         if (accumulate_dx)
