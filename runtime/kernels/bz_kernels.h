@@ -33,6 +33,38 @@ static inline float bz_silu_derivative(float x)
     return s * (1.0f + x * (1.0f - s));
 }
 
+/* The phases of a strided conv's input gradient (conv2d_tiled.m4): along
+ * one axis, the input pixels h with (h + pad - residue) % stride == 0 meet
+ * the kernel taps residue, residue + stride, ... only. */
+/* how many taps a phase has (0 where the stride exceeds the kernel) */
+static inline int bz_phase_taps(int residue, int kernel, int stride)
+{
+    return residue < kernel ? (kernel - residue + stride - 1) / stride : 0;
+}
+
+/* the taps of the phases before it: where its taps start in a packing
+ * phase after phase */
+static inline int bz_phase_taps_before(int residue, int kernel, int stride)
+{
+    int taps = 0;
+    for (int r = 0; r < residue; r++)
+        taps += bz_phase_taps(r, kernel, stride);
+    return taps;
+}
+
+/* its first input pixel */
+static inline int bz_phase_first_pixel(int residue, int pad, int stride)
+{
+    return ((residue - pad) % stride + stride) % stride;
+}
+
+/* its input pixels among `size` */
+static inline int bz_phase_pixels(int residue, int pad, int stride, int size)
+{
+    int first = bz_phase_first_pixel(residue, pad, stride);
+    return first < size ? (size - first + stride - 1) / stride : 0;
+}
+
 #if defined(__AVX512F__)
 /* The lanes of a 16-lane block that hold the `left` elements still to do
  * (all 16 from 16 on): a loop's masked last block. */

@@ -56,7 +56,9 @@ m4_dnl channel, NV weight loads and R broadcasts feed R * NV FMAs.
 m4_dnl Without padding, x is its own padded copy and `buffer` is unused.
 m4_dnl prefix_USABLE says whether the shapes and the workspace allow it.
 m4_dnl bz_conv2d_tiled_tile(the same arguments): the register block, the
-m4_dnl sizes and prefix_tile alone, for callers with loops of their own.
+m4_dnl sizes and prefix_tile alone, for callers with loops of their own
+m4_dnl (the strided input gradient: kh x kw taps of its own, its outputs
+m4_dnl at yoff[p] instead of consecutive pixels).
 m4_define([<bz_conv2d_tiled_tile>], [<
 bz_tiled_register_block([<$1>], $5)
 enum { $1_HP = $3 + 2 * ($11), $1_WP = $4 + 2 * ($11),
@@ -64,26 +66,32 @@ enum { $1_HP = $3 + 2 * ($11), $1_WP = $4 + 2 * ($11),
        $1_PCHUNK = ($13 - $1_WEIGHTS) / $1_PADDED,
        $1_USABLE = $5 % 16 == 0 && ($11 ? $1_PCHUNK >= 1 : $13 >= $1_WEIGHTS) };
 
-/* r (<= R, a constant where inlined) consecutive output pixels, which may
- * span rows: pixel p's window corner is xsample + off[p] in the padded
- * sample; y holds their outputs, one block of CB channels. */
+/* r (<= R, a constant where inlined) output pixels: pixel p's window
+ * corner is xsample + off[p] in the padded sample, its output (one block
+ * of CB channels) y + yoff[p], or y + p * COUT without yoff (consecutive
+ * pixels, which may span rows); the window is kh x kw taps (<= KH x KW)
+ * of wblock [kh][kw][CIN][CB]. */
 static inline __attribute__((always_inline)) void
 $1_tile(const float *xsample, const long *off, const float *wblock, const float *bias,
-        float *y, int r, int accumulate, int stream)
+        float *y, const long *yoff, int r, int kh, int kw, int accumulate, int stream)
 {
     enum { CIN = $2, COUT = $5, KH = $8, KW = $9, STRIDE = $10, WP = $1_WP, HAS_BIAS = $12,
            RELU = $14, NV = $1_NV, CB = $1_CB, R = $1_R };
     __m512 acc[R][NV];
+    float *yp[R];
+    #pragma GCC unroll 24
+    for (int p = 0; p < R; p++)
+        yp[p] = y + (yoff ? yoff[p] : (long)p * COUT);
     #pragma GCC unroll 24
     for (int p = 0; p < R; p++)
         #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
-            acc[p][v] = accumulate && p < r ? _mm512_loadu_ps(y + (long)p * COUT + 16 * v)
+            acc[p][v] = accumulate && p < r ? _mm512_loadu_ps(yp[p] + 16 * v)
                       : HAS_BIAS ? _mm512_loadu_ps(bias + 16 * v) : _mm512_setzero_ps();
-    for (int i = 0; i < KH; i++)
-        for (int j = 0; j < KW; j++) {
+    for (int i = 0; i < kh; i++)
+        for (int j = 0; j < kw; j++) {
             const float *xq = xsample + ((long)i * WP + j) * CIN;
-            const float *wq = wblock + (long)(i * KW + j) * CIN * CB;
+            const float *wq = wblock + (long)(i * kw + j) * CIN * CB;
             for (int ci = 0; ci < CIN; ci++) {
                 __m512 wv[NV];
                 #pragma GCC unroll 4
@@ -109,9 +117,9 @@ $1_tile(const float *xsample, const long *off, const float *wblock, const float 
             if (RELU)
                 acc[p][v] = _mm512_max_ps(acc[p][v], _mm512_setzero_ps());
             if (stream)
-                _mm512_stream_ps(y + (long)p * COUT + 16 * v, acc[p][v]);
+                _mm512_stream_ps(yp[p] + 16 * v, acc[p][v]);
             else
-                _mm512_storeu_ps(y + (long)p * COUT + 16 * v, acc[p][v]);
+                _mm512_storeu_ps(yp[p] + 16 * v, acc[p][v]);
         }
     }
     if (stream)
@@ -151,9 +159,11 @@ static void $1_run(const float *x, const float *wp, const float *b, float *y, fl
                     const float *bias = HAS_BIAS ? b + blk * CB : NULL;
                     float *yt = y + ((long)(n0 + n) * HO * WO + q0) * COUT + blk * CB;
                     if (r == R)
-                        $1_tile(xsample, off, wblock, bias, yt, R, accumulate, stream);
+                        $1_tile(xsample, off, wblock, bias, yt, NULL, R, KH, KW, accumulate,
+                                stream);
                     else
-                        $1_tile(xsample, off, wblock, bias, yt, r, accumulate, stream);
+                        $1_tile(xsample, off, wblock, bias, yt, NULL, r, KH, KW, accumulate,
+                                stream);
                 }
     }
 }>])m4_dnl
@@ -303,9 +313,103 @@ static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspac
                 dw[((long)co * KHW + k) * CIN + ci] = dwp[((long)k * CIN + ci) * COUT + co];
 }>])m4_dnl
 m4_dnl
-m4_dnl The backward: dw by the tiled reduction; dx by the tiled core on dy
-m4_dnl where the stride is 1 and CIN is 16n (weights flipped and
-m4_dnl transposed, padding KH - 1 - PAD), else by dcol = dy w and col2im.
+m4_dnl bz_conv2d_tiled_phase_dgrad(name, the 13 kernel arguments): the input
+m4_dnl gradient of a strided conv with 16n input channels, phase by phase.
+m4_dnl The input pixels of rows h = S a + bz_phase_first_pixel(ri) and
+m4_dnl columns w = S b + bz_phase_first_pixel(rj) meet only the taps
+m4_dnl i = ri + S m, j = rj + S m' (runtime/kernels/bz_kernels.h): their
+m4_dnl gradient is a stride-1 correlation of dy with those taps flipped,
+m4_dnl run on the tiled core's prefix_tile (outputs S pixels apart) over
+m4_dnl dy padded by PAD, enough for every phase's window.
+m4_dnl name_phase_pack(w, wp) packs the weights, name_phase_run(dy, wp, dx,
+m4_dnl buffer, batch, accumulate) computes dx (+)= the gradient.
+m4_define([<bz_conv2d_tiled_phase_dgrad>], [<
+/* dy's padding: rows above for the first pixels' windows (the taps of the
+ * fullest phase less one), below for the last pixels' */
+enum { $1_ph_TOP = ($8 + $10 - 1) / $10 - 1, $1_ph_LEFT = ($9 + $10 - 1) / $10 - 1,
+       $1_ph_BOTTOM = ($3 - 1 + $11) / $10 - ($6 - 1), $1_ph_RIGHT = ($4 - 1 + $11) / $10 - ($7 - 1),
+       $1_ph_ROWS = $1_ph_TOP > $1_ph_BOTTOM ? $1_ph_TOP : $1_ph_BOTTOM,
+       $1_ph_COLS = $1_ph_LEFT > $1_ph_RIGHT ? $1_ph_LEFT : $1_ph_RIGHT,
+       $1_ph_PAD = $1_ph_ROWS > $1_ph_COLS ? $1_ph_ROWS : $1_ph_COLS };
+bz_conv2d_tiled_tile([<$1_ph>], $5, $6, $7, $2, $3, $4, $8, $9, 1, $1_ph_PAD, 0, $15, 0)
+
+bz_conv2d_pad_helper([<$1_ph>], $5, $6, $7, $1_ph_PAD)
+
+/* w [COUT][KH][KW][CIN] -> [CIN / CB][KH * KW][COUT][CB], phase (ri, rj)
+ * after phase, each phase's taps (a, b) flipped: (ri + S (mh - 1 - a),
+ * rj + S (mw - 1 - b)) */
+static void $1_phase_pack(const float *w, float *wp)
+{
+    enum { CIN = $2, COUT = $5, KH = $8, KW = $9, S = $10, CB = $1_ph_CB };
+    #pragma omp parallel for schedule(static)
+    for (int ci = 0; ci < CIN; ci++)
+        for (int ri = 0; ri < S; ri++)
+            for (int rj = 0; rj < S; rj++) {
+                int mh = bz_phase_taps(ri, KH, S), mw = bz_phase_taps(rj, KW, S);
+                int first = bz_phase_taps_before(ri, KH, S) * KW + mh * bz_phase_taps_before(rj, KW, S);
+                for (int a = 0; a < mh; a++)
+                    for (int b = 0; b < mw; b++)
+                        for (int co = 0; co < COUT; co++) {
+                            int i = ri + S * (mh - 1 - a), j = rj + S * (mw - 1 - b);
+                            long tap = (long)(ci / CB) * KH * KW + first + a * mw + b;
+                            wp[(tap * COUT + co) * CB + ci % CB] =
+                                w[(((long)co * KH + i) * KW + j) * CIN + ci];
+                        }
+            }
+}
+
+static void $1_phase_run(const float *dy, const float *wp, float *dx, float *buffer, int batch,
+                         int accumulate)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9, S = $10,
+           P = $11, PAD = $1_ph_PAD, HP = $1_ph_HP, WP = $1_ph_WP, CB = $1_ph_CB, R = $1_ph_R,
+           BLOCKS = CIN / CB, TILES = (((H + S - 1) / S) * ((W + S - 1) / S) + R - 1) / R,
+           PCHUNK = $1_ph_PCHUNK < 1 ? 1 : $1_ph_PCHUNK };
+    int chunk = PAD ? PCHUNK : batch;
+    int stream = (long)batch * H * W * CIN > BZ_STREAM_FLOATS;
+    for (int n0 = 0; n0 < batch; n0 += chunk) {
+        int samples = batch - n0 < chunk ? batch - n0 : chunk;
+        const float *dyp = $1_ph_padded(dy + (long)n0 * HO * WO * COUT, buffer, samples);
+        #pragma omp parallel for collapse(4) schedule(static)
+        for (int n = 0; n < samples; n++)
+            for (int blk = 0; blk < BLOCKS; blk++)
+                for (int phase = 0; phase < S * S; phase++)
+                    for (int t = 0; t < TILES; t++) {
+                        int ri = phase / S, rj = phase % S;
+                        int h0 = bz_phase_first_pixel(ri, P, S), w0 = bz_phase_first_pixel(rj, P, S);
+                        int cols = bz_phase_pixels(rj, P, S, W);
+                        int pixels = bz_phase_pixels(ri, P, S, H) * cols;
+                        int q0 = t * R, r = pixels - q0 < R ? pixels - q0 : R;
+                        if (r <= 0)
+                            continue;
+                        int mh = bz_phase_taps(ri, KH, S), mw = bz_phase_taps(rj, KW, S);
+                        long off[R], yoff[R];
+                        for (int p = 0; p < R; p++) {
+                            int q = q0 + (p < r ? p : 0), h = h0 + S * (q / cols),
+                                w = w0 + S * (q % cols);
+                            int top = (h + P - ri) / S - mh + 1 + PAD,
+                                left = (w + P - rj) / S - mw + 1 + PAD;
+                            off[p] = ((long)top * WP + left) * COUT;
+                            yoff[p] = ((long)h * W + w) * CIN;
+                        }
+                        int first = bz_phase_taps_before(ri, KH, S) * KW +
+                                    mh * bz_phase_taps_before(rj, KW, S);
+                        const float *dysample = dyp + (long)n * HP * WP * COUT;
+                        const float *wblock = wp + ((long)blk * KH * KW + first) * COUT * CB;
+                        float *dxn = dx + (long)(n0 + n) * H * W * CIN + blk * CB;
+                        if (r == R)
+                            $1_ph_tile(dysample, off, wblock, NULL, dxn, yoff, R, mh, mw,
+                                       accumulate, stream);
+                        else
+                            $1_ph_tile(dysample, off, wblock, NULL, dxn, yoff, r, mh, mw,
+                                       accumulate, stream);
+                    }
+    }
+}>])m4_dnl
+m4_dnl
+m4_dnl The backward: dw by the tiled reduction; dx, where CIN is 16n, by the
+m4_dnl tiled core on dy (stride 1: weights flipped and transposed, padding
+m4_dnl KH - 1 - PAD; strided: phase by phase), else by dcol = dy w and col2im.
 m4_define([<bz_conv2d_tiled_backward_body>], [<
 bz_conv2d_col2im_helper($@)
 bz_tiled_register_block([<$1_wg>], $5)
@@ -313,6 +417,7 @@ enum { $1_wg_WEIGHTS = $8 * $9 * $2 * $5 };
 bz_conv2d_tiled_wgrad($@)
 bz_conv2d_tiled_core([<$1_dgrad>], $5, $6, $7, $2, $3, $4, $8, $9, 1, $8 - 1 - $11, 0,
                      $15, 0)
+bz_conv2d_tiled_phase_dgrad($@)
 
 /* w [COUT][KH][KW][CIN] -> the input gradient's [CIN / CB][KH][KW][COUT][CB],
  * tap (i, j) taking the weights of tap (KH-1-i, KW-1-j) */
@@ -333,12 +438,16 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
            HAS_BIAS = $13, CHUNK = $14, TILED_DX = $10 == 1 && $1_dgrad_USABLE,
+           PHASED_DX = $10 > 1 && $1_ph_USABLE,
            POINTWISE = $8 == 1 && $9 == 1 && $10 == 1 && $11 == 0 };
     long M = (long)batch * HO * WO;
     $1_wgrad(x, dy, dw, workspace, batch);
     if (dx && TILED_DX) {
         $1_pack_flipped(w, workspace);
         $1_dgrad_run(dy, workspace, NULL, dx, workspace + $1_dgrad_WEIGHTS, batch, accumulate_dx);
+    } else if (dx && PHASED_DX) {
+        $1_phase_pack(w, workspace);
+        $1_phase_run(dy, workspace, dx, workspace + $1_ph_WEIGHTS, batch, accumulate_dx);
     } else if (dx && POINTWISE) {
         /* dx[M][CIN] (+)= dy w */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, CIN, COUT, 1.0f, dy, COUT,

@@ -214,9 +214,9 @@ static void $1_products(const float *v, const float *u, float *m, long tiles)
                 const float *ublock = u + (long)p * CIN * COUT + (long)blk * CIN * CB;
                 float *mq = m + ((long)p * tiles + q0) * COUT + blk * CB;
                 if (r == R)
-                    $1_tile(vq, off, ublock, NULL, mq, R, 0, 0);
+                    $1_tile(vq, off, ublock, NULL, mq, NULL, R, 1, 1, 0, 0);
                 else
-                    $1_tile(vq, off, ublock, NULL, mq, r, 0, 0);
+                    $1_tile(vq, off, ublock, NULL, mq, NULL, r, 1, 1, 0, 0);
             }
 }>])m4_dnl
 m4_dnl

@@ -50,6 +50,12 @@ m4_dnl tiled input gradients (stride 1, 16n input channels): same, valid, 5x5
 bz_conv_case([<tiled_dx>], [<tiled>], 2, 16, 5, 7, 16, 5, 7, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1)
 bz_conv_case([<tiled_dx_valid>], [<tiled>], 2, 32, 6, 7, 16, 4, 5, 3, 3, 1, 0, 1, 0, 2, [<direct>], 1)
 bz_conv_case([<tiled_dx_k5>], [<tiled>], 2, 16, 5, 6, 32, 5, 6, 5, 5, 1, 2, 1, 0, 2, [<direct>], 1)
+m4_dnl ... strided, phase by phase: odd rows, whole and partial 64-channel
+m4_dnl pixel tiles, a 1x1 kernel (phases without taps), 5x5 stride 3
+bz_conv_case([<tiled_dx_s2>], [<tiled>], 2, 16, 9, 8, 32, 5, 4, 3, 3, 2, 1, 1, 0, 3, [<direct>], 1)
+bz_conv_case([<tiled_dx_s2_nv4>], [<tiled>], 3, 64, 6, 7, 16, 3, 4, 3, 3, 2, 1, 1, 1, 2, [<direct>], 1)
+bz_conv_case([<tiled_dx_s2_k1>], [<tiled>], 2, 32, 7, 6, 16, 4, 3, 1, 1, 2, 0, 1, 1, 2, [<direct>], 1)
+bz_conv_case([<tiled_dx_s3_k5>], [<tiled>], 2, 16, 10, 11, 16, 4, 4, 5, 5, 3, 2, 1, 0, 2, [<direct>], 1)
 m4_dnl tiled pointwise (input read in place): tiled input gradient with 16n
 m4_dnl input channels, else one GEMM; the chunk holds the packed weights
 bz_conv_case([<pw_tiled>], [<pointwise_tiled>], 2, 16, 5, 7, 16, 5, 7, 1, 1, 1, 0, 1, 0, 1, [<gemm>], 1)
@@ -187,6 +193,10 @@ bz_table_entry([<tiled_k5_case>])
 bz_table_entry([<tiled_dx_case>])
 bz_table_entry([<tiled_dx_valid_case>])
 bz_table_entry([<tiled_dx_k5_case>])
+bz_table_entry([<tiled_dx_s2_case>])
+bz_table_entry([<tiled_dx_s2_nv4_case>])
+bz_table_entry([<tiled_dx_s2_k1_case>])
+bz_table_entry([<tiled_dx_s3_k5_case>])
 bz_table_entry([<pw_tiled_case>])
 bz_table_entry([<pw_tiled_nv4_case>])
 bz_table_entry([<pw_tiled_nv3_case>])
