@@ -15,26 +15,39 @@ m4_dnl copies samples of x [B][h][w][cin] into xp [B][h + 2 pad][w + 2 pad][cin]
 m4_dnl the border zero, shared among the threads of the enclosing parallel
 m4_dnl region (an orphaned `omp for`, ending in its barrier).
 m4_dnl bz_conv2d_pad_helper(the same): also prefix_padded, which returns the
-m4_dnl padded samples: that copy in `buffer`, or x itself where pad is 0.
+m4_dnl padded samples: that copy in `buffer`, or x itself where pad is 0;
+m4_dnl and prefix_pad_sample, which copies one sample in the calling thread.
 m4_define([<bz_conv2d_pad_rows_helper>], [<
+/* padded row h of a sample, from the sample's x */
+static inline void $1_pad_row(const float *x, float *xp, int h)
+{
+    enum { CIN = $2, H = $3, W = $4, PAD = $5, WP = $4 + 2 * ($5) };
+    float *dst = xp + (long)h * WP * CIN;
+    int ih = h - PAD;
+    if (ih < 0 || ih >= H) {
+        memset(dst, 0, sizeof(float) * WP * CIN);
+        return;
+    }
+    memset(dst, 0, sizeof(float) * PAD * CIN);
+    memcpy(dst + PAD * CIN, x + (long)ih * W * CIN, sizeof(float) * W * CIN);
+    memset(dst + (PAD + W) * CIN, 0, sizeof(float) * PAD * CIN);
+}
+
 static void $1_pad_rows(const float *x, float *xp, int samples)
 {
-    enum { CIN = $2, H = $3, W = $4, PAD = $5, HP = $3 + 2 * ($5), WP = $4 + 2 * ($5) };
+    enum { CIN = $2, H = $3, W = $4, HP = $3 + 2 * ($5), WP = $4 + 2 * ($5) };
     #pragma omp for collapse(2) schedule(static)
     for (int n = 0; n < samples; n++)
-        for (int h = 0; h < HP; h++) {
-            float *dst = xp + ((long)n * HP + h) * WP * CIN;
-            int ih = h - PAD;
-            if (ih < 0 || ih >= H) {
-                memset(dst, 0, sizeof(float) * WP * CIN);
-                continue;
-            }
-            memset(dst, 0, sizeof(float) * PAD * CIN);
-            memcpy(dst + PAD * CIN, x + ((long)n * H + ih) * W * CIN, sizeof(float) * W * CIN);
-            memset(dst + (PAD + W) * CIN, 0, sizeof(float) * PAD * CIN);
-        }
+        for (int h = 0; h < HP; h++)
+            $1_pad_row(x + (long)n * H * W * CIN, xp + (long)n * HP * WP * CIN, h);
 }>])m4_dnl
 m4_define([<bz_conv2d_pad_helper>], [<bz_conv2d_pad_rows_helper($@)
+
+static __attribute__((unused)) void $1_pad_sample(const float *x, float *xp)
+{
+    for (int h = 0; h < $3 + 2 * ($5); h++)
+        $1_pad_row(x, xp, h);
+}
 
 static const float *$1_padded(const float *x, float *buffer, int samples)
 {
@@ -129,42 +142,64 @@ m4_define([<bz_conv2d_tiled_core>], [<bz_conv2d_tiled_tile($@)
 
 bz_conv2d_pad_helper([<$1>], $2, $3, $4, $11)
 
+/* tile t of output block blk of one sample: xsample padded, ysample its
+ * output */
+static inline __attribute__((always_inline)) void
+$1_tile_at(const float *xsample, const float *wp, const float *b, float *ysample, int blk, int t,
+           int accumulate, int stream)
+{
+    enum { CIN = $2, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9, STRIDE = $10, WP = $1_WP,
+           HAS_BIAS = $12, CB = $1_CB, R = $1_R };
+    int q0 = t * R, r = HO * WO - q0 < R ? HO * WO - q0 : R;
+    long off[R];
+    for (int p = 0; p < R; p++) {
+        int q = q0 + (p < r ? p : 0);
+        off[p] = ((long)(q / WO) * STRIDE * WP + (long)(q % WO) * STRIDE) * CIN;
+    }
+    const float *wblock = wp + (long)blk * KH * KW * CIN * CB;
+    const float *bias = HAS_BIAS ? b + blk * CB : NULL;
+    float *yt = ysample + (long)q0 * COUT + blk * CB;
+    if (r == R)
+        $1_tile(xsample, off, wblock, bias, yt, NULL, R, KH, KW, accumulate, stream);
+    else
+        $1_tile(xsample, off, wblock, bias, yt, NULL, r, KH, KW, accumulate, stream);
+}
+
 static void $1_run(const float *x, const float *wp, const float *b, float *y, float *buffer,
                    int batch, int accumulate)
 {
-    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, HP = $1_HP, WP = $1_WP, HAS_BIAS = $12, CB = $1_CB,
-           R = $1_R, BLOCKS = COUT / CB, TILES = (HO * WO + R - 1) / R,
-           PCHUNK = $1_PCHUNK < 1 ? 1 : $1_PCHUNK };
-    int chunk = PAD ? PCHUNK : batch;
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, PAD = $11,
+           PADDED = $1_PADDED, CB = $1_CB, R = $1_R, BLOCKS = COUT / CB,
+           TILES = (HO * WO + R - 1) / R, PCHUNK = $1_PCHUNK < 1 ? 1 : $1_PCHUNK };
     /* an output larger than the L3 is written around the caches (it will
      * be read back from memory anyway), saving the line fills of its
      * stores; the streaming stores need 64-byte aligned rows */
     int stream = COUT % 16 == 0 && (long)batch * HO * WO * COUT > BZ_STREAM_FLOATS;
+    int threads = omp_get_max_threads();
+    if (PAD && batch >= 2 * threads && PCHUNK >= threads) {
+        /* a sample per task: its thread pads it into a slot of its own,
+         * where it stays in L2 while all the sample's tiles read it */
+        #pragma omp parallel for schedule(static)
+        for (int n = 0; n < batch; n++) {
+            float *xp = buffer + (long)omp_get_thread_num() * PADDED;
+            $1_pad_sample(x + (long)n * H * W * CIN, xp);
+            for (int blk = 0; blk < BLOCKS; blk++)
+                for (int t = 0; t < TILES; t++)
+                    $1_tile_at(xp, wp, b, y + (long)n * HO * WO * COUT, blk, t, accumulate,
+                               stream);
+        }
+        return;
+    }
+    int chunk = PAD ? PCHUNK : batch;
     for (int n0 = 0; n0 < batch; n0 += chunk) {
         int samples = batch - n0 < chunk ? batch - n0 : chunk;
         const float *xp = $1_padded(x + (long)n0 * H * W * CIN, buffer, samples);
         #pragma omp parallel for collapse(3) schedule(static)
         for (int n = 0; n < samples; n++)
             for (int blk = 0; blk < BLOCKS; blk++)  /* a thread's tasks share a block */
-                for (int t = 0; t < TILES; t++) {
-                    int q0 = t * R, r = HO * WO - q0 < R ? HO * WO - q0 : R;
-                    long off[R];
-                    for (int p = 0; p < R; p++) {
-                        int q = q0 + (p < r ? p : 0);
-                        off[p] = ((long)(q / WO) * STRIDE * WP + (long)(q % WO) * STRIDE) * CIN;
-                    }
-                    const float *xsample = xp + (long)n * HP * WP * CIN;
-                    const float *wblock = wp + (long)blk * KH * KW * CIN * CB;
-                    const float *bias = HAS_BIAS ? b + blk * CB : NULL;
-                    float *yt = y + ((long)(n0 + n) * HO * WO + q0) * COUT + blk * CB;
-                    if (r == R)
-                        $1_tile(xsample, off, wblock, bias, yt, NULL, R, KH, KW, accumulate,
-                                stream);
-                    else
-                        $1_tile(xsample, off, wblock, bias, yt, NULL, r, KH, KW, accumulate,
-                                stream);
-                }
+                for (int t = 0; t < TILES; t++)
+                    $1_tile_at(xp + (long)n * PADDED, wp, b,
+                               y + (long)(n0 + n) * HO * WO * COUT, blk, t, accumulate, stream);
     }
 }>])m4_dnl
 m4_dnl
@@ -358,15 +393,61 @@ static void $1_phase_pack(const float *w, float *wp)
             }
 }
 
+/* tile t of phase (ri, rj) (phase = ri S + rj), block blk, of one sample:
+ * dysample padded, dxsample its input gradient */
+static inline __attribute__((always_inline)) void
+$1_phase_tile_at(const float *dysample, const float *wp, float *dxsample, int blk, int phase,
+                 int t, int accumulate, int stream)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, KH = $8, KW = $9, S = $10, P = $11,
+           PAD = $1_ph_PAD, WP = $1_ph_WP, CB = $1_ph_CB, R = $1_ph_R };
+    int ri = phase / S, rj = phase % S;
+    int h0 = bz_phase_first_pixel(ri, P, S), w0 = bz_phase_first_pixel(rj, P, S);
+    int cols = bz_phase_pixels(rj, P, S, W), pixels = bz_phase_pixels(ri, P, S, H) * cols;
+    int q0 = t * R, r = pixels - q0 < R ? pixels - q0 : R;
+    if (r <= 0)
+        return;
+    int mh = bz_phase_taps(ri, KH, S), mw = bz_phase_taps(rj, KW, S);
+    long off[R], yoff[R];
+    for (int p = 0; p < R; p++) {
+        int q = q0 + (p < r ? p : 0), h = h0 + S * (q / cols), w = w0 + S * (q % cols);
+        int top = (h + P - ri) / S - mh + 1 + PAD, left = (w + P - rj) / S - mw + 1 + PAD;
+        off[p] = ((long)top * WP + left) * COUT;
+        yoff[p] = ((long)h * W + w) * CIN;
+    }
+    int first = bz_phase_taps_before(ri, KH, S) * KW + mh * bz_phase_taps_before(rj, KW, S);
+    const float *wblock = wp + ((long)blk * KH * KW + first) * COUT * CB;
+    float *dxn = dxsample + blk * CB;
+    if (r == R)
+        $1_ph_tile(dysample, off, wblock, NULL, dxn, yoff, R, mh, mw, accumulate, stream);
+    else
+        $1_ph_tile(dysample, off, wblock, NULL, dxn, yoff, r, mh, mw, accumulate, stream);
+}
+
 static void $1_phase_run(const float *dy, const float *wp, float *dx, float *buffer, int batch,
                          int accumulate)
 {
-    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9, S = $10,
-           P = $11, PAD = $1_ph_PAD, HP = $1_ph_HP, WP = $1_ph_WP, CB = $1_ph_CB, R = $1_ph_R,
-           BLOCKS = CIN / CB, TILES = (((H + S - 1) / S) * ((W + S - 1) / S) + R - 1) / R,
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, S = $10, PAD = $1_ph_PAD,
+           PADDED = $1_ph_PADDED, CB = $1_ph_CB, R = $1_ph_R, BLOCKS = CIN / CB,
+           TILES = (((H + S - 1) / S) * ((W + S - 1) / S) + R - 1) / R,
            PCHUNK = $1_ph_PCHUNK < 1 ? 1 : $1_ph_PCHUNK };
-    int chunk = PAD ? PCHUNK : batch;
     int stream = (long)batch * H * W * CIN > BZ_STREAM_FLOATS;
+    int threads = omp_get_max_threads();
+    if (PAD && batch >= 2 * threads && PCHUNK >= threads) {
+        /* a sample per task, padded into its thread's slot (see _run) */
+        #pragma omp parallel for schedule(static)
+        for (int n = 0; n < batch; n++) {
+            float *dyp = buffer + (long)omp_get_thread_num() * PADDED;
+            $1_ph_pad_sample(dy + (long)n * HO * WO * COUT, dyp);
+            for (int blk = 0; blk < BLOCKS; blk++)
+                for (int phase = 0; phase < S * S; phase++)
+                    for (int t = 0; t < TILES; t++)
+                        $1_phase_tile_at(dyp, wp, dx + (long)n * H * W * CIN, blk, phase, t,
+                                         accumulate, stream);
+        }
+        return;
+    }
+    int chunk = PAD ? PCHUNK : batch;
     for (int n0 = 0; n0 < batch; n0 += chunk) {
         int samples = batch - n0 < chunk ? batch - n0 : chunk;
         const float *dyp = $1_ph_padded(dy + (long)n0 * HO * WO * COUT, buffer, samples);
@@ -374,36 +455,10 @@ static void $1_phase_run(const float *dy, const float *wp, float *dx, float *buf
         for (int n = 0; n < samples; n++)
             for (int blk = 0; blk < BLOCKS; blk++)
                 for (int phase = 0; phase < S * S; phase++)
-                    for (int t = 0; t < TILES; t++) {
-                        int ri = phase / S, rj = phase % S;
-                        int h0 = bz_phase_first_pixel(ri, P, S), w0 = bz_phase_first_pixel(rj, P, S);
-                        int cols = bz_phase_pixels(rj, P, S, W);
-                        int pixels = bz_phase_pixels(ri, P, S, H) * cols;
-                        int q0 = t * R, r = pixels - q0 < R ? pixels - q0 : R;
-                        if (r <= 0)
-                            continue;
-                        int mh = bz_phase_taps(ri, KH, S), mw = bz_phase_taps(rj, KW, S);
-                        long off[R], yoff[R];
-                        for (int p = 0; p < R; p++) {
-                            int q = q0 + (p < r ? p : 0), h = h0 + S * (q / cols),
-                                w = w0 + S * (q % cols);
-                            int top = (h + P - ri) / S - mh + 1 + PAD,
-                                left = (w + P - rj) / S - mw + 1 + PAD;
-                            off[p] = ((long)top * WP + left) * COUT;
-                            yoff[p] = ((long)h * W + w) * CIN;
-                        }
-                        int first = bz_phase_taps_before(ri, KH, S) * KW +
-                                    mh * bz_phase_taps_before(rj, KW, S);
-                        const float *dysample = dyp + (long)n * HP * WP * COUT;
-                        const float *wblock = wp + ((long)blk * KH * KW + first) * COUT * CB;
-                        float *dxn = dx + (long)(n0 + n) * H * W * CIN + blk * CB;
-                        if (r == R)
-                            $1_ph_tile(dysample, off, wblock, NULL, dxn, yoff, R, mh, mw,
-                                       accumulate, stream);
-                        else
-                            $1_ph_tile(dysample, off, wblock, NULL, dxn, yoff, r, mh, mw,
-                                       accumulate, stream);
-                    }
+                    for (int t = 0; t < TILES; t++)
+                        $1_phase_tile_at(dyp + (long)n * PADDED, wp,
+                                         dx + (long)(n0 + n) * H * W * CIN, blk, phase, t,
+                                         accumulate, stream);
     }
 }>])m4_dnl
 m4_dnl
