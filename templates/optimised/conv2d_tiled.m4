@@ -13,10 +13,10 @@ m4_define([<bz_tiled_register_block>], [<enum { $1_NV = ($2 / 16) % 4 == 0 ? 4 :
 m4_dnl bz_conv2d_pad_rows_helper(prefix, cin, h, w, pad): prefix_pad_rows
 m4_dnl copies samples of x [B][h][w][cin] into xp [B][h + 2 pad][w + 2 pad][cin],
 m4_dnl the border zero, shared among the threads of the enclosing parallel
-m4_dnl region (an orphaned `omp for`, ending in its barrier).
+m4_dnl region (an orphaned `omp for`, ending in its barrier); prefix_pad_sample
+m4_dnl copies one sample in the calling thread.
 m4_dnl bz_conv2d_pad_helper(the same): also prefix_padded, which returns the
-m4_dnl padded samples: that copy in `buffer`, or x itself where pad is 0;
-m4_dnl and prefix_pad_sample, which copies one sample in the calling thread.
+m4_dnl padded samples: that copy in `buffer`, or x itself where pad is 0.
 m4_define([<bz_conv2d_pad_rows_helper>], [<
 /* padded row h of a sample, from the sample's x */
 static inline void $1_pad_row(const float *x, float *xp, int h)
@@ -40,14 +40,14 @@ static void $1_pad_rows(const float *x, float *xp, int samples)
     for (int n = 0; n < samples; n++)
         for (int h = 0; h < HP; h++)
             $1_pad_row(x + (long)n * H * W * CIN, xp + (long)n * HP * WP * CIN, h);
-}>])m4_dnl
-m4_define([<bz_conv2d_pad_helper>], [<bz_conv2d_pad_rows_helper($@)
+}
 
 static __attribute__((unused)) void $1_pad_sample(const float *x, float *xp)
 {
     for (int h = 0; h < $3 + 2 * ($5); h++)
         $1_pad_row(x, xp, h);
-}
+}>])m4_dnl
+m4_define([<bz_conv2d_pad_helper>], [<bz_conv2d_pad_rows_helper($@)
 
 static const float *$1_padded(const float *x, float *buffer, int samples)
 {
@@ -336,16 +336,68 @@ m4_dnl dy, dw, workspace, batch) writes dw [COUT][KH][KW][CIN], summed in
 m4_dnl the workspace's dwp [KH * KW][CIN][COUT] (the padded sample after it).
 m4_define([<bz_conv2d_tiled_wgrad>], [<bz_conv2d_tiled_wgrad_sum($@)
 
+/* Each thread sums the weight gradient of its own samples (padded into
+ * its own slot, where they stay in L2) into its own dwp [KH * KW][CIN][COUT]
+ * at workspace + thread * WEIGHTS; `slots` returns 0 where the workspace
+ * holds fewer than a slot per thread. */
+static void $1_wgrad_own_samples(const float *x, const float *dy, float *workspace, int batch)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
+           STRIDE = $10, PAD = $11, HP = $3 + 2 * ($11), WP = $4 + 2 * ($11),
+           WEIGHTS = $1_wg_WEIGHTS, CB = $1_wg_CB, R = $1_wg_R, ROW_TAPS = $9 * $2,
+           TILES = (ROW_TAPS + R - 1) / R, BLOCKS = COUT / CB };
+    int threads = omp_get_max_threads();
+    #pragma omp parallel num_threads(threads)
+    {
+        int k = omp_get_thread_num();
+        float *dwp = workspace + (long)k * WEIGHTS;
+        float *padded = workspace + (long)threads * WEIGHTS + (long)k * HP * WP * CIN;
+        int n0 = (int)((long)batch * k / threads), n1 = (int)((long)batch * (k + 1) / threads);
+        for (int n = n0; n < n1; n++) {
+            const float *xp = x + (long)n * H * W * CIN;
+            if (PAD) {
+                $1_wg_pad_sample(xp, padded);
+                xp = padded;
+            }
+            for (int i = 0; i < KH; i++)
+                for (int t = 0; t < TILES; t++)
+                    for (int blk = 0; blk < BLOCKS; blk++) {
+                        int c0 = t * R, r = ROW_TAPS - c0 < R ? ROW_TAPS - c0 : R;
+                        const float *xtap = xp + (long)i * WP * CIN + c0;
+                        const float *dyn = dy + (long)n * HO * WO * COUT + blk * CB;
+                        float *out = dwp + ((long)i * ROW_TAPS + c0) * COUT + blk * CB;
+                        if (r == R)
+                            $1_wgrad_tile(xtap, dyn, out, R, HO, n == n0);
+                        else
+                            $1_wgrad_tile(xtap, dyn, out, r, HO, n == n0);
+                    }
+        }
+    }
+}
+
 static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspace, int batch)
 {
-    enum { CIN = $2, COUT = $5, KHW = $8 * $9 };
-    float *dwp = workspace;
-    $1_wgrad_sum(x, dy, dwp, workspace + $1_wg_WEIGHTS, batch, $6, 0);
+    enum { CIN = $2, COUT = $5, KHW = $8 * $9, WEIGHTS = $1_wg_WEIGHTS,
+           PADDED = $11 ? ($3 + 2 * ($11)) * ($4 + 2 * ($11)) * $2 : 0 };
+    int threads = omp_get_max_threads();
+    /* the threads' sums, added in thread order: the same result whatever
+     * the schedule */
+    int own = batch >= 2 * threads && (long)threads * (WEIGHTS + PADDED) <= $15;
+    if (own)
+        $1_wgrad_own_samples(x, dy, workspace, batch);
+    else
+        $1_wgrad_sum(x, dy, workspace, workspace + WEIGHTS, batch, $6, 0);
+    int slots = own ? threads : 1;
     #pragma omp parallel for schedule(static)
     for (int co = 0; co < COUT; co++)
         for (int k = 0; k < KHW; k++)
-            for (int ci = 0; ci < CIN; ci++)
-                dw[((long)co * KHW + k) * CIN + ci] = dwp[((long)k * CIN + ci) * COUT + co];
+            for (int ci = 0; ci < CIN; ci++) {
+                long at = ((long)k * CIN + ci) * COUT + co;
+                float sum = workspace[at];
+                for (int s = 1; s < slots; s++)
+                    sum += workspace[(long)s * WEIGHTS + at];
+                dw[((long)co * KHW + k) * CIN + ci] = sum;
+            }
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_conv2d_tiled_phase_dgrad(name, the 13 kernel arguments): the input

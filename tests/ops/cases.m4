@@ -58,9 +58,9 @@ bz_conv_case([<tiled_dx_s2_k1>], [<tiled>], 2, 32, 7, 6, 16, 4, 3, 1, 1, 2, 0, 1
 bz_conv_case([<tiled_dx_s3_k5>], [<tiled>], 2, 16, 10, 11, 16, 4, 4, 5, 5, 3, 2, 1, 0, 2, [<direct>], 1)
 m4_dnl ... batches of at least two samples per thread (t_ops runs 2): a
 m4_dnl sample per task, padded in its thread's slot, forward and both input
-m4_dnl gradients
-bz_conv_case([<tiled_samples_s2>], [<tiled>], 5, 16, 9, 8, 32, 5, 4, 3, 3, 2, 1, 1, 1, 4, [<direct>], 1)
-bz_conv_case([<tiled_samples_s1>], [<tiled>], 4, 16, 5, 7, 16, 5, 7, 3, 3, 1, 1, 1, 0, 3, [<direct>], 1)
+m4_dnl gradients, and each thread summing the weight gradient of its own samples
+bz_conv_case([<tiled_samples_s2>], [<tiled>], 5, 16, 9, 8, 32, 5, 4, 3, 3, 2, 1, 1, 1, 5, [<direct>], 1)
+bz_conv_case([<tiled_samples_k5>], [<tiled>], 4, 16, 5, 7, 16, 5, 7, 5, 5, 1, 2, 1, 0, 3, [<direct>], 1)
 m4_dnl tiled pointwise (input read in place): tiled input gradient with 16n
 m4_dnl input channels, else one GEMM; the chunk holds the packed weights
 bz_conv_case([<pw_tiled>], [<pointwise_tiled>], 2, 16, 5, 7, 16, 5, 7, 1, 1, 1, 0, 1, 0, 1, [<gemm>], 1)
@@ -203,7 +203,7 @@ bz_table_entry([<tiled_dx_s2_nv4_case>])
 bz_table_entry([<tiled_dx_s2_k1_case>])
 bz_table_entry([<tiled_dx_s3_k5_case>])
 bz_table_entry([<tiled_samples_s2_case>])
-bz_table_entry([<tiled_samples_s1_case>])
+bz_table_entry([<tiled_samples_k5_case>])
 bz_table_entry([<pw_tiled_case>])
 bz_table_entry([<pw_tiled_nv4_case>])
 bz_table_entry([<pw_tiled_nv3_case>])

@@ -27,6 +27,16 @@ static real_t *to_real(const double *src, long n)
     return dst;
 }
 
+/* A kernel's workspace, full of NaNs: a kernel must read nothing there
+ * that it did not write first (in a model, another layer's data). */
+static real_t *workspace(long n)
+{
+    real_t *ws = malloc(sizeof *ws * (size_t)(n ? n : 1));
+    for (long i = 0; i < n; i++)
+        ws[i] = (real_t)NAN;
+    return ws;
+}
+
 static void to_double(const real_t *src, double *dst, long n)
 {
     for (long i = 0; i < n; i++)

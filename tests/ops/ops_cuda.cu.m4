@@ -29,6 +29,15 @@ static real_t *to_real(const double *src, long n)
     return dst;
 }
 
+/* a kernel's workspace, full of NaNs (ops.c.m4's) */
+static real_t *workspace(long n)
+{
+    real_t *ws = to_real(NULL, n);
+    for (long i = 0; i < n; i++)
+        ws[i] = (real_t)NAN;
+    return ws;
+}
+
 /* the kernels run asynchronously: every read of a result waits for them */
 static void to_double(const real_t *src, double *dst, long n)
 {

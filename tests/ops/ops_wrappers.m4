@@ -27,7 +27,7 @@ bz_conv2d_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $1
 static void $1_case_forward(const double *const *in, double *out)
 {
     real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
-    real_t *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
+    real_t *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
     $1_forward(x, w, $15 ? b : NULL, y, ws, $3);
     to_double(y, out, $1_NY);
     release(x), release(w), release(b), release(y), release(ws);
@@ -38,7 +38,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 {
     real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *g = to_real(dy, $1_NY);
     real_t *dx = grad_buffer(grads[0], $1_NX, accumulate), *dw = to_real(NULL, $1_NW);
-    real_t *db = to_real(NULL, $1_NB), *ws = to_real(NULL, $1_NWS);
+    real_t *db = to_real(NULL, $1_NB), *ws = workspace($1_NWS);
     $1_backward(x, w, g, dx, accumulate, dw, $15 ? db : NULL, ws, $3);
     to_double(dx, grads[0], $1_NX);
     store_grad(dw, grads[1], $1_NW, accumulate);
@@ -60,7 +60,7 @@ bz_conv2d_deploy_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
 static void $1_case_forward(const double *const *in, double *out)
 {
     real_t *x = to_real(in[0], $1_NX), *w = to_real(NULL, $1_NW_DEPLOY);
-    real_t *b = to_real(in[2], $1_NB), *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
+    real_t *b = to_real(in[2], $1_NB), *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
     for (long i = 0; i < $1_NW; i++)
         w[i] = (real_t)in[1][i];
     $1_prepack(w, ws);
@@ -80,7 +80,7 @@ bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
 static void $1_case_forward(const double *const *in, double *out)
 {
     real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
-    real_t *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
+    real_t *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
     $1_forward(x, w, $15 ? b : NULL, y, ws, $3);
     to_double(y, out, $1_NY);
     release(x), release(w), release(b), release(y), release(ws);
@@ -473,7 +473,7 @@ enum { $1_NX = $2 * $4 * $5 * 3 * $3, $1_NY = $2 * $4 * $5 * $3, $1_NWS = 3 * $2
 
 static void $1_case_forward(const double *const *in, double *out)
 {
-    real_t *x = to_real(in[0], $1_NX), *y = to_real(NULL, $1_NY), *ws = to_real(NULL, $1_NWS);
+    real_t *x = to_real(in[0], $1_NX), *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
     $1_forward(x, y, ws, $2);
     to_double(y, out, $1_NY);
     release(x), release(y), release(ws);
@@ -482,7 +482,7 @@ static void $1_case_forward(const double *const *in, double *out)
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
                              int accumulate)
 {
-    real_t *x = to_real(in[0], $1_NX), *g = to_real(dy, $1_NY), *ws = to_real(NULL, $1_NWS);
+    real_t *x = to_real(in[0], $1_NX), *g = to_real(dy, $1_NY), *ws = workspace($1_NWS);
     real_t *dx = grad_buffer(grads[0], $1_NX, accumulate);
     $1_backward(x, g, dx, accumulate, ws, $2);
     to_double(dx, grads[0], $1_NX);
