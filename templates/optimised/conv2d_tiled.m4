@@ -382,7 +382,10 @@ static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspac
     int threads = omp_get_max_threads();
     /* the threads' sums, added in thread order: the same result whatever
      * the schedule */
-    int own = batch >= 2 * threads && (long)threads * (WEIGHTS + PADDED) <= $15;
+    /* a thread's sums must stay in its L2 (1 MiB of it) as it sweeps them
+     * per sample; larger ones are split among the threads instead */
+    int own = batch >= 2 * threads && WEIGHTS <= 262144 &&
+              (long)threads * (WEIGHTS + PADDED) <= $15;
     if (own)
         $1_wgrad_own_samples(x, dy, workspace, batch);
     else
