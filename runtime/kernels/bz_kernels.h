@@ -52,6 +52,22 @@ static inline int bz_phase_taps_before(int residue, int kernel, int stride)
     return taps;
 }
 
+/* where phase (ri, rj)'s taps start in a packing phase after phase, row
+ * phases outermost */
+static inline int bz_phase_first_tap(int ri, int rj, int kh, int kw, int stride)
+{
+    return bz_phase_taps_before(ri, kh, stride) * kw +
+           bz_phase_taps(ri, kh, stride) * bz_phase_taps_before(rj, kw, stride);
+}
+
+/* Whether a padded conv kernel of `slots` padded-sample slots gives each
+ * of the threads a sample at a time in a slot of its own (two samples or
+ * more per thread): the sample then stays in the thread's L2. */
+static inline int bz_sample_per_thread(int padded, int batch, int slots, int threads)
+{
+    return padded && batch >= 2 * threads && slots >= threads;
+}
+
 /* its first input pixel */
 static inline int bz_phase_first_pixel(int residue, int pad, int stride)
 {

@@ -175,8 +175,7 @@ static void $1_run(const float *x, const float *wp, const float *b, float *y, fl
      * be read back from memory anyway), saving the line fills of its
      * stores; the streaming stores need 64-byte aligned rows */
     int stream = COUT % 16 == 0 && (long)batch * HO * WO * COUT > BZ_STREAM_FLOATS;
-    int threads = omp_get_max_threads();
-    if (PAD && batch >= 2 * threads && PCHUNK >= threads) {
+    if (bz_sample_per_thread(PAD, batch, PCHUNK, omp_get_max_threads())) {
         /* a sample per task: its thread pads it into a slot of its own,
          * where it stays in L2 while all the sample's tiles read it */
         #pragma omp parallel for schedule(static)
@@ -338,8 +337,7 @@ m4_define([<bz_conv2d_tiled_wgrad>], [<bz_conv2d_tiled_wgrad_sum($@)
 
 /* Each thread sums the weight gradient of its own samples (padded into
  * its own slot, where they stay in L2) into its own dwp [KH * KW][CIN][COUT]
- * at workspace + thread * WEIGHTS; `slots` returns 0 where the workspace
- * holds fewer than a slot per thread. */
+ * at workspace + thread * WEIGHTS, its padded slot after all the dwps. */
 static void $1_wgrad_own_samples(const float *x, const float *dy, float *workspace, int batch)
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
@@ -378,18 +376,19 @@ static void $1_wgrad_own_samples(const float *x, const float *dy, float *workspa
 static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspace, int batch)
 {
     enum { CIN = $2, COUT = $5, KHW = $8 * $9, WEIGHTS = $1_wg_WEIGHTS,
-           PADDED = $11 ? ($3 + 2 * ($11)) * ($4 + 2 * ($11)) * $2 : 0 };
+           PADDED = $11 ? ($3 + 2 * ($11)) * ($4 + 2 * ($11)) * $2 : 0,
+           /* a thread's sums must stay in its L2 (1 MiB of it) as it sweeps
+            * them per sample; larger ones are split among the threads */
+           OWN_SUMS_MAX = 1 << 18 };
     int threads = omp_get_max_threads();
-    /* the threads' sums, added in thread order: the same result whatever
-     * the schedule */
-    /* a thread's sums must stay in its L2 (1 MiB of it) as it sweeps them
-     * per sample; larger ones are split among the threads instead */
-    int own = batch >= 2 * threads && WEIGHTS <= 262144 &&
+    int own = batch >= 2 * threads && WEIGHTS <= OWN_SUMS_MAX &&
               (long)threads * (WEIGHTS + PADDED) <= $15;
     if (own)
         $1_wgrad_own_samples(x, dy, workspace, batch);
     else
         $1_wgrad_sum(x, dy, workspace, workspace + WEIGHTS, batch, $6, 0);
+    /* the threads' sums added in thread order: the same result whatever
+     * the schedule */
     int slots = own ? threads : 1;
     #pragma omp parallel for schedule(static)
     for (int co = 0; co < COUT; co++)
@@ -436,7 +435,7 @@ static void $1_phase_pack(const float *w, float *wp)
         for (int ri = 0; ri < S; ri++)
             for (int rj = 0; rj < S; rj++) {
                 int mh = bz_phase_taps(ri, KH, S), mw = bz_phase_taps(rj, KW, S);
-                int first = bz_phase_taps_before(ri, KH, S) * KW + mh * bz_phase_taps_before(rj, KW, S);
+                int first = bz_phase_first_tap(ri, rj, KH, KW, S);
                 for (int a = 0; a < mh; a++)
                     for (int b = 0; b < mw; b++)
                         for (int co = 0; co < COUT; co++) {
@@ -470,7 +469,7 @@ $1_phase_tile_at(const float *dysample, const float *wp, float *dxsample, int bl
         off[p] = ((long)top * WP + left) * COUT;
         yoff[p] = ((long)h * W + w) * CIN;
     }
-    int first = bz_phase_taps_before(ri, KH, S) * KW + mh * bz_phase_taps_before(rj, KW, S);
+    int first = bz_phase_first_tap(ri, rj, KH, KW, S);
     const float *wblock = wp + ((long)blk * KH * KW + first) * COUT * CB;
     float *dxn = dxsample + blk * CB;
     if (r == R)
@@ -487,8 +486,7 @@ static void $1_phase_run(const float *dy, const float *wp, float *dx, float *buf
            TILES = (((H + S - 1) / S) * ((W + S - 1) / S) + R - 1) / R,
            PCHUNK = $1_ph_PCHUNK < 1 ? 1 : $1_ph_PCHUNK };
     int stream = (long)batch * H * W * CIN > BZ_STREAM_FLOATS;
-    int threads = omp_get_max_threads();
-    if (PAD && batch >= 2 * threads && PCHUNK >= threads) {
+    if (bz_sample_per_thread(PAD, batch, PCHUNK, omp_get_max_threads())) {
         /* a sample per task, padded into its thread's slot (see _run) */
         #pragma omp parallel for schedule(static)
         for (int n = 0; n < batch; n++) {
