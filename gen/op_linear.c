@@ -1,7 +1,10 @@
 /* linear: torch.nn.Linear over the channels of every pixel (an NHWC
  * tensor is what timm's ConvNeXt permutes to before its MLP; the head's
  * input is 1x1), weight [out][in].  torchinfo counts its weight and bias
- * once, whatever the pixels. */
+ * once, whatever the pixels.  The optimised backend runs it as the 1x1
+ * conv it is: on the register-tiled pointwise core where the widths fill
+ * 16-lane vectors (the weights packed in the workspace, or once in the
+ * deploy arena; the bias starts the accumulators), else as GEMMs. */
 #include "op.h"
 
 #include <stdlib.h>
@@ -44,6 +47,26 @@ static long linear_macs(const node *n)
     return linear_weights(n) + (n->bias ? n->features : 0);
 }
 
+/* templates/optimised/conv2d_tiled.m4's pointwise core: 16n outputs (its
+ * register blocks) and 16n inputs (the outputs of its input gradient). */
+static int linear_uses_tiled(const node *n)
+{
+    return n->in_shape.c % 16 == 0 && n->features % 16 == 0;
+}
+
+/* The tiled kernels pack the weights into the workspace. */
+static long linear_workspace(const node *n, int max_batch)
+{
+    (void)max_batch;
+    return linear_uses_tiled(n) ? linear_weights(n) : 0;
+}
+
+static int linear_prepacked(const node *n, int max_batch)
+{
+    (void)max_batch;
+    return linear_uses_tiled(n);
+}
+
 static char *linear_kernel_name(const node *n, int deploy_form)
 {
     (void)deploy_form;
@@ -54,24 +77,40 @@ static char *linear_kernel_name(const node *n, int deploy_form)
     return name;
 }
 
-static void linear_kernels(kernel_sink *k, const node *n)
+/* bz_linear_<kernels or deploy_kernel>(name, in, out, bias, pixels,
+ * optimised algorithm, workspace floats) */
+static void linear_kernel(kernel_sink *k, const node *n, const char *macro)
 {
     char *name = linear_kernel_name(n, 0);
-    kernel_macro(k, "bz_linear_kernels", name, "%d, %d, %d, %d", n->in_shape.c, n->out_shape.c,
-                 n->bias, pixels(n));
+    kernel_macro(k, macro, name, "%d, %d, %d, %d, [<%s>], %ld", n->in_shape.c, n->out_shape.c,
+                 n->bias, pixels(n), linear_uses_tiled(n) ? "tiled" : "gemm",
+                 linear_workspace(n, kernel_sink_max_batch(k)));
     free(name);
+}
+
+static void linear_kernels(kernel_sink *k, const node *n)
+{
+    linear_kernel(k, n, "bz_linear_kernels");
+}
+
+static void linear_deploy_kernels(kernel_sink *k, const deploy_step *s)
+{
+    linear_kernel(k, s->n, "bz_linear_kernels");
+    if (linear_prepacked(s->n, kernel_sink_max_batch(k)))
+        linear_kernel(k, s->n, "bz_linear_deploy_kernel");
 }
 
 static void linear_forward(const op_call *c, int train)
 {
     (void)train;
-    op_call_emit(c, "_forward", "%s, %s, %s, %s", c->x[0], c->param[0], c->param[1], c->y);
+    op_call_emit(c, "_forward", "%s, %s, %s, %s, bz_workspace", c->x[0], c->param[0],
+                 c->param[1], c->y);
 }
 
 static void linear_backward(const op_call *c)
 {
-    op_call_emit(c, "_backward", "%s, %s, %s, %s, %d, %s, %s", c->x[0], c->param[0], c->dy,
-                 c->dx[0], c->accumulate[0], c->grad[0], c->grad[1]);
+    op_call_emit(c, "_backward", "%s, %s, %s, %s, %d, %s, %s, bz_workspace", c->x[0],
+                 c->param[0], c->dy, c->dx[0], c->accumulate[0], c->grad[0], c->grad[1]);
 }
 
 static long linear_deploy_bias(const node *n, int folded_norm)
@@ -89,10 +128,11 @@ static void linear_fold(FILE *out, const graph *g, const deploy_step *s)
 
 static void linear_deploy_forward(const op_call *c)
 {
-    op_call_emit(c, "_forward", "%s, %s, %s, %s", c->x[0], c->w, c->b, c->y);
+    op_call_emit(c, c->prepacked ? "_forward_packed" : "_forward", "%s, %s, %s, %s, bz_workspace",
+                 c->x[0], c->w, c->b, c->y);
 }
 
-static const char *const linear_macros[] = {"bz_linear_kernels", NULL};
+static const char *const linear_macros[] = {"bz_linear_kernels", "bz_linear_deploy_kernel", NULL};
 
 const op_def op_linear = {
     .name = "linear", .torch_class = "Linear", .n_inputs = 1, .attrs = linear_attrs,
@@ -101,5 +141,6 @@ const op_def op_linear = {
     .kernel_macros = linear_macros, .kernels = linear_kernels, .forward = linear_forward,
     .backward = linear_backward, .deploy_weights = linear_weights,
     .deploy_bias = linear_deploy_bias, .fold = linear_fold,
-    .deploy_forward = linear_deploy_forward,
+    .deploy_kernels = linear_deploy_kernels, .deploy_forward = linear_deploy_forward,
+    .workspace = linear_workspace, .prepacked = linear_prepacked,
 };

@@ -305,35 +305,61 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 static const op_case $1_case = {"$2 $1", $3, 2, {$1_N, $1_N}, $1_N, !$5, $1_case_forward,
                                 $5 ? NULL : $1_case_backward};>])m4_dnl
 m4_dnl
-m4_dnl bz_linear_case(name, batch, in, out, bias, pixels)
-m4_define([<bz_linear_case>], [<bz_linear_kernels([<$1>], $3, $4, $5, $6)
-enum { $1_NX = $2 * $6 * $3, $1_NW = $3 * $4, $1_NB = $5 ? $4 : 0, $1_NY = $2 * $6 * $4 };
-
-static void $1_case_forward(const double *const *in, double *out)
-{
-    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
-    real_t *y = to_real(NULL, $1_NY);
-    $1_forward(x, w, $5 ? b : NULL, y, $2);
-    to_double(y, out, $1_NY);
-    release(x), release(w), release(b), release(y);
-}
-
+m4_dnl bz_linear_case(name, algorithm, batch, in, out, bias, pixels): the
+m4_dnl workspace passed is NWS, the size bzgen would reserve
+m4_define([<bz_linear_case_sizes>], [<enum { $1_NX = $3 * $7 * $4, $1_NW = $4 * $5, $1_NB = $6 ? $5 : 0,
+       $1_NY = $3 * $7 * $5, $1_NWS = $1_NW };>])m4_dnl
+m4_define([<bz_linear_case_backward>], [<
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
                              int accumulate)
 {
     real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *g = to_real(dy, $1_NY);
     real_t *dx = grad_buffer(grads[0], $1_NX, accumulate), *dw = to_real(NULL, $1_NW);
-    real_t *db = to_real(NULL, $1_NB);
-    $1_backward(x, w, g, dx, accumulate, dw, $5 ? db : NULL, $2);
+    real_t *db = to_real(NULL, $1_NB), *ws = workspace($1_NWS);
+    $1_backward(x, w, g, dx, accumulate, dw, $6 ? db : NULL, ws, $3);
     to_double(dx, grads[0], $1_NX);
     store_grad(dw, grads[1], $1_NW, accumulate);
-    if ($5)
+    if ($6)
         store_grad(db, grads[2], $1_NB, accumulate);
-    release(x), release(w), release(g), release(dx), release(dw), release(db);
+    release(x), release(w), release(g), release(dx), release(dw), release(db), release(ws);
 }
+>])m4_dnl
+m4_define([<bz_linear_case>], [<bz_linear_case_sizes($@)
+bz_linear_kernels([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS)
 
-static const op_case $1_case = {"linear $1", $2, $5 ? 3 : 2, {$1_NX, $1_NW, $1_NB}, $1_NY, 1,
-                                $1_case_forward, $1_case_backward};>])m4_dnl
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
+    real_t *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
+    $1_forward(x, w, $6 ? b : NULL, y, ws, $3);
+    to_double(y, out, $1_NY);
+    release(x), release(w), release(b), release(y), release(ws);
+}
+bz_linear_case_backward($@)
+
+static const op_case $1_case = {"linear $1 ($2)", $3, $6 ? 3 : 2, {$1_NX, $1_NW, $1_NB}, $1_NY,
+                                1, $1_case_forward, $1_case_backward};>])m4_dnl
+m4_dnl
+m4_dnl bz_linear_deploy_case(the arguments of bz_linear_case): the deploy
+m4_dnl form, weights prepacked once and the forward run on them (and the
+m4_dnl training backward beside it, which the kernels define with it).
+m4_define([<bz_linear_deploy_case>], [<bz_linear_case_sizes($@)
+bz_linear_kernels([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS)
+bz_linear_deploy_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS)
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
+    real_t *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
+    $1_prepack(w, ws);
+    $1_forward_packed(x, w, $6 ? b : NULL, y, ws, $3);
+    to_double(y, out, $1_NY);
+    release(x), release(w), release(b), release(y), release(ws);
+}
+bz_linear_case_backward($@)
+static const op_case $1_case = {"linear $1 ($2, deploy: prepacked)", $3, $6 ? 3 : 2,
+                                {$1_NX, $1_NW, $1_NB}, $1_NY, 1, $1_case_forward,
+                                $1_case_backward};>])m4_dnl
 m4_dnl
 m4_dnl bz_affine_case(name, batch, channels, pixels): deploy-time BatchNorm
 m4_define([<bz_affine_case>], [<bz_channel_affine_kernel([<$1>], $3, $4)
