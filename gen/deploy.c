@@ -41,7 +41,7 @@ static void add_group_step(const graph *g, deploy_graph *d, int k, char *absorbe
 }
 
 /* A node's step; a conv absorbs the BatchNorm that is its only consumer,
- * and the ReLU after them. */
+ * and the ReLU after them; a sum the ReLU after it. */
 static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed)
 {
     const node *n = &g->nodes[i];
@@ -54,6 +54,8 @@ static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed
             s->out = g->nodes[c].out;
             absorbed[c] = 1;
         }
+        fuse_relu(g, s, absorbed);
+    } else if (n->op->deploy_relu_epilogue) {
         fuse_relu(g, s, absorbed);
     }
     d->n_floats += n->op->deploy_weights ? n->op->deploy_weights(n) : 0;

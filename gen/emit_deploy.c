@@ -97,6 +97,7 @@ static void deploy_call(FILE *out, const model_facts *f, const deploy_step *s)
     c.b = deploy_ref(s->b_offset, n->name, "bias");
     c.step = s;
     c.prepacked = deploy_step_prepacked(f, s);
+    c.relu = s->fused_relu >= 0 && n->op->deploy_relu_epilogue;
     if (n->op->deploy_forward)
         n->op->deploy_forward(&c);
     else

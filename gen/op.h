@@ -158,6 +158,9 @@ struct op_def {
     int folds_into_conv;            /* it folds into a preceding conv (BN)      */
     int conv_epilogue;              /* a preceding deploy conv, or a relu_epilogue
                                        operator in training, applies it (ReLU) */
+    int deploy_relu_epilogue;       /* its deploy step, too, applies the ReLU that
+                                       is its output's only consumer, through
+                                       op_call.relu (add, sub)                  */
     long (*workspace)(const node *n, int max_batch);  /* scratch floats; NULL: 0 */
     int (*prepacked)(const node *n, int max_batch);   /* deploy weights packed once */
     reparam_role reparam;

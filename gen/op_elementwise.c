@@ -67,7 +67,7 @@ const op_def op_add = {
     .name = "add", .torch_class = "add", .n_inputs = 2, .attrs = op_no_attrs,
     .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = add_macros,
     .kernels = op_numel_kernels, .forward = sum_forward, .backward = binary_backward,
-    .recompute = op_recompute_by_forward, .relu_epilogue = 1,
+    .recompute = op_recompute_by_forward, .relu_epilogue = 1, .deploy_relu_epilogue = 1,
     .affine_kernels = add_affine_kernels, .forward_affine = add_forward_affine,
     .reparam = REPARAM_SUM, .reparam_sign = 1,
 };
@@ -77,7 +77,7 @@ const op_def op_sub = {
     .name = "sub", .torch_class = "sub", .n_inputs = 2, .attrs = op_no_attrs,
     .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = sub_macros,
     .kernels = op_numel_kernels, .forward = sum_forward, .backward = binary_backward,
-    .recompute = op_recompute_by_forward, .relu_epilogue = 1,
+    .recompute = op_recompute_by_forward, .relu_epilogue = 1, .deploy_relu_epilogue = 1,
     .reparam = REPARAM_SUM, .reparam_sign = -1,
 };
 
