@@ -17,8 +17,9 @@ long node_params(const graph *g, const node *n);   /* trainable floats */
 void resolve_reparam_groups(graph *g);
 int reparam_group_of(const graph *g, int node);   /* -1: none */
 
-/* Deploy graph: a conv whose only consumer is a BatchNorm absorbs it, and
- * a re-parameterisable group becomes its merged conv. */
+/* Deploy graph: a conv whose only consumer is a BatchNorm absorbs it, a
+ * conv or linear the layer scale after it, and a re-parameterisable group
+ * becomes its merged conv. */
 typedef struct {
     const node *n;      /* what runs: a train node or a group's merged conv */
     int node;           /* the train-graph node computed here, -1: group  */
@@ -28,6 +29,8 @@ typedef struct {
                            the ReLU's when fused)                         */
     long w_offset, b_offset;   /* deploy arena; b_offset -1: no bias      */
     int fused_relu;     /* ReLU node its kernel applies to its output, or -1 */
+    int folded_scale;   /* layer scale (channel_scale) node folded into its
+                           weights and bias after the BN, or -1           */
 } deploy_step;
 
 typedef struct {

@@ -29,11 +29,24 @@ static void fuse_relu(const graph *g, deploy_step *s, char *absorbed)
     }
 }
 
+/* A layer scale that is the only consumer of a conv's or linear's (or
+ * their BatchNorm's) output scales the rows of their deploy weights and
+ * bias: gamma (W x + b) = (gamma W) x + gamma b. */
+static void fold_scale(const graph *g, deploy_step *s, char *absorbed)
+{
+    int c = sole_consumer(g, s->out);
+    if (c >= 0 && g->nodes[c].op->folds_as_scale && !absorbed[c]) {
+        s->folded_scale = c;
+        s->out = g->nodes[c].out;
+        absorbed[c] = 1;
+    }
+}
+
 static void add_group_step(const graph *g, deploy_graph *d, int k, char *absorbed)
 {
     const reparam_group *r = &g->groups[k];
     deploy_step *s = &d->steps[d->n_steps++];
-    *s = (deploy_step){&r->merged, -1, k, -1, r->in, r->out, d->n_floats, -1, -1};
+    *s = (deploy_step){&r->merged, -1, k, -1, r->in, r->out, d->n_floats, -1, -1, -1};
     fuse_relu(g, s, absorbed);
     d->n_floats += r->merged.op->deploy_weights(&r->merged);
     s->b_offset = d->n_floats;
@@ -41,12 +54,13 @@ static void add_group_step(const graph *g, deploy_graph *d, int k, char *absorbe
 }
 
 /* A node's step; a conv absorbs the BatchNorm that is its only consumer,
- * and the ReLU after them; a sum the ReLU after it. */
+ * the layer scale and the ReLU after them; a linear the layer scale; a sum
+ * the ReLU after it. */
 static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed)
 {
     const node *n = &g->nodes[i];
     deploy_step *s = &d->steps[d->n_steps++];
-    *s = (deploy_step){n, i, -1, -1, n->in[0], n->out, d->n_floats, -1, -1};
+    *s = (deploy_step){n, i, -1, -1, n->in[0], n->out, d->n_floats, -1, -1, -1};
     if (n->op->absorbs_next_norm) {
         int c = sole_consumer(g, n->out);
         if (c >= 0 && g->nodes[c].op->folds_into_conv && !absorbed[c]) {
@@ -54,10 +68,11 @@ static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed
             s->out = g->nodes[c].out;
             absorbed[c] = 1;
         }
-        fuse_relu(g, s, absorbed);
-    } else if (n->op->deploy_relu_epilogue) {
-        fuse_relu(g, s, absorbed);
     }
+    if (n->op->absorbs_next_scale)
+        fold_scale(g, s, absorbed);
+    if (n->op->absorbs_next_norm || n->op->deploy_relu_epilogue)
+        fuse_relu(g, s, absorbed);
     d->n_floats += n->op->deploy_weights ? n->op->deploy_weights(n) : 0;
     long bias = n->op->deploy_bias ? n->op->deploy_bias(n, s->folded_bn >= 0) : 0;
     if (bias) {

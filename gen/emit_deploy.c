@@ -71,12 +71,29 @@ static void fold_group(FILE *out, const graph *g, const deploy_step *s)
     free(w), free(b);
 }
 
+/* The layer scale after a conv or linear, on its folded weights
+ * [out][k] and bias (runtime/kernels/bz_fold.c). */
+static void fold_scale(FILE *out, const graph *g, const deploy_step *s)
+{
+    const node *n = s->n;
+    int rows = n->out_shape.c;
+    long k = node_param(g, n, 0)->numel / rows;
+    char *w = deploy_ref(s->w_offset, n->name, "weight");
+    char *b = s->b_offset >= 0 ? deploy_ref(s->b_offset, n->name, "bias") : xstrdup("bz_null");
+    char *gamma = param_ref(g, &g->nodes[s->folded_scale], 0);
+    fprintf(out, "bz_fold_call([<bz_fold_channel_scale>], [<%s, %s, %s, %d, %ld>])\n", w, b, gamma,
+            rows, k);
+    free(w), free(b), free(gamma);
+}
+
 static void fold_step(FILE *out, const model_facts *f, const deploy_step *s)
 {
     if (s->group >= 0)
         fold_group(out, f->g, s);
     else if (s->n->op->fold)
         s->n->op->fold(out, f->g, s);
+    if (s->folded_scale >= 0)
+        fold_scale(out, f->g, s);
     if (deploy_step_prepacked(f, s)) {
         char *k = deploy_kernel_name(s);
         char *w = deploy_ref(s->w_offset, s->n->name, "weight");
@@ -112,17 +129,20 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
         if (d->group < 0 && d->n->n_param)
-            fprintf(out, "bz_fold_comment([<%s%s%s>])\n", d->n->name,
+            fprintf(out, "bz_fold_comment([<%s%s%s%s%s>])\n", d->n->name,
                     d->folded_bn >= 0 ? " with " : "",
-                    d->folded_bn >= 0 ? g->nodes[d->folded_bn].name : "");
+                    d->folded_bn >= 0 ? g->nodes[d->folded_bn].name : "",
+                    d->folded_scale >= 0 ? " scaled by " : "",
+                    d->folded_scale >= 0 ? g->nodes[d->folded_scale].name : "");
         fold_step(out, f, d);
     }
     fprintf(out, "bz_fold_end\n");
     fprintf(out, "bz_forward_begin([<forward_deploy>])\n");
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
-        char *what = xasprintf("%s%s", d->folded_bn >= 0 ? " + BatchNorm2d folded"
-                                       : d->group >= 0 ? " (re-parameterised branches)" : "",
+        char *what = xasprintf("%s%s%s", d->folded_bn >= 0 ? " + BatchNorm2d folded"
+                                         : d->group >= 0 ? " (re-parameterised branches)" : "",
+                               d->folded_scale >= 0 ? " + layer scale folded" : "",
                                d->fused_relu >= 0 ? " + ReLU fused" : "");
         emit_layer_comment(out, d->n, what, deploy_step_macs(d), step_of_deploy(g, s));
         free(what);

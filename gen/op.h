@@ -156,6 +156,9 @@ struct op_def {
     int absorbs_next_norm;          /* a following BN folds into it, then a ReLU
                                        fuses into its kernel (conv)             */
     int folds_into_conv;            /* it folds into a preceding conv (BN)      */
+    int absorbs_next_scale;         /* a following layer scale folds into its
+                                       weights, after any BN (conv, linear)     */
+    int folds_as_scale;             /* it folds so: y = x gamma[c] (channel_scale) */
     int conv_epilogue;              /* a preceding deploy conv, or a relu_epilogue
                                        operator in training, applies it (ReLU) */
     int deploy_relu_epilogue;       /* its deploy step, too, applies the ReLU that

@@ -425,6 +425,7 @@ const op_def op_conv2d = {
     .deploy_kernels = conv_deploy_kernels,
     .deploy_forward = conv_deploy_forward,
     .absorbs_next_norm = 1,
+    .absorbs_next_scale = 1,
     .workspace = conv_workspace,
     .prepacked = conv_prepacked,
     .reparam = REPARAM_CONV,

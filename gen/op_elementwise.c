@@ -234,5 +234,5 @@ const op_def op_channel_scale = {
     .kernel_macros = scale_macros, .kernels = scale_kernels, .forward = scale_forward,
     .backward = scale_backward, .deploy_weights = per_channel, .fold = scale_fold,
     .deploy_forward = scale_deploy_forward, .reparam = REPARAM_SCALE,
-    .recompute = op_recompute_by_forward,
+    .recompute = op_recompute_by_forward, .folds_as_scale = 1,
 };

@@ -142,5 +142,5 @@ const op_def op_linear = {
     .backward = linear_backward, .deploy_weights = linear_weights,
     .deploy_bias = linear_deploy_bias, .fold = linear_fold,
     .deploy_kernels = linear_deploy_kernels, .deploy_forward = linear_deploy_forward,
-    .workspace = linear_workspace, .prepacked = linear_prepacked,
+    .workspace = linear_workspace, .prepacked = linear_prepacked, .absorbs_next_scale = 1,
 };

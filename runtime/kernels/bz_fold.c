@@ -59,6 +59,16 @@ void bz_fold_conv_batchnorm(const float *w, const float *bias, const float *gamm
     }
 }
 
+void bz_fold_channel_scale(float *w, float *bias, const float *gamma, int cout, long k)
+{
+    for (int c = 0; c < cout; c++) {
+        for (long i = 0; i < k; i++)
+            w[c * k + i] *= gamma[c];
+        if (bias)
+            bias[c] *= gamma[c];
+    }
+}
+
 void bz_fold_batchnorm(const float *gamma, const float *beta, const float *mean,
                        const float *var, double eps, int channels, float *scale, float *shift)
 {

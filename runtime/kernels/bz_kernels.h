@@ -140,6 +140,10 @@ void bz_fold_conv_batchnorm(const float *w, const float *bias, const float *gamm
                             const float *beta, const float *mean, const float *var, double eps,
                             int cout, long k, float *w_out, float *b_out);
 
+/* w [cout][k] and bias [cout] (or NULL) scaled in place by the layer
+ * scale after them: gamma (W x + b) = (gamma W) x + gamma b. */
+void bz_fold_channel_scale(float *w, float *bias, const float *gamma, int cout, long k);
+
 /* An eval-mode BatchNorm as y = x * scale + shift. */
 void bz_fold_batchnorm(const float *gamma, const float *beta, const float *mean,
                        const float *var, double eps, int channels, float *scale, float *shift);
