@@ -182,9 +182,15 @@ static int conv_winograd_small_map(const node *n)
     return conv_uses_winograd(n) && winograd_tiles_per_sample(n, 4) < WINOGRAD_SMALL_MAP_TILES;
 }
 
+/* The padding after each position of a transformed buffer: the template's
+ * BZ_WINOGRAD_PLANE_PAD (runtime/kernels/bz_winograd.h), which keeps the
+ * positions off multiples of 4 KiB apart. */
+enum { WINOGRAD_PLANE_PAD = 16 };
+
 /* The template's layout (bz_winograd_sizes) for tile size m: one
  * transformed kernel and, per sample of a chunk, (m + 2)^2 positions of
- * its m x m tiles (of every sub-map) times (cin + cout) channels. */
+ * its m x m tiles (of every sub-map) times (cin + cout) channels, and the
+ * padding of the input's and output's positions. */
 static long winograd_workspace_floats(const node *n, int m, int max_batch)
 {
     long tiles = winograd_tiles_per_sample(n, m);
@@ -193,7 +199,8 @@ static long winograd_workspace_floats(const node *n, int m, int max_batch)
     long enough_rows = (WINOGRAD_MIN_TILES + tiles - 1) / tiles;
     samples = samples < enough_rows ? enough_rows : samples;
     samples = samples > max_batch ? max_batch : samples;
-    return winograd_kernel_floats(n, m) + samples * per_sample;
+    return winograd_kernel_floats(n, m) + samples * per_sample +
+           2L * (m + 2) * (m + 2) * WINOGRAD_PLANE_PAD;
 }
 
 /* The workspace for both tile sizes, expressed, like every conv

@@ -244,4 +244,19 @@ static inline void bz_winograd_kernel_gradient_16(int m, const float *du, int la
 }
 #endif
 
+/* The stride, in floats, between the positions of a transformed buffer
+ * [A^2][tiles][channels]: a position's tiles times channels, plus a
+ * cache line.  Without it a chunk of 8, 16, ... samples puts the 36
+ * positions a multiple of 4 KiB apart, and the transforms' stores to them
+ * stall the loads that follow on the same 4 KiB offset (4K aliasing: the
+ * 16x16 F(4x4) input transform of 8 samples took 0.119 ms on 2 threads,
+ * 0.070 ms with the line).  gen/op_conv2d.c's WINOGRAD_PLANE_PAD is the
+ * same number: it sizes the workspace. */
+enum { BZ_WINOGRAD_PLANE_PAD = 16 };
+
+static inline long bz_winograd_plane(long tiles, int channels)
+{
+    return tiles * channels + BZ_WINOGRAD_PLANE_PAD;
+}
+
 #endif

@@ -25,7 +25,8 @@ m4_dnl column are congruent mod D; its tiles are those of every phase.
 m4_dnl
 m4_dnl Layouts: activations NHWC; transformed buffers [A^2][tiles][channels]
 m4_dnl for the tiles of the samples of one chunk, tile t = (n, phase, th, tw)
-m4_dnl in row-major order; packed kernels [A^2][channels out / CB][channels
+m4_dnl in row-major order, the positions bz_winograd_plane apart (a cache
+m4_dnl line more than their size: runtime/kernels/bz_winograd.h); packed kernels [A^2][channels out / CB][channels
 m4_dnl in][CB].
 m4_dnl
 m4_dnl bz_winograd_tiling(tile size, channels, h, w, dilation): the enum of a
@@ -47,7 +48,7 @@ static void $1_input_transform(const float *x, float *v, int samples)
 {
     bz_winograd_tiling($2, $3, $4, $5, $6)
     static const float zero[C];
-    long plane = (long)samples * TILES * C;
+    long plane = bz_winograd_plane((long)samples * TILES, C);
     #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
         for (int phase = 0; phase < D * D; phase++)
@@ -94,7 +95,7 @@ static void $1_output_transform(const float *m, const float *b, float *y, int sa
 {
     bz_winograd_tiling($2, $3, $4, $5, $6)
     enum { HAS_BIAS = $7, RELU = $8 };
-    long plane = (long)samples * TILES * C;
+    long plane = bz_winograd_plane((long)samples * TILES, C);
     #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
         for (int phase = 0; phase < D * D; phase++)
@@ -146,7 +147,7 @@ m4_define([<bz_winograd_gradient_transform>], [<
 static void $1_gradient_transform(const float *dy, float *g, int samples)
 {
     bz_winograd_tiling($2, $3, $4, $5, $6)
-    long plane = (long)samples * TILES * C;
+    long plane = bz_winograd_plane((long)samples * TILES, C);
     #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
         for (int phase = 0; phase < D * D; phase++)
@@ -181,12 +182,13 @@ m4_dnl
 m4_dnl bz_winograd_sizes(prefix, tile size, cin, h, w, cout, dilation,
 m4_dnl workspace floats): the workspace (bzgen's, for every tile size) holds
 m4_dnl one packed kernel (U; in the backward dU, then U') and, per sample of a
-m4_dnl chunk of SAMPLES, the transformed input and the transformed output.
+m4_dnl chunk of SAMPLES, the transformed input and the transformed output
+m4_dnl (each buffer with a cache line of padding per position).
 m4_define([<bz_winograd_sizes>], [<
 enum { $1_M = $2, $1_POSITIONS = ($2 + 2) * ($2 + 2),
        $1_TILES = $7 * $7 * (($4 / $7 + $2 - 1) / $2) * (($5 / $7 + $2 - 1) / $2),
        $1_KERNEL = $1_POSITIONS * $3 * $6, $1_PER_SAMPLE = $1_POSITIONS * $1_TILES * ($3 + $6),
-       $1_SAMPLES = ($8 - $1_KERNEL) / $1_PER_SAMPLE };>])m4_dnl
+       $1_SAMPLES = ($8 - $1_KERNEL - 2 * $1_POSITIONS * BZ_WINOGRAD_PLANE_PAD) / $1_PER_SAMPLE };>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_products(prefix, tile size, cin, cout):
 m4_dnl prefix_products(v, u, m, tiles) computes m[p] = v[p] u[p] ([tiles][CIN]
@@ -210,9 +212,9 @@ static void $1_products(const float *v, const float *u, float *m, long tiles)
                 long off[R];
                 for (int k = 0; k < R; k++)
                     off[k] = (long)(k < r ? k : 0) * CIN;
-                const float *vq = v + ((long)p * tiles + q0) * CIN;
+                const float *vq = v + p * bz_winograd_plane(tiles, CIN) + q0 * CIN;
                 const float *ublock = u + (long)p * CIN * COUT + (long)blk * CIN * CB;
-                float *mq = m + ((long)p * tiles + q0) * COUT + blk * CB;
+                float *mq = m + p * bz_winograd_plane(tiles, COUT) + q0 * COUT + blk * CB;
                 if (r == R)
                     $1_tile(vq, off, ublock, NULL, mq, NULL, R, 1, 1, 0, 0);
                 else
@@ -252,7 +254,7 @@ static void $1_run(const float *x, const float *u, const float *b, float *y, flo
     for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
         int samples = batch - n0 < SAMPLES ? batch - n0 : SAMPLES;
         long tiles = (long)samples * TILES;
-        float *v = buffer, *m = buffer + $1_POSITIONS * tiles * CIN;
+        float *v = buffer, *m = buffer + $1_POSITIONS * bz_winograd_plane(tiles, CIN);
         $1_wf_input_transform(x + (long)n0 * H * W * CIN, v, samples);
         $1_wf_products(v, u, m, tiles);
         $1_wf_output_transform(m, b, y + (long)n0 * H * W * COUT, samples, 0,
@@ -297,8 +299,8 @@ static void $1_weight_products(const float *v, const float *g, float *du, long t
         for (int t = 0; t < TASKS; t++)
             for (int blk = 0; blk < BLOCKS; blk++) {
                 int c0 = t * R;
-                const float *vp = v + (long)p * tiles * CIN + c0;
-                const float *gp = g + (long)p * tiles * COUT + blk * CB;
+                const float *vp = v + p * bz_winograd_plane(tiles, CIN) + c0;
+                const float *gp = g + p * bz_winograd_plane(tiles, COUT) + blk * CB;
                 float *out = du + ((long)p * CIN + c0) * COUT + blk * CB;
                 if (c0 + R <= CIN)
                     $1_ww_wgrad_tile(vp, gp, out, R, (int)tiles, first);
@@ -359,7 +361,7 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
         int samples = batch - n0 < SAMPLES ? batch - n0 : SAMPLES;
         long tiles = (long)samples * TILES;
-        float *v = buffer, *g = buffer + 36 * tiles * CIN;
+        float *v = buffer, *g = buffer + 36 * bz_winograd_plane(tiles, CIN);
         $1_wx_input_transform(x + (long)n0 * H * W * CIN, v, samples);
         $1_wy_gradient_transform(dy + (long)n0 * HO * WO * COUT, g, samples);
         $1_weight_products(v, g, u, tiles, n0 == 0);
@@ -371,7 +373,7 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
         int samples = batch - n0 < SAMPLES ? batch - n0 : SAMPLES;
         long tiles = (long)samples * TILES;
-        float *v = buffer, *g = buffer + 36 * tiles * CIN;
+        float *v = buffer, *g = buffer + 36 * bz_winograd_plane(tiles, CIN);
         $1_wd_input_transform(dy + (long)n0 * HO * WO * COUT, g, samples);
         $1_wd_products(g, u, v, tiles);
         $1_wd_output_transform(v, NULL, dx + (long)n0 * H * W * CIN, samples, accumulate_dx,
