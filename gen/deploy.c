@@ -17,29 +17,33 @@ static int group_ending_at(const graph *g, int node)
     return -1;
 }
 
-/* A ReLU that is the only consumer of a conv step's output runs in the
- * conv's kernel, on the output as it is stored. */
-static void fuse_relu(const graph *g, deploy_step *s, char *absorbed)
+/* Absorbs the only consumer of a step's output into the step, if
+ * `accepts` takes its operator and no step has absorbed it yet: *node
+ * names it and the step ends at its output. */
+static void absorb_consumer(const graph *g, deploy_step *s, char *absorbed,
+                            int (*accepts)(const op_def *op), int *node)
 {
     int c = sole_consumer(g, s->out);
-    if (c >= 0 && g->nodes[c].op->conv_epilogue && !absorbed[c]) {
-        s->fused_relu = c;
+    if (c >= 0 && accepts(g->nodes[c].op) && !absorbed[c]) {
+        *node = c;
         s->out = g->nodes[c].out;
         absorbed[c] = 1;
     }
 }
 
-/* A layer scale that is the only consumer of a conv's or linear's (or
- * their BatchNorm's) output scales the rows of their deploy weights and
- * bias: gamma (W x + b) = (gamma W) x + gamma b. */
-static void fold_scale(const graph *g, deploy_step *s, char *absorbed)
+/* A BatchNorm folds into the conv before it. */
+static int is_foldable_norm(const op_def *op) { return op->folds_into_conv; }
+
+/* A layer scale scales the rows of the weights and bias before it:
+ * gamma (W x + b) = (gamma W) x + gamma b. */
+static int is_foldable_scale(const op_def *op) { return op->folds_as_scale; }
+
+/* A ReLU runs in the kernel before it, on the output as it is stored. */
+static int is_fusable_relu(const op_def *op) { return op->conv_epilogue; }
+
+static void fuse_relu(const graph *g, deploy_step *s, char *absorbed)
 {
-    int c = sole_consumer(g, s->out);
-    if (c >= 0 && g->nodes[c].op->folds_as_scale && !absorbed[c]) {
-        s->folded_scale = c;
-        s->out = g->nodes[c].out;
-        absorbed[c] = 1;
-    }
+    absorb_consumer(g, s, absorbed, is_fusable_relu, &s->fused_relu);
 }
 
 static void add_group_step(const graph *g, deploy_graph *d, int k, char *absorbed)
@@ -61,16 +65,10 @@ static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed
     const node *n = &g->nodes[i];
     deploy_step *s = &d->steps[d->n_steps++];
     *s = (deploy_step){n, i, -1, -1, n->in[0], n->out, d->n_floats, -1, -1, -1};
-    if (n->op->absorbs_next_norm) {
-        int c = sole_consumer(g, n->out);
-        if (c >= 0 && g->nodes[c].op->folds_into_conv && !absorbed[c]) {
-            s->folded_bn = c;
-            s->out = g->nodes[c].out;
-            absorbed[c] = 1;
-        }
-    }
+    if (n->op->absorbs_next_norm)
+        absorb_consumer(g, s, absorbed, is_foldable_norm, &s->folded_bn);
     if (n->op->absorbs_next_scale)
-        fold_scale(g, s, absorbed);
+        absorb_consumer(g, s, absorbed, is_foldable_scale, &s->folded_scale);
     if (n->op->absorbs_next_norm || n->op->deploy_relu_epilogue)
         fuse_relu(g, s, absorbed);
     d->n_floats += n->op->deploy_weights ? n->op->deploy_weights(n) : 0;
