@@ -180,6 +180,10 @@ extern const op_def op_conv2d;
 /* Floats of a convolution's OHWI weight (a re-parameterised group's
  * merged conv counts them as deploy parameters). */
 long conv2d_weight_numel(const node *n);
+/* The workspace of a pointwise conv (or linear) of that many weights on
+ * the tiled core: its packed weights, and room for the weight-gradient
+ * sums of a few threads (gen/op_conv2d.c). */
+long pointwise_tiled_workspace(long weights);
 /* The keys a node of this operator may have (common ones included). */
 const char *const *op_keys(const op_def *op);
 

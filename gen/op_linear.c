@@ -54,11 +54,12 @@ static int linear_uses_tiled(const node *n)
     return n->in_shape.c % 16 == 0 && n->features % 16 == 0;
 }
 
-/* The tiled kernels pack the weights into the workspace. */
+/* The tiled kernels pack the weights into the workspace and sum their
+ * gradient there. */
 static long linear_workspace(const node *n, int max_batch)
 {
     (void)max_batch;
-    return linear_uses_tiled(n) ? linear_weights(n) : 0;
+    return linear_uses_tiled(n) ? pointwise_tiled_workspace(linear_weights(n)) : 0;
 }
 
 static int linear_prepacked(const node *n, int max_batch)

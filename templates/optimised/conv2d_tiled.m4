@@ -378,7 +378,9 @@ static void $1_wgrad(const float *x, const float *dy, float *dw, float *workspac
     enum { CIN = $2, COUT = $5, KHW = $8 * $9, WEIGHTS = $1_wg_WEIGHTS,
            PADDED = $11 ? ($3 + 2 * ($11)) * ($4 + 2 * ($11)) * $2 : 0,
            /* a thread's sums must stay in its L2 (1 MiB of it) as it sweeps
-            * them per sample; larger ones are split among the threads */
+            * them per sample; larger ones are split among the threads
+            * (gen/op_conv2d.c's OWN_SUMS_MAX, which sizes a pointwise
+            * conv's workspace for them) */
            OWN_SUMS_MAX = 1 << 18 };
     int threads = omp_get_max_threads();
     int own = batch >= 2 * threads && WEIGHTS <= OWN_SUMS_MAX &&

@@ -66,6 +66,9 @@ m4_dnl input channels, else one GEMM; the chunk holds the packed weights
 bz_conv_case([<pw_tiled>], [<pointwise_tiled>], 2, 16, 5, 7, 16, 5, 7, 1, 1, 1, 0, 1, 0, 1, [<gemm>], 1)
 bz_conv_case([<pw_tiled_nv4>], [<pointwise_tiled>], 3, 5, 3, 5, 64, 3, 5, 1, 1, 1, 0, 1, 1, 5, [<gemm>], 1)
 bz_conv_case([<pw_tiled_nv3>], [<pointwise_tiled>], 2, 32, 4, 4, 48, 4, 4, 1, 1, 1, 0, 1, 1, 3, [<gemm>], 1)
+m4_dnl room for 4 threads' weight-gradient sums, as bzgen reserves: at
+m4_dnl batch 5 each of t_ops's 2 threads sums its own samples
+bz_conv_case([<pw_tiled_own>], [<pointwise_tiled>], 5, 16, 3, 5, 32, 3, 5, 1, 1, 1, 0, 1, 1, 9, [<gemm>], 1)
 m4_dnl deploy convs: weights packed once (the forward then skips packing),
 m4_dnl with the deploy graph's fused ReLU (last argument 1) or without
 bz_conv_deploy_case([<dep_tiled>], [<tiled>], 2, 5, 7, 9, 32, 7, 9, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1, 1)
@@ -149,6 +152,8 @@ m4_dnl bias; and its deploy form, packed once
 bz_linear_case([<fc_tiled>], [<tiled>], 3, 32, 48, 1, 7)
 bz_linear_case([<fc_tiled_nobias>], [<tiled>], 2, 16, 64, 0, 5)
 bz_linear_case([<fc_tiled_wide>], [<tiled>], 2, 48, 32, 1, 9)
+m4_dnl at batch 5 each of t_ops's 2 threads sums its own samples
+bz_linear_case([<fc_tiled_own>], [<tiled>], 5, 32, 48, 1, 7)
 bz_linear_deploy_case([<fc_tiled_deploy>], [<tiled>], 3, 32, 48, 1, 7)
 bz_affine_case([<affine>], 2, 4, 6)
 bz_scale_case([<layer_scale>], 3, 5, 7)
@@ -218,6 +223,7 @@ bz_table_entry([<tiled_samples_k5_case>])
 bz_table_entry([<pw_tiled_case>])
 bz_table_entry([<pw_tiled_nv4_case>])
 bz_table_entry([<pw_tiled_nv3_case>])
+bz_table_entry([<pw_tiled_own_case>])
 bz_table_entry([<dep_tiled_case>])
 bz_table_entry([<dep_pw_tiled_case>])
 bz_table_entry([<wino_odd_case>])
@@ -270,6 +276,7 @@ bz_table_entry([<fc_pixels_nobias_case>])
 bz_table_entry([<fc_tiled_case>])
 bz_table_entry([<fc_tiled_nobias_case>])
 bz_table_entry([<fc_tiled_wide_case>])
+bz_table_entry([<fc_tiled_own_case>])
 bz_table_entry([<fc_tiled_deploy_case>])
 bz_table_entry([<affine_case>])
 bz_table_entry([<layer_scale_case>])

@@ -306,9 +306,10 @@ static const op_case $1_case = {"$2 $1", $3, 2, {$1_N, $1_N}, $1_N, !$5, $1_case
                                 $5 ? NULL : $1_case_backward};>])m4_dnl
 m4_dnl
 m4_dnl bz_linear_case(name, algorithm, batch, in, out, bias, pixels): the
-m4_dnl workspace passed is NWS, the size bzgen would reserve
+m4_dnl workspace passed is NWS, the size bzgen would reserve (the packed
+m4_dnl weights or 4 threads' weight-gradient sums)
 m4_define([<bz_linear_case_sizes>], [<enum { $1_NX = $3 * $7 * $4, $1_NW = $4 * $5, $1_NB = $6 ? $5 : 0,
-       $1_NY = $3 * $7 * $5, $1_NWS = $1_NW };>])m4_dnl
+       $1_NY = $3 * $7 * $5, $1_NWS = 4 * $1_NW };>])m4_dnl
 m4_define([<bz_linear_case_backward>], [<
 static void $1_case_backward(const double *const *in, const double *dy, double *const *grads,
                              int accumulate)
