@@ -84,7 +84,7 @@ static void linear_kernel(kernel_sink *k, const node *n, const char *macro)
 {
     char *name = linear_kernel_name(n, 0);
     kernel_macro(k, macro, name, "%d, %d, %d, %d, [<%s>], %ld", n->in_shape.c, n->out_shape.c,
-                 n->bias, pixels(n), linear_uses_tiled(n) ? "tiled" : "gemm",
+                 n->bias, pixels(n), linear_uses_tiled(n) ? "pointwise_tiled" : "pointwise",
                  linear_workspace(n, kernel_sink_max_batch(k)));
     free(name);
 }
@@ -94,9 +94,10 @@ static void linear_kernels(kernel_sink *k, const node *n)
     linear_kernel(k, n, "bz_linear_kernels");
 }
 
+/* The training kernels serve the deploy graph too; a prepacked one adds
+ * its packing and its forward on the packed weights. */
 static void linear_deploy_kernels(kernel_sink *k, const deploy_step *s)
 {
-    linear_kernel(k, s->n, "bz_linear_kernels");
     if (linear_prepacked(s->n, kernel_sink_max_batch(k)))
         linear_kernel(k, s->n, "bz_linear_deploy_kernel");
 }

@@ -26,8 +26,8 @@ m4_dnl
 m4_dnl Layouts: activations NHWC; transformed buffers [A^2][tiles][channels]
 m4_dnl for the tiles of the samples of one chunk, tile t = (n, phase, th, tw)
 m4_dnl in row-major order, the positions bz_winograd_plane apart (a cache
-m4_dnl line more than their size: runtime/kernels/bz_winograd.h); packed kernels [A^2][channels out / CB][channels
-m4_dnl in][CB].
+m4_dnl line more than their size: runtime/kernels/bz_winograd.h); packed
+m4_dnl kernels [A^2][channels out / CB][channels in][CB].
 m4_dnl
 m4_dnl bz_winograd_tiling(tile size, channels, h, w, dilation): the enum of a
 m4_dnl transform's sizes (HS x WS: a phase's sub-map; TH x TW tiles each);

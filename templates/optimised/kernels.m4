@@ -13,13 +13,10 @@ m4_include([<optimised/linear.m4>])m4_dnl
 m4_include([<optimised/attention.m4>])m4_dnl
 m4_include([<optimised/layernorm2d.m4>])m4_dnl
 m4_include([<optimised/pooling.m4>])m4_dnl
-m4_dnl The entry points bzgen calls: the algorithm it chose (a conv's argument
-m4_dnl 16, a linear's 6) names the template; the reference loops serve as
-m4_dnl the direct one.
+m4_dnl The entry points bzgen calls: the algorithm it chose (argument 16)
+m4_dnl names the template; the reference loops serve as the direct one.
 m4_define([<bz_conv2d_direct_forward_kernel>], m4_defn([<bz_conv2d_forward_kernel>]))m4_dnl
 m4_define([<bz_conv2d_direct_backward_kernel>], m4_defn([<bz_conv2d_backward_kernel>]))m4_dnl
 m4_define([<bz_conv2d_forward_kernel>], [<bz_conv2d_$16_forward_kernel($@)>])m4_dnl
 m4_define([<bz_conv2d_backward_kernel>], [<bz_conv2d_$16_backward_kernel($@)>])m4_dnl
 m4_define([<bz_conv2d_deploy_kernel>], [<bz_conv2d_$16_deploy_kernel($@)>])m4_dnl
-m4_define([<bz_linear_kernels>], [<bz_linear_$6_kernels($@)>])m4_dnl
-m4_define([<bz_linear_deploy_kernel>], [<bz_linear_$6_deploy_kernel($@)>])m4_dnl
