@@ -32,6 +32,7 @@ m4_define([<bz_model_header>], [</* [<$1>]: [<$2>] at position [<$3>], bz_backen
 
 #include "bz_kernels.h"
 #include "bz_model.h"
+#include "util/bz_util.h"
 
 typedef float real_t;>])m4_dnl
 m4_include([<model_common.m4>])m4_dnl

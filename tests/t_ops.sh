@@ -31,7 +31,7 @@ wait $b || status=1
 # shellcheck disable=SC2086
 if [ $status -ne 0 ] || ! gcc $flags $san -o "$out/test_ops" tests/ops/test_ops.c \
         "$out/f64_cases.o" "$out/ref_cases.o" "$out/opt_cases.o" "$out/opt_stream_cases.o" \
-        runtime/kernels/bz_fold.c runtime/kernels/bz_channel_ops.c \
+        runtime/kernels/bz_fold.c runtime/kernels/bz_channel_ops.c runtime/util/bz_util.c \
         $(pkg-config --libs openblas) -lm 2> "$out/build.log"; then
     echo "not ok - operator tests: build failed"
     cat "$out"/*.log | sed 's/^/# /' | head -20

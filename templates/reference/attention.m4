@@ -42,7 +42,7 @@ static void $1_probabilities(const real_t *qkv, int s, int head, int query, doub
 static void $1_forward(const real_t *qkv, real_t *y, real_t *workspace, int batch)
 {
     enum { C = $1_C, C3 = 3 * $1_C, HW = $1_H * $1_W, N = $1_TOKENS, D = $1_D };
-    double *p = malloc(sizeof *p * N);
+    double *p = bz_xmalloc(sizeof *p * N);
     (void)workspace;
     for (int n = 0; n < batch; n++)
         for (int s = 0; s < $1_SEQS; s++)
@@ -64,7 +64,7 @@ static void $1_backward(const real_t *qkv, const real_t *dy, real_t *dqkv, int a
                         real_t *workspace, int batch)
 {
     enum { C = $1_C, C3 = 3 * $1_C, HW = $1_H * $1_W, N = $1_TOKENS, D = $1_D };
-    double *p = malloc(sizeof *p * N), *dp = malloc(sizeof *dp * N);
+    double *p = bz_xmalloc(sizeof *p * N), *dp = bz_xmalloc(sizeof *dp * N);
     const double scale = 1 / sqrt((double)D);
     (void)workspace;
     if (!accumulate_dx)

@@ -16,6 +16,7 @@ m4_include(bz_backend_label[</kernels.m4>])m4_dnl
 
 #include "bz_kernels.h"
 #include "op_case.h"
+#include "util/bz_util.h"
 
 typedef bz_case_real real_t;
 
