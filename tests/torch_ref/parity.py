@@ -319,9 +319,16 @@ class GradientOracle:
 
     def explain(self, got):
         """Greedily flip near-kink decisions while that lowers the worst
-        error.  Returns (errors, [flipped candidates])."""
+        error.  Returns (errors, [flipped candidates]).  The common case,
+        one flip that explains every error, is looked for first, nearest
+        candidate first: each delta is a backward pass through the graph."""
         cands = self.kink_candidates()
-        deltas = [self.flip_delta(c) for c in cands]
+        deltas = []
+        for j, cand in enumerate(cands):
+            deltas.append(self.flip_delta(cand))
+            e = self.errors(got, {k: self.grads[k] + deltas[j][k] for k in self.grads})
+            if max(e.values()) <= TOL_GRAD:
+                return e, [(j,) + cand]
         ref = dict(self.grads)
         chosen = []
         errs = self.errors(got, ref)
