@@ -90,41 +90,52 @@ if ! make -s -j2 CUDA= VARIANTS=$VARIANT $binaries >"$out" 2>&1; then
     exit 1
 fi
 
-# parity EXP NAME SCAFFOLD_OPTS: check build/NAME/NAME with both CPU backends
-parity() {
-    exp=$1; name=$2; opts=$3
-    block=${exp%_*}
-    position=${exp##*_}
-    bin=build/$name/$name
-    # export is checked once per binary, with the reference backend run
+# check EXP NAME BACKEND [SCAFFOLD_OPTS...]: build/NAME/NAME against the
+# oracle with one CPU backend; export is checked once per binary, with the
+# reference backend's run
+check() {
+    exp=$1 name=$2 backend=$3
+    shift 3
+    export_opt=--no-export
+    [ "$backend" = reference ] && export_opt=
     # shellcheck disable=SC2086
-    run "parity $name reference" "$PYTHON" tests/torch_ref/parity.py --binary "$bin" \
-        --block "$block" --position "$position" $opts --backend reference --batch "$BATCH"
-    # shellcheck disable=SC2086
-    run "parity $name optimised" "$PYTHON" tests/torch_ref/parity.py --binary "$bin" \
-        --block "$block" --position "$position" $opts --backend optimised --batch "$BATCH" \
-        --no-export
+    run "parity $name $backend" "$PYTHON" tests/torch_ref/parity.py --binary "build/$name/$name" \
+        --block "${exp%_*}" --position "${exp##*_}" "$@" --backend "$backend" \
+        --batch "$BATCH" $export_opt
 }
 
-# worker K: every other check, from the K-th, with its own output files;
-# exits 1 if any failed
+# The checks, one per line: EXP NAME BACKEND [SCAFFOLD_OPTS...]
+logs=$(mktemp -d)
+trap 'rm -rf "$out" "$logs"' EXIT INT TERM
+for exp in $EXPERIMENTS; do
+    echo "$exp $exp reference"
+    echo "$exp $exp optimised"
+done > "$logs/checks"
+for backend in reference optimised; do
+    echo "inverted_residual_late $VARIANT $backend --num-blocks 2 --base-channels 16 --classes 100"
+done >> "$logs/checks"
+
+# worker: runs every check that no other worker has claimed (mkdir is the
+# lock), the output of check K in $logs/K; exits 1 if any failed
 worker() {
     out=$(mktemp)
-    status=0 i=0
-    for exp in $EXPERIMENTS; do
-        [ $((i % 2)) -eq "$1" ] && parity "$exp" "$exp" ""
-        i=$((i + 1))
-    done
-    [ "$1" -eq 1 ] && parity inverted_residual_late $VARIANT \
-        "--num-blocks 2 --base-channels 16 --classes 100"
+    status=0 k=0
+    while read -r line; do
+        k=$((k + 1))
+        mkdir "$logs/claim.$k" 2>/dev/null || continue
+        # shellcheck disable=SC2086
+        check $line > "$logs/$k" 2>&1
+    done < "$logs/checks"
     rm -f "$out"
     exit $status
 }
-logs=$(mktemp -d)
-trap 'rm -rf "$out" "$logs"' EXIT INT TERM
-(worker 0) > "$logs/0" 2>&1 & first=$!
-(worker 1) > "$logs/1" 2>&1 & second=$!
+worker & first=$!
+worker & second=$!
 wait $first || status=1
 wait $second || status=1
-cat "$logs/0" "$logs/1"
+k=1
+while [ -f "$logs/$k" ]; do
+    cat "$logs/$k"
+    k=$((k + 1))
+done
 exit $status
