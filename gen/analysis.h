@@ -9,6 +9,8 @@
  * bias x output pixels; other leaves' weight/bias x 1; modules with
  * children (BatchNormAct2d) and parameter-free ops count 0. */
 long node_macs(const node *n);
+/* The multiply-adds its kernel runs per sample (op_def.work_macs). */
+long node_work_macs(const node *n);
 long graph_params(const graph *g);     /* trainable floats */
 long node_params(const graph *g, const node *n);   /* trainable floats */
 

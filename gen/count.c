@@ -5,6 +5,11 @@ long node_macs(const node *n)
     return n->op->macs ? n->op->macs(n) * (n->macs_times ? n->macs_times : 1) : 0;
 }
 
+long node_work_macs(const node *n)
+{
+    return n->op->work_macs ? n->op->work_macs(n) : node_macs(n);
+}
+
 long node_params(const graph *g, const node *n)
 {
     long total = 0;

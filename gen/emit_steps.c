@@ -19,7 +19,7 @@ long deploy_step_macs(const deploy_step *s)
 {
     const node *n = s->n;
     long added_bias = s->folded_bn >= 0 && !n->conv.bias ? shape_numel(n->out_shape) : 0;
-    return node_macs(n) + added_bias;
+    return node_work_macs(n) + added_bias;
 }
 
 char *deploy_kernel_name(const deploy_step *s)
@@ -38,11 +38,12 @@ static void step_row(FILE *out, int phase, int layer, const char *kernel, long m
     fprintf(out, "bz_step_row(%d, %d, [<%s>], %ld)\n", phase, layer, kernel, macs);
 }
 
-/* A backward step computes the input gradient and the weight gradient
- * (each the forward's MACs), the network input's layer the latter only. */
+/* The multiply-adds a step runs.  A backward step computes the input
+ * gradient and the weight gradient (each the forward's), the network
+ * input's layer the latter only. */
 static long step_macs(const node *n, int phase)
 {
-    long macs = node_macs(n);
+    long macs = node_work_macs(n);
     if (phase != PHASE_BACKWARD)
         return macs;
     return n->in[0] == 0 ? macs : 2 * macs;

@@ -100,6 +100,10 @@ struct op_def {
     shape3 (*infer_shape)(const graph *g, node *n);
     void (*add_params)(graph *g, node *n);          /* state_dict order; NULL: none */
     long (*macs)(const node *n);                    /* torchinfo's; NULL: 0  */
+    /* The multiply-adds its kernel runs per sample, where torchinfo counts
+     * fewer (a Linear's weights once, not per pixel; attention 0): the
+     * per-layer timing tables' GFLOP/s.  NULL: the counted ones. */
+    long (*work_macs)(const node *n);
     int backward_saves;
     /* Kernel name: one per distinct shape signature; deploy_form: the
      * deploy step's kernel (with bias, or the op's own deploy kernel). */

@@ -64,6 +64,15 @@ static void attention_kernels(kernel_sink *k, const node *n)
     free(name);
 }
 
+/* Per sequence of N tokens and per head of d channels, q k^T and the
+ * probabilities times v: 2 N^2 d, so 2 N^2 C over the heads. */
+static long attention_work_macs(const node *n)
+{
+    long sequences = (long)n->patch * n->patch;
+    long tokens = (long)n->out_shape.h * n->out_shape.w / sequences;
+    return 2 * tokens * tokens * n->out_shape.c * sequences;
+}
+
 static void attention_forward(const op_call *c, int train)
 {
     (void)train;
@@ -84,5 +93,5 @@ const op_def op_attention = {
     .kernel_name = attention_kernel_name, .describe = attention_describe,
     .kernel_macros = attention_macros, .kernels = attention_kernels,
     .forward = attention_forward, .backward = attention_backward,
-    .workspace = attention_workspace,
+    .workspace = attention_workspace, .work_macs = attention_work_macs,
 };

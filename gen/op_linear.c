@@ -47,6 +47,11 @@ static long linear_macs(const node *n)
     return linear_weights(n) + (n->bias ? n->features : 0);
 }
 
+static long linear_work_macs(const node *n)
+{
+    return linear_macs(n) * pixels(n);
+}
+
 /* templates/optimised/conv2d_tiled.m4's pointwise core: 16n outputs (its
  * register blocks) and 16n inputs (the outputs of its input gradient). */
 static int linear_uses_tiled(const node *n)
@@ -139,6 +144,7 @@ static const char *const linear_macros[] = {"bz_linear_kernels", "bz_linear_depl
 const op_def op_linear = {
     .name = "linear", .torch_class = "Linear", .n_inputs = 1, .attrs = linear_attrs,
     .infer_shape = linear_shape, .add_params = linear_params, .macs = linear_macs,
+    .work_macs = linear_work_macs,
     .backward_saves = SAVES_INPUTS, .kernel_name = linear_kernel_name,
     .kernel_macros = linear_macros, .kernels = linear_kernels, .forward = linear_forward,
     .backward = linear_backward, .deploy_weights = linear_weights,

@@ -1,6 +1,7 @@
 """Checks bzgen's tables (build/<variant>/desc.m4) against ../shared/reference:
 parameter, buffer and MAC totals (summary.csv), the train-time state_dict
-(keys, shapes, dtypes, order) and per-layer MACs (torchinfo leaf calls).
+(keys, shapes, dtypes, order) and per-layer MACs (torchinfo leaf calls);
+and the MACs of the per-layer timing tables (the multiply-adds run).
 Usage: check_reference.py DESC_M4 BLOCK POSITION CLASSES REFERENCE_DIR
 Prints TAP lines."""
 import csv
@@ -124,6 +125,36 @@ def main():
     wrong = [(n, m, ours.get(n, 0)) for n, m in deploy.items() if m and ours.get(n, 0) != m]
     report(not wrong, "%s: deploy graph's per-layer MACs equal torchinfo's" % label,
            "differ: %s" % wrong[:3])
+    wrong = [w for w in timed_macs(desc) if w[1] != w[2]]
+    report(not wrong, "%s: the timing tables' MACs are those run (a Linear's on every "
+           "pixel, attention's products), else torchinfo's" % label,
+           "layer, table, expected: %s" % wrong[:3])
+
+
+# MobileViT's attention runs on the pixels at one offset of every 2 x 2
+# patch (blocks/mobile_vit_block.yaml): 4 sequences of H W / 4 tokens
+ATTENTION_SEQUENCES = 4
+
+
+def timed_macs(path):
+    """[(layer, forward-train step MACs, the multiply-adds its kernel runs)]"""
+    rows, steps = [], []
+    for line in open(path):
+        if line.startswith("bz_layer_row("):
+            rows.append(macro_args(line))
+        elif line.startswith("bz_step_row(0,"):
+            steps.append(macro_args(line))
+    out = []
+    for _phase, layer, _kernel, macs in steps:
+        name, op, _ic, _ih, _iw, c, h, w, params, counted, _flag = rows[layer]
+        run = counted
+        if op == "Linear":
+            run = params * h * w
+        elif op == "scaled_dot_product_attention":
+            tokens = h * w // ATTENTION_SEQUENCES
+            run = 2 * tokens * tokens * c * ATTENTION_SEQUENCES
+        out.append((name, macs, run))
+    return out
 
 
 main()

@@ -47,7 +47,8 @@ static double phase_total_ms(const bz_model_desc *d, const bz_timer *t, int phas
 void bz_print_inference_layers(const bz_model_desc *d, const bz_timer *t, int batch)
 {
     double total = phase_total_ms(d, t, BZ_PHASE_FORWARD_DEPLOY);
-    printf("\nper layer, inference on the deploy graph, batch %d (mean per run)\n", batch);
+    printf("\nper layer, inference on the deploy graph, batch %d (mean per run; MACs those "
+           "the kernel runs: a Linear's on every pixel, attention's products)\n", batch);
     printf("%-44s %-16s %-24s %12s %9s %8s %6s\n", "layer", "operator", "shape", "MACs", "ms",
            "GFLOP/s", "share");
     for (int s = 0; s < d->n_steps; s++) {
@@ -62,8 +63,9 @@ void bz_print_inference_layers(const bz_model_desc *d, const bz_timer *t, int ba
                (long long)st->macs, ms, gflops(st->macs, batch, ms),
                total > 0 ? 100.0 * ms / total : 0.0);
     }
-    printf("%-44s %-16s %-24s %12lld %9.3f %8.2f\n", "total (layers)", "", "",
-           (long long)d->macs_deploy, total, gflops(d->macs_deploy, batch, total));
+    int64_t macs = bz_phase_macs(d, BZ_PHASE_FORWARD_DEPLOY);
+    printf("%-44s %-16s %-24s %12lld %9.3f %8.2f\n", "total (layers)", "", "", (long long)macs,
+           total, gflops(macs, batch, total));
 }
 
 /* The backward step of the layer of forward step s (same node). */
@@ -79,8 +81,9 @@ void bz_print_training_layers(const bz_model_desc *d, const bz_timer *t, int bat
 {
     double total = phase_total_ms(d, t, BZ_PHASE_FORWARD_TRAIN) +
                    phase_total_ms(d, t, BZ_PHASE_BACKWARD);
-    printf("\nper layer, training step, batch %d (mean per step; backward = input and weight "
-           "gradients, 2 x the forward MACs; the first layer's weight gradient only)\n", batch);
+    printf("\nper layer, training step, batch %d (mean per step; MACs those the kernel runs; "
+           "backward = input and weight gradients, 2 x the forward MACs; the first layer's "
+           "weight gradient only)\n", batch);
     printf("%-44s %-16s %-24s %12s %9s %8s %9s %8s %6s\n", "layer", "operator", "shape", "MACs",
            "fwd ms", "GFLOP/s", "bwd ms", "GFLOP/s", "share");
     for (int s = 0; s < d->n_steps; s++) {
@@ -100,8 +103,8 @@ void bz_print_training_layers(const bz_model_desc *d, const bz_timer *t, int bat
     double fwd = phase_total_ms(d, t, BZ_PHASE_FORWARD_TRAIN);
     double bwd = phase_total_ms(d, t, BZ_PHASE_BACKWARD);
     printf("%-44s %-16s %-24s %12lld %9.3f %8.2f %9.3f %8.2f\n", "total (layers; loss and Adam "
-           "not included)", "", "", (long long)d->macs_train, fwd,
-           gflops(d->macs_train, batch, fwd), bwd,
+           "not included)", "", "", (long long)bz_phase_macs(d, BZ_PHASE_FORWARD_TRAIN), fwd,
+           gflops(bz_phase_macs(d, BZ_PHASE_FORWARD_TRAIN), batch, fwd), bwd,
            gflops(bz_phase_macs(d, BZ_PHASE_BACKWARD), batch, bwd));
 }
 

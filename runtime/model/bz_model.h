@@ -64,9 +64,11 @@ typedef struct {
     int phase;              /* enum bz_phase                              */
     int layer;              /* index into layers[]                        */
     const char *kernel;     /* the generated function it calls            */
-    int64_t macs;           /* batch 1; backward: both gradients, 2 x the
-                             * forward (the first layer: its weight
-                             * gradient only, 1 x)                        */
+    int64_t macs;           /* the multiply-adds the kernel runs, batch 1
+                             * (torchinfo's count, except a Linear's per
+                             * pixel and attention's); backward: both
+                             * gradients, 2 x the forward (the first
+                             * layer: its weight gradient only, 1 x)      */
 } bz_step_desc;
 
 /* A memory the host cannot address (a GPU's).  A backend with a device
