@@ -106,21 +106,44 @@ static void $1_scores(const float *a, const float *bt, float *s, int r)
     }
 }
 
-/* each of the r rows [N] of s replaced by its softmax */
+/* each of the r rows [N] of s replaced by its softmax.  The exp loop is
+ * libmvec's vector expf, 16 lanes wide where the target's preference (256
+ * bits under -march=native) would pick the 8-lane one; the max and the sum
+ * are vector reductions, not the per-lane arrays of an omp simd reduction,
+ * which cost as much as the rest for rows of a few hundred tokens. */
+__attribute__((target("prefer-vector-width=512")))
 static void $1_softmax_rows(float *s, int r)
 {
     enum { N = $1_TOKENS };
     for (int i = 0; i < r; i++) {
         float *p = s + (long)i * N, max = -INFINITY, sum = 0.f;
-        #pragma omp simd reduction(max:max)
-        for (int t = 0; t < N; t++)
-            max = p[t] > max ? p[t] : max;
-        #pragma omp simd reduction(+:sum)
-        for (int t = 0; t < N; t++)
-            sum += p[t] = expf(p[t] - max);
+#if defined(__AVX512F__)
+        if (N % 16 == 0) {
+            __m512 m = _mm512_set1_ps(-INFINITY);
+            for (int t = 0; t < N; t += 16)
+                m = _mm512_max_ps(m, _mm512_loadu_ps(p + t));
+            max = _mm512_reduce_max_ps(m);
+        } else
+#endif
+            for (int t = 0; t < N; t++)
+                max = p[t] > max ? p[t] : max;
         #pragma omp simd
         for (int t = 0; t < N; t++)
-            p[t] /= sum;
+            p[t] = expf(p[t] - max);
+#if defined(__AVX512F__)
+        if (N % 16 == 0) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int t = 0; t < N; t += 16)
+                acc = _mm512_add_ps(acc, _mm512_loadu_ps(p + t));
+            sum = _mm512_reduce_add_ps(acc);
+        } else
+#endif
+            for (int t = 0; t < N; t++)
+                sum += p[t];
+        float inv = 1.0f / sum;
+        #pragma omp simd
+        for (int t = 0; t < N; t++)
+            p[t] *= inv;
     }
 }
 
