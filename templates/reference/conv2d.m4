@@ -12,7 +12,7 @@ enum { $1_CIN = $2, $1_H = $3, $1_W = $4, $1_COUT = $5, $1_HO = $6, $1_WO = $7, 
        $1_DIL = $18, $1_RELU = $19, $1_CIN_G = $2 / $12, $1_COUT_G = $5 / $12 };
 
 /* The offset in x of the input pixel under tap (i, j) of output pixel
-   (oh, ow) of sample n, or -1 where the tap falls in the padding. */
+ * (oh, ow) of sample n, or -1 where the tap falls in the padding. */
 static inline long $1_tap(int n, int oh, int ow, int i, int j)
 {
     int ih = oh * $1_STRIDE - $1_PAD + i * $1_DIL, iw = ow * $1_STRIDE - $1_PAD + j * $1_DIL;
@@ -26,9 +26,9 @@ static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t
 {
     enum { KH = $1_KH, KW = $1_KW, COUT = $1_COUT, CIN_G = $1_CIN_G, COUT_G = $1_COUT_G };
     /* wt [GROUPS][KH][KW][CIN_G][COUT_G]: w with a group's output channels
-       innermost, so that the loop over them (independent sums) vectorises;
-       each sum still adds its terms in (i, j, ci) order, in double.
-       acc [COUT_G]: one output pixel's sums in one group. */
+     * innermost, so that the loop over them (independent sums) vectorises;
+     * each sum still adds its terms in (i, j, ci) order, in double.
+     * acc [COUT_G]: one output pixel's sums in one group. */
     real_t *wt = bz_xmalloc(sizeof *wt * (size_t)COUT * KH * KW * CIN_G);
     double *acc = bz_xmalloc(sizeof *acc * COUT_G);
     (void)workspace;
@@ -67,6 +67,8 @@ m4_dnl bz_conv2d_backward_kernel(same arguments): writes dw (and db), and
 m4_dnl dx unless it is NULL (the network input); accumulate_dx adds to dx.
 m4_dnl Each gradient has its own sweep over dy, adding its terms in
 m4_dnl (n, oh, ow, co, i, j) order; restrict lets the loops over ci vectorise.
+m4_dnl It uses the forward kernel's enum and tap, which bzgen always
+m4_dnl instantiates with it.
 m4_define([<bz_conv2d_backward_kernel>], [<
 static void $1_backward_input(const real_t *restrict w, const real_t *restrict dy,
                               real_t *restrict dx, int batch)

@@ -37,7 +37,7 @@ static void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real
     enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
     long rows = (long)batch * $5;
     /* sum_w [OUT][IN], sum_b [OUT]: the parameter gradients' sums over
-       rows; sum_x [IN]: one row's input gradient */
+     * rows; sum_x [IN]: one row's input gradient */
     double *sum_w = bz_xcalloc((size_t)OUT * IN, sizeof *sum_w);
     double *sum_b = bz_xcalloc(OUT, sizeof *sum_b);
     double *sum_x = bz_xmalloc(sizeof *sum_x * IN);
