@@ -60,34 +60,53 @@ static void $1_scale_rows(float *rows, int count)
         rows[i] *= scale;
 }
 
+#if defined(__AVX512F__)
+/* s [r][t0, t0 + 16 nb) = a [r][D] bt [D][t0, t0 + 16 nb), nb 1 or 2
+ * vectors of tokens (a constant where inlined): with 2, each broadcast of
+ * a feeds two FMAs */
+static inline __attribute__((always_inline)) void
+$1_scores_block(const float *a, const float *bt, float *s, int r, int t0, int nb)
+{
+    enum { N = $1_TOKENS, D = $1_D, R = $1_R };
+    __m512 acc[R][2];
+    #pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int d = 0; d < D; d++) {
+        __m512 bv[2];
+        for (int v = 0; v < nb; v++)
+            bv[v] = _mm512_loadu_ps(bt + (long)d * N + t0 + 16 * v);
+        #pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
+            if (i >= r)
+                break;
+            __m512 av = _mm512_set1_ps(a[i * D + d]);
+            for (int v = 0; v < nb; v++)
+                acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+    }
+    #pragma GCC unroll 8
+    for (int i = 0; i < R; i++) {
+        if (i >= r)
+            break;
+        for (int v = 0; v < nb; v++)
+            _mm512_storeu_ps(s + (long)i * N + t0 + 16 * v, acc[i][v]);
+    }
+}
+#endif
+
 /* s [r][N] = a [r][D] bt [D][N], r <= R (a is a row block of the scaled q
  * or of dy: its values are broadcast straight from memory) */
 static void $1_scores(const float *a, const float *bt, float *s, int r)
 {
-    enum { N = $1_TOKENS, D = $1_D, R = $1_R };
+    enum { N = $1_TOKENS, D = $1_D };
 #if defined(__AVX512F__)
     if (N % 16 == 0) {
-        for (int t0 = 0; t0 < N; t0 += 16) {
-            __m512 acc[R];
-            #pragma GCC unroll 8
-            for (int i = 0; i < R; i++)
-                acc[i] = _mm512_setzero_ps();
-            for (int d = 0; d < D; d++) {
-                __m512 bv = _mm512_loadu_ps(bt + (long)d * N + t0);
-                #pragma GCC unroll 8
-                for (int i = 0; i < R; i++) {
-                    if (i >= r)
-                        break;
-                    acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i * D + d]), bv, acc[i]);
-                }
-            }
-            #pragma GCC unroll 8
-            for (int i = 0; i < R; i++) {
-                if (i >= r)
-                    break;
-                _mm512_storeu_ps(s + (long)i * N + t0, acc[i]);
-            }
-        }
+        int t0 = 0;
+        for (; t0 + 32 <= N; t0 += 32)
+            $1_scores_block(a, bt, s, r, t0, 2);
+        if (t0 < N)
+            $1_scores_block(a, bt, s, r, t0, 1);
         return;
     }
 #endif

@@ -128,10 +128,12 @@ m4_dnl attention: name, batch, channels, h, w, heads, patch
 bz_attention_case([<attn_global>], 2, 6, 3, 4, 2, 1)
 bz_attention_case([<attn_patch2>], 2, 8, 4, 6, 4, 2)
 bz_attention_case([<attn_one_head>], 1, 5, 2, 2, 1, 2)
-m4_dnl heads of 16 channels: the AVX-512 products, with 16 tokens, and with
-m4_dnl 9 (scalar scores, a last block of one query)
+m4_dnl heads of 16 channels: the AVX-512 products, with 16 tokens, with 48
+m4_dnl (score blocks of 32 and 16 tokens), and with 9 (scalar scores, a last
+m4_dnl block of one query)
 bz_attention_case([<attn_vec>], 2, 32, 8, 8, 2, 2)
 bz_attention_case([<attn_vec_tail>], 1, 32, 6, 6, 2, 2)
+bz_attention_case([<attn_vec_48>], 1, 32, 8, 24, 2, 2)
 bz_elementwise_case([<add>], [<add>], 2, 12, 0)
 bz_elementwise_case([<sub>], [<sub>], 3, 10, 0)
 bz_elementwise_case([<add_relu>], [<add>], 2, 12, 1)
@@ -206,6 +208,7 @@ bz_table_entry([<attn_patch2_case>])
 bz_table_entry([<attn_one_head_case>])
 bz_table_entry([<attn_vec_case>])
 bz_table_entry([<attn_vec_tail_case>])
+bz_table_entry([<attn_vec_48_case>])
 bz_table_entry([<tiled_k3_case>])
 bz_table_entry([<tiled_s2_case>])
 bz_table_entry([<tiled_nv3_case>])
