@@ -102,9 +102,9 @@ void bz_print_training_layers(const bz_model_desc *d, const bz_timer *t, int bat
     }
     double fwd = phase_total_ms(d, t, BZ_PHASE_FORWARD_TRAIN);
     double bwd = phase_total_ms(d, t, BZ_PHASE_BACKWARD);
+    int64_t fwd_macs = bz_phase_macs(d, BZ_PHASE_FORWARD_TRAIN);
     printf("%-44s %-16s %-24s %12lld %9.3f %8.2f %9.3f %8.2f\n", "total (layers; loss and Adam "
-           "not included)", "", "", (long long)bz_phase_macs(d, BZ_PHASE_FORWARD_TRAIN), fwd,
-           gflops(bz_phase_macs(d, BZ_PHASE_FORWARD_TRAIN), batch, fwd), bwd,
+           "not included)", "", "", (long long)fwd_macs, fwd, gflops(fwd_macs, batch, fwd), bwd,
            gflops(bz_phase_macs(d, BZ_PHASE_BACKWARD), batch, bwd));
 }
 
