@@ -1,6 +1,5 @@
 m4_dnl Optimised CPU backend: OpenBLAS GEMM for dense convolutions, OpenMP
-m4_dnl and SIMD elsewhere.  Pooling other than the global average uses the
-m4_dnl reference templates (a negligible share of the time in these networks).
+m4_dnl and SIMD elsewhere.  Max pooling uses the reference template.
 m4_include([<reference/kernels.m4>])m4_dnl
 m4_include([<optimised/conv2d.m4>])m4_dnl
 m4_include([<optimised/conv2d_grouped.m4>])m4_dnl

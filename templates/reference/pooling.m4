@@ -3,16 +3,20 @@ m4_dnl                      count_include_pad)
 m4_dnl PyTorch's window rule: the window is clipped to the padded input
 m4_dnl first (its size is the divisor when padding counts), then to the
 m4_dnl input (the divisor otherwise).  ceil_mode only changes ho and wo.
-m4_define([<bz_avgpool2d_kernels>], [<
+m4_dnl bz_avgpool2d_window(name, kernel, stride, pad, count_include_pad):
+m4_dnl name_window(o, size, &start, &end), output o's window along a side of
+m4_dnl size pixels, [start, end); returns that side's share of the divisor.
+m4_define([<bz_avgpool2d_window>], [<
 static int $1_window(int o, int size, int *start, int *end)
 {
-    enum { K = $7, S = $8, P = $9, COUNT_PAD = $10 };
+    enum { K = $2, S = $3, P = $4, COUNT_PAD = $5 };
     int s = o * S - P, e = s + K < size + P ? s + K : size + P;
     int padded = e - s;
     *start = s < 0 ? 0 : s;
     *end = e > size ? size : e;
     return COUNT_PAD ? padded : *end - *start;
-}
+}>])m4_dnl
+m4_define([<bz_avgpool2d_kernels>], [<bz_avgpool2d_window([<$1>], $7, $8, $9, $10)
 
 static void $1_forward(const real_t *x, real_t *y, int batch)
 {
