@@ -4,6 +4,7 @@
 # trains for two short epochs on a Fashion-MNIST subset with falling
 # training loss.
 cd "$(dirname "$0")/.." || exit 1
+. tests/tap.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -51,15 +52,5 @@ smoke() {
 }
 # Tiny networks keep a second thread mostly waiting: the experiments train
 # $jobs at a time, one thread each, and report in list order.
-i=0
-for exp in $(make -s list); do
-    smoke "$exp" > "$tmp/$i.tap" &
-    i=$((i + 1))
-    [ $((i % jobs)) -eq 0 ] && wait
-done
-wait
-n=0
-while [ $n -lt $i ]; do
-    cat "$tmp/$n.tap"
-    n=$((n + 1))
-done
+make -s list > "$tmp/queue"
+in_order "$jobs" "$tmp" smoke

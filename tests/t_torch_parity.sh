@@ -10,6 +10,7 @@
 # Run from the repository root.  Prints TAP lines; exits 1 on any failure.
 # PYTHON (default /usr/bin/python3) must import torch and numpy.
 set -u
+. tests/tap.sh
 PYTHON=${PYTHON:-/usr/bin/python3}
 BATCH=${BATCH:-3}
 # Every experiment, except that blocks whose settings do not depend on the
@@ -67,6 +68,7 @@ run() {
             echo "not ok - $what: exited with status $rc"
         fi
     fi
+    return "$rc"
 }
 
 if [ -d "$REFERENCE" ]; then
@@ -90,52 +92,35 @@ if ! make -s -j2 CUDA= VARIANTS=$VARIANT $binaries >"$out" 2>&1; then
     exit 1
 fi
 
-# check EXP NAME BACKEND [SCAFFOLD_OPTS...]: build/NAME/NAME against the
+# parity_check EXP NAME BACKEND [SCAFFOLD_OPTS...]: build/NAME/NAME against the
 # oracle with one CPU backend; export is checked once per binary, with the
 # reference backend's run
-check() {
+parity_check() {
     exp=$1 name=$2 backend=$3
     shift 3
     export_opt=--no-export
     [ "$backend" = reference ] && export_opt=
+    out=$(mktemp)  # this call's own: two run at once (in subshells)
     # shellcheck disable=SC2086
     run "parity $name $backend" "$PYTHON" tests/torch_ref/parity.py --binary "build/$name/$name" \
         --block "${exp%_*}" --position "${exp##*_}" "$@" --backend "$backend" \
         --batch "$BATCH" $export_opt
+    rc=$?
+    rm -f "$out"
+    return $rc
 }
 
-# The checks, one per line: EXP NAME BACKEND [SCAFFOLD_OPTS...]
+# The checks, one per line: EXP NAME BACKEND [SCAFFOLD_OPTS...], two at a
+# time (tests/tap.sh's in_order)
 logs=$(mktemp -d)
 trap 'rm -rf "$out" "$logs"' EXIT INT TERM
 for exp in $EXPERIMENTS; do
     echo "$exp $exp reference"
     echo "$exp $exp optimised"
-done > "$logs/checks"
+done > "$logs/queue"
 for backend in reference optimised; do
     echo "inverted_residual_late $VARIANT $backend --num-blocks 2 --base-channels 16 --classes 100"
-done >> "$logs/checks"
+done >> "$logs/queue"
 
-# worker: runs every check that no other worker has claimed (mkdir is the
-# lock), the output of check K in $logs/K; exits 1 if any failed
-worker() {
-    out=$(mktemp)
-    status=0 k=0
-    while read -r line; do
-        k=$((k + 1))
-        mkdir "$logs/claim.$k" 2>/dev/null || continue
-        # shellcheck disable=SC2086
-        check $line > "$logs/$k" 2>&1
-    done < "$logs/checks"
-    rm -f "$out"
-    exit $status
-}
-worker & first=$!
-worker & second=$!
-wait $first || status=1
-wait $second || status=1
-k=1
-while [ -f "$logs/$k" ]; do
-    cat "$logs/$k"
-    k=$((k + 1))
-done
+in_order 2 "$logs" parity_check || status=1
 exit $status
