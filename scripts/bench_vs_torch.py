@@ -369,7 +369,7 @@ def latency_pair(exp, binary, a):
     return {"b1_ms_ours": statistics.mean(ours), "b1_p90_ours": p90(ours),
             "b1_ms_torch": statistics.mean(theirs), "b1_p90_torch": p90(theirs),
             "b1_ratio": statistics.mean(theirs) / statistics.mean(ours),
-            "b1_format": max(set(formats), key=formats.count)}
+            "b1_format": statistics.mode(formats)}  # of a tie, the first seen
 
 
 def latency_row(exp, binary, a):
