@@ -83,10 +83,13 @@ enum { $1_HP = $3 + 2 * ($11), $1_WP = $4 + 2 * ($11),
  * corner is xsample + off[p] in the padded sample, its output (one block
  * of CB channels) y + yoff[p], or y + p * COUT without yoff (consecutive
  * pixels, which may span rows); the window is kh x kw taps (<= KH x KW)
- * of wblock [kh][kw][CIN][CB]. */
+ * of wblock [kh][kw][CIN][CB].  The ahead_lines cache lines from ahead
+ * on (weights a later task reads from memory) are prefetched two per
+ * input channel, where the FMAs hide them. */
 static inline __attribute__((always_inline)) void
 $1_tile(const float *xsample, const long *off, const float *wblock, const float *bias,
-        float *y, const long *yoff, int r, int kh, int kw, int accumulate, int stream)
+        float *y, const long *yoff, int r, int kh, int kw, int accumulate, int stream,
+        const float *ahead, int ahead_lines)
 {
     enum { CIN = $2, COUT = $5, KH = $8, KW = $9, STRIDE = $10, WP = $1_WP, HAS_BIAS = $12,
            RELU = $14, NV = $1_NV, CB = $1_CB, R = $1_R };
@@ -106,6 +109,11 @@ $1_tile(const float *xsample, const long *off, const float *wblock, const float 
             const float *xq = xsample + ((long)i * WP + j) * CIN;
             const float *wq = wblock + (long)(i * kw + j) * CIN * CB;
             for (int ci = 0; ci < CIN; ci++) {
+                long step = (long)(i * kw + j) * CIN + ci;
+                if (2 * step < ahead_lines) {
+                    _mm_prefetch((const char *)ahead + 128 * step, _MM_HINT_T0);
+                    _mm_prefetch((const char *)ahead + 128 * step + 64, _MM_HINT_T0);
+                }
                 __m512 wv[NV];
                 #pragma GCC unroll 4
                 for (int v = 0; v < NV; v++)
@@ -160,9 +168,9 @@ $1_tile_at(const float *xsample, const float *wp, const float *b, float *ysample
     const float *bias = HAS_BIAS ? b + blk * CB : NULL;
     float *yt = ysample + (long)q0 * COUT + blk * CB;
     if (r == R)
-        $1_tile(xsample, off, wblock, bias, yt, NULL, R, KH, KW, accumulate, stream);
+        $1_tile(xsample, off, wblock, bias, yt, NULL, R, KH, KW, accumulate, stream, NULL, 0);
     else
-        $1_tile(xsample, off, wblock, bias, yt, NULL, r, KH, KW, accumulate, stream);
+        $1_tile(xsample, off, wblock, bias, yt, NULL, r, KH, KW, accumulate, stream, NULL, 0);
 }
 
 static void $1_run(const float *x, const float *wp, const float *b, float *y, float *buffer,
@@ -475,9 +483,9 @@ $1_phase_tile_at(const float *dysample, const float *wp, float *dxsample, int bl
     const float *wblock = wp + ((long)blk * KH * KW + first) * COUT * CB;
     float *dxn = dxsample + blk * CB;
     if (r == R)
-        $1_ph_tile(dysample, off, wblock, NULL, dxn, yoff, R, mh, mw, accumulate, stream);
+        $1_ph_tile(dysample, off, wblock, NULL, dxn, yoff, R, mh, mw, accumulate, stream, NULL, 0);
     else
-        $1_ph_tile(dysample, off, wblock, NULL, dxn, yoff, r, mh, mw, accumulate, stream);
+        $1_ph_tile(dysample, off, wblock, NULL, dxn, yoff, r, mh, mw, accumulate, stream, NULL, 0);
 }
 
 static void $1_phase_run(const float *dy, const float *wp, float *dx, float *buffer, int batch,
