@@ -272,18 +272,24 @@ static long conv_workspace(const node *n, int max_batch)
     return conv_chunk_samples(n, max_batch) * im2col_floats_per_sample(n);
 }
 
-/* A deploy conv whose kernel packs its weights (the tiled and Winograd
- * algorithms): it is packed once in deploy_fold and its forward_packed
- * skips the packing. */
-static int conv_prepacked(const node *n, int max_batch)
-{
-    return conv_uses_tiled(n, max_batch) || conv_uses_winograd(n);
-}
-
 /* The grouped template (templates/optimised/conv2d_grouped.m4) sums a
  * group's inputs one at a time per output channel: narrow groups (ResNeXt's
  * 2 to 8, depthwise's 1) only. */
 enum { GROUPED_MAX_INPUTS = 16 };
+
+static int conv_uses_grouped(const node *n)
+{
+    const conv_attrs *c = &n->conv;
+    return c->groups > 1 && !conv_is_dilated(n) && n->in_shape.c / c->groups <= GROUPED_MAX_INPUTS;
+}
+
+/* A deploy conv whose kernel packs (or transposes) its weights (the
+ * tiled, Winograd and grouped algorithms): it is packed once in
+ * deploy_fold and its forward_packed skips the packing. */
+static int conv_prepacked(const node *n, int max_batch)
+{
+    return conv_uses_tiled(n, max_batch) || conv_uses_winograd(n) || conv_uses_grouped(n);
+}
 
 /* The optimised backend's algorithm; the reference backend implements
  * every one with the same plain loops. */
@@ -296,7 +302,7 @@ static const char *conv_algorithm(const node *n, int max_batch)
         return conv_uses_im2col(n) ? "tiled" : "pointwise_tiled";
     if (c->groups == 1)
         return conv_uses_im2col(n) ? "im2col" : "pointwise";
-    if (!conv_is_dilated(n) && n->in_shape.c / c->groups <= GROUPED_MAX_INPUTS)
+    if (conv_uses_grouped(n))
         return "grouped";
     return "direct";
 }

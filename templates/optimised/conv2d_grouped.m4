@@ -32,13 +32,14 @@ static void $1_transpose(const float *w, float *wt)
                 wt[((long)k * G_IN + gi) * COUT + co] = w[((long)co * KHW + k) * G_IN + gi];
 }>])m4_dnl
 m4_dnl
-m4_dnl The forward, an output row at a time: pixels whose taps all lie
-m4_dnl inside the input (the row's interior) go 8 (then 4) at a time, an
-m4_dnl accumulator per pixel in a zmm register; the border pixels, and
-m4_dnl every pixel of a shape without a vector path, one by one along
-m4_dnl contiguous channels with the accumulator in y.  Both sum the taps in
-m4_dnl the same order, and apply the deploy graph's fused ReLU (argument 19)
-m4_dnl to the sums.
+m4_dnl The forward, an output row at a time.  On the vector path, 8 (then
+m4_dnl 4) pixels at a time, an accumulator per pixel in a zmm register: the
+m4_dnl row's interior (pixels whose taps all lie inside the input) without a
+m4_dnl test, its border pixels skipping the taps outside (a 7x7 conv on an
+m4_dnl 8x8 map has 6 border pixels a row).  Shapes without a vector path go
+m4_dnl pixel by pixel along contiguous channels with the accumulator in y.
+m4_dnl Both sum the taps in the same order, and apply the deploy graph's
+m4_dnl fused ReLU (argument 19) to the sums.
 m4_define([<bz_conv2d_grouped_forward_kernel>], [<bz_conv2d_grouped_transpose($@)
 
 /* y [COUT] of output pixel (oh, ow) of sample xn [H][W][CIN] */
@@ -71,10 +72,13 @@ static inline void $1_pixel(const float *xn, const float *wt, const float *b, fl
 }
 
 #if defined(__AVX512F__)
-/* r (8 or 4, a constant where inlined) interior output pixels from ow0 on,
- * all channels: y [r][COUT] */
+/* r (<= 8; 8 or 4 make it a constant where inlined) output pixels from
+ * ow0 on, all channels: y [r][COUT].  With edge, a tap whose column lies
+ * outside the input is skipped (the row's border pixels); without, every
+ * column is inside (its interior). */
 static inline __attribute__((always_inline)) void
-$1_interior(const float *xn, const float *wt, const float *b, float *y, int oh, int ow0, int r)
+$1_pixels(const float *xn, const float *wt, const float *b, float *y, int oh, int ow0, int r,
+          int edge)
 {bz_conv2d_grouped_sizes($@)
     enum { P = 8 };
     const __mmask16 inputs = (__mmask16)((1u << LANES_IN) - 1);
@@ -87,7 +91,6 @@ $1_interior(const float *xn, const float *wt, const float *b, float *y, int oh, 
             int ih = oh * STRIDE - PAD + i;
             if (ih < 0 || ih >= H)
                 continue;
-            const float *xr = xn + ((long)ih * W + ow0 * STRIDE - PAD) * CIN + c / G_OUT * G_IN;
             for (int j = 0; j < KW; j++) {
                 __m512 wv[G_IN];
                 #pragma GCC unroll 16
@@ -97,7 +100,10 @@ $1_interior(const float *xn, const float *wt, const float *b, float *y, int oh, 
                 for (int p = 0; p < P; p++) {
                     if (p >= r)
                         break;
-                    const float *xp = xr + ((long)p * STRIDE + j) * CIN;
+                    int iw = (ow0 + p) * STRIDE - PAD + j;
+                    if (edge && (iw < 0 || iw >= W))
+                        continue;
+                    const float *xp = xn + ((long)ih * W + iw) * CIN + c / G_OUT * G_IN;
                     __m512 xv = PLAIN ? _mm512_loadu_ps(xp) : _mm512_maskz_loadu_ps(inputs, xp);
                     #pragma GCC unroll 16
                     for (int gi = 0; gi < G_IN; gi++) {
@@ -117,16 +123,22 @@ $1_interior(const float *xn, const float *wt, const float *b, float *y, int oh, 
         }
     }
 }
+
+/* the border pixels [ow, end) of a row, up to 8 at a time */
+static void $1_edge(const float *xn, const float *wt, const float *b, float *yrow, int oh,
+                    int ow, int end)
+{
+    enum { COUT = $5 };
+    for (; ow < end; ow += 8)
+        $1_pixels(xn, wt, b, yrow + (long)ow * COUT, oh, ow, end - ow < 8 ? end - ow : 8, 1);
+}
 #endif
 
-static void $1_forward(const float *x, const float *w, const float *b, float *y,
-                       float *workspace, int batch)
+/* the forward on the transposed weights wt [KH][KW][G_IN][COUT] */
+static void $1_run(const float *x, const float *wt, const float *b, float *y, int batch)
 {bz_conv2d_grouped_sizes($@)
     /* the interior: output columns [LO, HI) read columns >= 0 and < W */
     enum { LO = (PAD + STRIDE - 1) / STRIDE, HI = (W - KW + PAD) / STRIDE + 1 };
-    float wt[KHW * G_IN * COUT];
-    (void)workspace;
-    $1_transpose(w, wt);
     #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < batch; n++)
         for (int oh = 0; oh < HO; oh++) {
@@ -135,17 +147,47 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
             int ow = 0;
 #if defined(__AVX512F__)
             if (VECTOR) {
-                for (; ow < LO && ow < WO; ow++)
-                    $1_pixel(xn, wt, b, yrow + (long)ow * COUT, oh, ow);
+                ow = (int)LO < (int)WO ? LO : WO;
+                $1_edge(xn, wt, b, yrow, oh, 0, ow);
                 for (; ow + 8 <= HI; ow += 8)
-                    $1_interior(xn, wt, b, yrow + (long)ow * COUT, oh, ow, 8);
+                    $1_pixels(xn, wt, b, yrow + (long)ow * COUT, oh, ow, 8, 0);
                 for (; ow + 4 <= HI; ow += 4)
-                    $1_interior(xn, wt, b, yrow + (long)ow * COUT, oh, ow, 4);
+                    $1_pixels(xn, wt, b, yrow + (long)ow * COUT, oh, ow, 4, 0);
+                $1_edge(xn, wt, b, yrow, oh, ow, WO);
+                ow = WO;
             }
 #endif
             for (; ow < WO; ow++)
                 $1_pixel(xn, wt, b, yrow + (long)ow * COUT, oh, ow);
         }
+}
+
+/* unused where only the deploy graph calls this conv (forward_packed) */
+static __attribute__((unused)) void $1_forward(const float *x, const float *w, const float *b,
+                                               float *y, float *workspace, int batch)
+{
+    float wt[$8 * $9 * $2 / $12 * $5];
+    (void)workspace;
+    $1_transpose(w, wt);
+    $1_run(x, wt, b, y, batch);
+}>])m4_dnl
+m4_dnl
+m4_dnl The deploy form: deploy_fold transposes the weights once, in place
+m4_dnl (through a copy on the stack, as the forward does per call).
+m4_define([<bz_conv2d_grouped_deploy_kernel>], [<
+static void $1_prepack(float *w, float *workspace)
+{
+    float wt[$8 * $9 * $2 / $12 * $5];
+    (void)workspace;
+    $1_transpose(w, wt);
+    memcpy(w, wt, sizeof wt);
+}
+
+static void $1_forward_packed(const float *x, const float *wt, const float *b, float *y,
+                              float *workspace, int batch)
+{
+    (void)workspace;
+    $1_run(x, wt, b, y, batch);
 }>])m4_dnl
 m4_dnl
 m4_dnl The backward (emitted with the forward, whose $1_transpose it uses)
