@@ -20,7 +20,7 @@ m4_define([<bz_conv2d_grouped_sizes>], [<
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
            KHW = $8 * $9, STRIDE = $10, PAD = $11, HAS_BIAS = $13, RELU = $19, G_IN = $2 / $12,
            G_OUT = $5 / $12, LANES_IN = G_IN <= G_OUT ? 16 * G_IN / G_OUT : 16,
-           PLAIN = G_IN == 1 && G_OUT == 1,
+           PLAIN = G_IN == 1 && G_OUT == 1, WEIGHTS = KHW * G_IN * COUT,
            VECTOR = COUT % 16 == 0 && 16 % G_OUT == 0 && G_IN <= G_OUT };>])m4_dnl
 m4_define([<bz_conv2d_grouped_transpose>], [<
 /* w [COUT][KH][KW][G_IN] -> wt [KH][KW][G_IN][COUT] */
@@ -165,8 +165,8 @@ static void $1_run(const float *x, const float *wt, const float *b, float *y, in
 /* unused where only the deploy graph calls this conv (forward_packed) */
 static __attribute__((unused)) void $1_forward(const float *x, const float *w, const float *b,
                                                float *y, float *workspace, int batch)
-{
-    float wt[$8 * $9 * $2 / $12 * $5];
+{bz_conv2d_grouped_sizes($@)
+    float wt[WEIGHTS];
     (void)workspace;
     $1_transpose(w, wt);
     $1_run(x, wt, b, y, batch);
@@ -176,8 +176,8 @@ m4_dnl The deploy form: deploy_fold transposes the weights once, in place
 m4_dnl (through a copy on the stack, as the forward does per call).
 m4_define([<bz_conv2d_grouped_deploy_kernel>], [<
 static void $1_prepack(float *w, float *workspace)
-{
-    float wt[$8 * $9 * $2 / $12 * $5];
+{bz_conv2d_grouped_sizes($@)
+    float wt[WEIGHTS];
     (void)workspace;
     $1_transpose(w, wt);
     memcpy(w, wt, sizeof wt);

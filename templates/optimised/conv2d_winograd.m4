@@ -203,6 +203,11 @@ static void $1_products(const float *v, const float *u, float *m, long tiles)
     enum { CIN = $3, COUT = $4, POSITIONS = ($2 + 2) * ($2 + 2), CB = $1_CB, R = $1_R,
            BLOCKS = COUT / CB, BLOCK_LINES = CIN * CB / 16 };
     long tasks = (tiles + R - 1) / R;
+    /* a thread's blocks are consecutive in u: each task prefetches its
+     * share of the next one, which at batch 1 comes from memory (a block
+     * serves a few tasks only, and the hardware prefetcher stops at the
+     * end of each) */
+    long share = (BLOCK_LINES + tasks - 1) / tasks;
     #pragma omp parallel for collapse(3) schedule(static)
     for (int p = 0; p < POSITIONS; p++)
         for (int blk = 0; blk < BLOCKS; blk++)
@@ -215,18 +220,15 @@ static void $1_products(const float *v, const float *u, float *m, long tiles)
                 const float *vq = v + p * bz_winograd_plane(tiles, CIN) + q0 * CIN;
                 const float *ublock = u + (long)p * CIN * COUT + (long)blk * CIN * CB;
                 float *mq = m + p * bz_winograd_plane(tiles, COUT) + q0 * COUT + blk * CB;
-                /* a thread's blocks are consecutive in u: each task
-                 * prefetches its share of the next one, which at batch 1
-                 * comes from memory (a block serves a few tasks only, and
-                 * the hardware prefetcher stops at the end of each) */
-                long share = (BLOCK_LINES + tasks - 1) / tasks;
-                long left = (long)(POSITIONS * BLOCKS - p * BLOCKS - blk - 1) * BLOCK_LINES;
-                long first = t * share, lines = share < left - first ? share : left - first;
-                const float *ahead = ublock + CIN * CB + 16 * first;
+                long first = t * share;
+                int next = p * BLOCKS + blk + 1 < POSITIONS * BLOCKS && first < BLOCK_LINES;
+                long room = BLOCK_LINES - first;
+                int lines = next ? (int)(room < share ? room : share) : 0;
+                const float *ahead = lines ? ublock + CIN * CB + 16 * first : NULL;
                 if (r == R)
-                    $1_tile(vq, off, ublock, NULL, mq, NULL, R, 1, 1, 0, 0, ahead, (int)lines);
+                    $1_tile(vq, off, ublock, NULL, mq, NULL, R, 1, 1, 0, 0, ahead, lines);
                 else
-                    $1_tile(vq, off, ublock, NULL, mq, NULL, r, 1, 1, 0, 0, ahead, (int)lines);
+                    $1_tile(vq, off, ublock, NULL, mq, NULL, r, 1, 1, 0, 0, ahead, lines);
             }
 }>])m4_dnl
 m4_dnl
