@@ -31,10 +31,19 @@ char *exact_double(double v);
 
 /* Timed steps (desc->steps[], bz_mark): every layer call of the four
  * generated functions, numbered forward_train, forward_eval, backward (by
- * node), forward_deploy (by deploy step). */
-enum { PHASE_FORWARD_TRAIN, PHASE_FORWARD_EVAL, PHASE_BACKWARD, PHASE_FORWARD_DEPLOY };
+ * node), forward_deploy (by deploy step), then the backward's recomputes
+ * (by tensor). */
+enum { PHASE_FORWARD_TRAIN, PHASE_FORWARD_EVAL, PHASE_BACKWARD, PHASE_FORWARD_DEPLOY,
+       PHASE_RECOMPUTE };
 int step_of_node(const graph *g, int phase, int node);
 int step_of_deploy(const graph *g, int deploy_step);
+/* Whether node i has a call of its own (not a ReLU its producer applies, nor
+ * a BatchNorm a consumer absorbs: gen/fuse.c). */
+int node_has_own_call(const model_facts *f, int i);
+/* Whether the backward recomputes tensor t with a call of its own (its
+ * producer's kernel, not one fused into another's), and that call's step. */
+int recompute_has_call(const model_facts *f, int t);
+int step_of_recompute(const model_facts *f, int t);
 /* MACs of one deploy step at batch 1 (a folded BN adds its bias). */
 long deploy_step_macs(const deploy_step *s);
 /* The kernel a deploy step calls (BN folded or groups merged: with bias). */

@@ -70,16 +70,9 @@ void emit_layer_comment(FILE *out, const node *n, const char *what, long macs, i
     free(attrs);
 }
 
-/* Whether node i has a training call of its own: not a ReLU its producer
- * applies, nor a BatchNorm its consumer applies (gen/fuse.c). */
-static int has_own_call(const model_facts *f, int i)
-{
-    return f->fusion.applier[i] < 0 && f->fusion.absorber[i] < 0;
-}
-
 /* Node i's call in the training forward or a recompute, as fused: it
  * applies the ReLU after it and the BatchNorms before it (reading their
- * inputs).  Only for a node that has_own_call. */
+ * inputs).  Only for a node_has_own_call. */
 static void emit_fused_call(FILE *out, const model_facts *f, int i, call_phase phase)
 {
     const graph *g = f->g;
@@ -166,7 +159,7 @@ static int take_accumulate(char *written, int t)
 }
 
 /* The tensors recomputed just before node j's backward, in forward order
- * (a chain's links one after the other); timed with that backward.  A
+ * (a chain's links one after the other), each a timed step of its own.  A
  * ReLU's output is written by the recompute of the node that applies it,
  * a BatchNorm's is never written where the add after it applies it. */
 static void emit_recomputes(FILE *out, const model_facts *f, int j)
@@ -174,15 +167,16 @@ static void emit_recomputes(FILE *out, const model_facts *f, int j)
     const graph *g = f->g;
     for (int t = 1; t < g->n_tensors; t++) {
         int i = g->tensors[t].producer;
-        if (f->train.recompute_before[t] != j || !has_own_call(f, i))
+        if (f->train.recompute_before[t] != j || !recompute_has_call(f, t))
             continue;
         const node *n = &g->nodes[i];
-        int relu = f->fusion.applied[i];
+        int relu = f->fusion.applied[i], step = step_of_recompute(f, t);
         if (relu >= 0)
-            fprintf(out, "bz_recompute_comment([<%s, %s>], [<%s + %s>])\n", n->name,
-                    g->nodes[relu].name, n->torch_class, g->nodes[relu].torch_class);
+            fprintf(out, "bz_recompute_comment([<%s, %s>], [<%s + %s>], %d)\n", n->name,
+                    g->nodes[relu].name, n->torch_class, g->nodes[relu].torch_class, step);
         else
-            fprintf(out, "bz_recompute_comment([<%s>], [<%s>])\n", n->name, n->torch_class);
+            fprintf(out, "bz_recompute_comment([<%s>], [<%s>], %d)\n", n->name, n->torch_class,
+                    step);
         emit_fused_call(out, f, i, CALL_RECOMPUTE);
     }
 }
@@ -194,9 +188,9 @@ void emit_backward_function(FILE *out, const model_facts *f)
     fprintf(out, "bz_backward_begin\n");
     for (int i = g->n_nodes - 1; i >= 0; i--) {
         const node *n = &g->nodes[i];
+        emit_recomputes(out, f, i);
         emit_layer_comment(out, n, " backward", 2 * node_macs(n),
                            step_of_node(g, PHASE_BACKWARD, i));
-        emit_recomputes(out, f, i);
         op_call c = op_call_open(out, g, &f->train, n, CALL_BACKWARD);
         c.kernel = kernel_name(n, 0);
         for (int k = 0; k < n->n_in; k++)

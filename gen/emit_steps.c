@@ -15,6 +15,24 @@ int step_of_deploy(const graph *g, int deploy_step)
     return PHASE_FORWARD_DEPLOY * g->n_nodes + deploy_step;
 }
 
+int node_has_own_call(const model_facts *f, int i)
+{
+    return f->fusion.applier[i] < 0 && f->fusion.absorber[i] < 0;
+}
+
+int recompute_has_call(const model_facts *f, int t)
+{
+    return f->train.recompute_before[t] >= 0 && node_has_own_call(f, f->g->tensors[t].producer);
+}
+
+int step_of_recompute(const model_facts *f, int t)
+{
+    int step = PHASE_FORWARD_DEPLOY * f->g->n_nodes + f->deploy.n_steps;
+    for (int k = 1; k < t; k++)
+        step += recompute_has_call(f, k);
+    return step;
+}
+
 long deploy_step_macs(const deploy_step *s)
 {
     const node *n = s->n;
@@ -65,4 +83,11 @@ void emit_step_rows(FILE *out, const model_facts *f)
         step_row(out, PHASE_FORWARD_DEPLOY, layer, k, deploy_step_macs(d));
         free(k);
     }
+    for (int t = 1; t < g->n_tensors; t++)
+        if (recompute_has_call(f, t)) {
+            const node *n = &g->nodes[g->tensors[t].producer];
+            char *k = kernel_name(n, 0);
+            step_row(out, PHASE_RECOMPUTE, (int)(n - g->nodes), k, node_work_macs(n));
+            free(k);
+        }
 }

@@ -16,9 +16,10 @@ m4_dnl          timed step): the comment that opens a layer, and its timing mark
 m4_define([<bz_layer>], [<    /* [<$1>]: [<$2>] [<$3>] -> [<$4$5>], $6 MACs */
     bz_mark(m, $7);>])m4_dnl
 m4_define([<bz_steps_end>], [<    bz_mark(m, -1);>])m4_dnl
-m4_dnl bz_recompute_comment(name, operator): a tensor the backward reads,
-m4_dnl recomputed rather than kept from the forward (gen/recompute.c)
-m4_define([<bz_recompute_comment>], [<    /* recompute [<$1>] ([<$2>]) for the backward */>])m4_dnl
+m4_dnl bz_recompute_comment(name, operator, timed step): a tensor the backward
+m4_dnl reads, recomputed rather than kept from the forward (gen/recompute.c)
+m4_define([<bz_recompute_comment>], [<    /* recompute [<$1>] ([<$2>]) for the backward of the layer below */
+    bz_mark(m, $3);>])m4_dnl
 m4_dnl bz_statistics_comment(name): a BatchNorm whose output the add after it,
 m4_dnl name, applies (gen/fuse.c): here only its batch statistics
 m4_define([<bz_statistics_comment>], [<    /* batch statistics only: [<$1>] applies the normalisation as it reads */>])m4_dnl

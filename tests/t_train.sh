@@ -258,6 +258,7 @@ train = text.split("per layer, training step")[1]
 rows = lambda part: [l for l in part.splitlines()[2:] if l and not l.startswith("total")]
 assert len(rows(inf)) >= 10 and len(rows(train)) >= 10, (len(rows(inf)), len(rows(train)))
 assert all(len(l.split()) >= 8 for l in rows(train))
+assert any(l.split()[1] == "(recomputed)" for l in rows(train)), train
 mean = float(re.search(r"^ +2 +([0-9.]+) ", text, re.M).group(1))
 total = float(re.search(r"^total \(layers\)\s+\d+\s+([0-9.]+)", inf, re.M).group(1))
 assert 0 < total <= mean * 1.05, (total, mean)
@@ -270,7 +271,7 @@ ev = [e for e in t["traceEvents"] if e["ph"] == "X"]
 names = {e["name"] for e in ev}
 assert {"inference", "training step", "Adam", "cross-entropy"} <= names, names
 cats = {e["cat"] for e in ev}
-assert {"forward (deploy)", "forward (train)", "backward"} <= cats, cats
+assert {"forward (deploy)", "forward (train)", "backward", "recompute (backward)"} <= cats, cats
 assert all(e["dur"] >= 0 and e["ts"] >= 0 for e in ev)
 step = [e for e in ev if e["name"] == "training step"][0]
 inner = [e for e in ev if e["tid"] == step["tid"] and e is not step]
@@ -326,6 +327,20 @@ convs = [l for l in train if l[\"op\"] == \"Conv2d\"]
 assert convs[0][\"name\"] == \"stem.0\" and convs[0][\"backward_macs\"] == convs[0][\"macs\"]
 assert all(l[\"backward_macs\"] == 2 * l[\"macs\"] for l in convs[1:])
 assert all(l[\"kernel\"].startswith(\"conv2d_\") for l in convs)
+"' sh "$BIN" "$PY"
+# A recomputed tensor's call (gen/recompute.c) is a step of its own: its
+# layer's row has recompute_ms, and the rows add up to at most the step.
+check "bench --layers --json: recomputes timed apart from the backward they precede" \
+    sh -c '"$1" bench --json --layers --batch-size 2 --no-inference --train-runs 2 \
+        --threads 1 | "$2" -c "
+import json, sys
+r = json.load(sys.stdin)[\"results\"][0]
+train = r[\"layers\"][\"training\"]
+rec = [l for l in train if \"recompute_ms\" in l]
+assert rec and all(l[\"recompute_ms\"] > 0 for l in rec), rec
+assert all(l[\"recompute_gflops\"] > 0 for l in rec if l[\"macs\"] > 0), rec
+total = sum(l[\"forward_ms\"] + l[\"backward_ms\"] + l.get(\"recompute_ms\", 0) for l in train)
+assert total <= r[\"train_step_ms\"] * 1.05, (total, r[\"train_step_ms\"])
 "' sh "$BIN" "$PY"
 check_fails "bench --trace into a missing directory fails cleanly" \
     "$BIN" bench --benchmark-runs 1 --warmup-runs 0 --train-runs 1 --trace "$T/no/such/dir/t.json"

@@ -68,22 +68,40 @@ void bz_print_inference_layers(const bz_model_desc *d, const bz_timer *t, int ba
            total, gflops(macs, batch, total));
 }
 
-/* The backward step of the layer of forward step s (same node). */
-static int backward_step(const bz_model_desc *d, int s)
+/* The step of `phase` of the layer of step s (same node), or -1. */
+static int layer_step(const bz_model_desc *d, int s, int phase)
 {
     for (int k = 0; k < d->n_steps; k++)
-        if (d->steps[k].phase == BZ_PHASE_BACKWARD && d->steps[k].layer == d->steps[s].layer)
+        if (d->steps[k].phase == phase && d->steps[k].layer == d->steps[s].layer)
             return k;
     return -1;
 }
 
+/* A layer's recompute in the backward (gen/recompute.c): a row of its
+ * own after the layer's, its time in the backward column. */
+static void print_recompute_row(const bz_model_desc *d, const bz_timer *t, int batch, int r,
+                                double total)
+{
+    const bz_step_desc *st = &d->steps[r];
+    const bz_layer_desc *l = &d->layers[st->layer];
+    char name[96], shape[64];
+    snprintf(name, sizeof name, "%s (recomputed)", l->name);
+    shapes(l, shape, sizeof shape);
+    double ms = step_ms(t, r);
+    printf("%-44s %-16s %-24s %12lld %9s %8s %9.3f %8.2f %5.1f%%\n", name, l->op, shape,
+           (long long)st->macs, "-", "-", ms, gflops(st->macs, batch, ms),
+           total > 0 ? 100.0 * ms / total : 0.0);
+}
+
 void bz_print_training_layers(const bz_model_desc *d, const bz_timer *t, int batch)
 {
-    double total = phase_total_ms(d, t, BZ_PHASE_FORWARD_TRAIN) +
-                   phase_total_ms(d, t, BZ_PHASE_BACKWARD);
+    double bwd = phase_total_ms(d, t, BZ_PHASE_BACKWARD) +
+                 phase_total_ms(d, t, BZ_PHASE_RECOMPUTE);
+    double total = phase_total_ms(d, t, BZ_PHASE_FORWARD_TRAIN) + bwd;
     printf("\nper layer, training step, batch %d (mean per step; MACs those the kernel runs; "
            "backward = input and weight gradients, 2 x the forward MACs; the first layer's "
-           "weight gradient only)\n", batch);
+           "weight gradient only; \"(recomputed)\": the forward run again in the backward "
+           "rather than kept)\n", batch);
     printf("%-44s %-16s %-24s %12s %9s %8s %9s %8s %6s\n", "layer", "operator", "shape", "MACs",
            "fwd ms", "GFLOP/s", "bwd ms", "GFLOP/s", "share");
     for (int s = 0; s < d->n_steps; s++) {
@@ -91,21 +109,23 @@ void bz_print_training_layers(const bz_model_desc *d, const bz_timer *t, int bat
         if (st->phase != BZ_PHASE_FORWARD_TRAIN)
             continue;
         const bz_layer_desc *l = &d->layers[st->layer];
-        int b = backward_step(d, s);
-        double fwd = step_ms(t, s), bwd = b >= 0 ? step_ms(t, b) : 0.0;
+        int b = layer_step(d, s, BZ_PHASE_BACKWARD), r = layer_step(d, s, BZ_PHASE_RECOMPUTE);
+        double fwd = step_ms(t, s), back = b >= 0 ? step_ms(t, b) : 0.0;
         char shape[64];
         shapes(l, shape, sizeof shape);
         printf("%-44s %-16s %-24s %12lld %9.3f %8.2f %9.3f %8.2f %5.1f%%\n", l->name, l->op,
-               shape, (long long)st->macs, fwd, gflops(st->macs, batch, fwd), bwd,
-               b >= 0 ? gflops(d->steps[b].macs, batch, bwd) : 0.0,
-               total > 0 ? 100.0 * (fwd + bwd) / total : 0.0);
+               shape, (long long)st->macs, fwd, gflops(st->macs, batch, fwd), back,
+               b >= 0 ? gflops(d->steps[b].macs, batch, back) : 0.0,
+               total > 0 ? 100.0 * (fwd + back) / total : 0.0);
+        if (r >= 0)
+            print_recompute_row(d, t, batch, r, total);
     }
     double fwd = phase_total_ms(d, t, BZ_PHASE_FORWARD_TRAIN);
-    double bwd = phase_total_ms(d, t, BZ_PHASE_BACKWARD);
     int64_t fwd_macs = bz_phase_macs(d, BZ_PHASE_FORWARD_TRAIN);
+    int64_t bwd_macs = bz_phase_macs(d, BZ_PHASE_BACKWARD) + bz_phase_macs(d, BZ_PHASE_RECOMPUTE);
     printf("%-44s %-16s %-24s %12lld %9.3f %8.2f %9.3f %8.2f\n", "total (layers; loss and Adam "
            "not included)", "", "", (long long)fwd_macs, fwd, gflops(fwd_macs, batch, fwd), bwd,
-           gflops(bz_phase_macs(d, BZ_PHASE_BACKWARD), batch, bwd));
+           gflops(bwd_macs, batch, bwd));
 }
 
 /* ---- the same tables as JSON (bench --layers --json) ----------------- */
@@ -128,7 +148,8 @@ static void set_time(json_t *o, const char *ms_key, const char *gflops_key, doub
 /* The rows of one phase's steps: deploy steps with "ms" and "gflops";
  * forward-train steps with "forward_ms", "forward_gflops" and their
  * backward step's "backward_macs" (both gradients, or the first layer's
- * weight gradient only), "backward_ms" and "backward_gflops". */
+ * weight gradient only), "backward_ms" and "backward_gflops"; a layer the
+ * backward recomputes also "recompute_ms" and "recompute_gflops". */
 static json_t *phase_layers_json(const bz_model_desc *d, const bz_timer *t, int batch,
                                  int phase)
 {
@@ -141,11 +162,15 @@ static json_t *phase_layers_json(const bz_model_desc *d, const bz_timer *t, int 
         json_t *o = layer_json(d, st);
         set_time(o, training ? "forward_ms" : "ms", training ? "forward_gflops" : "gflops",
                  step_ms(t, s), st->macs, batch);
-        int b = training ? backward_step(d, s) : -1;
+        int b = training ? layer_step(d, s, BZ_PHASE_BACKWARD) : -1;
+        int r = training ? layer_step(d, s, BZ_PHASE_RECOMPUTE) : -1;
         if (b >= 0) {
             json_object_set_new(o, "backward_macs", json_integer((json_int_t)d->steps[b].macs));
             set_time(o, "backward_ms", "backward_gflops", step_ms(t, b), d->steps[b].macs, batch);
         }
+        if (r >= 0)
+            set_time(o, "recompute_ms", "recompute_gflops", step_ms(t, r), d->steps[r].macs,
+                     batch);
         json_array_append_new(rows, o);
     }
     return rows;
@@ -164,7 +189,7 @@ json_t *bz_layers_json(const bz_model_desc *d, const bz_timer *inference, const 
 /* ---- Chrome trace --------------------------------------------------- */
 
 static const char *const phase_names[] = {"forward (train)", "forward (eval)", "backward",
-                                          "forward (deploy)"};
+                                          "forward (deploy)", "recompute (backward)"};
 
 static json_t *metadata(const char *what, int tid, const char *name)
 {

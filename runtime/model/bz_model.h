@@ -59,7 +59,7 @@ struct bz_model;
 /* One timed step of a generated function: layer `layer` (index into
  * layers[]) run by `kernel` in one phase. */
 enum bz_phase { BZ_PHASE_FORWARD_TRAIN, BZ_PHASE_FORWARD_EVAL, BZ_PHASE_BACKWARD,
-                BZ_PHASE_FORWARD_DEPLOY };
+                BZ_PHASE_FORWARD_DEPLOY, BZ_PHASE_RECOMPUTE };
 typedef struct {
     int phase;              /* enum bz_phase                              */
     int layer;              /* index into layers[]                        */
