@@ -42,98 +42,125 @@ m4_define([<bz_winograd_pixel>],
           [<(((long)($1) * H + ($2) / D + D * ($3)) * W + ($2) % D + D * ($4))>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_input_transform(prefix, tile size, channels, h, w, dilation):
-m4_dnl prefix_input_transform(x, v, samples), x [samples][h][w][C], v = B^T d B.
+m4_dnl prefix_input_tile(x, vt, plane, n, phase, th, tw), vt = B^T d B for
+m4_dnl one tile, its positions plane floats apart; prefix_input_transform(x,
+m4_dnl v, samples) for every tile of a chunk; x [samples][h][w][C].
 m4_define([<bz_winograd_input_transform>], [<
-static void $1_input_transform(const float *x, float *v, int samples)
+static inline void $1_input_tile(const float *x, float *vt, long plane, int n, int phase, int th,
+                                 int tw)
 {
     bz_winograd_tiling($2, $3, $4, $5, $6)
     static const float zero[C];
+    const float *d[A][A];  /* the window's pixels, zero outside the sub-map */
+    for (int i = 0; i < A; i++)
+        for (int j = 0; j < A; j++) {
+            int sh = M * th - 1 + i, sw = M * tw - 1 + j;
+            d[i][j] = sh < 0 || sh >= HS || sw < 0 || sw >= WS
+                          ? zero
+                          : x + bz_winograd_pixel(n, phase, sh, sw) * C;
+        }
+    /* the columns that the tile AHEAD to the right reads first: the
+     * hardware prefetchers left this pass waiting on x (a stream per row
+     * of the window, and a dilated one skipping every other pixel) */
+    enum { AHEAD = 4 };
+    for (int i = 0; i < A; i++)
+        for (int j = A - M; j < A; j++) {
+            int sh = M * th - 1 + i, sw = M * (tw + AHEAD) - 1 + j;
+            if (sh >= 0 && sh < HS && sw < WS)
+                for (int c = 0; c < C; c += 16)
+                    _mm_prefetch((const char *)(x + bz_winograd_pixel(n, phase, sh, sw) * C + c),
+                                 _MM_HINT_T0);
+        }
+    for (int c = 0; c < C; c += 16) {
+        __m512 t[A][A];  /* B^T d, column by column */
+        for (int j = 0; j < A; j++) {
+            __m512 col[6], out[6];
+            for (int i = 0; i < A; i++)
+                col[i] = _mm512_loadu_ps(d[i][j] + c);
+            bz_winograd_input_1d(M, col, out);
+            for (int i = 0; i < A; i++)
+                t[i][j] = out[i];
+        }
+        for (int i = 0; i < A; i++) {
+            __m512 out[6];
+            bz_winograd_input_1d(M, t[i], out);
+            for (int k = 0; k < A; k++)
+                _mm512_storeu_ps(vt + (A * i + k) * plane + c, out[k]);
+        }
+    }
+}
+
+static void $1_input_transform(const float *x, float *v, int samples)
+{
+    bz_winograd_tiling($2, $3, $4, $5, $6)
     long plane = bz_winograd_plane((long)samples * TILES, C);
     #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
         for (int phase = 0; phase < D * D; phase++)
             for (int th = 0; th < TH; th++)
-                for (int tw = 0; tw < TW; tw++) {
-                    const float *d[A][A];  /* the window's pixels, zero outside the sub-map */
-                    for (int i = 0; i < A; i++)
-                        for (int j = 0; j < A; j++) {
-                            int sh = M * th - 1 + i, sw = M * tw - 1 + j;
-                            d[i][j] = sh < 0 || sh >= HS || sw < 0 || sw >= WS
-                                          ? zero
-                                          : x + bz_winograd_pixel(n, phase, sh, sw) * C;
-                        }
-                    float *vt = v + bz_winograd_tile(n, phase, th, tw) * C;
-                    for (int c = 0; c < C; c += 16) {
-                        __m512 t[A][A];  /* B^T d, column by column */
-                        for (int j = 0; j < A; j++) {
-                            __m512 col[6], out[6];
-                            for (int i = 0; i < A; i++)
-                                col[i] = _mm512_loadu_ps(d[i][j] + c);
-                            bz_winograd_input_1d(M, col, out);
-                            for (int i = 0; i < A; i++)
-                                t[i][j] = out[i];
-                        }
-                        for (int i = 0; i < A; i++) {
-                            __m512 out[6];
-                            bz_winograd_input_1d(M, t[i], out);
-                            for (int k = 0; k < A; k++)
-                                _mm512_storeu_ps(vt + (A * i + k) * plane + c, out[k]);
-                        }
-                    }
-                }
+                for (int tw = 0; tw < TW; tw++)
+                    $1_input_tile(x, v + bz_winograd_tile(n, phase, th, tw) * C, plane, n, phase,
+                                  th, tw);
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_output_transform(prefix, tile size, channels, h, w, dilation,
-m4_dnl bias, relu): prefix_output_transform(m, b, y, samples, accumulate, stream):
-m4_dnl y [samples][h][w][C] (+)= A^T m A (+ b) (through a ReLU: the deploy
-m4_dnl graph's fused one, never with accumulate), the parts of edge tiles
-m4_dnl outside y dropped; stream: with streaming stores (an output larger
-m4_dnl than the L3).
+m4_dnl bias, relu): prefix_output_tile(mt, plane, b, y, n, phase, th, tw,
+m4_dnl accumulate, stream) for one tile (its positions plane floats apart);
+m4_dnl prefix_output_transform(m, b, y, samples, accumulate, stream) for every
+m4_dnl tile of a chunk: y [samples][h][w][C] (+)= A^T m A (+ b) (through a
+m4_dnl ReLU: the deploy graph's fused one, never with accumulate), the parts
+m4_dnl of edge tiles outside y dropped; stream: with streaming stores (an
+m4_dnl output larger than the L3; the caller fences them).
 m4_define([<bz_winograd_output_transform>], [<
+static inline void $1_output_tile(const float *mt, long plane, const float *b, float *y, int n,
+                                  int phase, int th, int tw, int accumulate, int stream)
+{
+    bz_winograd_tiling($2, $3, $4, $5, $6)
+    enum { HAS_BIAS = $7, RELU = $8 };
+    int rows = HS - M * th < M ? HS - M * th : M;
+    int cols = WS - M * tw < M ? WS - M * tw : M;
+    for (int c = 0; c < C; c += 16) {
+        __m512 s[M][A];  /* A^T m, column by column */
+        for (int j = 0; j < A; j++) {
+            __m512 col[6], out[4];
+            for (int i = 0; i < A; i++)
+                col[i] = _mm512_loadu_ps(mt + (A * i + j) * plane + c);
+            bz_winograd_output_1d(M, col, out);
+            for (int a = 0; a < M; a++)
+                s[a][j] = out[a];
+        }
+        __m512 bias = HAS_BIAS ? _mm512_loadu_ps(b + c) : _mm512_setzero_ps();
+        for (int a = 0; a < rows; a++) {
+            __m512 out[4];
+            bz_winograd_output_1d(M, s[a], out);
+            for (int e = 0; e < cols; e++) {
+                float *yp = y + c + bz_winograd_pixel(n, phase, M * th + a, M * tw + e) * C;
+                __m512 r = _mm512_add_ps(out[e], bias);
+                if (accumulate)
+                    r = _mm512_add_ps(_mm512_loadu_ps(yp), r);
+                if (RELU)
+                    r = _mm512_max_ps(r, _mm512_setzero_ps());
+                if (stream)
+                    _mm512_stream_ps(yp, r);
+                else
+                    _mm512_storeu_ps(yp, r);
+            }
+        }
+    }
+}
+
 static void $1_output_transform(const float *m, const float *b, float *y, int samples,
                                 int accumulate, int stream)
 {
     bz_winograd_tiling($2, $3, $4, $5, $6)
-    enum { HAS_BIAS = $7, RELU = $8 };
     long plane = bz_winograd_plane((long)samples * TILES, C);
     #pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < samples; n++)
         for (int phase = 0; phase < D * D; phase++)
             for (int th = 0; th < TH; th++) {
-                for (int tw = 0; tw < TW; tw++) {
-                    const float *mt = m + bz_winograd_tile(n, phase, th, tw) * C;
-                    int rows = HS - M * th < M ? HS - M * th : M;
-                    int cols = WS - M * tw < M ? WS - M * tw : M;
-                    for (int c = 0; c < C; c += 16) {
-                        __m512 s[M][A];  /* A^T m, column by column */
-                        for (int j = 0; j < A; j++) {
-                            __m512 col[6], out[4];
-                            for (int i = 0; i < A; i++)
-                                col[i] = _mm512_loadu_ps(mt + (A * i + j) * plane + c);
-                            bz_winograd_output_1d(M, col, out);
-                            for (int a = 0; a < M; a++)
-                                s[a][j] = out[a];
-                        }
-                        __m512 bias = HAS_BIAS ? _mm512_loadu_ps(b + c) : _mm512_setzero_ps();
-                        for (int a = 0; a < rows; a++) {
-                            __m512 out[4];
-                            bz_winograd_output_1d(M, s[a], out);
-                            for (int e = 0; e < cols; e++) {
-                                float *yp = y + c +
-                                            bz_winograd_pixel(n, phase, M * th + a, M * tw + e) * C;
-                                __m512 r = _mm512_add_ps(out[e], bias);
-                                if (accumulate)
-                                    r = _mm512_add_ps(_mm512_loadu_ps(yp), r);
-                                if (RELU)
-                                    r = _mm512_max_ps(r, _mm512_setzero_ps());
-                                if (stream)
-                                    _mm512_stream_ps(yp, r);
-                                else
-                                    _mm512_storeu_ps(yp, r);
-                            }
-                        }
-                    }
-                }
+                for (int tw = 0; tw < TW; tw++)
+                    $1_output_tile(m + bz_winograd_tile(n, phase, th, tw) * C, plane, b, y, n,
+                                   phase, th, tw, accumulate, stream);
                 if (stream)
                     _mm_sfence();  /* this thread's stores, before the closing barrier */
             }
@@ -194,9 +221,29 @@ m4_dnl bz_winograd_products(prefix, tile size, cin, cout):
 m4_dnl prefix_products(v, u, m, tiles) computes m[p] = v[p] u[p] ([tiles][CIN]
 m4_dnl times the packed [CIN][COUT]) for every position in one parallel
 m4_dnl region, a task being R tiles times CB channels of one position (the
-m4_dnl register-tiled core's prefix_tile, a 1x1 conv over the tiles).
+m4_dnl register-tiled core's prefix_tile, a 1x1 conv over the tiles);
+m4_dnl prefix_products_serial(v, u, m, tiles) the same tasks on one thread.
 m4_define([<bz_winograd_products>], [<
 bz_conv2d_tiled_tile([<$1>], $3, 1, 1, $4, 1, 1, 1, 1, 1, 0, 0, $3 * $4, 0)
+
+/* The task of tiles [q0, q0 + R) (fewer at the end), position p, output
+ * channel block blk; ahead: lines of u to prefetch (NULL: none). */
+static inline void $1_product(const float *v, const float *u, float *m, long tiles, int p,
+                              int blk, long q0, const float *ahead, int lines)
+{
+    enum { CIN = $3, COUT = $4, CB = $1_CB, R = $1_R };
+    int r = tiles - q0 < R ? (int)(tiles - q0) : R;
+    long off[R];
+    for (int k = 0; k < R; k++)
+        off[k] = (long)(k < r ? k : 0) * CIN;
+    const float *vq = v + p * bz_winograd_plane(tiles, CIN) + q0 * CIN;
+    const float *ublock = u + (long)p * CIN * COUT + (long)blk * CIN * CB;
+    float *mq = m + p * bz_winograd_plane(tiles, COUT) + q0 * COUT + blk * CB;
+    if (r == R)
+        $1_tile(vq, off, ublock, NULL, mq, NULL, R, 1, 1, 0, 0, ahead, lines);
+    else
+        $1_tile(vq, off, ublock, NULL, mq, NULL, r, 1, 1, 0, 0, ahead, lines);
+}
 
 static void $1_products(const float *v, const float *u, float *m, long tiles)
 {
@@ -212,24 +259,80 @@ static void $1_products(const float *v, const float *u, float *m, long tiles)
     for (int p = 0; p < POSITIONS; p++)
         for (int blk = 0; blk < BLOCKS; blk++)
             for (long t = 0; t < tasks; t++) {
-                long q0 = t * R;
-                int r = tiles - q0 < R ? (int)(tiles - q0) : R;
-                long off[R];
-                for (int k = 0; k < R; k++)
-                    off[k] = (long)(k < r ? k : 0) * CIN;
-                const float *vq = v + p * bz_winograd_plane(tiles, CIN) + q0 * CIN;
-                const float *ublock = u + (long)p * CIN * COUT + (long)blk * CIN * CB;
-                float *mq = m + p * bz_winograd_plane(tiles, COUT) + q0 * COUT + blk * CB;
                 long first = t * share;
                 int next = p * BLOCKS + blk + 1 < POSITIONS * BLOCKS && first < BLOCK_LINES;
                 long room = BLOCK_LINES - first;
                 int lines = next ? (int)(room < share ? room : share) : 0;
-                const float *ahead = lines ? ublock + CIN * CB + 16 * first : NULL;
-                if (r == R)
-                    $1_tile(vq, off, ublock, NULL, mq, NULL, R, 1, 1, 0, 0, ahead, lines);
-                else
-                    $1_tile(vq, off, ublock, NULL, mq, NULL, r, 1, 1, 0, 0, ahead, lines);
+                const float *ahead = lines ? u + (long)p * CIN * COUT +
+                                                 (long)(blk + 1) * CIN * CB + 16 * first
+                                           : NULL;
+                $1_product(v, u, m, tiles, p, blk, t * R, ahead, lines);
             }
+}
+
+static void $1_products_serial(const float *v, const float *u, float *m, long tiles)
+{
+    enum { COUT = $4, POSITIONS = ($2 + 2) * ($2 + 2), BLOCKS = COUT / $1_CB, R = $1_R };
+    for (int p = 0; p < POSITIONS; p++)
+        for (int blk = 0; blk < BLOCKS; blk++)
+            for (long q0 = 0; q0 < tiles; q0 += R)
+                $1_product(v, u, m, tiles, p, blk, q0, NULL, 0);
+}>])m4_dnl
+m4_dnl
+m4_dnl bz_winograd_local(prefix, tile size, cin, cout, h, w, dilation,
+m4_dnl buffer floats): for a kernel small enough to stay in each core's L2
+m4_dnl (64 channels: 256 KB for F(2x2), 576 KB for F(4x4)), the transforms
+m4_dnl and products of prefix_input_tile, prefix_products_serial and
+m4_dnl prefix_output_tile run tile group by tile group in each thread, so
+m4_dnl that a group's transformed input and output (GROUP tiles, 256 KB) never
+m4_dnl leave its L2: with whole chunks in the L3 the 64-channel convs of a
+m4_dnl batch-64 step moved 4 bytes there and back per multiply-add.
+m4_dnl prefix_local(batch) says whether this batch runs so (enough tiles
+m4_dnl per thread to amortise each thread's reading the whole kernel, and
+m4_dnl room for every thread's group in the buffer); prefix_run_local(x, u, b,
+m4_dnl y, buffer, batch, accumulate, stream) runs it (x, y as the chunked
+m4_dnl transforms take them, for the whole batch).
+m4_define([<bz_winograd_local>], [<
+enum { $1_GROUP_FLOATS = 1 << 16, $1_LOCAL_KERNEL_MAX = 36 * 64 * 64, $1_GROUPS_PER_THREAD = 4,
+       $1_GROUP = $1_GROUP_FLOATS / (($2 + 2) * ($2 + 2) * ($3 + $4)) / $1_R * $1_R,
+       $1_PER_THREAD = ($2 + 2) * ($2 + 2) * ($1_GROUP * ($3 + $4) + 2 * BZ_WINOGRAD_PLANE_PAD) };
+
+static int $1_local(int batch)
+{
+    bz_winograd_tiling($2, $3, $5, $6, $7)
+    long threads = omp_get_max_threads();
+    return $1_GROUP > 0 && (long)A * A * $3 * $4 <= $1_LOCAL_KERNEL_MAX &&
+           threads * $1_PER_THREAD <= $8 &&
+           (long)batch * TILES >= threads * $1_GROUPS_PER_THREAD * $1_GROUP;
+}
+
+static void $1_run_local(const float *x, const float *u, const float *b, float *y,
+                         float *buffer, int batch, int accumulate, int stream)
+{
+    bz_winograd_tiling($2, $3, $5, $6, $7)
+    enum { CIN = $3, COUT = $4, GROUP = $1_GROUP };
+    long total = (long)batch * TILES;
+    #pragma omp parallel
+    {
+        int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+        float *v = buffer + thread * (long)$1_PER_THREAD;
+        float *m = v + A * A * bz_winograd_plane(GROUP, CIN);
+        long end = total * (thread + 1) / threads;
+        for (long g0 = total * thread / threads; g0 < end; g0 += GROUP) {
+            long count = end - g0 < GROUP ? end - g0 : GROUP;
+            long plane_in = bz_winograd_plane(count, CIN), plane_out = bz_winograd_plane(count, COUT);
+            for (long q = g0; q < g0 + count; q++)
+                $1_input_tile(x, v + (q - g0) * CIN, plane_in, (int)(q / TILES),
+                              (int)(q / (TH * TW) % (D * D)), (int)(q / TW % TH), (int)(q % TW));
+            $1_products_serial(v, u, m, count);
+            for (long q = g0; q < g0 + count; q++)
+                $1_output_tile(m + (q - g0) * COUT, plane_out, b, y, (int)(q / TILES),
+                               (int)(q / (TH * TW) % (D * D)), (int)(q / TW % TH), (int)(q % TW),
+                               accumulate, stream);
+        }
+        if (stream)
+            _mm_sfence();  /* this thread's stores, before the closing barrier */
+    }
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_forward(prefix, tile size, the kernel arguments after the
@@ -239,6 +342,7 @@ m4_define([<bz_winograd_forward>], [<bz_winograd_sizes([<$1>], $2, $3, $4, $5, $
 bz_winograd_products([<$1_wf>], $2, $3, $6)
 bz_winograd_input_transform([<$1_wf>], $2, $3, $4, $5, $19)
 bz_winograd_output_transform([<$1_wf>], $2, $6, $7, $8, $19, $14, $20)
+bz_winograd_local([<$1_wf>], $2, $3, $6, $4, $5, $19, ($16 - $1_KERNEL))
 
 /* w [COUT][3][3][CIN] (OHWI) -> u [POSITIONS][COUT / CB][CIN][CB], 16
  * output channels at a time */
@@ -261,14 +365,18 @@ static void $1_run(const float *x, const float *u, const float *b, float *y, flo
 {
     enum { CIN = $3, H = $4, W = $5, COUT = $6, TILES = $1_TILES, SAMPLES = $1_SAMPLES };
     _Static_assert($1_SAMPLES >= 1, "winograd conv: workspace too small");
+    int stream = (long)batch * H * W * COUT > BZ_STREAM_FLOATS;
+    if ($1_wf_local(batch)) {
+        $1_wf_run_local(x, u, b, y, buffer, batch, 0, stream);
+        return;
+    }
     for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
         int samples = batch - n0 < SAMPLES ? batch - n0 : SAMPLES;
         long tiles = (long)samples * TILES;
         float *v = buffer, *m = buffer + $1_POSITIONS * bz_winograd_plane(tiles, CIN);
         $1_wf_input_transform(x + (long)n0 * H * W * CIN, v, samples);
         $1_wf_products(v, u, m, tiles);
-        $1_wf_output_transform(m, b, y + (long)n0 * H * W * COUT, samples, 0,
-                               (long)batch * H * W * COUT > BZ_STREAM_FLOATS);
+        $1_wf_output_transform(m, b, y + (long)n0 * H * W * COUT, samples, 0, stream);
     }
 }>])m4_dnl
 m4_dnl
@@ -297,6 +405,7 @@ bz_winograd_input_transform([<$1_wx>], 4, $2, $3, $4, $18)
 bz_winograd_gradient_transform([<$1_wy>], 4, $5, $6, $7, $18)
 bz_winograd_input_transform([<$1_wd>], 4, $5, $6, $7, $18)
 bz_winograd_output_transform([<$1_wd>], 4, $2, $3, $4, $18, 0, 0)
+bz_winograd_local([<$1_wd>], 4, $5, $2, $6, $7, $18, ($15 - $1_bw_KERNEL))
 
 /* du[p] (+)= v[p]^T g[p] for the 36 positions: v [36][tiles][CIN],
  * g [36][tiles][COUT], du [36][CIN][COUT] */
@@ -380,6 +489,11 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
     if (!dx)
         return;
     $1_pack_flipped(w, u);
+    int stream = (long)batch * H * W * CIN > BZ_STREAM_FLOATS;
+    if ($1_wd_local(batch)) {
+        $1_wd_run_local(dy, u, NULL, dx, buffer, batch, accumulate_dx, stream);
+        return;
+    }
     for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
         int samples = batch - n0 < SAMPLES ? batch - n0 : SAMPLES;
         long tiles = (long)samples * TILES;
@@ -387,7 +501,7 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
         $1_wd_input_transform(dy + (long)n0 * HO * WO * COUT, g, samples);
         $1_wd_products(g, u, v, tiles);
         $1_wd_output_transform(v, NULL, dx + (long)n0 * H * W * CIN, samples, accumulate_dx,
-                               (long)batch * H * W * CIN > BZ_STREAM_FLOATS);
+                               stream);
     }
 }>])m4_dnl
 m4_dnl
