@@ -306,6 +306,20 @@ static int $1_local(int batch)
            (long)batch * TILES >= threads * $1_GROUPS_PER_THREAD * $1_GROUP;
 }
 
+/* The q-th tile of a thread's sweep, in the order (n, th, phase row, tw,
+ * phase column): a dilated conv's tiles of one row band, every phase, run
+ * one after the other, so that they read and write neighbouring pixels
+ * (sub-map by sub-map, each pass over x missed the L2 again). */
+static inline void $1_local_tile(long q, int *n, int *phase, int *th, int *tw)
+{
+    bz_winograd_tiling($2, $3, $5, $6, $7)
+    long r = q % TILES, band = r % (D * D * TW);
+    *n = (int)(q / TILES);
+    *th = (int)(r / (D * D * TW));
+    *phase = (int)(band / (TW * D) * D + band % D);
+    *tw = (int)(band % (TW * D) / D);
+}
+
 static void $1_run_local(const float *x, const float *u, const float *b, float *y,
                          float *buffer, int batch, int accumulate, int stream)
 {
@@ -321,14 +335,18 @@ static void $1_run_local(const float *x, const float *u, const float *b, float *
         for (long g0 = total * thread / threads; g0 < end; g0 += GROUP) {
             long count = end - g0 < GROUP ? end - g0 : GROUP;
             long plane_in = bz_winograd_plane(count, CIN), plane_out = bz_winograd_plane(count, COUT);
-            for (long q = g0; q < g0 + count; q++)
-                $1_input_tile(x, v + (q - g0) * CIN, plane_in, (int)(q / TILES),
-                              (int)(q / (TH * TW) % (D * D)), (int)(q / TW % TH), (int)(q % TW));
+            for (long q = g0; q < g0 + count; q++) {
+                int n, phase, th, tw;
+                $1_local_tile(q, &n, &phase, &th, &tw);
+                $1_input_tile(x, v + (q - g0) * CIN, plane_in, n, phase, th, tw);
+            }
             $1_products_serial(v, u, m, count);
-            for (long q = g0; q < g0 + count; q++)
-                $1_output_tile(m + (q - g0) * COUT, plane_out, b, y, (int)(q / TILES),
-                               (int)(q / (TH * TW) % (D * D)), (int)(q / TW % TH), (int)(q % TW),
-                               accumulate, stream);
+            for (long q = g0; q < g0 + count; q++) {
+                int n, phase, th, tw;
+                $1_local_tile(q, &n, &phase, &th, &tw);
+                $1_output_tile(m + (q - g0) * COUT, plane_out, b, y, n, phase, th, tw, accumulate,
+                               stream);
+            }
         }
         if (stream)
             _mm_sfence();  /* this thread's stores, before the closing barrier */
