@@ -167,10 +167,39 @@ static void $1_output_transform(const float *m, const float *b, float *y, int sa
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_gradient_transform(prefix, tile size, channels, h, w,
-m4_dnl dilation): prefix_gradient_transform(dy, g, samples): g = A dy A^T per
-m4_dnl tile, the output gradient carried back to the A^2 positions (zero
-m4_dnl outside dy).
+m4_dnl dilation): prefix_gradient_tile(dy, gt, plane, n, phase, th, tw): g =
+m4_dnl A dy A^T for one tile, the output gradient carried back to the A^2
+m4_dnl positions (zero outside dy), plane floats apart;
+m4_dnl prefix_gradient_transform(dy, g, samples) for every tile of a chunk.
 m4_define([<bz_winograd_gradient_transform>], [<
+static inline void $1_gradient_tile(const float *dy, float *gt, long plane, int n, int phase,
+                                    int th, int tw)
+{
+    bz_winograd_tiling($2, $3, $4, $5, $6)
+    int rows = HS - M * th < M ? HS - M * th : M;
+    int cols = WS - M * tw < M ? WS - M * tw : M;
+    for (int c = 0; c < C; c += 16) {
+        __m512 r[A][M];  /* A dy, column by column */
+        for (int b = 0; b < M; b++) {
+            __m512 col[4], out[6];
+            for (int a = 0; a < M; a++)
+                col[a] = a < rows && b < cols
+                             ? _mm512_loadu_ps(dy + bz_winograd_pixel(n, phase, M * th + a,
+                                                                      M * tw + b) * C + c)
+                             : _mm512_setzero_ps();
+            bz_winograd_gradient_1d(M, col, out);
+            for (int i = 0; i < A; i++)
+                r[i][b] = out[i];
+        }
+        for (int i = 0; i < A; i++) {
+            __m512 out[6];
+            bz_winograd_gradient_1d(M, r[i], out);
+            for (int k = 0; k < A; k++)
+                _mm512_storeu_ps(gt + (A * i + k) * plane + c, out[k]);
+        }
+    }
+}
+
 static void $1_gradient_transform(const float *dy, float *g, int samples)
 {
     bz_winograd_tiling($2, $3, $4, $5, $6)
@@ -179,31 +208,9 @@ static void $1_gradient_transform(const float *dy, float *g, int samples)
     for (int n = 0; n < samples; n++)
         for (int phase = 0; phase < D * D; phase++)
             for (int th = 0; th < TH; th++)
-                for (int tw = 0; tw < TW; tw++) {
-                    float *gt = g + bz_winograd_tile(n, phase, th, tw) * C;
-                    int rows = HS - M * th < M ? HS - M * th : M;
-                    int cols = WS - M * tw < M ? WS - M * tw : M;
-                    for (int c = 0; c < C; c += 16) {
-                        __m512 r[A][M];  /* A dy, column by column */
-                        for (int b = 0; b < M; b++) {
-                            __m512 col[4], out[6];
-                            for (int a = 0; a < M; a++)
-                                col[a] = a < rows && b < cols
-                                             ? _mm512_loadu_ps(dy + bz_winograd_pixel(n, phase,
-                                                   M * th + a, M * tw + b) * C + c)
-                                             : _mm512_setzero_ps();
-                            bz_winograd_gradient_1d(M, col, out);
-                            for (int i = 0; i < A; i++)
-                                r[i][b] = out[i];
-                        }
-                        for (int i = 0; i < A; i++) {
-                            __m512 out[6];
-                            bz_winograd_gradient_1d(M, r[i], out);
-                            for (int k = 0; k < A; k++)
-                                _mm512_storeu_ps(gt + (A * i + k) * plane + c, out[k]);
-                        }
-                    }
-                }
+                for (int tw = 0; tw < TW; tw++)
+                    $1_gradient_tile(dy, g + bz_winograd_tile(n, phase, th, tw) * C, plane, n,
+                                     phase, th, tw);
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_sizes(prefix, tile size, cin, h, w, cout, dilation,
@@ -279,40 +286,18 @@ static void $1_products_serial(const float *v, const float *u, float *m, long ti
                 $1_product(v, u, m, tiles, p, blk, q0, NULL, 0);
 }>])m4_dnl
 m4_dnl
-m4_dnl bz_winograd_local(prefix, tile size, cin, cout, h, w, dilation,
-m4_dnl buffer floats): for a kernel small enough to stay in each core's L2
-m4_dnl (64 channels: 256 KB for F(2x2), 576 KB for F(4x4)), the transforms
-m4_dnl and products of prefix_input_tile, prefix_products_serial and
-m4_dnl prefix_output_tile run tile group by tile group in each thread, so
-m4_dnl that a group's transformed input and output (GROUP tiles, 256 KB) never
-m4_dnl leave its L2: with whole chunks in the L3 the 64-channel convs of a
-m4_dnl batch-64 step moved 4 bytes there and back per multiply-add.
-m4_dnl prefix_local(batch) says whether this batch runs so (enough tiles
-m4_dnl per thread to amortise each thread's reading the whole kernel, and
-m4_dnl room for every thread's group in the buffer); prefix_run_local(x, u, b,
-m4_dnl y, buffer, batch, accumulate, stream) runs it (x, y as the chunked
-m4_dnl transforms take them, for the whole batch).
-m4_define([<bz_winograd_local>], [<
-enum { $1_GROUP_FLOATS = 1 << 16, $1_LOCAL_KERNEL_MAX = 36 * 64 * 64, $1_GROUPS_PER_THREAD = 4,
-       $1_GROUP = $1_GROUP_FLOATS / (($2 + 2) * ($2 + 2) * ($3 + $4)) / $1_R * $1_R,
-       $1_PER_THREAD = ($2 + 2) * ($2 + 2) * ($1_GROUP * ($3 + $4) + 2 * BZ_WINOGRAD_PLANE_PAD) };
-
-static int $1_local(int batch)
+m4_dnl bz_winograd_sweep(prefix, tile size, h, w, dilation): the tiles a
+m4_dnl thread runs end to end (bz_winograd_runs_local in bz_winograd.h), in
+m4_dnl groups: prefix_sweep_tile(q, &n, &phase, &th, &tw) is the q-th tile of
+m4_dnl the batch in the order (n, th, phase row, tw, phase column), so that a
+m4_dnl dilated conv's tiles of one row band, every phase, run one after the
+m4_dnl other and read and write neighbouring pixels (sub-map by sub-map,
+m4_dnl each pass over x missed the L2 again); prefix_sweep_range(total,
+m4_dnl &first, &end) the calling thread's share of total tiles.
+m4_define([<bz_winograd_sweep>], [<
+static inline void $1_sweep_tile(long q, int *n, int *phase, int *th, int *tw)
 {
-    bz_winograd_tiling($2, $3, $5, $6, $7)
-    long threads = omp_get_max_threads();
-    return $1_GROUP > 0 && (long)A * A * $3 * $4 <= $1_LOCAL_KERNEL_MAX &&
-           threads * $1_PER_THREAD <= $8 &&
-           (long)batch * TILES >= threads * $1_GROUPS_PER_THREAD * $1_GROUP;
-}
-
-/* The q-th tile of a thread's sweep, in the order (n, th, phase row, tw,
- * phase column): a dilated conv's tiles of one row band, every phase, run
- * one after the other, so that they read and write neighbouring pixels
- * (sub-map by sub-map, each pass over x missed the L2 again). */
-static inline void $1_local_tile(long q, int *n, int *phase, int *th, int *tw)
-{
-    bz_winograd_tiling($2, $3, $5, $6, $7)
+    bz_winograd_tiling($2, 16, $3, $4, $5)  /* (any channel count: TILES is per sample) */
     long r = q % TILES, band = r % (D * D * TW);
     *n = (int)(q / TILES);
     *th = (int)(r / (D * D * TW));
@@ -320,30 +305,56 @@ static inline void $1_local_tile(long q, int *n, int *phase, int *th, int *tw)
     *tw = (int)(band % (TW * D) / D);
 }
 
+static inline void $1_sweep_range(long total, long *first, long *end)
+{
+    int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+    *first = total * thread / threads;
+    *end = total * (thread + 1) / threads;
+}>])m4_dnl
+m4_dnl
+m4_dnl bz_winograd_local(prefix, tile size, cin, cout, h, w, dilation,
+m4_dnl buffer floats): a conv's transforms and products (prefix_input_tile,
+m4_dnl prefix_products_serial, prefix_output_tile) swept in each thread, so
+m4_dnl that a group's transformed input and output never leave its L2 (with
+m4_dnl whole chunks in the L3, the 64-channel convs of a batch-64 step moved
+m4_dnl 4 bytes there and back per multiply-add).  prefix_local(batch): whether
+m4_dnl this batch runs so; prefix_run_local(x, u, b, y, buffer, batch,
+m4_dnl accumulate, stream) runs it (x, y as the chunked transforms take
+m4_dnl them, for the whole batch).
+m4_define([<bz_winograd_local>], [<bz_winograd_sweep([<$1>], $2, $5, $6, $7)
+enum { $1_GROUP = BZ_WINOGRAD_GROUP_FLOATS / (($2 + 2) * ($2 + 2) * ($3 + $4)) / $1_R * $1_R,
+       $1_PER_THREAD = ($2 + 2) * ($2 + 2) * ($1_GROUP * ($3 + $4) + 2 * BZ_WINOGRAD_PLANE_PAD) };
+
+static int $1_local(int batch)
+{
+    bz_winograd_tiling($2, $3, $5, $6, $7)
+    return bz_winograd_runs_local((long)A * A * $3 * $4, $1_GROUP, $1_PER_THREAD, $8,
+                             (long)batch * TILES, omp_get_max_threads());
+}
+
 static void $1_run_local(const float *x, const float *u, const float *b, float *y,
                          float *buffer, int batch, int accumulate, int stream)
 {
     bz_winograd_tiling($2, $3, $5, $6, $7)
     enum { CIN = $3, COUT = $4, GROUP = $1_GROUP };
-    long total = (long)batch * TILES;
     #pragma omp parallel
     {
-        int thread = omp_get_thread_num(), threads = omp_get_num_threads();
-        float *v = buffer + thread * (long)$1_PER_THREAD;
+        float *v = buffer + omp_get_thread_num() * (long)$1_PER_THREAD;
         float *m = v + A * A * bz_winograd_plane(GROUP, CIN);
-        long end = total * (thread + 1) / threads;
-        for (long g0 = total * thread / threads; g0 < end; g0 += GROUP) {
+        long first, end;
+        $1_sweep_range((long)batch * TILES, &first, &end);
+        for (long g0 = first; g0 < end; g0 += GROUP) {
             long count = end - g0 < GROUP ? end - g0 : GROUP;
             long plane_in = bz_winograd_plane(count, CIN), plane_out = bz_winograd_plane(count, COUT);
             for (long q = g0; q < g0 + count; q++) {
                 int n, phase, th, tw;
-                $1_local_tile(q, &n, &phase, &th, &tw);
+                $1_sweep_tile(q, &n, &phase, &th, &tw);
                 $1_input_tile(x, v + (q - g0) * CIN, plane_in, n, phase, th, tw);
             }
             $1_products_serial(v, u, m, count);
             for (long q = g0; q < g0 + count; q++) {
                 int n, phase, th, tw;
-                $1_local_tile(q, &n, &phase, &th, &tw);
+                $1_sweep_tile(q, &n, &phase, &th, &tw);
                 $1_output_tile(m + (q - g0) * COUT, plane_out, b, y, n, phase, th, tw, accumulate,
                                stream);
             }
@@ -424,6 +435,72 @@ bz_winograd_gradient_transform([<$1_wy>], 4, $5, $6, $7, $18)
 bz_winograd_input_transform([<$1_wd>], 4, $5, $6, $7, $18)
 bz_winograd_output_transform([<$1_wd>], 4, $2, $3, $4, $18, 0, 0)
 bz_winograd_local([<$1_wd>], 4, $5, $2, $6, $7, $18, ($15 - $1_bw_KERNEL))
+bz_winograd_sweep([<$1_lw>], 4, $3, $4, $18)
+
+/* The weight gradient swept in each thread (bz_winograd_runs_local in
+ * bz_winograd.h): per group, V and G of its tiles, then the thread's own
+ * sums dU += V^T G, [36][CIN][COUT] at the head of its share of the
+ * buffer; the threads' sums added in thread order at the end. */
+enum { $1_lw_GROUP = BZ_WINOGRAD_GROUP_FLOATS / (36 * ($2 + $5)),
+       $1_lw_PER_THREAD = 36 * $2 * $5 + 36 * ($1_lw_GROUP * ($2 + $5) + 2 * BZ_WINOGRAD_PLANE_PAD) };
+
+static int $1_lw_local(int batch)
+{
+    return bz_winograd_runs_local(36L * $2 * $5, $1_lw_GROUP, $1_lw_PER_THREAD, $15 - $1_bw_KERNEL,
+                             (long)batch * $1_bw_TILES, omp_get_max_threads());
+}
+
+static void $1_lw_sum_group(const float *v, const float *g, float *sums, long count, int first)
+{
+    enum { CIN = $2, COUT = $5, CB = $1_ww_wg_CB, R = $1_ww_wg_R, BLOCKS = COUT / CB };
+    long plane_in = bz_winograd_plane(count, CIN), plane_out = bz_winograd_plane(count, COUT);
+    for (int p = 0; p < 36; p++)
+        for (int c0 = 0; c0 < CIN; c0 += R)
+            for (int blk = 0; blk < BLOCKS; blk++) {
+                const float *vp = v + p * plane_in + c0, *gp = g + p * plane_out + blk * CB;
+                float *out = sums + ((long)p * CIN + c0) * COUT + blk * CB;
+                if (c0 + R <= CIN)
+                    $1_ww_wgrad_tile(vp, gp, out, R, (int)count, first);
+                else
+                    $1_ww_wgrad_tile(vp, gp, out, CIN - c0, (int)count, first);
+            }
+}
+
+static void $1_lw_weight_gradient(const float *x, const float *dy, float *du, float *buffer,
+                                  int batch)
+{
+    enum { CIN = $2, COUT = $5, KERNEL = 36 * CIN * COUT, GROUP = $1_lw_GROUP };
+    #pragma omp parallel
+    {
+        float *sums = buffer + omp_get_thread_num() * (long)$1_lw_PER_THREAD;
+        float *v = sums + KERNEL, *g = v + 36 * bz_winograd_plane(GROUP, CIN);
+        long first, end;
+        $1_lw_sweep_range((long)batch * $1_bw_TILES, &first, &end);
+        for (long g0 = first; g0 < end; g0 += GROUP) {
+            long count = end - g0 < GROUP ? end - g0 : GROUP;
+            for (long q = g0; q < g0 + count; q++) {
+                int n, phase, th, tw;
+                $1_lw_sweep_tile(q, &n, &phase, &th, &tw);
+                $1_wx_input_tile(x, v + (q - g0) * CIN, bz_winograd_plane(count, CIN), n, phase,
+                                 th, tw);
+                $1_wy_gradient_tile(dy, g + (q - g0) * COUT, bz_winograd_plane(count, COUT), n,
+                                    phase, th, tw);
+            }
+            $1_lw_sum_group(v, g, sums, count, g0 == first);
+        }
+        if (first == end)
+            memset(sums, 0, sizeof(float) * KERNEL);
+        #pragma omp barrier
+        int threads = omp_get_num_threads();
+        #pragma omp for schedule(static)
+        for (long i = 0; i < KERNEL; i++) {
+            float total = 0;
+            for (int t = 0; t < threads; t++)
+                total += buffer[t * (long)$1_lw_PER_THREAD + i];
+            du[i] = total;
+        }
+    }
+}
 
 /* du[p] (+)= v[p]^T g[p] for the 36 positions: v [36][tiles][CIN],
  * g [36][tiles][COUT], du [36][CIN][COUT] */
@@ -483,6 +560,22 @@ static void $1_unpack_gradient(const float *du, float *dw)
         }
 }
 
+/* du [36][CIN][COUT] = sum of V^T G over the batch, chunk by chunk */
+static void $1_weight_gradient_chunks(const float *x, const float *dy, float *du, float *buffer,
+                                      int batch)
+{
+    enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, TILES = $1_bw_TILES,
+           SAMPLES = $1_bw_SAMPLES };
+    for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
+        int samples = batch - n0 < SAMPLES ? batch - n0 : SAMPLES;
+        long tiles = (long)samples * TILES;
+        float *v = buffer, *g = buffer + 36 * bz_winograd_plane(tiles, CIN);
+        $1_wx_input_transform(x + (long)n0 * H * W * CIN, v, samples);
+        $1_wy_gradient_transform(dy + (long)n0 * HO * WO * COUT, g, samples);
+        $1_weight_products(v, g, du, tiles, n0 == 0);
+    }
+}
+
 static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
                         int accumulate_dx, float *dw, float *db, float *workspace, int batch)
 {
@@ -495,14 +588,10 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
      * (both at once cost a second kernel: 56 MiB at 256 -> 1536
      * channels, an eighth of a training step's memory) */
     float *u = workspace, *buffer = workspace + KERNEL;
-    for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
-        int samples = batch - n0 < SAMPLES ? batch - n0 : SAMPLES;
-        long tiles = (long)samples * TILES;
-        float *v = buffer, *g = buffer + 36 * bz_winograd_plane(tiles, CIN);
-        $1_wx_input_transform(x + (long)n0 * H * W * CIN, v, samples);
-        $1_wy_gradient_transform(dy + (long)n0 * HO * WO * COUT, g, samples);
-        $1_weight_products(v, g, u, tiles, n0 == 0);
-    }
+    if ($1_lw_local(batch))
+        $1_lw_weight_gradient(x, dy, u, buffer, batch);
+    else
+        $1_weight_gradient_chunks(x, dy, u, buffer, batch);
     $1_unpack_gradient(u, dw);bz_conv2d_bias_gradient
     if (!dx)
         return;

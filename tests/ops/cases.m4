@@ -111,10 +111,11 @@ bz_conv_case([<wino_dil2>], [<winograd>], 3, 16, 10, 8, 32, 10, 8, 3, 3, 1, 2, 1
 bz_conv_case([<wino_dil3>], [<winograd>], 2, 32, 12, 9, 16, 12, 9, 3, 3, 1, 3, 1, 0, 2, [<direct>], 3)
 m4_dnl ... tile groups run end to end in each thread (enough tiles a thread,
 m4_dnl a kernel of at most 64 x 64 channels): groups across samples, edge
-m4_dnl tiles, 4 and 3 vectors of 16 channels, dilated, the deploy form
-bz_conv_case([<wino_local>], [<winograd>], 4, 64, 18, 22, 64, 18, 22, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1)
-bz_conv_case([<wino_local_nv3>], [<winograd>], 4, 32, 18, 22, 48, 18, 22, 3, 3, 1, 1, 1, 0, 2, [<direct>], 1)
-bz_conv_case([<wino_local_dil2>], [<winograd>], 3, 64, 20, 24, 64, 20, 24, 3, 3, 1, 2, 1, 0, 2, [<direct>], 2)
+m4_dnl tiles, 4 and 3 vectors of 16 channels, dilated, the deploy form; the
+m4_dnl workspace holds every thread's weight-gradient sums (as in a model)
+bz_conv_case([<wino_local>], [<winograd>], 4, 64, 18, 22, 64, 18, 22, 3, 3, 1, 1, 1, 1, 4, [<direct>], 1)
+bz_conv_case([<wino_local_nv3>], [<winograd>], 6, 32, 18, 22, 48, 18, 22, 3, 3, 1, 1, 1, 0, 4, [<direct>], 1)
+bz_conv_case([<wino_local_dil2>], [<winograd>], 4, 64, 20, 24, 64, 20, 24, 3, 3, 1, 2, 1, 0, 3, [<direct>], 2)
 bz_conv_deploy_case([<dep_wino_local>], [<winograd>], 4, 64, 18, 22, 64, 18, 22, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1, 1)
 m4_dnl wide rows: the weight gradient sweeps a sample in bands of rows
 bz_conv_case([<pw_tiled_bands>], [<pointwise_tiled>], 2, 16, 3, 300, 64, 3, 300, 1, 1, 1, 0, 1, 0, 1, [<gemm>], 1)
