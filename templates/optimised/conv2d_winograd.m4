@@ -315,9 +315,9 @@ m4_dnl
 m4_dnl bz_winograd_local(prefix, tile size, cin, cout, h, w, dilation,
 m4_dnl buffer floats): a conv's transforms and products (prefix_input_tile,
 m4_dnl prefix_products_serial, prefix_output_tile) swept in each thread, so
-m4_dnl that a group's transformed input and output never leave its L2 (with
-m4_dnl whole chunks in the L3, the 64-channel convs of a batch-64 step moved
-m4_dnl 4 bytes there and back per multiply-add).  prefix_local(batch): whether
+m4_dnl that a group's transformed input and output never leave its L2 (F(2x2)
+m4_dnl ones are 4 times the size of the conv's input and output, and a
+m4_dnl chunk's went to the L3 and back).  prefix_local(batch): whether
 m4_dnl this batch runs so; prefix_run_local(x, u, b, y, buffer, batch,
 m4_dnl accumulate, stream) runs it (x, y as the chunked transforms take
 m4_dnl them, for the whole batch).
@@ -329,7 +329,7 @@ static int $1_local(int batch)
 {
     bz_winograd_tiling($2, $3, $5, $6, $7)
     return bz_winograd_runs_local((long)A * A * $3 * $4, $1_GROUP, $1_PER_THREAD, $8,
-                             (long)batch * TILES, omp_get_max_threads());
+                                  (long)batch * TILES, omp_get_max_threads());
 }
 
 static void $1_run_local(const float *x, const float *u, const float *b, float *y,
@@ -446,8 +446,9 @@ enum { $1_lw_GROUP = BZ_WINOGRAD_GROUP_FLOATS / (36 * ($2 + $5)),
 
 static int $1_lw_local(int batch)
 {
-    return bz_winograd_runs_local(36L * $2 * $5, $1_lw_GROUP, $1_lw_PER_THREAD, $15 - $1_bw_KERNEL,
-                             (long)batch * $1_bw_TILES, omp_get_max_threads());
+    return bz_winograd_runs_local(36L * $2 * $5, $1_lw_GROUP, $1_lw_PER_THREAD,
+                                  $15 - $1_bw_KERNEL, (long)batch * $1_bw_TILES,
+                                  omp_get_max_threads());
 }
 
 static void $1_lw_sum_group(const float *v, const float *g, float *sums, long count, int first)
