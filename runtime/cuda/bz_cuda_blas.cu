@@ -91,7 +91,9 @@ static void sgemm(cublasOperation_t ta, cublasOperation_t tb, long m, long n, lo
                   long ldc)
 {
     const float one = 1.0f;
-    blas_check(blas.sgemm(handle(), ta, tb, (int)m, (int)n, (int)k, &one, a, (int)lda, b,
+    /* handle() loads blas.sgemm on first use: called before the pointer is read */
+    cublasHandle_t h = handle();
+    blas_check(blas.sgemm(h, ta, tb, (int)m, (int)n, (int)k, &one, a, (int)lda, b,
                           (int)ldb, &beta, c, (int)ldc),
                "sgemm");
 }
