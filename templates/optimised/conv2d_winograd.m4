@@ -437,6 +437,21 @@ bz_winograd_output_transform([<$1_wd>], 4, $2, $3, $4, $18, 0, 0)
 bz_winograd_local([<$1_wd>], 4, $5, $2, $6, $7, $18, ($15 - $1_bw_KERNEL))
 bz_winograd_sweep([<$1_lw>], 4, $3, $4, $18)
 
+/* The task of input channels [c0, c0 + R) (fewer at the end), position
+ * p, output channel block blk: du[p] (+)= v[p]^T g[p] over `tiles` tiles */
+static inline void $1_weight_task(const float *v, const float *g, float *du, long tiles, int p,
+                                  int c0, int blk, int first)
+{
+    enum { CIN = $2, COUT = $5, CB = $1_ww_wg_CB, R = $1_ww_wg_R };
+    const float *vp = v + p * bz_winograd_plane(tiles, CIN) + c0;
+    const float *gp = g + p * bz_winograd_plane(tiles, COUT) + blk * CB;
+    float *out = du + ((long)p * CIN + c0) * COUT + blk * CB;
+    if (c0 + R <= CIN)
+        $1_ww_wgrad_tile(vp, gp, out, R, (int)tiles, first);
+    else
+        $1_ww_wgrad_tile(vp, gp, out, CIN - c0, (int)tiles, first);
+}
+
 /* The weight gradient swept in each thread (bz_winograd_runs_local in
  * bz_winograd.h): per group, V and G of its tiles, then the thread's own
  * sums dU += V^T G, [36][CIN][COUT] at the head of its share of the
@@ -449,22 +464,6 @@ static int $1_lw_local(int batch)
     return bz_winograd_runs_local(36L * $2 * $5, $1_lw_GROUP, $1_lw_PER_THREAD,
                                   $15 - $1_bw_KERNEL, (long)batch * $1_bw_TILES,
                                   omp_get_max_threads());
-}
-
-static void $1_lw_sum_group(const float *v, const float *g, float *sums, long count, int first)
-{
-    enum { CIN = $2, COUT = $5, CB = $1_ww_wg_CB, R = $1_ww_wg_R, BLOCKS = COUT / CB };
-    long plane_in = bz_winograd_plane(count, CIN), plane_out = bz_winograd_plane(count, COUT);
-    for (int p = 0; p < 36; p++)
-        for (int c0 = 0; c0 < CIN; c0 += R)
-            for (int blk = 0; blk < BLOCKS; blk++) {
-                const float *vp = v + p * plane_in + c0, *gp = g + p * plane_out + blk * CB;
-                float *out = sums + ((long)p * CIN + c0) * COUT + blk * CB;
-                if (c0 + R <= CIN)
-                    $1_ww_wgrad_tile(vp, gp, out, R, (int)count, first);
-                else
-                    $1_ww_wgrad_tile(vp, gp, out, CIN - c0, (int)count, first);
-            }
 }
 
 static void $1_lw_weight_gradient(const float *x, const float *dy, float *du, float *buffer,
@@ -487,7 +486,10 @@ static void $1_lw_weight_gradient(const float *x, const float *dy, float *du, fl
                 $1_wy_gradient_tile(dy, g + (q - g0) * COUT, bz_winograd_plane(count, COUT), n,
                                     phase, th, tw);
             }
-            $1_lw_sum_group(v, g, sums, count, g0 == first);
+            for (int p = 0; p < 36; p++)
+                for (int c0 = 0; c0 < CIN; c0 += $1_ww_wg_R)
+                    for (int blk = 0; blk < COUT / $1_ww_wg_CB; blk++)
+                        $1_weight_task(v, g, sums, count, p, c0, blk, g0 == first);
         }
         if (first == end)
             memset(sums, 0, sizeof(float) * KERNEL);
@@ -507,21 +509,13 @@ static void $1_lw_weight_gradient(const float *x, const float *dy, float *du, fl
  * g [36][tiles][COUT], du [36][CIN][COUT] */
 static void $1_weight_products(const float *v, const float *g, float *du, long tiles, int first)
 {
-    enum { CIN = $2, COUT = $5, CB = $1_ww_wg_CB, R = $1_ww_wg_R, BLOCKS = COUT / CB,
+    enum { CIN = $2, COUT = $5, R = $1_ww_wg_R, BLOCKS = COUT / $1_ww_wg_CB,
            TASKS = (CIN + R - 1) / R };
     #pragma omp parallel for collapse(3) schedule(static)
     for (int p = 0; p < 36; p++)
         for (int t = 0; t < TASKS; t++)
-            for (int blk = 0; blk < BLOCKS; blk++) {
-                int c0 = t * R;
-                const float *vp = v + p * bz_winograd_plane(tiles, CIN) + c0;
-                const float *gp = g + p * bz_winograd_plane(tiles, COUT) + blk * CB;
-                float *out = du + ((long)p * CIN + c0) * COUT + blk * CB;
-                if (c0 + R <= CIN)
-                    $1_ww_wgrad_tile(vp, gp, out, R, (int)tiles, first);
-                else
-                    $1_ww_wgrad_tile(vp, gp, out, CIN - c0, (int)tiles, first);
-            }
+            for (int blk = 0; blk < BLOCKS; blk++)
+                $1_weight_task(v, g, du, tiles, p, t * R, blk, first);
 }
 
 /* the input gradient's kernel: w'[ci][i][j][co] = w[co][2 - i][2 - j][ci],
