@@ -114,6 +114,9 @@ def main():
     ap.add_argument("--train-steps", type=int, default=20, help="timed training steps")
     ap.add_argument("--output", default=os.path.join(ROOT, "results", "bench_vs_torch_cuda"),
                     help="output prefix (.csv, .md)")
+    ap.add_argument("--no-build", action="store_true",
+                    help="use the binaries in build/ as they are (a GPU machine without the "
+                    "build's libraries: scripts/gpu-check.sh)")
     a = ap.parse_args()
     if not torch.cuda.is_available():
         sys.exit("bench_vs_torch_cuda: PyTorch %s sees no usable GPU" % torch.__version__)
@@ -126,8 +129,10 @@ def main():
     rows = []
     for i, exp in enumerate(exps, 1):
         block, position = scaffold.parse_experiment(exp)
-        cpu.log("[%d/%d] %s: building, ours, PyTorch" % (i, len(exps), exp))
-        subprocess.run(["make", "-s", "EXP=" + exp], cwd=ROOT, check=True)
+        cpu.log("[%d/%d] %s: %sours, PyTorch" % (i, len(exps), exp,
+                                                 "" if a.no_build else "building, "))
+        if not a.no_build:
+            subprocess.run(["make", "-s", "EXP=" + exp], cwd=ROOT, check=True)
         ours = bench_ours(os.path.join(ROOT, "build", exp, exp), a)
         rows.append(row_of(exp, ours, bench_torch(block, position, a)))
         r = rows[-1]

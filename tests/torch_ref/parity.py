@@ -3,7 +3,7 @@
 
     parity.py --binary build/<exp>/<exp> --block InvertedResidual --position late
               [--num-blocks 3 --base-channels 64 --classes 10 --input-size 32]
-              [--backend reference|optimised] [--batch 3] [--seed 0] [--keep]
+              [--backend reference|optimised | --device cuda] [--batch 3] [--seed 0] [--keep]
 
 Builds scaffold.ScaffoldNet with a fixed seed, randomises every BatchNorm
 (weight, bias, running_mean, running_var) so that eval mode is a real test,
@@ -12,6 +12,9 @@ and runs the binary:
 
     BIN forward --weights W --input X --output Y [--train] [--backend B]
     BIN grad    --weights W --input X --labels L --output G [--backend B]
+
+(with --device cuda, `--device cuda --precision fp32` instead of --backend:
+the CUDA backend against the same float64 oracle)
     BIN export  --output W --seed 1
 
 and compares with the same model evaluated in float64 by PyTorch (the
@@ -358,15 +361,15 @@ def reference_eval_logits(model32, x):
 # running the binary
 
 class Binary:
-    def __init__(self, path, backend, timeout):
+    def __init__(self, path, flags, timeout):
         self.path = path
-        self.backend = backend
+        self.flags = flags  # the backend or device options of forward and grad
         self.timeout = timeout
 
     def run(self, *argv, backend=True):
         cmd = [self.path] + list(argv)
-        if backend and self.backend:
-            cmd += ["--backend", self.backend]
+        if backend:
+            cmd += self.flags
         try:
             p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                timeout=self.timeout)
@@ -545,6 +548,8 @@ def main():
     ap.add_argument("--input-size", type=int, default=32)
     ap.add_argument("--backend", choices=("reference", "optimised"), default=None,
                     help="passed to forward and grad; default: the binary's default")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="cuda: forward and grad on the GPU in fp32 (not with --backend)")
     ap.add_argument("--batch", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=600, help="seconds per binary command")
@@ -553,12 +558,17 @@ def main():
     ap.add_argument("--verbose", action="store_true", help="print every gradient's error")
     args = ap.parse_args()
     args.block = scaffold.block_name(args.block)
+    if args.device == "cuda" and args.backend:
+        ap.error("--backend chooses a CPU backend; it cannot go with --device cuda")
     torch.set_num_threads(min(torch.get_num_threads(), 8))
 
     tag = "%s %s nb%d bc%d c%d in%d [%s]" % (
         args.block, args.position, args.num_blocks, args.base_channels, args.classes,
-        args.input_size, args.backend or "default backend")
-    binary = Binary(args.binary, args.backend, args.timeout)
+        args.input_size, "cuda fp32" if args.device == "cuda" else args.backend or "default backend")
+    flags = ["--backend", args.backend] if args.backend else []
+    if args.device == "cuda":
+        flags = ["--device", "cuda", "--precision", "fp32"]
+    binary = Binary(args.binary, flags, args.timeout)
     if not os.access(args.binary, os.X_OK):
         tap(False, "%s: binary exists" % tag, "%s is not an executable file" % args.binary)
         return 1
