@@ -27,8 +27,9 @@ usage() {
 pack() {
     make -s -j"$(nproc)" all || exit 1
     sh tests/t_ops_cuda.sh > /dev/null || { echo "gpu-check: tests/t_ops_cuda.sh failed" >&2; exit 1; }
-    rm -rf .dev/lib && mkdir -p .dev/lib
+    rm -rf .dev/lib .dev/fashion-mnist && mkdir -p .dev/lib .dev/fashion-mnist
     make -s list > .dev/experiments
+    fashion_mnist_head 2048 train && fashion_mnist_head 512 t10k || exit 1
     files=$(while read -r e; do echo "build/$e/$e"; done < .dev/experiments)
     files="$files build/tests/ops_cuda/test_ops_cuda build/tests/ops_cuda/test_cuda_step"
     # every shared library but the C library's own, which the GPU machine has
@@ -37,9 +38,26 @@ pack() {
         grep -Ev '/(libc|libm|libmvec|libdl|libpthread|librt|ld-linux[^/]*)\.so' |
         while read -r lib; do cp -L "$lib" .dev/lib/; done
     # shellcheck disable=SC2086
-    tar -cJf "$bundle.tmp" $files .dev/lib .dev/experiments && mv "$bundle.tmp" "$bundle" || exit 1
-    rm -rf .dev/lib .dev/experiments
+    tar -cJf "$bundle.tmp" $files .dev/lib .dev/experiments .dev/fashion-mnist &&
+        mv "$bundle.tmp" "$bundle" || exit 1
+    rm -rf .dev/lib .dev/experiments .dev/fashion-mnist
     echo "gpu-check: $bundle ($(du -h "$bundle" | cut -f1)); carry .dev"
+}
+
+# fashion_mnist_head N SET: the first N examples of Fashion-MNIST's SET
+# (train or t10k) as IDX files in .dev/fashion-mnist (the GPU machine has no
+# Debian dataset; the training check reads 2048 and 512)
+fashion_mnist_head() {
+    /usr/bin/python3 - "$1" /usr/share/datasets/fashion-mnist/"$2" .dev/fashion-mnist/"$2" <<'EOF'
+import gzip, struct, sys
+n = int(sys.argv[1])
+for kind, item in (("images-idx3-ubyte", 28 * 28), ("labels-idx1-ubyte", 1)):
+    data = gzip.open("%s-%s.gz" % (sys.argv[2], kind)).read()
+    header = bytearray(data[:4 + 4 * data[3]])
+    header[4:8] = struct.pack(">I", n)
+    with gzip.GzipFile("%s-%s.gz" % (sys.argv[3], kind), "wb", mtime=0) as f:
+        f.write(bytes(header) + data[len(header):len(header) + n * item])
+EOF
 }
 
 # libraries: a folder with the bundle's libraries the machine lacks and
@@ -74,6 +92,7 @@ run() {
         'build/tests/ops_cuda/test_ops_cuda && build/tests/ops_cuda/test_cuda_step'
     # one oracle thread a process: t_cuda_models runs a parity check a core
     step "models" "$out/models.log" env BZ_PREBUILT=1 PYTHON="$python" OMP_NUM_THREADS=1 \
+        FASHION_MNIST_DIR=.dev/fashion-mnist \
         CIFAR_SUBSET="${CIFAR_SUBSET:-5120}" EXPERIMENTS="$(cat .dev/experiments)" \
         sh tests/t_cuda_models.sh
     # shellcheck disable=SC2086

@@ -11,7 +11,8 @@
 # BZ_PREBUILT=1 uses the binaries already in build/ (a GPU machine that
 # cannot build them: scripts/gpu-check.sh).  CIFAR_SUBSET=N trains the
 # CIFAR-format epoch on its first N images (the direct KxK kernels make a
-# whole epoch take minutes).
+# whole epoch take minutes).  FASHION_MNIST_DIR: where the training check
+# finds Fashion-MNIST (default: the binary's default place).
 cd "$(dirname "$0")/.." || exit 1
 . tests/tap.sh
 mkdir -p build/tests
@@ -59,7 +60,9 @@ failures=$((failures + $(cat "$parity_out"/out.* | grep -c '^not ok')))
 
 # Training converges on the GPU as tests/t_train.sh asks of the CPU.
 bin=build/resnet_basic_block_mid/resnet_basic_block_mid
-if "$bin" train --device cuda --subset 2048 --val-subset 512 --epochs 2 --batch-size 64 --lr 0.003 \
+data=${FASHION_MNIST_DIR:+--data $FASHION_MNIST_DIR}
+# shellcheck disable=SC2086
+if "$bin" train --device cuda $data --subset 2048 --val-subset 512 --epochs 2 --batch-size 64 --lr 0.003 \
         --quiet --no-bench --output-dir "$tmp/train" --results "$tmp/results.csv" > /dev/null 2> "$tmp/err" &&
    "$PYTHON" -c '
 import csv, sys
