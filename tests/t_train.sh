@@ -167,6 +167,12 @@ rec = lambda i: bytes([i % 20, i % 100]) + bytes((i * 5 + k) % 256 for k in rang
 for name in ("train.bin", "test.bin"):
     open("%s/%s" % (d, name), "wb").write(b"".join(rec(i) for i in range(12)))
 ' "$T/cifar100"
+one_line_error "train --subset larger than the training split fails with a one-line error" \
+    "$BIN" train --dataset cifar10 --data "$T/cifar" --subset 41 --epochs 1 --output-dir "$T/e4" \
+    --results "$T/e4.csv"
+one_line_error "train --val-subset larger than the test split fails with a one-line error" \
+    "$BIN" train --dataset cifar10 --data "$T/cifar" --val-subset 9 --epochs 1 --output-dir "$T/e5" \
+    --results "$T/e5.csv"
 one_line_error "train --dataset cifar100 refuses a 10-class model" \
     "$BIN" train --dataset cifar100 --data "$T/cifar100" --epochs 1 --output-dir "$T/e3" \
     --results "$T/e3.csv"

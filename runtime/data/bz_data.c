@@ -55,10 +55,15 @@ void bz_dataset_free(bz_dataset *d)
     d->n = 0;
 }
 
-void bz_dataset_truncate(bz_dataset *d, int n)
+int bz_dataset_truncate(bz_dataset *d, int n, const char *option)
 {
-    if (n > 0 && n < d->n)
+    if (n > d->n) {
+        bz_error("%s %d: the split has only %d examples", option, n, d->n);
+        return -1;
+    }
+    if (n > 0)
         d->n = n;
+    return 0;
 }
 
 /* Population statistics; a constant channel gets std 1 so that

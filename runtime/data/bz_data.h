@@ -26,8 +26,9 @@ int bz_dataset_load(const char *name, const char *dir, int train, bz_dataset *ou
 void bz_dataset_free(bz_dataset *d);
 int bz_dataset_kind_from_name(const char *name);   /* -1 if unknown */
 
-/* Keeps the first n examples (a deterministic subset); n <= 0 keeps all. */
-void bz_dataset_truncate(bz_dataset *d, int n);
+/* Keeps the first n examples (a deterministic subset); n <= 0 keeps all.
+ * -1 (and an error naming option) where the split has fewer than n. */
+int bz_dataset_truncate(bz_dataset *d, int n, const char *option);
 
 /* Per-channel mean/std of the stored pixels scaled to [0,1]. */
 void bz_dataset_channel_stats(const bz_dataset *d, float *mean, float *std);

@@ -104,8 +104,9 @@ static int load_data(trainer *t)
         bz_error("%s: the test split's images differ from the training split's", o->dataset);
         return -1;
     }
-    bz_dataset_truncate(&t->train, o->subset);
-    bz_dataset_truncate(&t->val, o->val_subset);
+    if (bz_dataset_truncate(&t->train, o->subset, "--subset") != 0 ||
+        bz_dataset_truncate(&t->val, o->val_subset, "--val-subset") != 0)
+        return -1;
     if (t->train.n < 1 || t->val.n < 1) {
         bz_error("%s: no examples to train or validate on", o->dataset);
         return -1;
