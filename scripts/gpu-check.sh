@@ -102,12 +102,14 @@ run() {
     cat "$out/summary.txt"
 }
 
-# step NAME LOG COMMAND...: run, count its TAP lines into summary.txt
+# step NAME LOG COMMAND...: run (stdin closed, at most STEP_TIMEOUT
+# seconds: one step that hangs leaves the others their time), count its TAP
+# lines into summary.txt
 step() {
     name=$1 log=$2
     shift 2
     start=$(date +%s)
-    "$@" > "$log" 2>&1
+    timeout "${STEP_TIMEOUT:-240}" "$@" > "$log" 2>&1 < /dev/null
     rc=$?
     echo "$name: exit $rc, $(grep -c '^ok' "$log") ok ($(grep -c '^ok.*# SKIP' "$log") skipped)," \
         "$(grep -c '^not ok' "$log") not ok," \

@@ -51,7 +51,7 @@ fi
 # parity EXP: the oracle's TAP lines for build/EXP/EXP on the GPU
 parity() {
     "$PYTHON" tests/torch_ref/parity.py --binary "build/$1/$1" --block "${1%_*}" \
-        --position "${1##*_}" --device cuda --batch 3 --no-export
+        --position "${1##*_}" --device cuda --batch 3 --no-export --timeout 120
 }
 parity_out=$(mktemp -d "$tmp/parity.XXXXXX")
 echo "$experiments" > "$parity_out/queue"
