@@ -229,10 +229,17 @@ static void test_fashion_real(void)
     bz_dataset_channel_stats(&train, &mean, &std);
     CHECK(fabsf(mean - 0.2860406f) < 1e-5f && fabsf(std - 0.3530242f) < 1e-5f,
           "fashion train mean/std", "mean %f std %f", (double)mean, (double)std);
-    bz_dataset_truncate(&train, 100);
-    CHECK(train.n == 100 && train.labels[0] == 9, "truncate keeps the first n", "n=%d", train.n);
-    bz_dataset_truncate(&train, 0);
-    CHECK(train.n == 100, "truncate 0 keeps all", "n=%d", train.n);
+    rc = bz_dataset_truncate(&train, 100, "--subset");
+    CHECK(rc == 0 && train.n == 100 && train.labels[0] == 9, "truncate keeps the first n",
+          "rc %d n=%d", rc, train.n);
+    rc = bz_dataset_truncate(&train, 0, "--subset");
+    CHECK(rc == 0 && train.n == 100, "truncate 0 keeps all", "rc %d n=%d", rc, train.n);
+    rc = bz_dataset_truncate(&train, 100, "--subset");
+    CHECK(rc == 0 && train.n == 100, "truncate to the whole split", "rc %d n=%d", rc, train.n);
+    rc = bz_dataset_truncate(&train, 101, "--subset");
+    CHECK(rc == -1 && train.n == 100 && strstr(bz_last_error(), "--subset 101") &&
+          strstr(bz_last_error(), "only 100"), "truncate past the split is an error",
+          "rc %d n=%d: %s", rc, train.n, bz_last_error());
     bz_dataset_free(&train);
 
     rc = bz_dataset_load("fashion_mnist", "/usr/share/datasets/fashion-mnist", 0, &test);
