@@ -20,7 +20,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 bundle=.dev/gpu-bundle.tar.xz
 usage() {
-    sed -n '2,17s/^# \{0,1\}//p' "$0"
+    sed -n '2,18s/^# \{0,1\}//p' "$0"
     exit "$1"
 }
 
