@@ -12,10 +12,10 @@ and runs the binary:
 
     BIN forward --weights W --input X --output Y [--train] [--backend B]
     BIN grad    --weights W --input X --labels L --output G [--backend B]
-
-(with --device cuda, `--device cuda --precision fp32` instead of --backend:
-the CUDA backend against the same float64 oracle)
     BIN export  --output W --seed 1
+
+(with --device cuda, forward and grad get `--device cuda --precision fp32`
+instead of --backend: the CUDA backend against the same float64 oracle)
 
 and compares with the same model evaluated in float64 by PyTorch (the
 float32 weights and inputs converted exactly to double).  One TAP line per
@@ -25,25 +25,23 @@ Tolerances (err = max|got - ref| / max|ref|):
     eval logits, train logits, loss   1e-4
     each parameter gradient            1e-3, denominator max(max|ref|, 1e-8)
 
-Two facts about float32 arithmetic are handled explicitly rather than by
+Facts of float32 arithmetic are handled explicitly rather than by
 loosening the tolerances (see GradientOracle):
 
   * Structural zeros.  The stem conv's bias feeds a train-mode BatchNorm,
     which removes any per-channel shift, so its exact gradient is 0 and
     float64 gives ~1e-17.  A float32 binary gives rounding noise there.
     A tensor whose reference is below 1e-9 of its module's weight-gradient
-    scale is compared against that scale instead.  Likewise a per-channel
-    scale (depthwise 1x1 conv weight) feeding a train-mode BatchNorm, whose
-    exact gradient is only eps-sized: it is compared against that
-    BatchNorm weight's gradient scale when below 1e-3 of it.
+    scale is compared against that scale instead.
 
-  * Cancelling sums.  A per-channel scale's weight gradient is a sum of
-    x * dy over the batch's pixels; in front of a train-mode BatchNorm it
-    cancels almost exactly.  Its denominator is at least one float32
-    rounding of the largest channel's sum |x * dy| (measured in float64)
-    over the tolerance: errors below the size of a rounding of the
-    summands pass, and a gradient off by more than that still fails
-    (ScaleSummands).
+  * Cancelling sums.  A per-channel scale's (depthwise 1x1 conv weight's)
+    gradient is a sum of x * dy over the batch's pixels; in front of a
+    train-mode BatchNorm, which removes the scale, it cancels almost
+    exactly (the exact gradient is only eps-sized).  Its denominator is
+    at least one float32 rounding of the largest channel's sum |x * dy|
+    (measured in float64) over the tolerance: errors below the size of a
+    rounding of the summands pass, and a gradient off by more than that
+    still fails (ScaleSummands).
 
   * Ill-conditioned gradients.  A tensor still over 1e-3 after that passes
     when its error is within 3x PyTorch's own float32 error on the same
@@ -287,7 +285,8 @@ class GradientOracle:
 
     def _denominators(self):
         """max(max|ref|, 1e-8), or the module's weight-gradient scale for a
-        structurally zero tensor (see the module docstring)."""
+        structurally zero tensor, or the rounding scale of a cancelling
+        sum (see the module docstring)."""
         out = {}
         for k, g in self.grads.items():
             d = max(float(np.max(np.abs(g))), GRAD_FLOOR)
@@ -296,26 +295,10 @@ class GradientOracle:
                 scale = float(np.max(np.abs(self.grads[sibling])))
                 if float(np.max(np.abs(g))) < STRUCTURAL_ZERO * scale:
                     d = scale
-            d = max(d, self._scale_invariant_floor(k, g))
             if k in self.summands:
                 d = max(d, UNIT_ROUNDOFF32 * self.summands[k] / TOL_GRAD)
             out[k] = d
         return out
-
-    def _scale_invariant_floor(self, key, g):
-        """A per-channel scale (a depthwise 1x1 conv weight, [C, 1, 1, 1])
-        that feeds a train-mode BatchNorm only moves the output through
-        BatchNorm's eps: its exact gradient is ~eps/var times the norm's
-        own weight gradient, below float32 resolution.  Such a tensor is
-        compared against that BatchNorm weight's gradient scale."""
-        if g.ndim != 4 or g.shape[1:] != (1, 1, 1) or not key.endswith(".conv.weight"):
-            return 0.0
-        parent = key[: -len(".conv.weight")]
-        for bn in (parent + ".bn1.weight", parent + ".bn.weight"):
-            if bn in self.grads:
-                scale = float(np.max(np.abs(self.grads[bn])))
-                return scale if float(np.max(np.abs(g))) < 1e-3 * scale else 0.0
-        return 0.0
 
     def float32_errors(self):
         """How far PyTorch's own float32 gradients are from this float64
