@@ -3,6 +3,7 @@
 #ifndef GEN_DIAG_H
 #define GEN_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef struct {
@@ -22,5 +23,6 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #endif

@@ -9,6 +9,19 @@
 #include "analysis.h"
 #include "spec.h"
 
+/* One kernel instantiation of model.m4: MACRO(bz_kernel_name([<NAME>]),
+ * literal arguments).  base: the index of the line whose helpers it calls
+ * (the first line of the same name, its forward kernel), or -1. */
+typedef struct {
+    char *macro, *name, *text;
+    int base;
+} kernel_line;
+
+typedef struct {
+    kernel_line *lines;   /* in first-use order, each (macro, name) once */
+    int n;
+} kernel_set;
+
 typedef struct {
     const experiment *e;
     const char *registry_name;
@@ -18,10 +31,20 @@ typedef struct {
     long workspace;
     long macs_train, macs_deploy;
     training_fusion fusion;     /* ReLUs applied by their producer's training kernels */
+    kernel_set kernels;
+    const char *kernel_dir;     /* where the kernel units go (--kernel-dir), or NULL */
 } model_facts;
+
+kernel_set collect_kernels(const model_facts *f);
 
 void emit_model(FILE *out, const model_facts *f);
 void emit_desc(FILE *out, const model_facts *f);
+/* The kernel units (gen/emit_units.c): DIR/<macro>/<name>.m4 for each line
+ * of the set, each compiled once per backend for every model that calls it,
+ * rewritten only when its text changes; and the make fragment that lists
+ * the model's units (KERNEL_UNITS_<name>). */
+void write_kernel_units(const char *dir, const kernel_set *set);
+void emit_kernel_list(FILE *out, const model_facts *f);
 
 /* Kernel names: one per distinct shape signature. */
 char *kernel_name(const node *n, int deploy_bias);

@@ -97,7 +97,7 @@ static void fold_step(FILE *out, const model_facts *f, const deploy_step *s)
     if (deploy_step_prepacked(f, s)) {
         char *k = deploy_kernel_name(s);
         char *w = deploy_ref(s->w_offset, s->n->name, "weight");
-        fprintf(out, "bz_fold_call([<%s_prepack>], [<%s, bz_workspace>])\n", k, w);
+        fprintf(out, "bz_fold_kernel_call([<%s_prepack>], [<%s, bz_workspace>])\n", k, w);
         free(k), free(w);
     }
 }

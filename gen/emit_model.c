@@ -7,24 +7,17 @@
 #include <string.h>
 
 struct kernel_sink {
-    FILE *out;
     const op_def *op;     /* whose kernels are being instantiated */
     int max_batch;
-    char **seen;          /* "macro name" of the instantiations so far */
-    int n_seen;
+    kernel_set *set;
 };
 
-static int first_use(kernel_sink *k, const char *macro, const char *name)
+static int find_line(const kernel_set *set, const char *macro, const char *name)
 {
-    char *key = xasprintf("%s %s", macro, name);
-    for (int i = 0; i < k->n_seen; i++)
-        if (strcmp(k->seen[i], key) == 0) {
-            free(key);
-            return 0;
-        }
-    k->seen = xrealloc(k->seen, (size_t)(k->n_seen + 1) * sizeof *k->seen);
-    k->seen[k->n_seen++] = key;
-    return 1;
+    for (int i = 0; i < set->n; i++)
+        if (strcmp(set->lines[i].name, name) == 0 && (!macro || strcmp(set->lines[i].macro, macro) == 0))
+            return i;
+    return -1;
 }
 
 /* Every macro an entry instantiates is one its kernel_macros lists: the
@@ -38,17 +31,26 @@ static void check_listed(const op_def *op, const char *macro)
                "do not list", op->name, macro);
 }
 
+/* A later macro of a name (a conv's backward or deploy kernel, a linear's
+ * deploy kernel) calls helpers of the first (its forward kernel): that one
+ * is its unit's base. */
 void kernel_macro(kernel_sink *k, const char *macro, const char *name, const char *fmt, ...)
 {
     check_listed(k->op, macro);
-    if (!first_use(k, macro, name))
+    kernel_set *set = k->set;
+    if (find_line(set, macro, name) >= 0)
         return;
     va_list ap;
-    fprintf(k->out, "%s([<%s>], ", macro, name);
     va_start(ap, fmt);
-    vfprintf(k->out, fmt, ap);
+    char *args = xvasprintf(fmt, ap);
     va_end(ap);
-    fprintf(k->out, ")\n");
+    set->lines = xrealloc(set->lines, (size_t)(set->n + 1) * sizeof *set->lines);
+    set->lines[set->n] = (kernel_line){
+        .macro = xstrdup(macro), .name = xstrdup(name),
+        .text = xasprintf("%s(bz_kernel_name([<%s>]), %s)", macro, name, args),
+        .base = find_line(set, NULL, name)};
+    set->n++;
+    free(args);
 }
 
 int kernel_sink_max_batch(const kernel_sink *k)
@@ -56,26 +58,28 @@ int kernel_sink_max_batch(const kernel_sink *k)
     return k->max_batch;
 }
 
-static void emit_kernels(kernel_sink *k, const model_facts *f)
+kernel_set collect_kernels(const model_facts *f)
 {
-    fprintf(k->out, "bz_kernels_begin\n");
+    kernel_set set = {0};
+    kernel_sink k = {NULL, f->e->max_batch, &set};
     for (int i = 0; i < f->g->n_nodes; i++) {
-        k->op = f->g->nodes[i].op;
-        k->op->kernels(k, &f->g->nodes[i]);
+        k.op = f->g->nodes[i].op;
+        k.op->kernels(&k, &f->g->nodes[i]);
     }
     /* the sums that apply the BatchNorms before them (gen/fuse.c) */
     for (int i = 0; i < f->g->n_nodes; i++) {
         int a = f->fusion.absorber[i];
         if (a >= 0) {
-            k->op = f->g->nodes[a].op;
-            k->op->affine_kernels(k, &f->g->nodes[a]);
+            k.op = f->g->nodes[a].op;
+            k.op->affine_kernels(&k, &f->g->nodes[a]);
         }
     }
     for (int s = 0; s < f->deploy.n_steps; s++) {
-        k->op = f->deploy.steps[s].n->op;
-        if (k->op->deploy_kernels)
-            k->op->deploy_kernels(k, &f->deploy.steps[s]);
+        k.op = f->deploy.steps[s].n->op;
+        if (k.op->deploy_kernels)
+            k.op->deploy_kernels(&k, &f->deploy.steps[s]);
     }
+    return set;
 }
 
 void emit_forward_functions(FILE *out, const model_facts *f);
@@ -84,15 +88,14 @@ void emit_deploy_functions(FILE *out, const model_facts *f);
 
 void emit_model(FILE *out, const model_facts *f)
 {
-    kernel_sink k = {out, NULL, f->e->max_batch, NULL, 0};
     fprintf(out, "bz_model_header([<%s>], [<%s>], [<%s>], [<%s>])\n", f->e->name,
             f->registry_name, f->e->position, f->e->spec_path);
-    emit_kernels(&k, f);
+    fprintf(out, "bz_kernels_begin\n");
+    for (int i = 0; i < f->kernels.n; i++)
+        fprintf(out, "%s\n", f->kernels.lines[i].text);
+    fprintf(out, "bz_kernels_end\n");
     emit_forward_functions(out, f);
     emit_backward_function(out, f);
     emit_deploy_functions(out, f);
     fprintf(out, "bz_backend_table\n");
-    for (int i = 0; i < k.n_seen; i++)
-        free(k.seen[i]);
-    free(k.seen);
 }

@@ -21,6 +21,10 @@ static const char usage[] =
     "\n"
     "  --spec FILE            experiment spec (required)\n"
     "  --output FILE          model.m4 to write (required); desc.m4 goes beside it\n"
+    "  --kernel-dir DIR       also write each kernel instantiation of model.m4 as a\n"
+    "                         unit, DIR/<macro>/<name>.m4 (shared by every model\n"
+    "                         that calls it; rewritten only when its text changes),\n"
+    "                         and kernels.mk beside OUTPUT, the list of the units\n"
     "  --defaults FILE        shared defaults (default: defaults.yaml beside the spec)\n"
     "  --blocks DIR           block files (default: blocks)\n"
     "  --name NAME            experiment name (default: the spec's file name)\n"
@@ -39,7 +43,7 @@ static const char usage[] =
     "  --help                 this text\n";
 
 typedef struct {
-    const char *spec, *output, *defaults, *blocks, *name;
+    const char *spec, *output, *defaults, *blocks, *name, *kernel_dir;
     spec_overrides overrides;
     int keep_activations;
 } options;
@@ -76,6 +80,7 @@ static options parse_options(int argc, char **argv)
         {"base-channels", required_argument, 0, 'C'}, {"classes", required_argument, 0, 'K'},
         {"input-size", required_argument, 0, 'I'}, {"help", no_argument, 0, 'h'},
         {"list-operators", no_argument, 0, 'L'},   {"keep-activations", no_argument, 0, 'k'},
+        {"kernel-dir", required_argument, 0, 'D'},
         {0, 0, 0, 0}};
     options o = {.blocks = "blocks"};
     int c;
@@ -84,6 +89,7 @@ static options parse_options(int argc, char **argv)
         switch (c) {
         case 's': o.spec = optarg; break;
         case 'o': o.output = optarg; break;
+        case 'D': o.kernel_dir = optarg; break;
         case 'd': o.defaults = optarg; break;
         case 'b': o.blocks = optarg; break;
         case 'n': o.name = optarg; break;
@@ -136,21 +142,26 @@ static char *sibling(const char *path, const char *file)
 
 typedef void (*emit_fn)(FILE *, const model_facts *);
 
-/* Both files are written to temporaries first and renamed only when both
- * are complete. */
-static void write_outputs(const char *model_path, const char *desc_path, const model_facts *f)
+/* model.m4, desc.m4 and (with --kernel-dir) kernels.mk are written to
+ * temporaries first and renamed only when all are complete, after the
+ * kernel units they name. */
+static void write_outputs(const char *model_path, const model_facts *f)
 {
-    const char *paths[2] = {model_path, desc_path};
-    emit_fn emitters[2] = {emit_model, emit_desc};
-    char *tmp[2];
-    for (int i = 0; i < 2; i++) {
+    const char *paths[3] = {model_path, sibling(model_path, "desc.m4"),
+                            sibling(model_path, "kernels.mk")};
+    emit_fn emitters[3] = {emit_model, emit_desc, emit_kernel_list};
+    int n = f->kernel_dir ? 3 : 2;
+    char *tmp[3];
+    for (int i = 0; i < n; i++) {
         tmp[i] = xasprintf("%s.tmp", paths[i]);
         const char *input = ydoc_input_at(paths[i]) ? ydoc_input_at(paths[i]) : ydoc_input_at(tmp[i]);
         if (input)
             diag_fatal("--output: %s would overwrite the input %s; choose another file", paths[i],
                        input);
     }
-    for (int i = 0; i < 2; i++) {
+    if (f->kernel_dir)
+        write_kernel_units(f->kernel_dir, &f->kernels);
+    for (int i = 0; i < n; i++) {
         FILE *fp = fopen(tmp[i], "w");
         if (!fp)
             diag_fatal("cannot write %s", tmp[i]);
@@ -158,7 +169,7 @@ static void write_outputs(const char *model_path, const char *desc_path, const m
         if (fclose(fp) != 0)
             diag_fatal("cannot write %s", tmp[i]);
     }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < n; i++)
         if (rename(tmp[i], paths[i]) != 0)
             diag_fatal("cannot rename %s", tmp[i]);
 }
@@ -190,6 +201,8 @@ int main(int argc, char **argv)
     check_plain_text("spec path", o.spec, "./-");
     if (o.name)
         check_plain_text("--name", o.name, "-");
+    if (o.kernel_dir)
+        check_plain_text("--kernel-dir", o.kernel_dir, "./-");
     experiment e;
     char *defaults = o.defaults ? xstrdup(o.defaults) : sibling(o.spec, "defaults.yaml");
     spec_load(&e, defaults, o.spec, &o.overrides);
@@ -211,7 +224,8 @@ int main(int argc, char **argv)
      * other BatchNorm kept (our deploy graph folds those too; the counts
      * follow BlockZoo). */
     f.macs_deploy = f.deploy.macs;
-    char *desc = sibling(o.output, "desc.m4");
-    write_outputs(o.output, desc, &f);
+    f.kernels = collect_kernels(&f);
+    f.kernel_dir = o.kernel_dir;
+    write_outputs(o.output, &f);
     return 0;
 }

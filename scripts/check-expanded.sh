@@ -23,7 +23,7 @@ for name in $(grep -o '^bz_[A-Za-z0-9_]*' "$input" | sort -u); do
     grep -qw "$name" "$tmp" &&
         fail "$name" "macro $name (from $input) is not defined by the templates"
 done
-name=$(grep -oE '^((static|__global__|\[\[maybe_unused\]\]).*[ *])?_[a-z][A-Za-z0-9_]*\(' "$tmp" |
+name=$(grep -oE '^((static|__global__|\[\[maybe_unused\]\]|void).*[ *])?_[a-z][A-Za-z0-9_]*\(' "$tmp" |
        head -n 1 | grep -oE '_[a-z][A-Za-z0-9_]*\($' | tr -d '(')
 [ -n "$name" ] &&
     fail "$name" "function $name has no name before its suffix: a kernel macro expanded without arguments (its name in a comment?)"

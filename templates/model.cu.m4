@@ -30,6 +30,13 @@ extern "C" {
 
 typedef float real_t;>])m4_dnl
 m4_include([<model_common.m4>])m4_dnl
+m4_dnl The CUDA kernels stay in the model source, static: nvcc's fixed cost
+m4_dnl per source (cudafe++, cicc and the host compiler: about 0.9 s) is more
+m4_dnl than most kernels' own, so units of one kernel would cost more than
+m4_dnl compiling each kernel once per model.
+m4_define([<bz_kernels_begin>], [</* ---- kernels: one per distinct operator and shape ---- */>])m4_dnl
+m4_define([<bz_entry>], m4_defn([<bz_static_entry>]))m4_dnl
+m4_define([<bz_kernels_end>], [<>])m4_dnl
 m4_dnl With a timer, each layer's mark waits for the layer's kernels.
 m4_define([<bz_layer>], [<    /* [<$1>]: [<$2>] [<$3>] -> [<$4$5>], $6 MACs */
     bz_cuda_mark(m, $7);>])m4_dnl
@@ -41,6 +48,7 @@ m4_define([<bz_fold_begin>], [<m4_divert(-1)>])m4_dnl
 m4_define([<bz_fold_end>], [<m4_divert(0)m4_dnl>])m4_dnl
 m4_define([<bz_fold_comment>], [<>])m4_dnl
 m4_define([<bz_fold_call>], [<>])m4_dnl
+m4_define([<bz_fold_kernel_call>], [<>])m4_dnl
 m4_dnl The whole training step on the device, replayed from a CUDA graph:
 m4_dnl forward, loss, backward, Adam, all at the twin's io buffers.
 m4_define([<bz_backend_table>], [<

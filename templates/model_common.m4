@@ -1,6 +1,20 @@
 m4_dnl What every model skeleton (model.c.m4, model.cu.m4) shares: the
 m4_dnl functions' frames, the layer comments and calls, buffer addresses.
-m4_define([<bz_kernels_begin>], [</* ---- kernels: one per distinct operator and shape ---- */>])m4_dnl
+m4_dnl The kernels are compiled once per backend for every model that calls
+m4_dnl them, one unit each (build/kernels/, templates/kernel_unit.c.m4): a
+m4_dnl model source declares them.  Between bz_kernels_begin and
+m4_dnl bz_kernels_end the templates' text is dropped (diversion -1) but for
+m4_dnl the entry points' declarations (bz_entry).
+m4_define([<bz_kernels_begin>], [</* ---- kernels: one per distinct operator and shape, each compiled
+ * once from build/kernels/<macro>/<name>.m4 (templates/model.c.m4) ---- */
+m4_divert(-1)>])m4_dnl
+m4_dnl Each entry is declared once, on one line (a template may define it
+m4_dnl in two #if branches).
+m4_define([<bz_entry>], [<bz_declare(m4_patsubst([<[<$1>]>], [<[ 
+]+>], [< >]))>])m4_dnl
+m4_define([<bz_declare>], [<m4_ifdef([<bz_declared $1>], [<>], [<m4_define([<bz_declared $1>])m4_divert(0)[<$1>];
+m4_divert(-1)>])>])m4_dnl
+m4_define([<bz_kernels_end>], [<m4_divert(0)m4_dnl>])m4_dnl
 m4_dnl bz_forward_begin(function)
 m4_define([<bz_forward_begin>], [<
 static void bz_fn_prefix[<>]_$1(bz_model *m, const float *x, float *logits, int batch)
@@ -26,8 +40,9 @@ m4_define([<bz_statistics_comment>], [<    /* batch statistics only: [<$1>] appl
 m4_dnl bz_applied_comment(name): a ReLU whose producer's kernel applies it
 m4_dnl as it writes (gen/fuse.c)
 m4_define([<bz_applied_comment>], [<    /* applied by [<$1>]'s kernel as it writes */>])m4_dnl
-m4_dnl bz_call(function, arguments): a kernel call at the current batch
-m4_define([<bz_call>], [<    $1($2, batch);>])m4_dnl
+m4_dnl bz_call(function, arguments): a kernel call at the current batch (the
+m4_dnl function named without the backend's prefix)
+m4_define([<bz_call>], [<    bz_kernel_name($1)($2, batch);>])m4_dnl
 m4_dnl Buffer addresses.  bz_act offsets are per sample.
 m4_define([<bz_input>], [<x>])m4_dnl
 m4_define([<bz_logits>], [<logits>])m4_dnl

@@ -21,16 +21,20 @@ if make -q all; then
 else
     echo "not ok - make all again would rebuild: $(make -n all | head -3 | tr '\n' '|')"
 fi
+# generated again from scratch in another build directory: the same bytes
 exp=inverted_residual_late
-mkdir -p build/tests/again
-for f in model.m4 desc.m4 model_ref.c model_opt.c model_desc.c; do
-    cp "build/$exp/$f" "build/tests/again/$f.first"
-done
-rm -f build/$exp/model.m4 build/$exp/desc.m4 build/$exp/model_*.c
-make -s gen EXP=$exp > /dev/null
+again=build/tests/again
+rm -rf "$again"
+make -s gen EXP=$exp B=$again > /dev/null
+units=$(sed -n 's|^ *build/\(kernels/[^ ]*\).*|\1|p' build/$exp/kernels.mk)
 same=yes
-for f in model.m4 desc.m4 model_ref.c model_opt.c model_desc.c; do
-    cmp -s "build/$exp/$f" "build/tests/again/$f.first" || same="no ($f differs)"
+for f in $exp/model.m4 $exp/desc.m4 $exp/model_ref.c $exp/model_opt.c $exp/model_desc.c \
+         $exp/model.cu $(for u in $units; do echo "$u.m4 $u.ref.c $u.opt.c"; done); do
+    cmp -s "build/$f" "$again/$f" || same="no ($f differs)"
 done
-[ "$same" = yes ] && echo "ok - generated sources are byte-identical across runs" ||
+sed "s|$again/|build/|" "$again/$exp/kernels.mk" | cmp -s - build/$exp/kernels.mk ||
+    same="no (kernels.mk differs)"
+n=$(echo "$units" | wc -w)
+[ "$same" = yes ] && echo "ok - generated sources (the model's and its $n kernel units') are byte-identical across runs" ||
     echo "not ok - generated sources differ across runs: $same"
+rm -rf "$again"

@@ -65,9 +65,11 @@ check "--device cuda then says no nvcc was found: $(device_error)" \
 check "... and make NVCC= again does nothing" up_to_date NVCC=
 
 compiles CUDA= CFLAGS=-DBZ_CONFIG_TEST >"$T/cflags"
-check "a new CFLAGS recompiles every C object of the binary: runtime, main, model, build record" \
+units=$(grep -c "^ *build/kernels/" "build/$NAME/kernels.mk")
+check "a new CFLAGS recompiles every C object of the binary: runtime, main, model, its $units kernel units (both backends), build record" \
     sh -c '[ "$(grep -c "/runtime/[a-z]*/bz_[a-z_]*\.o$" "$1")" -ge 20 ] && grep -q "model_opt\.o$" "$1" &&
-           grep -q "main\.o$" "$1" && grep -q "build_info\.o$" "$1"' sh "$T/cflags"
+           [ "$(grep -c "^build/kernels/.*\.\(ref\|opt\)\.o$" "$1")" -eq $(($2 * 2)) ] &&
+           grep -q "main\.o$" "$1" && grep -q "build_info\.o$" "$1"' sh "$T/cflags" "$units"
 check "make -n told it without changing anything: with the old CFLAGS, nothing to do" up_to_date NVCC=
 mk -s CUDA= >"$T/make.log" 2>&1 || notok "make CUDA= $V (the state the other tests use)"
 finish t_build_config

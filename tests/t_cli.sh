@@ -87,9 +87,10 @@ asan=$tmp/asan_bin
 # generated model includes bz_model.h and bz_kernels.h by name
 rt_inc="-Iruntime -Iruntime/model -Iruntime/kernels"
 flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fopenmp $rt_inc -fsanitize=address,undefined -fno-sanitize-recover=all"
+# the model's sources and its kernel units' (build/kernels/)
+model_sources=$(make -s CUDA= EXP=resnet_basic_block_mid NUM_BLOCKS=1 BASE_CHANNELS=8 print-c-sources)
 # shellcheck disable=SC2046,SC2086
-if gcc $flags $(pkg-config --cflags openblas jansson zlib) -o "$asan" build/$v/model_ref.c \
-        build/$v/model_opt.c build/$v/model_desc.c runtime/*/*.c \
+if gcc $flags $(pkg-config --cflags openblas jansson zlib) -o "$asan" $model_sources runtime/*/*.c \
         $(pkg-config --libs openblas jansson zlib) -lm 2> "$tmp/asan.log"; then
     export ASAN_OPTIONS=detect_leaks=1
     # shellcheck disable=SC2086
@@ -113,7 +114,7 @@ if ! command -v valgrind > /dev/null; then
     notok "valgrind memcheck" "valgrind is not installed"
 # shellcheck disable=SC2046,SC2086
 elif ! gcc -std=c11 -D_GNU_SOURCE -O1 -g -fopenmp $rt_inc $(pkg-config --cflags openblas jansson zlib) \
-        -o "$vg" build/$v/model_ref.c build/$v/model_opt.c build/$v/model_desc.c runtime/*/*.c \
+        -o "$vg" $model_sources runtime/*/*.c \
         $(pkg-config --libs openblas jansson zlib) -lm 2> "$tmp/vg_build.log"; then
     notok "valgrind build" "$(head -3 "$tmp/vg_build.log" | tr '\n' '|')"
 # shellcheck disable=SC2086

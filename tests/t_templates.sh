@@ -2,7 +2,9 @@
 # Templates that forget a kernel fail the build: for each backend, a copy of
 # templates/ without its definition of bz_relu_kernels (the optimised
 # backend: nor the reference's it falls back on) makes the m4 step of
-# a model that uses ReLU fail, naming the generated file and the macro
+# a ReLU kernel unit (build/kernels/relu_kernels/; CUDA: the model's
+# source, which holds its kernels) fail, naming the generated file and the
+# macro
 # (scripts/check-expanded.sh, run by every m4 rule of the Makefile); with
 # the real templates the same step passes.  A template that calls a
 # misspelt helper macro fails the same way.  Every backend defines every
@@ -16,21 +18,27 @@ V=resnet_basic_block_mid-nb1-bc8
 if ! make -s CUDA= EXP=resnet_basic_block_mid NUM_BLOCKS=1 BASE_CHANNELS=8 gen >/dev/null 2>&1; then
     notok "make gen $V"; exit 1
 fi
-IN=build/$V/model.m4
+MODEL=build/$V/model.m4
+# unit MACRO: the first of the model's kernel units of MACRO
+unit() { sed -n "s|^ *\(build/kernels/$1/[^ ]*\).*|\1.m4|p" "build/$V/kernels.mk" | head -n 1; }
+RELU=$(unit relu_kernels) BN=$(unit batchnorm2d_kernels)
 T=$(mktemp -d "$PWD/build/tests/t_templates.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
 for backend in reference optimised cuda; do
     case $backend in
-    reference) main=model.c.m4 prefix=ref ;;
-    optimised) main=model.c.m4 prefix=opt ;;
-    cuda) main=model.cu.m4 prefix=cuda ;;
+    reference) main=model.c.m4 prefix=ref relu=$RELU bn_unit=$BN ;;
+    optimised) main=model.c.m4 prefix=opt relu=$RELU bn_unit=$BN ;;
+    # CUDA kernels are expanded in the model's source (templates/model.cu.m4)
+    cuda) main=model.cu.m4 prefix=cuda relu=$MODEL bn_unit=$MODEL ;;
     esac
-    expand() {  # expand TEMPLATES-DIR: m4 and the check, as the Makefile does
-        m4 -P -I "$1" -D bz_backend_label=$backend -D bz_fn_prefix=$prefix "$1/$main" "$IN" \
-            >"$T/out.tmp" && scripts/check-expanded.sh "$T/out.c" "$T/out.tmp" "$IN"
+    expand() {  # expand TEMPLATES-DIR [INPUT]: m4 and the check, as the Makefile does
+        in=${2:-$relu}
+        m4 -P -I "$1" -D bz_backend_label=$backend -D bz_fn_prefix=$prefix "$1/$main" "$in" \
+            >"$T/out.tmp" && scripts/check-expanded.sh "$T/out.c" "$T/out.tmp" "$in"
     }
-    check "$backend: the real templates define every macro $V uses" expand templates
+    check "$backend: the real templates define every macro $V uses" expand templates "$MODEL"
+    [ "$relu" = "$MODEL" ] || check "$backend: ... and expand its ReLU unit $relu" expand templates "$relu"
     rm -rf "$T/templates" && cp -r templates "$T/templates"
     # drop the backend's definition of bz_relu_kernels (its whole m4_define);
     # the optimised backend falls back on the reference's, so both go
@@ -42,10 +50,10 @@ for backend in reference optimised cuda; do
     done
     # planted DONE WHAT ERROR: where the shell test DONE says the change to
     # the copy of templates/ took, expanding with the copy fails with ERROR
-    planted() {
+    planted() {  # planted DONE WHAT ERROR [INPUT]
         if ! eval "$1"; then
             notok "$backend: the test could not make $2"
-        elif expand "$T/templates" 2>"$T/err"; then
+        elif expand "$T/templates" "${4:-$relu}" 2>"$T/err"; then
             notok "$backend: $2 still builds"
         else
             check "$backend: $2 fails: $(cat "$T/err")" grep -q "$3" "$T/err"
@@ -69,7 +77,7 @@ for backend in reference optimised cuda; do
     sed 's|^m4_define(\[<bz_batchnorm2d_kernels>\], \[<|&/* see bz_relu_kernels */|' "$bn" \
         >"$T/$bn"
     planted "grep -q 'see bz_relu_kernels' '$T/$bn'" "a macro expanded without arguments" \
-        "out.c:[0-9]*: error: function _[a-z_]* has no name before its suffix"
+        "out.c:[0-9]*: error: function _[a-z_]* has no name before its suffix" "$bn_unit"
     # every kernel macro of the operator table is defined by this backend
     {
         echo 'm4_changequote([<, >])m4_dnl'

@@ -79,9 +79,10 @@ asan=$tmp/asan_twin
 # generated model includes bz_model.h and bz_kernels.h by name
 rt_inc="-Iruntime -Iruntime/model -Iruntime/kernels"
 flags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fopenmp $rt_inc -fsanitize=address,undefined -fno-sanitize-recover=all"
+# the model's sources and its kernel units' (build/kernels/)
+model_sources=$(make -s CUDA= EXP=$exp NUM_BLOCKS=1 BASE_CHANNELS=8 print-c-sources)
 # shellcheck disable=SC2046,SC2086
-if gcc $flags $(pkg-config --cflags openblas jansson zlib) -o "$asan" build/$v/model_ref.c \
-        build/$v/model_opt.c build/$v/model_desc.c runtime/*/*.c tests/twin/host_device.c \
+if gcc $flags $(pkg-config --cflags openblas jansson zlib) -o "$asan" $model_sources runtime/*/*.c tests/twin/host_device.c \
         $(pkg-config --libs openblas jansson zlib) -lm 2> "$tmp/asan.log"; then
     # shellcheck disable=SC2086
     if ASAN_OPTIONS=detect_leaks=1 BZ_KEEP_OPENBLAS_CORETYPE=1 sh -c '

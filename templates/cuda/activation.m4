@@ -21,15 +21,15 @@ static __global__ void $1_backward_kernel(const float *saved, const float *dy, f
     }
 }
 
-static void $1_forward(const float *x, float *y, int batch)
+bz_entry([<void $1_forward(const float *x, float *y, int batch)>])
 {
     long n = (long)batch * $2;
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, y, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 
-static void $1_backward(const float *saved, const float *dy, float *dx, int accumulate_dx,
-                        int batch)
+bz_entry([<void $1_backward(const float *saved, const float *dy, float *dx, int accumulate_dx,
+                            int batch)>])
 {
     long n = (long)batch * $2;
     $1_backward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(saved, dy, dx, accumulate_dx, n);

@@ -139,7 +139,7 @@ static __global__ void $1_key_value_grad_kernel(const float *qkv, const float *d
     }
 }
 
-static void $1_forward(const float *qkv, float *y, float *workspace, int batch)
+bz_entry([<void $1_forward(const float *qkv, float *y, float *workspace, int batch)>])
 {
     long rows = (long)batch * $1_SEQS * $1_HEADS * $1_TOKENS;
     $1_stats_kernel<<<bz_cuda_blocks(rows), BZ_CUDA_THREADS>>>(qkv, workspace, rows);
@@ -148,8 +148,8 @@ static void $1_forward(const float *qkv, float *y, float *workspace, int batch)
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 
-static void $1_backward(const float *qkv, const float *dy, float *dqkv, int accumulate_dx,
-                        float *workspace, int batch)
+bz_entry([<void $1_backward(const float *qkv, const float *dy, float *dqkv, int accumulate_dx,
+                            float *workspace, int batch)>])
 {
     long rows = (long)batch * $1_SEQS * $1_HEADS * $1_TOKENS;
     $1_stats_kernel<<<bz_cuda_blocks(rows), BZ_CUDA_THREADS>>>(qkv, workspace, rows);

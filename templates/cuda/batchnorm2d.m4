@@ -91,10 +91,10 @@ static __global__ void $1_input_grad_kernel(const float *x, const float *gamma, 
 
 /* The batch statistics alone (an add applies the normalisation:
  * the add's affine kernels, gen/fuse.c). */
-[[maybe_unused]] static void $1_statistics_train(const float *x, const float *gamma, const float *beta,
-                                float *saved, float *running_mean, float *running_var,
-                                int64_t *num_batches_tracked, double eps, double momentum,
-                                int batch)
+bz_entry([<void $1_statistics_train(const float *x, const float *gamma, const float *beta,
+                   float *saved, float *running_mean, float *running_var,
+                   int64_t *num_batches_tracked, double eps, double momentum,
+                   int batch)>])
 {
     (void)gamma, (void)beta;
     long count = (long)batch * $3;
@@ -103,10 +103,10 @@ static __global__ void $1_input_grad_kernel(const float *x, const float *gamma, 
     BZ_CUDA_LAUNCHED("[<$1>] statistics");
 }
 
-[[maybe_unused]] static void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
-                             float *saved, float *running_mean, float *running_var,
-                             int64_t *num_batches_tracked, double eps, double momentum,
-                             int relu, int batch)
+bz_entry([<void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
+                float *saved, float *running_mean, float *running_var,
+                int64_t *num_batches_tracked, double eps, double momentum,
+                int relu, int batch)>])
 {
     long n = (long)batch * $3 * $2;
     $1_statistics_train(x, gamma, beta, saved, running_mean, running_var, num_batches_tracked,
@@ -117,8 +117,8 @@ static __global__ void $1_input_grad_kernel(const float *x, const float *gamma, 
 }
 
 /* maybe_unused: where no output of this shape is recomputed */
-[[maybe_unused]] static void $1_recompute(const float *x, const float *gamma, const float *beta,
-                         const float *saved, float *y, int relu, int batch)
+bz_entry([<void $1_recompute(const float *x, const float *gamma, const float *beta,
+            const float *saved, float *y, int relu, int batch)>])
 {
     long n = (long)batch * $3 * $2;
     $1_normalise_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, saved, y, relu,
@@ -129,9 +129,9 @@ static __global__ void $1_input_grad_kernel(const float *x, const float *gamma, 
 /* the eval-mode mean and 1/sqrt(var + eps), [2][C] */
 static __device__ float $1_eval_stats[2 * $2];
 
-static void $1_forward_eval(const float *x, const float *gamma, const float *beta,
-                            const float *running_mean, const float *running_var, float *y,
-                            double eps, int batch)
+bz_entry([<void $1_forward_eval(const float *x, const float *gamma, const float *beta,
+                                const float *running_mean, const float *running_var, float *y,
+                                double eps, int batch)>])
 {
     float *s;
     long n = (long)batch * $3 * $2;
@@ -142,8 +142,8 @@ static void $1_forward_eval(const float *x, const float *gamma, const float *bet
     BZ_CUDA_LAUNCHED("[<$1>] normalise");
 }
 
-static void $1_backward(const float *x, const float *gamma, const float *saved, const float *dy,
-                        float *dx, int accumulate_dx, float *dgamma, float *dbeta, int batch)
+bz_entry([<void $1_backward(const float *x, const float *gamma, const float *saved, const float *dy,
+                            float *dx, int accumulate_dx, float *dgamma, float *dbeta, int batch)>])
 {
     long count = (long)batch * $3, n = count * $2;
     $1_grad_sums_kernel<<<$2, BZ_CUDA_THREADS>>>(x, saved, dy, dgamma, dbeta, count);
@@ -163,8 +163,8 @@ static __global__ void $1_forward_kernel(const float *x, const float *scale, con
         y[i] = x[i] * scale[i % $2] + shift[i % $2];
 }
 
-static void $1_forward(const float *x, const float *scale, const float *shift, float *y,
-                       int batch)
+bz_entry([<void $1_forward(const float *x, const float *scale, const float *shift, float *y,
+                           int batch)>])
 {
     long n = (long)batch * $3 * $2;
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, scale, shift, y, n);
@@ -192,9 +192,9 @@ static __global__ void $1_forward_kernel(const float *a, const float *gamma_a,
     }
 }
 
-static void $1_forward(const float *a, const float *gamma_a, const float *beta_a,
-                       const float *saved_a, const float *b, const float *gamma_b,
-                       const float *beta_b, const float *saved_b, float *y, int relu, int batch)
+bz_entry([<void $1_forward(const float *a, const float *gamma_a, const float *beta_a,
+                           const float *saved_a, const float *b, const float *gamma_b,
+                           const float *beta_b, const float *saved_b, float *y, int relu, int batch)>])
 {
     long n = (long)batch * $3 * $2;
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(a, gamma_a, beta_a, saved_a, b,

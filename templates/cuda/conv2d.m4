@@ -30,8 +30,8 @@ static __global__ void $1_forward_kernel(const float *x, const float *w, const f
     }
 }
 
-static void $1_forward(const float *x, const float *w, const float *b, float *y,
-                       float *workspace, int batch)
+bz_entry([<void $1_forward(const float *x, const float *w, const float *b, float *y,
+                           float *workspace, int batch)>])
 {
     long n = (long)batch * $6 * $7 * $5;
     (void)workspace;
@@ -91,8 +91,8 @@ static __global__ void $1_weight_grad_kernel(const float *x, const float *dy, fl
         dw[i] = (float)acc;
 }
 
-static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
-                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+bz_entry([<void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                            int accumulate_dx, float *dw, float *db, float *workspace, int batch)>])
 {
     bz_cuda_conv2d_shape($@)
     long weights = (long)COUT * KH * KW * CIN_G, n = (long)batch * H * W * CIN;
@@ -109,13 +109,13 @@ static void $1_backward(const float *x, const float *w, const float *dy, float *
 m4_dnl Deploy convs: nothing to pack; the forward runs on the folded weights.
 m4_dnl (maybe_unused: model.cu folds on the host and never calls it)
 m4_define([<bz_conv2d_unpacked_deploy_kernel>], [<
-[[maybe_unused]] static void $1_prepack(float *w, float *workspace)
+bz_entry([<void $1_prepack(float *w, float *workspace)>])
 {
     (void)w, (void)workspace;
 }
 
-static void $1_forward_packed(const float *x, const float *w, const float *b, float *y,
-                              float *workspace, int batch)
+bz_entry([<void $1_forward_packed(const float *x, const float *w, const float *b, float *y,
+                                  float *workspace, int batch)>])
 {
     $1_forward(x, w, b, y, workspace, batch);
 }>])m4_dnl
@@ -124,8 +124,8 @@ m4_dnl 1x1 convolution, stride 1, no padding, one group (bzgen's pointwise
 m4_dnl algorithms) is, in NHWC, one GEMM over the batch's pixels: cuBLAS
 m4_dnl (runtime/cuda/bz_cuda_blas.cu).
 m4_define([<bz_cuda_conv2d_gemm_forward>], [<
-static void $1_forward(const float *x, const float *w, const float *b, float *y,
-                       float *workspace, int batch)
+bz_entry([<void $1_forward(const float *x, const float *w, const float *b, float *y,
+                           float *workspace, int batch)>])
 {
     bz_cuda_conv2d_shape($@)
     long rows = (long)batch * H * W;
@@ -137,8 +137,8 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
         bz_cuda_relu(y, rows * COUT);
 }>])m4_dnl
 m4_define([<bz_cuda_conv2d_gemm_backward>], [<
-static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
-                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+bz_entry([<void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                            int accumulate_dx, float *dw, float *db, float *workspace, int batch)>])
 {
     bz_cuda_conv2d_shape($@)
     long rows = (long)batch * H * W;

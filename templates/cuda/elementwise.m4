@@ -24,15 +24,15 @@ static __global__ void $1_backward_kernel(const float *dy, float *da, int accumu
     }
 }
 
-static void $1_forward(const float *a, const float *b, float *y, int relu, int batch)
+bz_entry([<void $1_forward(const float *a, const float *b, float *y, int relu, int batch)>])
 {
     long n = (long)batch * $2;
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(a, b, y, relu, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 
-static void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
-                        int accumulate_db, int batch)
+bz_entry([<void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
+                            int accumulate_db, int batch)>])
 {
     long n = (long)batch * $2;
     $1_backward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(dy, da, accumulate_da, db,
@@ -73,15 +73,15 @@ static __global__ void $1_input_grad_kernel(const float *gamma, const float *dy,
     }
 }
 
-static void $1_forward(const float *x, const float *gamma, float *y, int batch)
+bz_entry([<void $1_forward(const float *x, const float *gamma, float *y, int batch)>])
 {
     long n = (long)batch * $3 * $2;
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, y, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 
-static void $1_backward(const float *x, const float *gamma, const float *dy, float *dx,
-                        int accumulate_dx, float *dgamma, int batch)
+bz_entry([<void $1_backward(const float *x, const float *gamma, const float *dy, float *dx,
+                            int accumulate_dx, float *dgamma, int batch)>])
 {
     long rows = (long)batch * $3, n = rows * $2;
     $1_gamma_grad_kernel<<<$2, BZ_CUDA_THREADS>>>(x, dy, dgamma, rows);
@@ -131,15 +131,15 @@ static __global__ void $1_b_grad_kernel(const float *a, const float *dy, float *
     }
 }
 
-static void $1_forward(const float *a, const float *b, float *y, int batch)
+bz_entry([<void $1_forward(const float *a, const float *b, float *y, int batch)>])
 {
     long n = (long)batch * $3 * $2;
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(a, b, y, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 
-static void $1_backward(const float *a, const float *b, const float *dy, float *da,
-                        int accumulate_da, float *db, int accumulate_db, int batch)
+bz_entry([<void $1_backward(const float *a, const float *b, const float *dy, float *da,
+                            int accumulate_da, float *db, int accumulate_db, int batch)>])
 {
     long n = (long)batch * $3 * $2, nb = (long)batch * $4 * $2;
     $1_a_grad_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(b, dy, da, accumulate_da, n);
@@ -173,15 +173,15 @@ static __global__ void $1_backward_kernel(const float *dy, float *da, int accumu
     }
 }
 
-static void $1_forward(const float *a, const float *b, float *y, int batch)
+bz_entry([<void $1_forward(const float *a, const float *b, float *y, int batch)>])
 {
     long n = (long)batch * $4 * ($2 + $3);
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(a, b, y, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 
-static void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
-                        int accumulate_db, int batch)
+bz_entry([<void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
+                            int accumulate_db, int batch)>])
 {
     long n = (long)batch * $4 * ($2 + $3);
     $1_backward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(dy, da, accumulate_da, db,

@@ -72,16 +72,16 @@ static __global__ void $1_param_grad_kernel(const float *x, const float *dy, flo
     }
 }
 
-static void $1_forward(const float *x, const float *weight, const float *bias, float *y,
-                       double eps, int batch)
+bz_entry([<void $1_forward(const float *x, const float *weight, const float *bias, float *y,
+                           double eps, int batch)>])
 {
     long rows = (long)batch * $3;
     $1_forward_kernel<<<bz_cuda_blocks(rows), BZ_CUDA_THREADS>>>(x, weight, bias, y, eps, rows);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 
-static void $1_backward(const float *x, const float *weight, const float *dy, float *dx,
-                        int accumulate_dx, float *dweight, float *dbias, double eps, int batch)
+bz_entry([<void $1_backward(const float *x, const float *weight, const float *dy, float *dx,
+                            int accumulate_dx, float *dweight, float *dbias, double eps, int batch)>])
 {
     long rows = (long)batch * $3;
     $1_input_grad_kernel<<<bz_cuda_blocks(rows), BZ_CUDA_THREADS>>>(x, weight, dy, dx,

@@ -3,8 +3,8 @@ m4_dnl workspace floats): x [B][pixels][in],
 m4_dnl w [out][in], y [B][pixels][out], as templates/reference/linear.m4; cuBLAS GEMMs
 m4_dnl (runtime/cuda/bz_cuda_blas.cu), the bias a broadcast add and column sums.
 m4_define([<bz_linear_kernels>], [<
-static void $1_forward(const float *x, const float *w, const float *b, float *y,
-                       float *workspace, int batch)
+bz_entry([<void $1_forward(const float *x, const float *w, const float *b, float *y,
+                           float *workspace, int batch)>])
 {
     enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
     long rows = (long)batch * $5;
@@ -14,8 +14,8 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
         bz_cuda_add_bias(y, b, rows, OUT);
 }
 
-static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
-                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+bz_entry([<void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                            int accumulate_dx, float *dw, float *db, float *workspace, int batch)>])
 {
     enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
     long rows = (long)batch * $5;

@@ -61,14 +61,14 @@ static __global__ void $1_backward_kernel(const float *dy, float *dx, int accumu
     }
 }
 
-static void $1_forward(const float *x, float *y, int batch)
+bz_entry([<void $1_forward(const float *x, float *y, int batch)>])
 {
     long n = (long)batch * $5 * $6 * $2;
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, y, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 
-static void $1_backward(const float *dy, float *dx, int accumulate_dx, int batch)
+bz_entry([<void $1_backward(const float *dy, float *dx, int accumulate_dx, int batch)>])
 {
     long n = (long)batch * $3 * $4 * $2;
     $1_backward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(dy, dx, accumulate_dx, n);
@@ -134,15 +134,15 @@ static __global__ void $1_backward_kernel(const float *x, const float *dy, float
     }
 }
 
-static void $1_forward(const float *x, float *y, int batch)
+bz_entry([<void $1_forward(const float *x, float *y, int batch)>])
 {
     long n = (long)batch * $5 * $6 * $2;
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, y, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 
-static void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx,
-                        int batch)
+bz_entry([<void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx,
+                            int batch)>])
 {
     long n = (long)batch * $3 * $4 * $2;
     $1_backward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, dy, dx, accumulate_dx, n);
@@ -174,14 +174,14 @@ static __global__ void $1_backward_kernel(const float *dy, float *dx, int accumu
     }
 }
 
-static void $1_forward(const float *x, float *y, int batch)
+bz_entry([<void $1_forward(const float *x, float *y, int batch)>])
 {
     long n = (long)batch * $2;
     $1_forward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, y, n);
     BZ_CUDA_LAUNCHED("[<$1>] forward");
 }
 
-static void $1_backward(const float *dy, float *dx, int accumulate_dx, int batch)
+bz_entry([<void $1_backward(const float *dy, float *dx, int accumulate_dx, int batch)>])
 {
     long n = (long)batch * $3 * $2;
     $1_backward_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(dy, dx, accumulate_dx, n);

@@ -2,7 +2,7 @@ m4_dnl Optimised activations: the reference formulas, OpenMP + SIMD.
 m4_dnl
 m4_dnl bz_unary_forward(name, elements per sample, y[i] as an expression of x[i]).
 m4_define([<bz_unary_forward>], [<
-static void $1_forward(const float *x, float *y, int batch)
+bz_entry([<void $1_forward(const float *x, float *y, int batch)>])
 {
     #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < (long)batch * $2; i++)
@@ -12,7 +12,7 @@ m4_dnl bz_unary_backward(name, elements per sample, what backward reads (x
 m4_dnl or y), dx[i]'s term as an expression of it and dy[i]): two loops, for
 m4_dnl a conditional read of dx in one would keep the loop scalar.
 m4_define([<bz_unary_backward>], [<
-static void $1_backward(const float *$3, const float *dy, float *dx, int accumulate_dx, int batch)
+bz_entry([<void $1_backward(const float *$3, const float *dy, float *dx, int accumulate_dx, int batch)>])
 {
     long n = (long)batch * $2;
     if (accumulate_dx) {
@@ -38,7 +38,7 @@ m4_dnl bz_unary_forward16(name, elements per sample, the function of
 m4_dnl runtime/kernels that maps 16 lanes of x to y): 16 elements at a time,
 m4_dnl the last block masked.
 m4_define([<bz_unary_forward16>], [<
-static void $1_forward(const float *x, float *y, int batch)
+bz_entry([<void $1_forward(const float *x, float *y, int batch)>])
 {
     long n = (long)batch * $2;
     #pragma omp parallel for schedule(static)
@@ -50,7 +50,7 @@ static void $1_forward(const float *x, float *y, int batch)
 m4_dnl bz_unary_backward16(name, elements per sample, the function that
 m4_dnl maps 16 lanes of x to dy/dx): dx (+)= dy f'(x) likewise.
 m4_define([<bz_unary_backward16>], [<
-static void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
+bz_entry([<void $1_backward(const float *x, const float *dy, float *dx, int accumulate_dx, int batch)>])
 {
     long n = (long)batch * $2;
     #pragma omp parallel for schedule(static)

@@ -244,7 +244,7 @@ static void $1_mix_transposed_add(const float *a, const float *b, float *c, int 
         }
 }
 
-static void $1_forward(const float *qkv, float *y, float *workspace, int batch)
+bz_entry([<void $1_forward(const float *qkv, float *y, float *workspace, int batch)>])
 {
     enum { C = $1_C, C3 = 3 * $1_C, HW = $1_H * $1_W, N = $1_TOKENS, D = $1_D, R = $1_R };
     (void)workspace;
@@ -280,8 +280,8 @@ static void $1_forward(const float *qkv, float *y, float *workspace, int batch)
 /* Per block of r queries, with p their attention rows and g their dy:
  * dp = g v^T, ds = p (dp - sum_t p dp), dq = ds k / sqrt D,
  * dk += ds^T q / sqrt D, dv += p^T g (q and k scaled once). */
-static void $1_backward(const float *qkv, const float *dy, float *dqkv, int accumulate_dx,
-                        float *workspace, int batch)
+bz_entry([<void $1_backward(const float *qkv, const float *dy, float *dqkv, int accumulate_dx,
+                            float *workspace, int batch)>])
 {
     enum { C = $1_C, C3 = 3 * $1_C, HW = $1_H * $1_W, N = $1_TOKENS, D = $1_D, R = $1_R };
     (void)workspace;

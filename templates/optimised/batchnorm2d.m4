@@ -9,10 +9,10 @@ m4_define([<bz_batchnorm2d_kernels>], [<
 /* The batch statistics alone: saved, the running ones, the counter.  An
  * add that reads this BatchNorm's output applies its scale and shift
  * instead (the add's affine kernels, gen/fuse.c). */
-static __attribute__((unused)) void $1_statistics_train(const float *x, const float *gamma, const float *beta,
-                                float *saved, float *running_mean, float *running_var,
-                                int64_t *num_batches_tracked, double eps, double momentum,
-                                int batch)
+bz_entry([<void $1_statistics_train(const float *x, const float *gamma, const float *beta,
+            float *saved, float *running_mean, float *running_var,
+            int64_t *num_batches_tracked, double eps, double momentum,
+            int batch)>])
 {
     enum { C = $2, HW = $3 };
     long count = (long)batch * HW;
@@ -32,10 +32,10 @@ static __attribute__((unused)) void $1_statistics_train(const float *x, const fl
     *num_batches_tracked += 1;
 }
 
-static __attribute__((unused)) void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
-                             float *saved, float *running_mean, float *running_var,
-                             int64_t *num_batches_tracked, double eps, double momentum, int relu,
-                             int batch)
+bz_entry([<void $1_forward_train(const float *x, const float *gamma, const float *beta, float *y,
+         float *saved, float *running_mean, float *running_var,
+         int64_t *num_batches_tracked, double eps, double momentum, int relu,
+         int batch)>])
 {
     enum { C = $2, HW = $3 };
     $1_statistics_train(x, gamma, beta, saved, running_mean, running_var, num_batches_tracked,
@@ -44,17 +44,17 @@ static __attribute__((unused)) void $1_forward_train(const float *x, const float
 }
 
 /* unused where no output of this shape is recomputed */
-static __attribute__((unused)) void $1_recompute(const float *x, const float *gamma, const float *beta,
-                         const float *saved, float *y, int relu, int batch)
+bz_entry([<void $1_recompute(const float *x, const float *gamma, const float *beta,
+     const float *saved, float *y, int relu, int batch)>])
 {
     enum { C = $2, HW = $3 };
     (void)gamma, (void)beta;
     bz_channel_affine(x, (long)batch * HW, C, saved + 2 * C, saved + 3 * C, relu, y);
 }
 
-static void $1_forward_eval(const float *x, const float *gamma, const float *beta,
-                            const float *running_mean, const float *running_var, float *y,
-                            double eps, int batch)
+bz_entry([<void $1_forward_eval(const float *x, const float *gamma, const float *beta,
+                                const float *running_mean, const float *running_var, float *y,
+                                double eps, int batch)>])
 {
     enum { C = $2, HW = $3 };
     float scale[C], shift[C];
@@ -62,9 +62,9 @@ static void $1_forward_eval(const float *x, const float *gamma, const float *bet
     bz_channel_affine(x, (long)batch * HW, C, scale, shift, 0, y);
 }
 
-static void $1_backward(const float *x, const float *gamma, const float *saved,
-                        const float *dy, float *dx, int accumulate_dx, float *dgamma,
-                        float *dbeta, int batch)
+bz_entry([<void $1_backward(const float *x, const float *gamma, const float *saved,
+                            const float *dy, float *dx, int accumulate_dx, float *dgamma,
+                            float *dbeta, int batch)>])
 {
     enum { C = $2, HW = $3 };
     long count = (long)batch * HW;
@@ -80,8 +80,8 @@ static void $1_backward(const float *x, const float *gamma, const float *saved,
                             accumulate_dx);
 }>])m4_dnl
 m4_define([<bz_channel_affine_kernel>], [<
-static void $1_forward(const float *x, const float *scale, const float *shift, float *y,
-                       int batch)
+bz_entry([<void $1_forward(const float *x, const float *scale, const float *shift, float *y,
+                           int batch)>])
 {
     bz_channel_affine(x, (long)batch * $3, $2, scale, shift, 0, y);
 }>])m4_dnl
@@ -91,9 +91,9 @@ m4_dnl adds (gen/fuse.c), from their saved [4][C] (scale and shift at 2C, 3C;
 m4_dnl gamma and beta unused here); saved NULL: that input as it is.  relu 1:
 m4_dnl through the ReLU after it.
 m4_define([<bz_add_affine_kernels>], [<
-static void $1_forward(const float *a, const float *gamma_a, const float *beta_a,
-                       const float *saved_a, const float *b, const float *gamma_b,
-                       const float *beta_b, const float *saved_b, float *y, int relu, int batch)
+bz_entry([<void $1_forward(const float *a, const float *gamma_a, const float *beta_a,
+                           const float *saved_a, const float *b, const float *gamma_b,
+                           const float *beta_b, const float *saved_b, float *y, int relu, int batch)>])
 {
     enum { C = $2, HW = $3 };
     (void)gamma_a, (void)beta_a, (void)gamma_b, (void)beta_b;

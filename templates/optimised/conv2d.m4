@@ -24,8 +24,8 @@ m4_define([<bz_conv2d_bias_gradient>], [<
     if (HAS_BIAS)
         bz_channel_sum(dy, M, COUT, db);>])m4_dnl
 m4_define([<bz_conv2d_pointwise_forward_kernel>], [<
-static void $1_forward(const float *x, const float *w, const float *b, float *y,
-                       float *workspace, int batch)
+bz_entry([<void $1_forward(const float *x, const float *w, const float *b, float *y,
+                           float *workspace, int batch)>])
 {
     enum { CIN = $2, COUT = $5, HW = $6 * $7, HAS_BIAS = $13, RELU = $19 };
     long M = (long)batch * HW;
@@ -34,8 +34,8 @@ static void $1_forward(const float *x, const float *w, const float *b, float *y,
                 0.0f, y, COUT);bz_conv2d_epilogue
 }>])m4_dnl
 m4_define([<bz_conv2d_pointwise_backward_kernel>], [<
-static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
-                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+bz_entry([<void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                            int accumulate_dx, float *dw, float *db, float *workspace, int batch)>])
 {
     enum { CIN = $2, COUT = $5, HW = $6 * $7, HAS_BIAS = $13 };
     long M = (long)batch * HW;
@@ -72,8 +72,8 @@ static void $1_im2col(const float *x, float *col, int samples)
 }>])m4_dnl
 m4_define([<bz_conv2d_im2col_forward_kernel>], [<bz_conv2d_im2col_helper($@)
 
-static void $1_forward(const float *x, const float *w, const float *b, float *y,
-                       float *workspace, int batch)
+bz_entry([<void $1_forward(const float *x, const float *w, const float *b, float *y,
+                           float *workspace, int batch)>])
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
            HAS_BIAS = $13, CHUNK = $14, RELU = $19 };
@@ -110,8 +110,8 @@ static void $1_col2im(const float *col, float *dx, int samples)
 }>])m4_dnl
 m4_define([<bz_conv2d_im2col_backward_kernel>], [<bz_conv2d_col2im_helper($@)
 
-static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
-                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+bz_entry([<void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                            int accumulate_dx, float *dw, float *db, float *workspace, int batch)>])
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
            HAS_BIAS = $13, CHUNK = $14 };

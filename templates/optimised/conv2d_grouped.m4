@@ -163,8 +163,8 @@ static void $1_run(const float *x, const float *wt, const float *b, float *y, in
 }
 
 /* unused where only the deploy graph calls this conv (forward_packed) */
-static __attribute__((unused)) void $1_forward(const float *x, const float *w, const float *b,
-                                               float *y, float *workspace, int batch)
+bz_entry([<void $1_forward(const float *x, const float *w, const float *b,
+                           float *y, float *workspace, int batch)>])
 {bz_conv2d_grouped_sizes($@)
     float wt[WEIGHTS];
     (void)workspace;
@@ -175,7 +175,7 @@ m4_dnl
 m4_dnl The deploy form: deploy_fold transposes the weights once, in place
 m4_dnl (through a copy on the stack, as the forward does per call).
 m4_define([<bz_conv2d_grouped_deploy_kernel>], [<
-static void $1_prepack(float *w, float *workspace)
+bz_entry([<void $1_prepack(float *w, float *workspace)>])
 {bz_conv2d_grouped_sizes($@)
     float wt[WEIGHTS];
     (void)workspace;
@@ -183,8 +183,8 @@ static void $1_prepack(float *w, float *workspace)
     memcpy(w, wt, sizeof wt);
 }
 
-static void $1_forward_packed(const float *x, const float *wt, const float *b, float *y,
-                              float *workspace, int batch)
+bz_entry([<void $1_forward_packed(const float *x, const float *wt, const float *b, float *y,
+                                  float *workspace, int batch)>])
 {
     (void)workspace;
     $1_run(x, wt, b, y, batch);
@@ -360,8 +360,8 @@ static void $1_backward_samples(const float *x, const float *wt, const float *dy
     $1_backward_loops(x, wt, dy, dx, acc, n0, n1);
 }
 
-static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
-                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+bz_entry([<void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                            int accumulate_dx, float *dw, float *db, float *workspace, int batch)>])
 {bz_conv2d_grouped_sizes($@)
     long M = (long)batch * HO * WO;
     float wt[KHW * G_IN * COUT];

@@ -230,8 +230,8 @@ static void $1_pack_weights(const float *w, float *wp)
 }
 
 /* unused where only the deploy graph calls this conv (forward_packed) */
-static __attribute__((unused)) void $1_forward(const float *x, const float *w, const float *b,
-                                               float *y, float *workspace, int batch)
+bz_entry([<void $1_forward(const float *x, const float *w, const float *b,
+                           float *y, float *workspace, int batch)>])
 {
     _Static_assert($1_fwd_USABLE, "tiled conv: bzgen chose it for a shape it cannot run");
     $1_pack_weights(w, workspace);
@@ -551,8 +551,8 @@ static void $1_pack_flipped(const float *w, float *wp)
                         w[(((long)co * KH + (KH - 1 - i)) * KW + (KW - 1 - j)) * CIN + ci];
 }
 
-static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
-                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+bz_entry([<void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                            int accumulate_dx, float *dw, float *db, float *workspace, int batch)>])
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
            HAS_BIAS = $13, CHUNK = $14, TILED_DX = $10 == 1 && $1_dgrad_USABLE,
@@ -592,14 +592,14 @@ m4_dnl Deploy convs are packed once, by deploy_fold, in place in the deploy
 m4_dnl arena (through the workspace); their forward then runs on the packed
 m4_dnl weights and the whole workspace holds the padded input.
 m4_define([<bz_conv2d_tiled_deploy_body>], [<
-static void $1_prepack(float *w, float *workspace)
+bz_entry([<void $1_prepack(float *w, float *workspace)>])
 {
     $1_pack_weights(w, workspace);
     memcpy(w, workspace, sizeof(float) * $1_fwd_WEIGHTS);
 }
 
-static void $1_forward_packed(const float *x, const float *wp, const float *b, float *y,
-                              float *workspace, int batch)
+bz_entry([<void $1_forward_packed(const float *x, const float *wp, const float *b, float *y,
+                                  float *workspace, int batch)>])
 {
     $1_fwd_run(x, wp, b, y, workspace, batch, 0);
 }>])m4_dnl

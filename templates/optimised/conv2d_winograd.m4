@@ -413,8 +413,8 @@ m4_dnl The training forward, F(2x2, 3x3).
 m4_define([<bz_conv2d_winograd_forward_body>], [<bz_winograd_forward([<$1_f2>], 2, m4_shift($@))
 
 /* unused where only the deploy graph calls this conv (forward_packed) */
-static __attribute__((unused)) void $1_forward(const float *x, const float *w, const float *b,
-                                               float *y, float *workspace, int batch)
+bz_entry([<void $1_forward(const float *x, const float *w, const float *b,
+                           float *y, float *workspace, int batch)>])
 {
     $1_f2_pack_weights(w, workspace);
     $1_f2_run(x, workspace, b, y, workspace + $1_f2_KERNEL, batch);
@@ -571,8 +571,8 @@ static void $1_weight_gradient_chunks(const float *x, const float *dy, float *du
     }
 }
 
-static void $1_backward(const float *x, const float *w, const float *dy, float *dx,
-                        int accumulate_dx, float *dw, float *db, float *workspace, int batch)
+bz_entry([<void $1_backward(const float *x, const float *w, const float *dy, float *dx,
+                            int accumulate_dx, float *dw, float *db, float *workspace, int batch)>])
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, HAS_BIAS = $13,
            TILES = $1_bw_TILES, SAMPLES = $1_bw_SAMPLES, KERNEL = $1_bw_KERNEL };
@@ -612,14 +612,14 @@ m4_dnl deploy_fold, in place in the deploy arena (bzgen reserves the 36 / 9
 m4_dnl larger kernel there).
 m4_define([<bz_conv2d_winograd_deploy_body>], [<bz_winograd_forward([<$1_f4>], 4, m4_shift($@))
 
-static void $1_prepack(float *w, float *workspace)
+bz_entry([<void $1_prepack(float *w, float *workspace)>])
 {
     $1_f4_pack_weights(w, workspace);
     memcpy(w, workspace, sizeof(float) * $1_f4_KERNEL);
 }
 
-static void $1_forward_packed(const float *x, const float *u, const float *b, float *y,
-                              float *workspace, int batch)
+bz_entry([<void $1_forward_packed(const float *x, const float *u, const float *b, float *y,
+                                  float *workspace, int batch)>])
 {
     $1_f4_run(x, u, b, y, workspace + $1_f4_KERNEL, batch);
 }>])m4_dnl
@@ -631,15 +631,15 @@ m4_dnl batches of fewer than SMALL_MAP_TILES F(4x4) tiles: there the time
 m4_dnl is that of reading the kernel, 16 values per 3x3 instead of 36.
 m4_define([<bz_conv2d_winograd_small_map_deploy_body>], [<bz_winograd_forward([<$1_f4>], 4, m4_shift($@))
 
-static void $1_prepack(float *w, float *workspace)
+bz_entry([<void $1_prepack(float *w, float *workspace)>])
 {
     $1_f4_pack_weights(w, workspace);
     $1_f2_pack_weights(w, workspace + $1_f4_KERNEL);
     memcpy(w, workspace, sizeof(float) * ($1_f4_KERNEL + $1_f2_KERNEL));
 }
 
-static void $1_forward_packed(const float *x, const float *u, const float *b, float *y,
-                              float *workspace, int batch)
+bz_entry([<void $1_forward_packed(const float *x, const float *u, const float *b, float *y,
+                                  float *workspace, int batch)>])
 {
     enum { SMALL_MAP_TILES = 16 };  /* gen/op_conv2d.c's WINOGRAD_SMALL_MAP_TILES */
     if ((long)batch * $1_f4_TILES < SMALL_MAP_TILES)

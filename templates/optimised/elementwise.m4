@@ -1,6 +1,6 @@
 m4_dnl Optimised elementwise operators: OpenMP + SIMD.
 m4_define([<bz_add_kernels>], [<
-static void $1_forward(const float *a, const float *b, float *y, int relu, int batch)
+bz_entry([<void $1_forward(const float *a, const float *b, float *y, int relu, int batch)>])
 {
     long n = (long)batch * $2;
     if (relu) {
@@ -16,8 +16,8 @@ static void $1_forward(const float *a, const float *b, float *y, int relu, int b
     }
 }
 
-static void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
-                        int accumulate_db, int batch)
+bz_entry([<void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
+                            int accumulate_db, int batch)>])
 {
     #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < (long)batch * $2; i++) {
@@ -27,7 +27,7 @@ static void $1_backward(const float *dy, float *da, int accumulate_da, float *db
 }>])m4_dnl
 m4_dnl Optimised difference (RepMixer): OpenMP + SIMD.
 m4_define([<bz_sub_kernels>], [<
-static void $1_forward(const float *a, const float *b, float *y, int relu, int batch)
+bz_entry([<void $1_forward(const float *a, const float *b, float *y, int relu, int batch)>])
 {
     long n = (long)batch * $2;
     if (relu) {
@@ -43,8 +43,8 @@ static void $1_forward(const float *a, const float *b, float *y, int relu, int b
     }
 }
 
-static void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
-                        int accumulate_db, int batch)
+bz_entry([<void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
+                            int accumulate_db, int batch)>])
 {
     #pragma omp parallel for simd schedule(static)
     for (long i = 0; i < (long)batch * $2; i++) {
@@ -55,7 +55,7 @@ static void $1_backward(const float *dy, float *da, int accumulate_da, float *db
 m4_dnl Optimised LayerScale2d: OpenMP over rows, SIMD over channels; the
 m4_dnl gamma gradient through the deterministic per-channel reduction.
 m4_define([<bz_channel_scale_kernels>], [<
-static void $1_forward(const float *x, const float *gamma, float *y, int batch)
+bz_entry([<void $1_forward(const float *x, const float *gamma, float *y, int batch)>])
 {
     enum { C = $2, HW = $3 };
     #pragma omp parallel for schedule(static)
@@ -65,8 +65,8 @@ static void $1_forward(const float *x, const float *gamma, float *y, int batch)
             y[i * C + c] = x[i * C + c] * gamma[c];
 }
 
-static void $1_backward(const float *x, const float *gamma, const float *dy, float *dx,
-                        int accumulate_dx, float *dgamma, int batch)
+bz_entry([<void $1_backward(const float *x, const float *gamma, const float *dy, float *dx,
+                            int accumulate_dx, float *dgamma, int batch)>])
 {
     enum { C = $2, HW = $3 };
     double zero[C], sum_dy[C], sum_dy_x[C];
@@ -84,7 +84,7 @@ static void $1_backward(const float *x, const float *gamma, const float *dy, flo
 }>])m4_dnl
 m4_dnl Optimised mul: OpenMP over samples (each owns its slice of db).
 m4_define([<bz_mul_kernels>], [<
-static void $1_forward(const float *a, const float *b, float *y, int batch)
+bz_entry([<void $1_forward(const float *a, const float *b, float *y, int batch)>])
 {
     enum { C = $2, HW = $3, HW_B = $4 };
     #pragma omp parallel for collapse(2) schedule(static)
@@ -98,8 +98,8 @@ static void $1_forward(const float *a, const float *b, float *y, int batch)
         }
 }
 
-static void $1_backward(const float *a, const float *b, const float *dy, float *da,
-                        int accumulate_da, float *db, int accumulate_db, int batch)
+bz_entry([<void $1_backward(const float *a, const float *b, const float *dy, float *da,
+                            int accumulate_da, float *db, int accumulate_db, int batch)>])
 {
     enum { C = $2, HW = $3, HW_B = $4 };
     #pragma omp parallel for schedule(static)
@@ -122,7 +122,7 @@ static void $1_backward(const float *a, const float *b, const float *dy, float *
 m4_dnl Optimised concatenation along the channels (GhostNet's modules):
 m4_dnl OpenMP over the pixels, each a copy of a's channels then b's.
 m4_define([<bz_concat_kernels>], [<
-static void $1_forward(const float *a, const float *b, float *y, int batch)
+bz_entry([<void $1_forward(const float *a, const float *b, float *y, int batch)>])
 {
     enum { CA = $2, CB = $3, HW = $4 };
     #pragma omp parallel for schedule(static)
@@ -132,8 +132,8 @@ static void $1_forward(const float *a, const float *b, float *y, int batch)
     }
 }
 
-static void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
-                        int accumulate_db, int batch)
+bz_entry([<void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
+                            int accumulate_db, int batch)>])
 {
     enum { CA = $2, CB = $3, HW = $4 };
     #pragma omp parallel for schedule(static)

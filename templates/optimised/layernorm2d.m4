@@ -20,8 +20,8 @@ static void $1_stats(const float *xr, double eps, float *mean, float *invstd)
     *invstd = (float)(1.0 / sqrt(sq / C + eps));
 }
 
-static void $1_forward(const float *x, const float *weight, const float *bias, float *y,
-                       double eps, int batch)
+bz_entry([<void $1_forward(const float *x, const float *weight, const float *bias, float *y,
+                           double eps, int batch)>])
 {
     enum { C = $2, HW = $3 };
     #pragma omp parallel for schedule(static)
@@ -35,8 +35,8 @@ static void $1_forward(const float *x, const float *weight, const float *bias, f
     }
 }
 
-static void $1_backward(const float *x, const float *weight, const float *dy, float *dx,
-                        int accumulate_dx, float *dweight, float *dbias, double eps, int batch)
+bz_entry([<void $1_backward(const float *x, const float *weight, const float *dy, float *dx,
+                            int accumulate_dx, float *dweight, float *dbias, double eps, int batch)>])
 {
     enum { C = $2, HW = $3 };
     long rows = (long)batch * HW;

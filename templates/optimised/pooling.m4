@@ -9,7 +9,7 @@ m4_dnl which gathers each dx row's windows (in the reference's order) and so
 m4_dnl writes every row from one thread.
 m4_define([<bz_avgpool2d_kernels>], [<bz_avgpool2d_window([<$1>], $7, $8, $9, $10)
 
-static void $1_forward(const float *x, float *y, int batch)
+bz_entry([<void $1_forward(const float *x, float *y, int batch)>])
 {
     enum { C = $2, H = $3, W = $4, HO = $5, WO = $6, BLOCK = 256 };
     #pragma omp parallel for collapse(2) schedule(static)
@@ -39,7 +39,7 @@ static void $1_forward(const float *x, float *y, int batch)
         }
 }
 
-static void $1_backward(const float *dy, float *dx, int accumulate_dx, int batch)
+bz_entry([<void $1_backward(const float *dy, float *dx, int accumulate_dx, int batch)>])
 {
     enum { C = $2, H = $3, W = $4, HO = $5, WO = $6 };
     #pragma omp parallel for collapse(2) schedule(static)
@@ -71,7 +71,7 @@ m4_dnl the samples, or over channel blocks for a batch smaller than the
 m4_dnl threads (batch-1 latency).
 m4_dnl bz_global_avgpool_kernels(name, channels, pixels): y [B][C]
 m4_define([<bz_global_avgpool_kernels>], [<
-static void $1_forward(const float *x, float *y, int batch)
+bz_entry([<void $1_forward(const float *x, float *y, int batch)>])
 {
     enum { C = $2, HW = $3, BLOCK = 256, BLOCKS = (C + BLOCK - 1) / BLOCK };
     #pragma omp parallel for collapse(2) schedule(static)
@@ -93,7 +93,7 @@ static void $1_forward(const float *x, float *y, int batch)
         }
 }
 
-static void $1_backward(const float *dy, float *dx, int accumulate_dx, int batch)
+bz_entry([<void $1_backward(const float *dy, float *dx, int accumulate_dx, int batch)>])
 {
     enum { C = $2, HW = $3 };
     #pragma omp parallel for collapse(2) schedule(static)

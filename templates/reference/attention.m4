@@ -39,7 +39,7 @@ static void $1_probabilities(const real_t *qkv, int s, int head, int query, doub
         p[t] /= sum;
 }
 
-static void $1_forward(const real_t *qkv, real_t *y, real_t *workspace, int batch)
+bz_entry([<void $1_forward(const real_t *qkv, real_t *y, real_t *workspace, int batch)>])
 {
     enum { C = $1_C, C3 = 3 * $1_C, HW = $1_H * $1_W, N = $1_TOKENS, D = $1_D };
     double *p = bz_xmalloc(sizeof *p * N);
@@ -60,8 +60,8 @@ static void $1_forward(const real_t *qkv, real_t *y, real_t *workspace, int batc
     free(p);
 }
 
-static void $1_backward(const real_t *qkv, const real_t *dy, real_t *dqkv, int accumulate_dx,
-                        real_t *workspace, int batch)
+bz_entry([<void $1_backward(const real_t *qkv, const real_t *dy, real_t *dqkv, int accumulate_dx,
+                            real_t *workspace, int batch)>])
 {
     enum { C = $1_C, C3 = 3 * $1_C, HW = $1_H * $1_W, N = $1_TOKENS, D = $1_D };
     double *p = bz_xmalloc(sizeof *p * N), *dp = bz_xmalloc(sizeof *dp * N);

@@ -7,8 +7,8 @@ m4_dnl training BatchNorm's output from its saved statistics (C in scope),
 m4_dnl so that every kernel that applies it writes the same floats.
 m4_define([<bz_ref_normalised>], [<(real_t)(($1 - (double)$4[$5]) * $4[C + $5] * $2[$5] + $3[$5])>])m4_dnl
 m4_define([<bz_batchnorm2d_kernels>], [<
-static void $1_recompute(const real_t *x, const real_t *gamma, const real_t *beta,
-                         const real_t *saved, real_t *y, int relu, int batch)
+bz_entry([<void $1_recompute(const real_t *x, const real_t *gamma, const real_t *beta,
+                             const real_t *saved, real_t *y, int relu, int batch)>])
 {
     enum { C = $2, HW = $3 };
     for (long i = 0; i < (long)batch * HW; i++)
@@ -20,10 +20,10 @@ static void $1_recompute(const real_t *x, const real_t *gamma, const real_t *bet
 
 /* The batch statistics alone (an add applies the normalisation:
  * the add's affine kernels, gen/fuse.c). */
-static __attribute__((unused)) void $1_statistics_train(const real_t *x, const real_t *gamma, const real_t *beta,
-                                real_t *saved, real_t *running_mean, real_t *running_var,
-                                int64_t *num_batches_tracked, double eps, double momentum,
-                                int batch)
+bz_entry([<void $1_statistics_train(const real_t *x, const real_t *gamma, const real_t *beta,
+            real_t *saved, real_t *running_mean, real_t *running_var,
+            int64_t *num_batches_tracked, double eps, double momentum,
+            int batch)>])
 {
     enum { C = $2, HW = $3 };
     (void)gamma, (void)beta;
@@ -45,19 +45,19 @@ static __attribute__((unused)) void $1_statistics_train(const real_t *x, const r
     *num_batches_tracked += 1;
 }
 
-static __attribute__((unused)) void $1_forward_train(const real_t *x, const real_t *gamma, const real_t *beta,
-                             real_t *y, real_t *saved, real_t *running_mean,
-                             real_t *running_var, int64_t *num_batches_tracked, double eps,
-                             double momentum, int relu, int batch)
+bz_entry([<void $1_forward_train(const real_t *x, const real_t *gamma, const real_t *beta,
+         real_t *y, real_t *saved, real_t *running_mean,
+         real_t *running_var, int64_t *num_batches_tracked, double eps,
+         double momentum, int relu, int batch)>])
 {
     $1_statistics_train(x, gamma, beta, saved, running_mean, running_var, num_batches_tracked,
                         eps, momentum, batch);
     $1_recompute(x, gamma, beta, saved, y, relu, batch);
 }
 
-static void $1_forward_eval(const real_t *x, const real_t *gamma, const real_t *beta,
-                            const real_t *running_mean, const real_t *running_var, real_t *y,
-                            double eps, int batch)
+bz_entry([<void $1_forward_eval(const real_t *x, const real_t *gamma, const real_t *beta,
+                                const real_t *running_mean, const real_t *running_var, real_t *y,
+                                double eps, int batch)>])
 {
     enum { C = $2, HW = $3 };
     long count = (long)batch * HW;
@@ -67,9 +67,9 @@ static void $1_forward_eval(const real_t *x, const real_t *gamma, const real_t *
                                     sqrt((double)running_var[c] + eps) * gamma[c] + beta[c]);
 }
 
-static void $1_backward(const real_t *x, const real_t *gamma, const real_t *saved,
-                        const real_t *dy, real_t *dx, int accumulate_dx, real_t *dgamma,
-                        real_t *dbeta, int batch)
+bz_entry([<void $1_backward(const real_t *x, const real_t *gamma, const real_t *saved,
+                            const real_t *dy, real_t *dx, int accumulate_dx, real_t *dgamma,
+                            real_t *dbeta, int batch)>])
 {
     enum { C = $2, HW = $3 };
     long count = (long)batch * HW;
@@ -91,8 +91,8 @@ static void $1_backward(const real_t *x, const real_t *gamma, const real_t *save
 m4_dnl bz_channel_affine_kernel(name, channels, pixels): a deploy-time
 m4_dnl BatchNorm with nothing to fold into, y = x * scale[c] + shift[c].
 m4_define([<bz_channel_affine_kernel>], [<
-static void $1_forward(const real_t *x, const real_t *scale, const real_t *shift, real_t *y,
-                       int batch)
+bz_entry([<void $1_forward(const real_t *x, const real_t *scale, const real_t *shift, real_t *y,
+                           int batch)>])
 {
     enum { C = $2, HW = $3 };
     for (long i = 0; i < (long)batch * HW; i++)
@@ -105,9 +105,9 @@ m4_dnl adds (gen/fuse.c): each the same floats as that BatchNorm's kernels
 m4_dnl write, then their sum; saved NULL: that input as it is.  relu 1:
 m4_dnl through the ReLU after it.
 m4_define([<bz_add_affine_kernels>], [<
-static void $1_forward(const real_t *a, const real_t *gamma_a, const real_t *beta_a,
-                       const real_t *saved_a, const real_t *b, const real_t *gamma_b,
-                       const real_t *beta_b, const real_t *saved_b, real_t *y, int relu, int batch)
+bz_entry([<void $1_forward(const real_t *a, const real_t *gamma_a, const real_t *beta_a,
+                           const real_t *saved_a, const real_t *b, const real_t *gamma_b,
+                           const real_t *beta_b, const real_t *saved_b, real_t *y, int relu, int batch)>])
 {
     enum { C = $2, HW = $3 };
     for (long i = 0; i < (long)batch * HW; i++)

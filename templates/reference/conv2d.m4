@@ -21,8 +21,8 @@ static inline long $1_tap(int n, int oh, int ow, int i, int j)
     return (((long)n * $1_H + ih) * $1_W + iw) * $1_CIN;
 }
 
-static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t *y,
-                       real_t *workspace, int batch)
+bz_entry([<void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t *y,
+                           real_t *workspace, int batch)>])
 {
     enum { KH = $1_KH, KW = $1_KW, COUT = $1_COUT, CIN_G = $1_CIN_G, COUT_G = $1_COUT_G };
     /* wt [GROUPS][KH][KW][CIN_G][COUT_G]: w with a group's output channels
@@ -114,8 +114,8 @@ static void $1_backward_weight(const real_t *restrict x, const real_t *restrict 
                 }
 }
 
-static void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real_t *dx,
-                        int accumulate_dx, real_t *dw, real_t *db, real_t *workspace, int batch)
+bz_entry([<void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real_t *dx,
+                            int accumulate_dx, real_t *dw, real_t *db, real_t *workspace, int batch)>])
 {
     (void)workspace;
     if (dx && !accumulate_dx)
@@ -131,13 +131,13 @@ m4_dnl bz_conv2d_deploy_kernel(same arguments): deploy_fold's prepack and
 m4_dnl the forward on prepacked weights, for a deploy conv that the optimised
 m4_dnl backend packs once (tiled, winograd); here the weights stay as they are.
 m4_define([<bz_conv2d_unpacked_deploy_kernel>], [<
-static void $1_prepack(real_t *w, real_t *workspace)
+bz_entry([<void $1_prepack(real_t *w, real_t *workspace)>])
 {
     (void)w, (void)workspace;
 }
 
-static void $1_forward_packed(const real_t *x, const real_t *w, const real_t *b, real_t *y,
-                              real_t *workspace, int batch)
+bz_entry([<void $1_forward_packed(const real_t *x, const real_t *w, const real_t *b, real_t *y,
+                                  real_t *workspace, int batch)>])
 {
     $1_forward(x, w, b, y, workspace, batch);
 }>])m4_dnl

@@ -2,7 +2,7 @@ m4_dnl bz_add_kernels(name, elements per sample): a residual sum (relu 1:
 m4_dnl through the ReLU after it, gen/fuse.c); its backward hands dy to both
 m4_dnl inputs.
 m4_define([<bz_add_kernels>], [<
-static void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu, int batch)
+bz_entry([<void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu, int batch)>])
 {
     for (long i = 0; i < (long)batch * $2; i++) {
         real_t v = a[i] + b[i];
@@ -10,8 +10,8 @@ static void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu, in
     }
 }
 
-static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
-                        int accumulate_db, int batch)
+bz_entry([<void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
+                            int accumulate_db, int batch)>])
 {
     for (long i = 0; i < (long)batch * $2; i++) {
         da[i] = accumulate_da ? da[i] + dy[i] : dy[i];
@@ -21,7 +21,7 @@ static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t 
 m4_dnl bz_sub_kernels(name, elements per sample): y = a - b (FastViT's
 m4_dnl RepMixer); its backward hands dy to a and -dy to b.
 m4_define([<bz_sub_kernels>], [<
-static void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu, int batch)
+bz_entry([<void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu, int batch)>])
 {
     for (long i = 0; i < (long)batch * $2; i++) {
         real_t v = a[i] - b[i];
@@ -29,8 +29,8 @@ static void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu, in
     }
 }
 
-static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
-                        int accumulate_db, int batch)
+bz_entry([<void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
+                            int accumulate_db, int batch)>])
 {
     for (long i = 0; i < (long)batch * $2; i++) {
         da[i] = accumulate_da ? da[i] + dy[i] : dy[i];
@@ -40,7 +40,7 @@ static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t 
 m4_dnl bz_channel_scale_kernels(name, channels, pixels): timm's LayerScale2d,
 m4_dnl y = x * gamma[c] over x [B][pixels][C].
 m4_define([<bz_channel_scale_kernels>], [<
-static void $1_forward(const real_t *x, const real_t *gamma, real_t *y, int batch)
+bz_entry([<void $1_forward(const real_t *x, const real_t *gamma, real_t *y, int batch)>])
 {
     enum { C = $2, HW = $3 };
     for (long i = 0; i < (long)batch * HW; i++)
@@ -48,8 +48,8 @@ static void $1_forward(const real_t *x, const real_t *gamma, real_t *y, int batc
             y[i * C + c] = x[i * C + c] * gamma[c];
 }
 
-static void $1_backward(const real_t *x, const real_t *gamma, const real_t *dy, real_t *dx,
-                        int accumulate_dx, real_t *dgamma, int batch)
+bz_entry([<void $1_backward(const real_t *x, const real_t *gamma, const real_t *dy, real_t *dx,
+                            int accumulate_dx, real_t *dgamma, int batch)>])
 {
     enum { C = $2, HW = $3 };
     for (int c = 0; c < C; c++) {
@@ -68,7 +68,7 @@ m4_dnl bz_mul_kernels(name, channels, pixels, pixels of b): y = a * b with
 m4_dnl a [B][pixels][C] and b of a's shape, or (pixels of b = 1) a
 m4_dnl per-sample gate [B][C] broadcast over the pixels (squeeze-excite).
 m4_define([<bz_mul_kernels>], [<
-static void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)
+bz_entry([<void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)>])
 {
     enum { C = $2, HW = $3, HW_B = $4 };
     for (int n = 0; n < batch; n++)
@@ -78,8 +78,8 @@ static void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)
                                                 b[((long)n * HW_B + (HW_B == 1 ? 0 : p)) * C + c];
 }
 
-static void $1_backward(const real_t *a, const real_t *b, const real_t *dy, real_t *da,
-                        int accumulate_da, real_t *db, int accumulate_db, int batch)
+bz_entry([<void $1_backward(const real_t *a, const real_t *b, const real_t *dy, real_t *da,
+                            int accumulate_da, real_t *db, int accumulate_db, int batch)>])
 {
     enum { C = $2, HW = $3, HW_B = $4 };
     if (!accumulate_db)
@@ -97,7 +97,7 @@ static void $1_backward(const real_t *a, const real_t *b, const real_t *dy, real
 m4_dnl bz_concat_kernels(name, channels of a, channels of b, pixels):
 m4_dnl y [B][pixels][Ca + Cb] = a's channels then b's (torch.cat(dim=1)).
 m4_define([<bz_concat_kernels>], [<
-static void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)
+bz_entry([<void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)>])
 {
     enum { CA = $2, CB = $3, HW = $4 };
     for (long i = 0; i < (long)batch * HW; i++) {
@@ -106,8 +106,8 @@ static void $1_forward(const real_t *a, const real_t *b, real_t *y, int batch)
     }
 }
 
-static void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
-                        int accumulate_db, int batch)
+bz_entry([<void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
+                            int accumulate_db, int batch)>])
 {
     enum { CA = $2, CB = $3, HW = $4 };
     for (long i = 0; i < (long)batch * HW; i++) {

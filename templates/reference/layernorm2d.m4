@@ -15,8 +15,8 @@ static void $1_stats(const real_t *xr, double eps, double *mean, double *invstd)
     *invstd = 1.0 / sqrt(sq / C + eps);
 }
 
-static void $1_forward(const real_t *x, const real_t *weight, const real_t *bias, real_t *y,
-                       double eps, int batch)
+bz_entry([<void $1_forward(const real_t *x, const real_t *weight, const real_t *bias, real_t *y,
+                           double eps, int batch)>])
 {
     enum { C = $2, HW = $3 };
     for (long i = 0; i < (long)batch * HW; i++) {
@@ -27,8 +27,8 @@ static void $1_forward(const real_t *x, const real_t *weight, const real_t *bias
     }
 }
 
-static void $1_backward(const real_t *x, const real_t *weight, const real_t *dy, real_t *dx,
-                        int accumulate_dx, real_t *dweight, real_t *dbias, double eps, int batch)
+bz_entry([<void $1_backward(const real_t *x, const real_t *weight, const real_t *dy, real_t *dx,
+                            int accumulate_dx, real_t *dweight, real_t *dbias, double eps, int batch)>])
 {
     enum { C = $2, HW = $3 };
     double dw[C], db[C];

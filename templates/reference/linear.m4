@@ -5,8 +5,8 @@ m4_dnl Every sum is in double, adding its terms in the order of the index it
 m4_dnl runs over; the loops innermost run over independent sums (a
 m4_dnl transposed copy of w in the forward), so that they vectorise.
 m4_define([<bz_linear_kernels>], [<
-static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t *y,
-                       real_t *workspace, int batch)
+bz_entry([<void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t *y,
+                           real_t *workspace, int batch)>])
 {
     enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
     long rows = (long)batch * $5;
@@ -30,9 +30,9 @@ static void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t
     free(wt);
 }
 
-static void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real_t *dx,
-                        int accumulate_dx, real_t *dw, real_t *db, real_t *workspace,
-                        int batch)
+bz_entry([<void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real_t *dx,
+                            int accumulate_dx, real_t *dw, real_t *db, real_t *workspace,
+                            int batch)>])
 {
     enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
     long rows = (long)batch * $5;

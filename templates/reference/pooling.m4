@@ -18,7 +18,7 @@ static int $1_window(int o, int size, int *start, int *end)
 }>])m4_dnl
 m4_define([<bz_avgpool2d_kernels>], [<bz_avgpool2d_window([<$1>], $7, $8, $9, $10)
 
-static void $1_forward(const real_t *x, real_t *y, int batch)
+bz_entry([<void $1_forward(const real_t *x, real_t *y, int batch)>])
 {
     enum { C = $2, H = $3, W = $4, HO = $5, WO = $6 };
     for (int n = 0; n < batch; n++)
@@ -36,7 +36,7 @@ static void $1_forward(const real_t *x, real_t *y, int batch)
             }
 }
 
-static void $1_backward(const real_t *dy, real_t *dx, int accumulate_dx, int batch)
+bz_entry([<void $1_backward(const real_t *dy, real_t *dx, int accumulate_dx, int batch)>])
 {
     enum { C = $2, H = $3, W = $4, HO = $5, WO = $6 };
     if (!accumulate_dx)
@@ -56,7 +56,7 @@ static void $1_backward(const real_t *dy, real_t *dx, int accumulate_dx, int bat
 }>])m4_dnl
 m4_dnl bz_global_avgpool_kernels(name, channels, pixels): y [B][C]
 m4_define([<bz_global_avgpool_kernels>], [<
-static void $1_forward(const real_t *x, real_t *y, int batch)
+bz_entry([<void $1_forward(const real_t *x, real_t *y, int batch)>])
 {
     enum { C = $2, HW = $3 };
     for (int n = 0; n < batch; n++)
@@ -68,7 +68,7 @@ static void $1_forward(const real_t *x, real_t *y, int batch)
         }
 }
 
-static void $1_backward(const real_t *dy, real_t *dx, int accumulate_dx, int batch)
+bz_entry([<void $1_backward(const real_t *dy, real_t *dx, int accumulate_dx, int batch)>])
 {
     enum { C = $2, HW = $3 };
     for (int n = 0; n < batch; n++)
@@ -99,7 +99,7 @@ static long $1_argmax(const real_t *x, int oh, int ow, int c)
     return best;
 }
 
-static void $1_forward(const real_t *x, real_t *y, int batch)
+bz_entry([<void $1_forward(const real_t *x, real_t *y, int batch)>])
 {
     enum { C = $2, H = $3, W = $4, HO = $5, WO = $6 };
     for (int n = 0; n < batch; n++) {
@@ -111,8 +111,8 @@ static void $1_forward(const real_t *x, real_t *y, int batch)
     }
 }
 
-static void $1_backward(const real_t *x, const real_t *dy, real_t *dx, int accumulate_dx,
-                        int batch)
+bz_entry([<void $1_backward(const real_t *x, const real_t *dy, real_t *dx, int accumulate_dx,
+                            int batch)>])
 {
     enum { C = $2, H = $3, W = $4, HO = $5, WO = $6 };
     if (!accumulate_dx)
