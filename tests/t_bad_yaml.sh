@@ -251,6 +251,52 @@ if [ "$det_ok" = 1 ]; then
     fi
 fi
 
+# Kernel units (--kernel-dir): two experiments share one directory; each
+# lists its units in kernels.mk; a unit both call is written once (the
+# second experiment and a rerun leave the file alone: same inode); a conv's
+# backward unit holds its forward kernel as the base whose helpers it calls.
+kd=$tmp/units/kernels
+mkdir -p "$tmp/units/a" "$tmp/units/b"
+inodes() { find "$kd" -name '*.m4' -exec stat -c '%n %i' {} + | sort; }
+if $runner "$bzgen" --spec specs/resnet_basic_block_mid.yaml --blocks blocks \
+       --output "$tmp/units/a/model.m4" --kernel-dir "$kd" 2>"$tmp/stderr" &&
+   inodes >"$tmp/units/inodes1" &&
+   $runner "$bzgen" --spec specs/se_basic_block_mid.yaml --blocks blocks \
+       --output "$tmp/units/b/model.m4" --kernel-dir "$kd" 2>>"$tmp/stderr" &&
+   $runner "$bzgen" --spec specs/resnet_basic_block_mid.yaml --blocks blocks \
+       --output "$tmp/units/a/model.m4" --kernel-dir "$kd" 2>>"$tmp/stderr"; then
+    sed -n "s|^ *$kd/\([^ ]*\).*|\1|p" "$tmp/units/a/kernels.mk" | sort >"$tmp/units/la"
+    sed -n "s|^ *$kd/\([^ ]*\).*|\1|p" "$tmp/units/b/kernels.mk" | sort >"$tmp/units/lb"
+    shared=$(comm -12 "$tmp/units/la" "$tmp/units/lb" | wc -l)
+    missing=$(cat "$tmp/units/la" "$tmp/units/lb" | while read -r u; do
+        [ -f "$kd/$u.m4" ] || echo "$u"; done | head -n 1)
+    lines=$(grep -c '_kernels\?(bz_kernel_name' "$tmp/units/a/model.m4")
+    bwd=$(find "$kd/conv2d_backward_kernel" -name '*.m4' | head -n 1)
+    if [ -z "$missing" ] && [ "$(wc -l <"$tmp/units/la")" -eq "$lines" ] && [ "$shared" -ge 10 ] &&
+       inodes | grep -F -f "$tmp/units/la" | cmp -s - "$tmp/units/inodes1" &&
+       sed -n 2,3p "$bwd" | grep -q '^bz_conv2d_forward_kernel(bz_kernel_name' &&
+       [ "$(sed -n 2p "$bwd")" = bz_unit_base ] && [ "$(sed -n 4p "$bwd")" = bz_unit_entries ]; then
+        pass "bzgen --kernel-dir: $lines units listed and written, $shared shared by two experiments and left alone when written again, backward units on their forward"
+    else
+        fail "bzgen --kernel-dir: missing '$missing', $(wc -l <"$tmp/units/la") of $lines listed, $shared shared, inodes $(inodes | grep -F -f "$tmp/units/la" | cmp - "$tmp/units/inodes1" 2>&1 | head -n 1)"
+    fi
+else
+    fail "bzgen --kernel-dir: $(head -n 1 "$tmp/stderr")"
+fi
+mkdir -p "$tmp/badkd"
+for dir in "$tmp/badkd/a b" "$tmp/badkd/model.m4/kernels"; do
+    rm -rf "$tmp/badkd/out" && mkdir "$tmp/badkd/out"
+    : >"$tmp/badkd/model.m4"
+    "$bzgen" --spec specs/resnet_basic_block_mid.yaml --blocks blocks --output "$tmp/badkd/out/model.m4" \
+        --kernel-dir "$dir" >/dev/null 2>"$tmp/stderr"
+    rc=$?
+    if [ $rc -eq 1 ] && one_line "$tmp/stderr" && [ -z "$(listing "$tmp/badkd/out")" ]; then
+        pass "bzgen --kernel-dir '${dir#"$tmp"/}': one-line error, nothing written: $(cat "$tmp/stderr")"
+    else
+        fail "bzgen --kernel-dir '${dir#"$tmp"/}': exit $rc, left $(listing "$tmp/badkd/out"): $(head -n 1 "$tmp/stderr")"
+    fi
+done
+
 # Command line.
 "$bzgen" --help >"$tmp/stdout" 2>"$tmp/stderr"
 rc=$?
