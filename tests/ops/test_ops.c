@@ -155,6 +155,8 @@ enum { N_BACKENDS = sizeof backends / sizeof backends[0] };
 
 static void check_case(int n)
 {
+    /* each case its own inputs, whichever shard runs it */
+    rng_state = 88172645463325252ULL ^ ((unsigned long long)(n + 1) * 0x9E3779B97F4A7C15ULL);
     const op_case *f64 = f64_cases[n];
     double *in[OP_CASE_MAX_INPUTS] = {0};
     for (int k = 0; k < f64->n_inputs; k++)
@@ -181,8 +183,22 @@ static void check_case(int n)
         free(in[k]);
 }
 
-int main(void)
+/* test_ops [SHARD/COUNT]: the cases n with n % COUNT == SHARD (default 0/1,
+ * all), so that t_ops.sh can run the table on every core */
+static void parse_shard(int argc, char **argv, int *shard, int *count)
 {
+    *shard = 0, *count = 1;
+    if (argc > 2 || (argc == 2 && (sscanf(argv[1], "%d/%d", shard, count) != 2 || *count < 1 ||
+                                    *shard < 0 || *shard >= *count))) {
+        fprintf(stderr, "usage: %s [SHARD/COUNT]  (0 <= SHARD < COUNT)\n", argv[0]);
+        exit(2);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int shard, count;
+    parse_shard(argc, argv, &shard, &count);
 #if defined(BZ_CUDA_CASES)
     const char *unusable = bz_cuda_device.unusable();
     if (unusable) {
@@ -193,7 +209,9 @@ int main(void)
 #endif
     int n = 0;
     for (; f64_cases[n]; n++)
-        check_case(n);
-    CHECK(n >= 20, "operator test table is complete", "only %d cases", n);
+        if (n % count == shard)
+            check_case(n);
+    if (shard == 0)
+        CHECK(n >= 20, "operator test table is complete", "only %d cases", n);
     CHECK_EXIT();
 }
