@@ -12,11 +12,15 @@ struct kernel_sink {
     kernel_set *set;
 };
 
+/* The line of (macro, name), or with macro NULL the first line of name;
+ * -1 if none. */
 static int find_line(const kernel_set *set, const char *macro, const char *name)
 {
-    for (int i = 0; i < set->n; i++)
-        if (strcmp(set->lines[i].name, name) == 0 && (!macro || strcmp(set->lines[i].macro, macro) == 0))
+    for (int i = 0; i < set->n; i++) {
+        const kernel_line *l = &set->lines[i];
+        if (strcmp(l->name, name) == 0 && (!macro || strcmp(l->macro, macro) == 0))
             return i;
+    }
     return -1;
 }
 
