@@ -95,8 +95,10 @@ void emit_model(FILE *out, const model_facts *f)
     fprintf(out, "bz_model_header([<%s>], [<%s>], [<%s>], [<%s>])\n", f->e->name,
             f->registry_name, f->e->position, f->e->spec_path);
     fprintf(out, "bz_kernels_begin\n");
-    for (int i = 0; i < f->kernels.n; i++)
-        fprintf(out, "%s\n", f->kernels.lines[i].text);
+    for (int i = 0; i < f->kernels.n; i++) {
+        const kernel_line *l = &f->kernels.lines[i];
+        fprintf(out, "bz_kernel_unit([<%s>])\n%s\n", kernel_unit_stem(l), l->text);
+    }
     fprintf(out, "bz_kernels_end\n");
     emit_forward_functions(out, f);
     emit_backward_function(out, f);

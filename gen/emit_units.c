@@ -20,9 +20,17 @@ static const char *macro_without_prefix(const kernel_line *l)
     return strncmp(l->macro, "bz_", 3) == 0 ? l->macro + 3 : l->macro;
 }
 
+const char *kernel_unit_stem(const kernel_line *l)
+{
+    static char *stem;
+    free(stem);
+    stem = xasprintf("%s/%s", macro_without_prefix(l), l->name);
+    return stem;
+}
+
 static char *unit_stem(const char *dir, const kernel_line *l)
 {
-    return xasprintf("%s/%s/%s", dir, macro_without_prefix(l), l->name);
+    return xasprintf("%s/%s", dir, kernel_unit_stem(l));
 }
 
 /* bz_unit_header, then the base kernel whose helpers the unit's kernel

@@ -37,6 +37,7 @@ m4_dnl compiling each kernel once per model.
 m4_define([<bz_kernels_begin>], [</* ---- kernels: one per distinct operator and shape ---- */>])m4_dnl
 m4_define([<bz_entry>], m4_defn([<bz_static_entry>]))m4_dnl
 m4_define([<bz_kernels_end>], [<>])m4_dnl
+m4_define([<bz_kernel_unit>], [</* ---- [<$1>] ---- */>])m4_dnl
 m4_dnl With a timer, each layer's mark waits for the layer's kernels.
 m4_define([<bz_layer>], [<    /* [<$1>]: [<$2>] [<$3>] -> [<$4$5>], $6 MACs */
     bz_cuda_mark(m, $7);>])m4_dnl

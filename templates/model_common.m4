@@ -15,6 +15,9 @@ m4_define([<bz_entry>], [<bz_declare(m4_patsubst([<[<$1>]>], [<[
 m4_define([<bz_declare>], [<m4_ifdef([<bz_declared $1>], [<>], [<m4_define([<bz_declared $1>])m4_divert(0)[<$1>];
 m4_divert(-1)>])>])m4_dnl
 m4_define([<bz_kernels_end>], [<m4_divert(0)m4_dnl>])m4_dnl
+m4_dnl bz_kernel_unit(macro/name): the unit that defines the declarations below
+m4_define([<bz_kernel_unit>], [<m4_divert(0)/* kernel unit [<$1>].bz_fn_prefix.c */
+m4_divert(-1)>])m4_dnl
 m4_dnl bz_forward_begin(function)
 m4_define([<bz_forward_begin>], [<
 static void bz_fn_prefix[<>]_$1(bz_model *m, const float *x, float *logits, int batch)
