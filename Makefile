@@ -5,7 +5,8 @@
 #                                       a variant, in build/<exp>-nb2-bc16-c100-in32/
 #   make EXP=... KEEP_ACTIVATIONS=1     the variant whose backward recomputes
 #                                       nothing (bzgen --keep-activations), -keep
-#   make gen EXP=...                    emit the sources only, for reading
+#   make gen EXP=...                    emit the sources only, for reading (the
+#                                       kernels': build/kernels/<macro>/<name>.*.c)
 #   make cuda-objects                   every experiment's model.cu, compiled by nvcc
 #   make list | all | run | test | clean
 #   make bench-vs-torch [EXP="a b"] [THREADS=2]   speed against PyTorch
