@@ -147,27 +147,26 @@ $(B)/%/model.m4 $(B)/%/desc.m4 $(B)/%/kernels.mk: $(B)/bzgen $(BLOCKS) specs/def
 # backend's templates do not define fails the build, naming it
 # (scripts/check-expanded.sh: m4 itself copies an unknown name through).
 EXPANDED = scripts/check-expanded.sh $@ $@.tmp $< && mv $@.tmp $@
+# expand_c LABEL, PREFIX: $< through templates/model.c.m4 for one C backend
+expand_c = $(M4) -P -I templates -D bz_backend_label=$(1) -D bz_fn_prefix=$(2) \
+    templates/model.c.m4 $< > $@.tmp && $(EXPANDED)
 $(B)/%/model_ref.c: $(B)/%/model.m4 $(TEMPLATES) scripts/check-expanded.sh
-	$(M4) -P -I templates -D bz_backend_label=reference -D bz_fn_prefix=ref \
-	    templates/model.c.m4 $< > $@.tmp && $(EXPANDED)
+	$(call expand_c,reference,ref)
 $(B)/%/model_opt.c: $(B)/%/model.m4 $(TEMPLATES) scripts/check-expanded.sh
-	$(M4) -P -I templates -D bz_backend_label=optimised -D bz_fn_prefix=opt \
-	    templates/model.c.m4 $< > $@.tmp && $(EXPANDED)
+	$(call expand_c,optimised,opt)
 $(B)/%/model_desc.c: $(B)/%/desc.m4 $(TEMPLATES) scripts/check-expanded.sh
 	$(M4) -P -I templates templates/desc.c.m4 $< > $@.tmp && $(EXPANDED)
 # a kernel unit, once per backend (templates/model.c.m4 expands both kinds)
 $(KERNELS)/%.ref.c: $(KERNELS)/%.m4 $(TEMPLATES) scripts/check-expanded.sh
-	$(M4) -P -I templates -D bz_backend_label=reference -D bz_fn_prefix=ref \
-	    templates/model.c.m4 $< > $@.tmp && $(EXPANDED)
+	$(call expand_c,reference,ref)
 $(KERNELS)/%.opt.c: $(KERNELS)/%.m4 $(TEMPLATES) scripts/check-expanded.sh
-	$(M4) -P -I templates -D bz_backend_label=optimised -D bz_fn_prefix=opt \
-	    templates/model.c.m4 $< > $@.tmp && $(EXPANDED)
+	$(call expand_c,optimised,opt)
 
 # The kernel lists of the variants this run builds: those named by the
 # goals (build/<variant>/...), every experiment for `all`, EXP's variant
-# by default.  A list that is missing or
-# older than its spec is remade first (make then restarts); under -n and -q
-# the lists are read as they are, so that a question changes nothing.
+# by default.  A list that is missing or older than its spec is remade
+# first (make then restarts); under -n and -q the lists are read as they
+# are, so that a question changes nothing.
 goal_variant = $(if $(filter $(B)/%,$(1)),$(firstword $(subst /, ,$(patsubst $(B)/%,%,$(1)))))
 is_variant = $(if $(filter $(EXPERIMENTS),$(firstword $(subst -, ,$(1)))),$(1))
 LISTED := $(sort $(if $(filter all,$(MAKECMDGOALS)),$(EXPERIMENTS)) \

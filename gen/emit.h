@@ -44,9 +44,10 @@ void emit_desc(FILE *out, const model_facts *f);
  * rewritten only when its text changes; and the make fragment that lists
  * the model's units (KERNEL_UNITS_<name>). */
 void write_kernel_units(const char *dir, const kernel_set *set);
-/* "<macro>/<name>" (conv2d_forward_kernel/conv2d_..._k3s1p1g1): a unit's
- * path under the kernel directory, without suffix; valid until the next call */
-const char *kernel_unit_stem(const kernel_line *l);
+/* A unit's path without suffix, DIR/<macro>/<name>
+ * (build/kernels/conv2d_forward_kernel/conv2d_..._k3s1p1g1), or with DIR
+ * NULL <macro>/<name>; the caller frees it. */
+char *kernel_unit_stem(const char *dir, const kernel_line *l);
 void emit_kernel_list(FILE *out, const model_facts *f);
 
 /* Kernel names: one per distinct shape signature. */

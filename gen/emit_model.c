@@ -97,7 +97,9 @@ void emit_model(FILE *out, const model_facts *f)
     fprintf(out, "bz_kernels_begin\n");
     for (int i = 0; i < f->kernels.n; i++) {
         const kernel_line *l = &f->kernels.lines[i];
-        fprintf(out, "bz_kernel_unit([<%s>])\n%s\n", kernel_unit_stem(l), l->text);
+        char *stem = kernel_unit_stem(NULL, l);
+        fprintf(out, "bz_kernel_unit([<%s>])\n%s\n", stem, l->text);
+        free(stem);
     }
     fprintf(out, "bz_kernels_end\n");
     emit_forward_functions(out, f);

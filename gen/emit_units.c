@@ -1,7 +1,6 @@
 /* Kernel units: one file per kernel instantiation, shared by every model
- * that calls it, so that each kernel compiles once per backend however
- * many experiments use it (make: build/kernels/<macro>/<name>.{ref,opt}.o
- * and .cuda.o).  Models running bzgen side by side write the same units:
+ * that calls it, so that each kernel compiles once per C backend however
+ * many experiments use it (make: build/kernels/<macro>/<name>.{ref,opt}.o).  Models running bzgen side by side write the same units:
  * a unit is replaced by a rename, and only when its text changes, so that
  * make never sees a unit newer than its objects without a reason. */
 #include "emit.h"
@@ -14,23 +13,15 @@
 
 #include "diag.h"
 
-/* build/kernels/conv2d_forward_kernel/conv2d_3x32x32_to_64x32x32_k3s1p1g1 */
 static const char *macro_without_prefix(const kernel_line *l)
 {
     return strncmp(l->macro, "bz_", 3) == 0 ? l->macro + 3 : l->macro;
 }
 
-const char *kernel_unit_stem(const kernel_line *l)
+char *kernel_unit_stem(const char *dir, const kernel_line *l)
 {
-    static char *stem;
-    free(stem);
-    stem = xasprintf("%s/%s", macro_without_prefix(l), l->name);
-    return stem;
-}
-
-static char *unit_stem(const char *dir, const kernel_line *l)
-{
-    return xasprintf("%s/%s", dir, kernel_unit_stem(l));
+    return dir ? xasprintf("%s/%s/%s", dir, macro_without_prefix(l), l->name)
+               : xasprintf("%s/%s", macro_without_prefix(l), l->name);
 }
 
 /* bz_unit_header, then the base kernel whose helpers the unit's kernel
@@ -67,7 +58,7 @@ static void make_dir(const char *path)
 
 static void write_unit(const char *dir, const kernel_set *set, const kernel_line *l)
 {
-    char *stem = unit_stem(dir, l);
+    char *stem = kernel_unit_stem(dir, l);
     char *path = xasprintf("%s.m4", stem);
     char *text = unit_text(set, l);
     if (!file_holds(path, text)) {
@@ -101,7 +92,7 @@ void emit_kernel_list(FILE *out, const model_facts *f)
                  "# each compiled once per backend (the Makefile links their objects).\n"
                  "KERNEL_UNITS_%s :=", f->e->name, f->e->name);
     for (int i = 0; i < f->kernels.n; i++) {
-        char *stem = unit_stem(f->kernel_dir, &f->kernels.lines[i]);
+        char *stem = kernel_unit_stem(f->kernel_dir, &f->kernels.lines[i]);
         fprintf(out, " \\\n    %s", stem);
         free(stem);
     }

@@ -1,9 +1,10 @@
 m4_dnl bz_entry(signature): a kernel function that model code calls (an
 m4_dnl entry point), where the static functions around it are its helpers.
 m4_dnl Its form depends on where the kernel is expanded:
-m4_dnl   a kernel unit (kernel_unit.c.m4, .cu.m4)  an external definition
-m4_dnl   a model source (model_common.m4)          a declaration only
-m4_dnl   otherwise (a unit's base kernel, the operator tests)  static, as here
+m4_dnl   a C kernel unit (model.c.m4)              an external definition
+m4_dnl   a C model source (model.c.m4)             a declaration only
+m4_dnl   otherwise (a unit's base kernel, model.cu, the operator tests)
+m4_dnl                                             static, as here
 m4_define([<bz_static_entry>], [<static __attribute__((unused)) [<$1>]>])m4_dnl
 m4_define([<bz_external_entry>], [<[<$1>]>])m4_dnl
 m4_define([<bz_entry>], m4_defn([<bz_static_entry>]))m4_dnl

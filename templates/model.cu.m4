@@ -30,7 +30,7 @@ extern "C" {
 
 typedef float real_t;>])m4_dnl
 m4_include([<model_common.m4>])m4_dnl
-m4_dnl The CUDA kernels stay in the model source, static: nvcc's fixed cost
+m4_dnl The CUDA kernels are in the model source, static: nvcc's fixed cost
 m4_dnl per source (cudafe++, cicc and the host compiler: about 0.9 s) is more
 m4_dnl than most kernels' own, so units of one kernel would cost more than
 m4_dnl compiling each kernel once per model.

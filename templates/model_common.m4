@@ -1,23 +1,5 @@
 m4_dnl What every model skeleton (model.c.m4, model.cu.m4) shares: the
 m4_dnl functions' frames, the layer comments and calls, buffer addresses.
-m4_dnl The kernels are compiled once per backend for every model that calls
-m4_dnl them, one unit each (build/kernels/, templates/kernel_unit.c.m4): a
-m4_dnl model source declares them.  Between bz_kernels_begin and
-m4_dnl bz_kernels_end the templates' text is dropped (diversion -1) but for
-m4_dnl the entry points' declarations (bz_entry).
-m4_define([<bz_kernels_begin>], [</* ---- kernels: one per distinct operator and shape, each compiled
- * once from build/kernels/<macro>/<name>.m4 (templates/model.c.m4) ---- */
-m4_divert(-1)>])m4_dnl
-m4_dnl Each entry is declared once, on one line (a template may define it
-m4_dnl in two #if branches).
-m4_define([<bz_entry>], [<bz_declare(m4_patsubst([<[<$1>]>], [<[ 
-]+>], [< >]))>])m4_dnl
-m4_define([<bz_declare>], [<m4_ifdef([<bz_declared $1>], [<>], [<m4_define([<bz_declared $1>])m4_divert(0)[<$1>];
-m4_divert(-1)>])>])m4_dnl
-m4_define([<bz_kernels_end>], [<m4_divert(0)m4_dnl>])m4_dnl
-m4_dnl bz_kernel_unit(macro/name): the unit that defines the declarations below
-m4_define([<bz_kernel_unit>], [<m4_divert(0)/* kernel unit [<$1>].bz_fn_prefix.c */
-m4_divert(-1)>])m4_dnl
 m4_dnl bz_forward_begin(function)
 m4_define([<bz_forward_begin>], [<
 static void bz_fn_prefix[<>]_$1(bz_model *m, const float *x, float *logits, int batch)
