@@ -28,9 +28,11 @@ typedef struct {
     int group;          /* reparam group index, or -1                     */
     int folded_bn;      /* BN node merged into this conv, or -1           */
     int in, out;        /* tensor ids (out: the BN's output when folded,
-                           the ReLU's when fused)                         */
+                           the activation's when fused)                   */
     long w_offset, b_offset;   /* deploy arena; b_offset -1: no bias      */
-    int fused_relu;     /* ReLU node its kernel applies to its output, or -1 */
+    const op_def *fused_act; /* the activation its kernel applies to its
+                           output (a conv: any with deploy_activation; a
+                           sum: ReLU), or NULL                            */
     int folded_scale;   /* layer scale (channel_scale) node folded into its
                            weights and bias after the BN, or -1           */
 } deploy_step;

@@ -38,39 +38,46 @@ static int is_foldable_norm(const op_def *op) { return op->folds_into_conv; }
  * gamma (W x + b) = (gamma W) x + gamma b. */
 static int is_foldable_scale(const op_def *op) { return op->folds_as_scale; }
 
-/* A ReLU runs in the kernel before it, on the output as it is stored. */
-static int is_fusable_relu(const op_def *op) { return op->conv_epilogue; }
+/* An activation runs in the kernel before it, on the output as it is
+ * stored: a conv applies any of bz_activation.h's, a sum a ReLU. */
+static int is_conv_activation(const op_def *op) { return op->deploy_activation != NULL; }
+static int is_sum_activation(const op_def *op) { return op->conv_epilogue; }
 
-static void fuse_relu(const graph *g, deploy_step *s, char *absorbed)
+static void fuse_activation(const graph *g, deploy_step *s, char *absorbed,
+                            int (*accepts)(const op_def *op))
 {
-    absorb_consumer(g, s, absorbed, is_fusable_relu, &s->fused_relu);
+    int act = -1;
+    absorb_consumer(g, s, absorbed, accepts, &act);
+    s->fused_act = act >= 0 ? g->nodes[act].op : NULL;
 }
 
 static void add_group_step(const graph *g, deploy_graph *d, int k, char *absorbed)
 {
     const reparam_group *r = &g->groups[k];
     deploy_step *s = &d->steps[d->n_steps++];
-    *s = (deploy_step){&r->merged, -1, k, -1, r->in, r->out, d->n_floats, -1, -1, -1};
-    fuse_relu(g, s, absorbed);
+    *s = (deploy_step){&r->merged, -1, k, -1, r->in, r->out, d->n_floats, -1, NULL, -1};
+    fuse_activation(g, s, absorbed, is_conv_activation);
     d->n_floats += r->merged.op->deploy_weights(&r->merged);
     s->b_offset = d->n_floats;
     d->n_floats += r->merged.conv.out_c;
 }
 
 /* A node's step; a conv absorbs the BatchNorm that is its only consumer,
- * the layer scale and the ReLU after them; a linear the layer scale; a sum
- * the ReLU after it. */
+ * the layer scale and the activation after them; a linear the layer
+ * scale; a sum the ReLU after it. */
 static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed)
 {
     const node *n = &g->nodes[i];
     deploy_step *s = &d->steps[d->n_steps++];
-    *s = (deploy_step){n, i, -1, -1, n->in[0], n->out, d->n_floats, -1, -1, -1};
+    *s = (deploy_step){n, i, -1, -1, n->in[0], n->out, d->n_floats, -1, NULL, -1};
     if (n->op->absorbs_next_norm)
         absorb_consumer(g, s, absorbed, is_foldable_norm, &s->folded_bn);
     if (n->op->absorbs_next_scale)
         absorb_consumer(g, s, absorbed, is_foldable_scale, &s->folded_scale);
-    if (n->op->absorbs_next_norm || n->op->deploy_relu_epilogue)
-        fuse_relu(g, s, absorbed);
+    if (n->op->absorbs_next_norm)
+        fuse_activation(g, s, absorbed, is_conv_activation);
+    else if (n->op->deploy_relu_epilogue)
+        fuse_activation(g, s, absorbed, is_sum_activation);
     d->n_floats += n->op->deploy_weights ? n->op->deploy_weights(n) : 0;
     long bias = n->op->deploy_bias ? n->op->deploy_bias(n, s->folded_bn >= 0) : 0;
     if (bias) {

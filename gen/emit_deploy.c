@@ -114,7 +114,7 @@ static void deploy_call(FILE *out, const model_facts *f, const deploy_step *s)
     c.b = deploy_ref(s->b_offset, n->name, "bias");
     c.step = s;
     c.prepacked = deploy_step_prepacked(f, s);
-    c.relu = s->fused_relu >= 0 && n->op->deploy_relu_epilogue;
+    c.relu = s->fused_act && n->op->deploy_relu_epilogue;
     if (n->op->deploy_forward)
         n->op->deploy_forward(&c);
     else
@@ -140,10 +140,12 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
     fprintf(out, "bz_forward_begin([<forward_deploy>])\n");
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
-        char *what = xasprintf("%s%s%s", d->folded_bn >= 0 ? " + BatchNorm2d folded"
-                                         : d->group >= 0 ? " (re-parameterised branches)" : "",
+        char *what = xasprintf("%s%s%s%s%s", d->folded_bn >= 0 ? " + BatchNorm2d folded"
+                                             : d->group >= 0 ? " (re-parameterised branches)" : "",
                                d->folded_scale >= 0 ? " + layer scale folded" : "",
-                               d->fused_relu >= 0 ? " + ReLU fused" : "");
+                               d->fused_act ? " + " : "",
+                               d->fused_act ? d->fused_act->torch_class : "",
+                               d->fused_act ? " fused" : "");
         emit_layer_comment(out, d->n, what, deploy_step_macs(d), step_of_deploy(g, s));
         free(what);
         deploy_call(out, f, d);

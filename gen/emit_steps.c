@@ -44,9 +44,9 @@ char *deploy_kernel_name(const deploy_step *s)
 {
     char *name =
         kernel_name(s->n, s->n->op->deploy_own_kernel || s->folded_bn >= 0 || s->group >= 0);
-    if (s->fused_relu < 0 || s->n->op->deploy_relu_epilogue)
+    if (!s->fused_act || s->n->op->deploy_relu_epilogue)
         return name;  /* a sum's kernel takes the ReLU as an argument */
-    char *fused = xasprintf("%s_relu", name);
+    char *fused = xasprintf("%s_%s", name, s->fused_act->name);
     free(name);
     return fused;
 }

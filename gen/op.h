@@ -157,14 +157,19 @@ struct op_def {
     void (*deploy_kernels)(kernel_sink *k, const deploy_step *s);
     void (*deploy_forward)(const op_call *c);
     int deploy_own_kernel;          /* its deploy step calls kernel_name(n, 1)  */
-    int absorbs_next_norm;          /* a following BN folds into it, then a ReLU
-                                       fuses into its kernel (conv)             */
+    int absorbs_next_norm;          /* a following BN folds into it, then an
+                                       activation with deploy_activation fuses
+                                       into its kernel (conv)                   */
     int folds_into_conv;            /* it folds into a preceding conv (BN)      */
     int absorbs_next_scale;         /* a following layer scale folds into its
                                        weights, after any BN (conv, linear)     */
     int folds_as_scale;             /* it folds so: y = x gamma[c] (channel_scale) */
-    int conv_epilogue;              /* a preceding deploy conv, or a relu_epilogue
-                                       operator in training, applies it (ReLU) */
+    int conv_epilogue;              /* a relu_epilogue operator in training, or a
+                                       deploy sum, applies it (ReLU)            */
+    const char *deploy_activation;  /* a preceding deploy conv applies it as it
+                                       stores its output: this constant of
+                                       runtime/kernels/bz_activation.h (the
+                                       kernels' last argument); NULL: never     */
     int deploy_relu_epilogue;       /* its deploy step, too, applies the ReLU that
                                        is its output's only consumer, through
                                        op_call.relu (add, sub)                  */

@@ -17,7 +17,7 @@ static void activation_backward(const op_call *c)
     op_call_emit(c, "_backward", "%s, %s, %s, %d", saved, c->dy, c->dx[0], c->accumulate[0]);
 }
 
-#define ACTIVATION(entry, yaml, class, saves, epilogue)                                       \
+#define ACTIVATION(entry, yaml, class, saves, epilogue, act)                                   \
     static const char *const entry##_macros[] = {"bz_" yaml "_kernels", NULL};               \
     const op_def entry = {                                                                    \
         .name = yaml,                                                                         \
@@ -33,11 +33,13 @@ static void activation_backward(const op_call *c)
         .recompute = op_recompute_by_forward,                                                 \
         .in_place = 1,                                                                        \
         .conv_epilogue = epilogue,                                                            \
+        .deploy_activation = act,                                                             \
     }
 
-ACTIVATION(op_relu, "relu", "ReLU", SAVES_OUTPUT, 1);
-ACTIVATION(op_sigmoid, "sigmoid", "Sigmoid", SAVES_OUTPUT, 0);
-ACTIVATION(op_hardswish, "hardswish", "Hardswish", SAVES_INPUTS, 0);
-ACTIVATION(op_gelu, "gelu", "GELU", SAVES_INPUTS, 0);               /* exact (erf) form */
-ACTIVATION(op_silu, "silu", "SiLU", SAVES_INPUTS, 0);                /* x * sigmoid(x) */
-ACTIVATION(op_hard_sigmoid, "hard_sigmoid", "Hardsigmoid", SAVES_INPUTS, 0); /* relu6(x + 3) / 6 */
+ACTIVATION(op_relu, "relu", "ReLU", SAVES_OUTPUT, 1, "BZ_ACT_RELU");
+ACTIVATION(op_sigmoid, "sigmoid", "Sigmoid", SAVES_OUTPUT, 0, "BZ_ACT_SIGMOID");
+ACTIVATION(op_hardswish, "hardswish", "Hardswish", SAVES_INPUTS, 0, "BZ_ACT_HARDSWISH");
+ACTIVATION(op_gelu, "gelu", "GELU", SAVES_INPUTS, 0, "BZ_ACT_GELU");  /* exact (erf) form */
+ACTIVATION(op_silu, "silu", "SiLU", SAVES_INPUTS, 0, "BZ_ACT_SILU");  /* x * sigmoid(x) */
+ACTIVATION(op_hard_sigmoid, "hard_sigmoid", "Hardsigmoid", SAVES_INPUTS, 0,
+           "BZ_ACT_HARD_SIGMOID");                                     /* relu6(x + 3) / 6 */

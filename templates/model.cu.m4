@@ -25,6 +25,7 @@ m4_define([<bz_model_header>], [</* [<$1>]: [<$2>] at position [<$3>], CUDA back
 #include "bz_cuda.cuh"
 extern "C" {
 #include "bz_cuda_model.h"
+#include "kernels/bz_activation.h"
 #include "bz_model.h"
 }
 

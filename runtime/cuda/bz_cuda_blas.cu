@@ -10,6 +10,7 @@
 #include "cuda/bz_cuda.cuh"
 extern "C" {
 #include "cuda/bz_cuda_model.h"
+#include "kernels/bz_activation.h"
 #include "util/bz_util.h"
 }
 
@@ -132,16 +133,16 @@ void bz_cuda_add_bias(float *y, const float *b, long rows, int out)
     BZ_CUDA_LAUNCHED("bias");
 }
 
-static __global__ void relu_kernel(float *y, long n)
+static __global__ void activate_kernel(float *y, long n, int act)
 {
     BZ_CUDA_FOR(i, n)
-        y[i] = y[i] > 0.f ? y[i] : 0.f;
+        y[i] = bz_activate(act, y[i]);
 }
 
-void bz_cuda_relu(float *y, long n)
+void bz_cuda_activate(float *y, long n, int act)
 {
-    relu_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(y, n);
-    BZ_CUDA_LAUNCHED("relu");
+    activate_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(y, n, act);
+    BZ_CUDA_LAUNCHED("activation");
 }
 
 /* one block per column, summed in double in a fixed order */

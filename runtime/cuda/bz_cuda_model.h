@@ -26,8 +26,9 @@ void bz_cuda_gemm_weight_grad(const float *x, const float *dy, float *dw, long r
                               int out);
 /* y[r][c] += b[c]; sums[c] = sum over r of a[r][c] */
 void bz_cuda_add_bias(float *y, const float *b, long rows, int out);
-/* y = max(y, 0) in place: a gemm conv's fused ReLU (deploy) */
-void bz_cuda_relu(float *y, long n);
+/* y = act(y) in place (runtime/kernels/bz_activation.h): a gemm conv's
+ * fused activation (deploy) */
+void bz_cuda_activate(float *y, long n, int act);
 void bz_cuda_column_sums(const float *a, float *sums, long rows, int cols);
 
 /* Mean softmax cross-entropy of logits [batch][classes] on labels into

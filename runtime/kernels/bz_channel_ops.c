@@ -203,19 +203,31 @@ void bz_channel_affine_add(const float *a, const float *scale_a, const float *sh
     free(one), free(zero);
 }
 
-void bz_channel_bias_relu(float *y, const float *bias, long rows, int channels, int relu)
+/* y[i][c] = act(y[i][c] + bias[c]), one loop per activation: bz_activate's
+ * switch folds in each */
+#define BZ_BIAS_ACT_ROWS(act)                                                                      \
+    case act:                                                                                      \
+        _Pragma("omp parallel for schedule(static)")                                               \
+        for (long i = 0; i < rows; i++) {                                                          \
+            float *row = y + i * channels;                                                         \
+            _Pragma("omp simd")                                                                    \
+            for (int c = 0; c < channels; c++)                                                     \
+                row[c] = bz_activate(act, row[c] + (bias ? bias[c] : 0.0f));                       \
+        }                                                                                          \
+        break;
+
+void bz_channel_bias_act(float *y, const float *bias, long rows, int channels, int act)
 {
-    #pragma omp parallel for schedule(static)
-    for (long i = 0; i < rows; i++) {
-        float *row = y + i * channels;
-        if (bias)
-            #pragma omp simd
-            for (int c = 0; c < channels; c++)
-                row[c] += bias[c];
-        if (relu)
-            #pragma omp simd
-            for (int c = 0; c < channels; c++)
-                row[c] = row[c] > 0 ? row[c] : 0;
+    switch (act) {
+        BZ_BIAS_ACT_ROWS(BZ_ACT_NONE)
+        BZ_BIAS_ACT_ROWS(BZ_ACT_RELU)
+        BZ_BIAS_ACT_ROWS(BZ_ACT_HARDSWISH)
+        BZ_BIAS_ACT_ROWS(BZ_ACT_GELU)
+        BZ_BIAS_ACT_ROWS(BZ_ACT_SILU)
+        BZ_BIAS_ACT_ROWS(BZ_ACT_SIGMOID)
+        BZ_BIAS_ACT_ROWS(BZ_ACT_HARD_SIGMOID)
+    default:
+        abort();  /* bzgen writes only these */
     }
 }
 

@@ -17,6 +17,8 @@ float erff(float) __attribute__((simd("notinbranch")));
 float expf(float) __attribute__((simd("notinbranch")));
 #endif
 
+#include "bz_activation.h"
+
 /* The derivatives the optimised activations' backward loops inline. */
 /* exact GELU, x Phi(x): Phi(x) + x phi(x) */
 static inline float bz_gelu_derivative(float x)
@@ -162,9 +164,9 @@ void bz_channel_affine(const float *x, long rows, int channels, const float *sca
 void bz_channel_affine_add(const float *a, const float *scale_a, const float *shift_a,
                            const float *b, const float *scale_b, const float *shift_b,
                            long rows, int channels, int relu, float *y);
-/* y[r][c] += bias[c] (bias NULL: none), then through a ReLU (relu 1): a
- * GEMM conv's epilogue */
-void bz_channel_bias_relu(float *y, const float *bias, long rows, int channels, int relu);
+/* y[r][c] = act(y[r][c] + bias[c]) (bias NULL: none; act a constant of
+ * bz_activation.h): a GEMM conv's epilogue */
+void bz_channel_bias_act(float *y, const float *bias, long rows, int channels, int act);
 /* sum_dy[c] = sum dy, sum_dy_xc[c] = sum dy * (x - mean) */
 void bz_channel_grad_sums(const float *x, const float *dy, const double *mean, long rows,
                           int channels, double *sum_dy, double *sum_dy_xc);

@@ -25,14 +25,14 @@ bz_entry([<void $1_backward(const float *$3, const float *dy, float *dx, int acc
             dx[i] = $4;
     }
 }>])m4_dnl
-m4_define([<bz_relu_kernels>], [<bz_unary_forward([<$1>], $2, [<x[i] > 0 ? x[i] : 0>])
+m4_dnl The forward formulas are runtime/kernels/bz_activation.h's, which a
+m4_dnl deploy conv's fused activation applies too.
+m4_define([<bz_relu_kernels>], [<bz_unary_forward([<$1>], $2, [<bz_activate(BZ_ACT_RELU, x[i])>])
 bz_unary_backward([<$1>], $2, y, [<y[i] > 0 ? dy[i] : 0>])>])m4_dnl
-m4_dnl the clamps as comparisons: fminf/fmaxf would be library calls
-m4_define([<bz_hardswish_kernels>], [<bz_unary_forward([<$1>], $2,
-    [<x[i] * (x[i] < -3.0f ? 0.0f : x[i] > 3.0f ? 6.0f : x[i] + 3.0f) * (1.0f / 6.0f)>])
+m4_define([<bz_hardswish_kernels>], [<bz_unary_forward([<$1>], $2, [<bz_activate(BZ_ACT_HARDSWISH, x[i])>])
 bz_unary_backward([<$1>], $2, x,
     [<x[i] < -3.0f ? 0.0f : x[i] <= 3.0f ? dy[i] * (x[i] / 3.0f + 0.5f) : dy[i]>])>])m4_dnl
-m4_define([<bz_sigmoid_kernels>], [<bz_unary_forward([<$1>], $2, [<1.0f / (1.0f + expf(-x[i]))>])
+m4_define([<bz_sigmoid_kernels>], [<bz_unary_forward([<$1>], $2, [<bz_activate(BZ_ACT_SIGMOID, x[i])>])
 bz_unary_backward([<$1>], $2, y, [<dy[i] * y[i] * (1.0f - y[i])>])>])m4_dnl
 m4_dnl bz_unary_forward16(name, elements per sample, the function of
 m4_dnl runtime/kernels that maps 16 lanes of x to y): 16 elements at a time,
@@ -70,8 +70,8 @@ m4_define([<bz_gelu_kernels>], [<
 bz_unary_forward16([<$1>], $2, [<bz_gelu16>])
 bz_unary_backward16([<$1>], $2, [<bz_gelu_derivative16>])
 #else
-bz_unary_forward([<$1>], $2, [<0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2))>])
+bz_unary_forward([<$1>], $2, [<bz_activate(BZ_ACT_GELU, x[i])>])
 bz_unary_backward([<$1>], $2, x, [<dy[i] * bz_gelu_derivative(x[i])>])
 #endif>])m4_dnl
-m4_define([<bz_silu_kernels>], [<bz_unary_forward([<$1>], $2, [<x[i] / (1.0f + expf(-x[i]))>])
+m4_define([<bz_silu_kernels>], [<bz_unary_forward([<$1>], $2, [<bz_activate(BZ_ACT_SILU, x[i])>])
 bz_unary_backward([<$1>], $2, x, [<dy[i] * bz_silu_derivative(x[i])>])>])m4_dnl

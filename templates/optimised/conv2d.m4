@@ -16,10 +16,10 @@ m4_dnl Arguments as the reference bz_conv2d_forward_kernel; optimised/kernels.m4
 m4_dnl sends each call to the algorithm bzgen named.
 m4_dnl
 m4_dnl y[M][cout] += bias, M rows of output pixels, then the deploy graph's
-m4_dnl fused ReLU (argument 19).
+m4_dnl fused activation (argument 19, runtime/kernels/bz_activation.h).
 m4_define([<bz_conv2d_epilogue>], [<
-    if (HAS_BIAS || RELU)
-        bz_channel_bias_relu(y, HAS_BIAS ? b : NULL, M, COUT, RELU);>])m4_dnl
+    if (HAS_BIAS || (int)ACT != BZ_ACT_NONE)
+        bz_channel_bias_act(y, HAS_BIAS ? b : NULL, M, COUT, ACT);>])m4_dnl
 m4_define([<bz_conv2d_bias_gradient>], [<
     if (HAS_BIAS)
         bz_channel_sum(dy, M, COUT, db);>])m4_dnl
@@ -27,7 +27,7 @@ m4_define([<bz_conv2d_pointwise_forward_kernel>], [<
 bz_entry([<void $1_forward(const float *x, const float *w, const float *b, float *y,
                            float *workspace, int batch)>])
 {
-    enum { CIN = $2, COUT = $5, HW = $6 * $7, HAS_BIAS = $13, RELU = $19 };
+    enum { CIN = $2, COUT = $5, HW = $6 * $7, HAS_BIAS = $13, ACT = $19 };
     long M = (long)batch * HW;
     (void)workspace;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, COUT, CIN, 1.0f, x, CIN, w, CIN,
@@ -76,7 +76,7 @@ bz_entry([<void $1_forward(const float *x, const float *w, const float *b, float
                            float *workspace, int batch)>])
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
-           HAS_BIAS = $13, CHUNK = $14, RELU = $19 };
+           HAS_BIAS = $13, CHUNK = $14, ACT = $19 };
     long M = (long)batch * HO * WO;
     for (int n0 = 0; n0 < batch; n0 += CHUNK) {
         int samples = batch - n0 < CHUNK ? batch - n0 : CHUNK;

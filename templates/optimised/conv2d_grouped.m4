@@ -18,7 +18,7 @@ m4_dnl to wtx [KH][KW][G_OUT][CIN]: entry o of input channel ci is the
 m4_dnl weight of the o-th output of ci's group on ci.
 m4_define([<bz_conv2d_grouped_sizes>], [<
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           KHW = $8 * $9, STRIDE = $10, PAD = $11, HAS_BIAS = $13, RELU = $19, G_IN = $2 / $12,
+           KHW = $8 * $9, STRIDE = $10, PAD = $11, HAS_BIAS = $13, ACT = $19, G_IN = $2 / $12,
            G_OUT = $5 / $12, LANES_IN = G_IN <= G_OUT ? 16 * G_IN / G_OUT : 16,
            PLAIN = G_IN == 1 && G_OUT == 1, WEIGHTS = KHW * G_IN * COUT,
            VECTOR = COUT % 16 == 0 && 16 % G_OUT == 0 && G_IN <= G_OUT };>])m4_dnl
@@ -65,10 +65,10 @@ static inline void $1_pixel(const float *xn, const float *wt, const float *b, fl
                     acc[co] += xp[co / G_OUT * G_IN + gi] * wq[gi * COUT + co];
         }
     }
-    if (RELU)
+    if ((int)ACT != BZ_ACT_NONE)
         #pragma omp simd
         for (int co = 0; co < COUT; co++)
-            acc[co] = acc[co] > 0.0f ? acc[co] : 0.0f;
+            acc[co] = bz_activate(ACT, acc[co]);
 }
 
 #if defined(__AVX512F__)
@@ -119,7 +119,7 @@ $1_pixels(const float *xn, const float *wt, const float *b, float *y, int oh, in
             if (p >= r)
                 break;
             _mm512_storeu_ps(y + (long)p * COUT + c,
-                             RELU ? _mm512_max_ps(acc[p], _mm512_setzero_ps()) : acc[p]);
+                             bz_activate16(ACT, acc[p]));
         }
     }
 }

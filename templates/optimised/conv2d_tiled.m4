@@ -58,7 +58,7 @@ static const float *$1_padded(const float *x, float *buffer, int samples)
     return buffer;
 }>])m4_dnl
 m4_dnl bz_conv2d_tiled_core(prefix, cin, h, w, cout, ho, wo, kh, kw, stride,
-m4_dnl                      pad, bias, workspace floats, relu): prefix_run(x,
+m4_dnl                      pad, bias, workspace floats, act): prefix_run(x,
 m4_dnl wp, b, y, buffer, batch, accumulate) computes y (+)= conv(x) (through
 m4_dnl a ReLU with relu 1, never accumulating) from packed
 m4_dnl weights wp [COUT / CB][KH][KW][CIN][CB], CB = 16 * NV channels per
@@ -92,7 +92,7 @@ $1_tile(const float *xsample, const long *off, const float *wblock, const float 
         const float *ahead, int ahead_lines)
 {
     enum { CIN = $2, COUT = $5, KH = $8, KW = $9, STRIDE = $10, WP = $1_WP, HAS_BIAS = $12,
-           RELU = $14, NV = $1_NV, CB = $1_CB, R = $1_R };
+           ACT = $14, NV = $1_NV, CB = $1_CB, R = $1_R };
     __m512 acc[R][NV];
     float *yp[R];
     #pragma GCC unroll 24
@@ -135,8 +135,7 @@ $1_tile(const float *xsample, const long *off, const float *wblock, const float 
             break;
         #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) {
-            if (RELU)
-                acc[p][v] = _mm512_max_ps(acc[p][v], _mm512_setzero_ps());
+            acc[p][v] = bz_activate16(ACT, acc[p][v]);
             if (stream)
                 _mm512_stream_ps(yp[p] + 16 * v, acc[p][v]);
             else

@@ -116,7 +116,7 @@ static inline void $1_output_tile(const float *mt, long plane, const float *b, f
                                   int phase, int th, int tw, int accumulate, int stream)
 {
     bz_winograd_tiling($2, $3, $4, $5, $6)
-    enum { HAS_BIAS = $7, RELU = $8 };
+    enum { HAS_BIAS = $7, ACT = $8 };
     int rows = HS - M * th < M ? HS - M * th : M;
     int cols = WS - M * tw < M ? WS - M * tw : M;
     for (int c = 0; c < C; c += 16) {
@@ -138,8 +138,7 @@ static inline void $1_output_tile(const float *mt, long plane, const float *b, f
                 __m512 r = _mm512_add_ps(out[e], bias);
                 if (accumulate)
                     r = _mm512_add_ps(_mm512_loadu_ps(yp), r);
-                if (RELU)
-                    r = _mm512_max_ps(r, _mm512_setzero_ps());
+                r = bz_activate16(ACT, r);
                 if (stream)
                     _mm512_stream_ps(yp, r);
                 else

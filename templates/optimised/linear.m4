@@ -10,7 +10,7 @@ m4_dnl                    in the workspace (GEMMs without AVX-512)
 m4_dnl bz_linear_as_conv(conv kernel macro, the linear's arguments): that
 m4_dnl macro called with the 1x1 conv's arguments.
 m4_define([<bz_linear_as_conv>], [<$1([<$2>], $3, $6, 1, $4, $6, 1, 1, 1, 1, 0, 1, $5, 1, $8,
-                                   [<$7>], [<gemm>], 1, 0)>])m4_dnl
+                                   [<$7>], [<gemm>], 1, BZ_ACT_NONE)>])m4_dnl
 m4_define([<bz_linear_kernels>], [<
 bz_linear_as_conv([<bz_conv2d_forward_kernel>], $@)
 bz_linear_as_conv([<bz_conv2d_backward_kernel>], $@)>])m4_dnl

@@ -70,9 +70,10 @@ m4_dnl room for 4 threads' weight-gradient sums, as bzgen reserves: at
 m4_dnl batch 5 each of t_ops's 2 threads sums its own samples
 bz_conv_case([<pw_tiled_own>], [<pointwise_tiled>], 5, 16, 3, 5, 32, 3, 5, 1, 1, 1, 0, 1, 1, 9, [<gemm>], 1)
 m4_dnl deploy convs: weights packed once (the forward then skips packing),
-m4_dnl with the deploy graph's fused ReLU (last argument 1) or without
-bz_conv_deploy_case([<dep_tiled>], [<tiled>], 2, 5, 7, 9, 32, 7, 9, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1, 1)
-bz_conv_deploy_case([<dep_pw_tiled>], [<pointwise_tiled>], 3, 16, 3, 5, 48, 3, 5, 1, 1, 1, 0, 1, 1, 4, [<gemm>], 1, 0)
+m4_dnl with the deploy graph's fused activation (the last argument; every
+m4_dnl kind on the tiled, Winograd and grouped epilogues) or without
+bz_conv_deploy_case([<dep_tiled>], [<tiled>], 2, 5, 7, 9, 32, 7, 9, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1, BZ_ACT_HARDSWISH)
+bz_conv_deploy_case([<dep_pw_tiled>], [<pointwise_tiled>], 3, 16, 3, 5, 48, 3, 5, 1, 1, 1, 0, 1, 1, 4, [<gemm>], 1, BZ_ACT_GELU)
 m4_dnl Winograd F(4x4, 3x3): odd sizes (edge tiles cut), 1 to 4 vectors of
 m4_dnl 16 channels either way, chunks of 1 and 2 samples (the last one
 m4_dnl partial), bias; the deploy form transformed once in place
@@ -80,29 +81,36 @@ bz_conv_case([<wino_odd>], [<winograd>], 3, 16, 5, 7, 32, 5, 7, 3, 3, 1, 1, 1, 1
 bz_conv_case([<wino_even>], [<winograd>], 2, 32, 6, 4, 16, 6, 4, 3, 3, 1, 1, 1, 0, 6, [<direct>], 1)
 bz_conv_case([<wino_nv3>], [<winograd>], 2, 48, 4, 4, 64, 4, 4, 3, 3, 1, 1, 1, 1, 34, [<direct>], 1)
 bz_conv_case([<wino_tiny>], [<winograd>], 2, 16, 1, 3, 16, 1, 3, 3, 3, 1, 1, 1, 0, 46, [<direct>], 1)
-bz_conv_deploy_case([<dep_wino>], [<winograd>], 2, 16, 3, 5, 16, 3, 5, 3, 3, 1, 1, 1, 1, 10, [<direct>], 1, 1)
+bz_conv_deploy_case([<dep_wino>], [<winograd>], 2, 16, 3, 5, 16, 3, 5, 3, 3, 1, 1, 1, 1, 10, [<direct>], 1, BZ_ACT_SILU)
 m4_dnl ... on a small map (8x8: 4 F(4x4) tiles): F(2x2) for batch 2, F(4x4)
 m4_dnl for batch 4; F(2x2) at batch 1 over blocks of output channels (128:
 m4_dnl 2 blocks of 64), edge tiles (7x5), sub-maps (dilation 2)
-bz_conv_deploy_case([<dep_wino_small>], [<winograd_small_map>], 2, 16, 8, 8, 32, 8, 8, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1, 1)
-bz_conv_deploy_case([<dep_wino_small_f4>], [<winograd_small_map>], 4, 16, 8, 8, 32, 8, 8, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1, 0)
-bz_conv_deploy_case([<dep_wino_small_blocks>], [<winograd_small_map>], 1, 16, 8, 8, 128, 8, 8, 3, 3, 1, 1, 1, 1, 12, [<direct>], 1, 1)
-bz_conv_deploy_case([<dep_wino_small_edges>], [<winograd_small_map>], 1, 32, 7, 5, 48, 7, 5, 3, 3, 1, 1, 1, 0, 12, [<direct>], 1, 0)
-bz_conv_deploy_case([<dep_wino_small_dil2>], [<winograd_small_map>], 1, 16, 8, 8, 32, 8, 8, 3, 3, 1, 2, 1, 1, 8, [<direct>], 2, 1)
+bz_conv_deploy_case([<dep_wino_small>], [<winograd_small_map>], 2, 16, 8, 8, 32, 8, 8, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1, BZ_ACT_RELU)
+bz_conv_deploy_case([<dep_wino_small_f4>], [<winograd_small_map>], 4, 16, 8, 8, 32, 8, 8, 3, 3, 1, 1, 1, 1, 6, [<direct>], 1, BZ_ACT_HARDSWISH)
+bz_conv_deploy_case([<dep_wino_small_blocks>], [<winograd_small_map>], 1, 16, 8, 8, 128, 8, 8, 3, 3, 1, 1, 1, 1, 12, [<direct>], 1, BZ_ACT_GELU)
+bz_conv_deploy_case([<dep_wino_small_edges>], [<winograd_small_map>], 1, 32, 7, 5, 48, 7, 5, 3, 3, 1, 1, 1, 0, 12, [<direct>], 1, BZ_ACT_NONE)
+bz_conv_deploy_case([<dep_wino_small_dil2>], [<winograd_small_map>], 1, 16, 8, 8, 32, 8, 8, 3, 3, 1, 2, 1, 1, 8, [<direct>], 2, BZ_ACT_RELU)
 m4_dnl the grouped deploy form, weights transposed once in place: ConvNeXt's
 m4_dnl stride-2 conv_dw (channel multiplier 2) on an 8x8 output, whose rows
 m4_dnl are mostly border pixels; a 7x7 depthwise with the fused ReLU; ResNeXt's
 m4_dnl 4 channels a group (vector path) and 4 inputs to 2 outputs (scalar)
-bz_conv_deploy_case([<dep_dw_mult2_s2>], [<grouped>], 1, 16, 16, 16, 32, 8, 8, 7, 7, 2, 3, 16, 1, 0, [<direct>], 1, 0)
-bz_conv_deploy_case([<dep_dw_k7_relu>], [<grouped>], 2, 32, 8, 8, 32, 8, 8, 7, 7, 1, 3, 32, 1, 0, [<direct>], 1, 1)
-bz_conv_deploy_case([<dep_grouped_g4>], [<grouped>], 1, 32, 8, 12, 32, 8, 12, 3, 3, 1, 1, 8, 0, 0, [<direct>], 1, 0)
-bz_conv_deploy_case([<dep_grouped_4to2>], [<grouped>], 2, 8, 5, 6, 4, 5, 6, 3, 3, 1, 1, 2, 1, 0, [<direct>], 1, 1)
-m4_dnl the fused ReLU of every other algorithm (unpacked deploy convs)
-bz_conv_relu_case([<relu_pw>], [<pointwise>], 2, 5, 3, 4, 6, 3, 4, 1, 1, 1, 0, 1, 1, 0, [<gemm>], 1)
-bz_conv_relu_case([<relu_im2col>], [<im2col>], 2, 3, 5, 5, 4, 3, 3, 3, 3, 2, 1, 1, 0, 1, [<direct>], 1)
-bz_conv_relu_case([<relu_grouped>], [<grouped>], 2, 32, 5, 20, 32, 5, 20, 3, 3, 1, 1, 16, 1, 0, [<direct>], 1)
-bz_conv_relu_case([<relu_dw>], [<grouped>], 2, 6, 5, 5, 6, 5, 5, 3, 3, 1, 1, 6, 1, 0, [<direct>], 1)
-bz_conv_relu_case([<relu_direct>], [<direct>], 2, 4, 6, 5, 6, 4, 3, 3, 3, 1, 1, 2, 1, 0, [<direct>], 2)
+bz_conv_deploy_case([<dep_dw_mult2_s2>], [<grouped>], 1, 16, 16, 16, 32, 8, 8, 7, 7, 2, 3, 16, 1, 0, [<direct>], 1, BZ_ACT_NONE)
+bz_conv_deploy_case([<dep_dw_k7_relu>], [<grouped>], 2, 32, 8, 8, 32, 8, 8, 7, 7, 1, 3, 32, 1, 0, [<direct>], 1, BZ_ACT_RELU)
+bz_conv_deploy_case([<dep_grouped_g4>], [<grouped>], 1, 32, 8, 12, 32, 8, 12, 3, 3, 1, 1, 8, 0, 0, [<direct>], 1, BZ_ACT_HARD_SIGMOID)
+bz_conv_deploy_case([<dep_grouped_4to2>], [<grouped>], 2, 8, 5, 6, 4, 5, 6, 3, 3, 1, 1, 2, 1, 0, [<direct>], 1, BZ_ACT_SIGMOID)
+m4_dnl the fused activation of every other algorithm (unpacked deploy convs):
+m4_dnl ReLU, then the others on the GEMM, im2col, grouped (vector and scalar)
+m4_dnl and direct paths
+bz_conv_act_case([<relu_pw>], [<pointwise>], 2, 5, 3, 4, 6, 3, 4, 1, 1, 1, 0, 1, 1, 0, [<gemm>], 1, BZ_ACT_RELU)
+bz_conv_act_case([<relu_im2col>], [<im2col>], 2, 3, 5, 5, 4, 3, 3, 3, 3, 2, 1, 1, 0, 1, [<direct>], 1, BZ_ACT_RELU)
+bz_conv_act_case([<relu_grouped>], [<grouped>], 2, 32, 5, 20, 32, 5, 20, 3, 3, 1, 1, 16, 1, 0, [<direct>], 1, BZ_ACT_RELU)
+bz_conv_act_case([<relu_dw>], [<grouped>], 2, 6, 5, 5, 6, 5, 5, 3, 3, 1, 1, 6, 1, 0, [<direct>], 1, BZ_ACT_RELU)
+bz_conv_act_case([<relu_direct>], [<direct>], 2, 4, 6, 5, 6, 4, 3, 3, 3, 1, 1, 2, 1, 0, [<direct>], 2, BZ_ACT_RELU)
+bz_conv_act_case([<silu_pw>], [<pointwise>], 2, 5, 3, 4, 6, 3, 4, 1, 1, 1, 0, 1, 1, 0, [<gemm>], 1, BZ_ACT_SILU)
+bz_conv_act_case([<gelu_im2col>], [<im2col>], 2, 3, 5, 5, 4, 3, 3, 3, 3, 2, 1, 1, 0, 1, [<direct>], 1, BZ_ACT_GELU)
+bz_conv_act_case([<hardswish_grouped>], [<grouped>], 2, 32, 5, 20, 32, 5, 20, 3, 3, 1, 1, 16, 1, 0, [<direct>], 1, BZ_ACT_HARDSWISH)
+bz_conv_act_case([<hard_sigmoid_dw>], [<grouped>], 2, 6, 5, 5, 6, 5, 5, 3, 3, 1, 1, 6, 1, 0, [<direct>], 1, BZ_ACT_HARD_SIGMOID)
+bz_conv_act_case([<sigmoid_direct>], [<direct>], 2, 4, 6, 5, 6, 4, 3, 3, 3, 1, 1, 2, 1, 0, [<direct>], 2, BZ_ACT_SIGMOID)
 m4_dnl ... dilated: 2 x 2 sub-maps of 5 x 4 (an edge tile cut), chunks of 2
 m4_dnl samples, the last partial; 3 x 3 sub-maps of 4 x 3
 m4_dnl ... 256 input channels: the float error of a long channel sum
@@ -116,7 +124,7 @@ m4_dnl workspace holds every thread's weight-gradient sums (as in a model)
 bz_conv_case([<wino_local>], [<winograd>], 4, 64, 18, 22, 64, 18, 22, 3, 3, 1, 1, 1, 1, 4, [<direct>], 1)
 bz_conv_case([<wino_local_nv3>], [<winograd>], 6, 32, 18, 22, 48, 18, 22, 3, 3, 1, 1, 1, 0, 4, [<direct>], 1)
 bz_conv_case([<wino_local_dil2>], [<winograd>], 4, 64, 20, 24, 64, 20, 24, 3, 3, 1, 2, 1, 0, 3, [<direct>], 2)
-bz_conv_deploy_case([<dep_wino_local>], [<winograd>], 4, 64, 18, 22, 64, 18, 22, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1, 1)
+bz_conv_deploy_case([<dep_wino_local>], [<winograd>], 4, 64, 18, 22, 64, 18, 22, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1, BZ_ACT_RELU)
 m4_dnl wide rows: the weight gradient sweeps a sample in bands of rows
 bz_conv_case([<pw_tiled_bands>], [<pointwise_tiled>], 2, 16, 3, 300, 64, 3, 300, 1, 1, 1, 0, 1, 0, 1, [<gemm>], 1)
 bz_conv_case([<tiled_bands_s2>], [<tiled>], 2, 16, 5, 800, 16, 3, 400, 3, 3, 2, 1, 1, 1, 1, [<direct>], 1)
@@ -268,6 +276,11 @@ bz_table_entry([<relu_im2col_case>])
 bz_table_entry([<relu_grouped_case>])
 bz_table_entry([<relu_dw_case>])
 bz_table_entry([<relu_direct_case>])
+bz_table_entry([<silu_pw_case>])
+bz_table_entry([<gelu_im2col_case>])
+bz_table_entry([<hardswish_grouped_case>])
+bz_table_entry([<hard_sigmoid_dw_case>])
+bz_table_entry([<sigmoid_direct_case>])
 bz_table_entry([<wino_wide_case>])
 bz_table_entry([<wino_dil2_case>])
 bz_table_entry([<wino_dil3_case>])

@@ -15,6 +15,7 @@ m4_include([<cuda/kernels.m4>])m4_dnl
 #include "bz_cuda.cuh"
 extern "C" {
 #include "bz_cuda_model.h"
+#include "kernels/bz_activation.h"
 #include "op_case.h"
 }
 

@@ -21,8 +21,8 @@ m4_dnl               bz_conv2d_forward_kernel after its name, CUDA algorithm,
 m4_dnl               dilation):
 m4_dnl the workspace passed is NWS, the size bzgen would reserve
 m4_define([<bz_conv_case>], [<bz_conv_case_sizes($@)
-bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, 0)
-bz_conv2d_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, 0)
+bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, BZ_ACT_NONE)
+bz_conv2d_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, BZ_ACT_NONE)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
@@ -51,8 +51,9 @@ static const op_case $1_case = {"conv2d $1 ($2)", $3, $15 ? 3 : 2, {$1_NX, $1_NW
                                 $1_NY, 1, $1_case_forward, $1_case_backward};>])m4_dnl
 m4_dnl
 m4_dnl bz_conv_deploy_case(name, algorithm, batch, then the 13 arguments,
-m4_dnl CUDA algorithm, dilation, relu): the deploy form, weights prepacked
-m4_dnl once and the forward run on them (relu 1: with a fused ReLU).
+m4_dnl CUDA algorithm, dilation, act): the deploy form, weights prepacked
+m4_dnl once and the forward run on them, through the fused activation act
+m4_dnl (a constant of runtime/kernels/bz_activation.h).
 m4_define([<bz_conv_deploy_case>], [<bz_conv_case_sizes($@)
 bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19)
 bz_conv2d_deploy_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19)
@@ -69,13 +70,13 @@ static void $1_case_forward(const double *const *in, double *out)
     release(x), release(w), release(b), release(y), release(ws);
 }
 
-static const op_case $1_case = {"conv2d $1 ($2, deploy: prepacked)", $3, $15 ? 3 : 2,
+static const op_case $1_case = {"conv2d $1 ($2, deploy: prepacked, $19)", $3, $15 ? 3 : 2,
                                 {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
 m4_dnl
-m4_dnl bz_conv_relu_case(the arguments of bz_conv_case): the forward with
-m4_dnl the deploy graph's fused ReLU, on weights as they are.
-m4_define([<bz_conv_relu_case>], [<bz_conv_case_sizes($@)
-bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, 1)
+m4_dnl bz_conv_act_case(the arguments of bz_conv_case, act): the forward
+m4_dnl with the deploy graph's fused activation act, on weights as they are.
+m4_define([<bz_conv_act_case>], [<bz_conv_case_sizes($@)
+bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
@@ -86,7 +87,7 @@ static void $1_case_forward(const double *const *in, double *out)
     release(x), release(w), release(b), release(y), release(ws);
 }
 
-static const op_case $1_case = {"conv2d $1 ($2, ReLU fused)", $3, $15 ? 3 : 2,
+static const op_case $1_case = {"conv2d $1 ($2, $19 fused)", $3, $15 ? 3 : 2,
                                 {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
 m4_dnl
 m4_dnl bz_batchnorm_case(name, batch, channels, pixels, relu): train mode
