@@ -63,8 +63,8 @@ static void add_group_step(const graph *g, deploy_graph *d, int k, char *absorbe
 }
 
 /* A node's step; a conv absorbs the BatchNorm that is its only consumer,
- * the layer scale and the activation after them; a linear the layer
- * scale; a sum the ReLU after it. */
+ * the layer scale and the activation after them; a linear the layer scale
+ * and the activation; a sum the ReLU after it. */
 static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed)
 {
     const node *n = &g->nodes[i];
@@ -74,7 +74,7 @@ static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed
         absorb_consumer(g, s, absorbed, is_foldable_norm, &s->folded_bn);
     if (n->op->absorbs_next_scale)
         absorb_consumer(g, s, absorbed, is_foldable_scale, &s->folded_scale);
-    if (n->op->absorbs_next_norm)
+    if (n->op->applies_activation)
         fuse_activation(g, s, absorbed, is_conv_activation);
     else if (n->op->deploy_relu_epilogue)
         fuse_activation(g, s, absorbed, is_sum_activation);

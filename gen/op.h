@@ -157,13 +157,15 @@ struct op_def {
     void (*deploy_kernels)(kernel_sink *k, const deploy_step *s);
     void (*deploy_forward)(const op_call *c);
     int deploy_own_kernel;          /* its deploy step calls kernel_name(n, 1)  */
-    int absorbs_next_norm;          /* a following BN folds into it, then an
-                                       activation with deploy_activation fuses
-                                       into its kernel (conv)                   */
+    int absorbs_next_norm;          /* a following BN folds into it (conv)      */
     int folds_into_conv;            /* it folds into a preceding conv (BN)      */
     int absorbs_next_scale;         /* a following layer scale folds into its
                                        weights, after any BN (conv, linear)     */
     int folds_as_scale;             /* it folds so: y = x gamma[c] (channel_scale) */
+    int applies_activation;         /* its deploy kernel applies the activation
+                                       (one with deploy_activation) that is the
+                                       only consumer of its output, after any
+                                       BN and scale it absorbed (conv, linear)  */
     int conv_epilogue;              /* a relu_epilogue operator in training, or a
                                        deploy sum, applies it (ReLU)            */
     const char *deploy_activation;  /* a preceding deploy conv applies it as it

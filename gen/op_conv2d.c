@@ -452,7 +452,7 @@ const op_def op_conv2d = {
     .fold = conv_fold,
     .deploy_kernels = conv_deploy_kernels,
     .deploy_forward = conv_deploy_forward,
-    .absorbs_next_norm = 1,
+    .absorbs_next_norm = 1, .applies_activation = 1,
     .absorbs_next_scale = 1,
     .workspace = conv_workspace,
     .prepacked = conv_prepacked,

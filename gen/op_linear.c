@@ -5,6 +5,7 @@
  * conv it is: on the register-tiled pointwise core where the widths fill
  * 16-lane vectors (the weights packed in the workspace, or once in the
  * deploy arena; the bias starts the accumulators), else as GEMMs. */
+#include "emit.h"
 #include "op.h"
 
 #include <stdlib.h>
@@ -83,28 +84,37 @@ static char *linear_kernel_name(const node *n, int deploy_form)
     return name;
 }
 
-/* bz_linear_<kernels or deploy_kernel>(name, in, out, bias, pixels,
- * optimised algorithm, workspace floats) */
-static void linear_kernel(kernel_sink *k, const node *n, const char *macro)
+/* bz_linear_<kernels, forward_kernel or deploy_kernel>(name, in, out,
+ * bias, pixels, optimised algorithm, workspace floats, act: the
+ * bz_activation.h constant of the activation applied as y is stored) */
+static void linear_kernel(kernel_sink *k, const node *n, const char *macro, const char *name,
+                          const char *act)
 {
-    char *name = linear_kernel_name(n, 0);
-    kernel_macro(k, macro, name, "%d, %d, %d, %d, [<%s>], %ld", n->in_shape.c, n->out_shape.c,
-                 n->bias, pixels(n), linear_uses_tiled(n) ? "pointwise_tiled" : "pointwise",
-                 linear_workspace(n, kernel_sink_max_batch(k)));
-    free(name);
+    kernel_macro(k, macro, name, "%d, %d, %d, %d, [<%s>], %ld, %s", n->in_shape.c,
+                 n->out_shape.c, n->bias, pixels(n),
+                 linear_uses_tiled(n) ? "pointwise_tiled" : "pointwise",
+                 linear_workspace(n, kernel_sink_max_batch(k)), act);
 }
 
 static void linear_kernels(kernel_sink *k, const node *n)
 {
-    linear_kernel(k, n, "bz_linear_kernels");
+    char *name = linear_kernel_name(n, 0);
+    linear_kernel(k, n, "bz_linear_kernels", name, "BZ_ACT_NONE");
+    free(name);
 }
 
-/* The training kernels serve the deploy graph too; a prepacked one adds
- * its packing and its forward on the packed weights. */
+/* The training forward serves a deploy step without an activation; one
+ * with an activation has a forward of its own.  A prepacked one adds its
+ * packing and its forward on the packed weights. */
 static void linear_deploy_kernels(kernel_sink *k, const deploy_step *s)
 {
+    const char *act = s->fused_act ? s->fused_act->deploy_activation : "BZ_ACT_NONE";
+    char *name = deploy_kernel_name(s);
+    if (s->fused_act)
+        linear_kernel(k, s->n, "bz_linear_forward_kernel", name, act);
     if (linear_prepacked(s->n, kernel_sink_max_batch(k)))
-        linear_kernel(k, s->n, "bz_linear_deploy_kernel");
+        linear_kernel(k, s->n, "bz_linear_deploy_kernel", name, act);
+    free(name);
 }
 
 static void linear_forward(const op_call *c, int train)
@@ -139,7 +149,8 @@ static void linear_deploy_forward(const op_call *c)
                  c->x[0], c->w, c->b, c->y);
 }
 
-static const char *const linear_macros[] = {"bz_linear_kernels", "bz_linear_deploy_kernel", NULL};
+static const char *const linear_macros[] = {"bz_linear_kernels", "bz_linear_forward_kernel",
+                                            "bz_linear_deploy_kernel", NULL};
 
 const op_def op_linear = {
     .name = "linear", .torch_class = "Linear", .n_inputs = 1, .attrs = linear_attrs,
@@ -151,4 +162,5 @@ const op_def op_linear = {
     .deploy_bias = linear_deploy_bias, .fold = linear_fold,
     .deploy_kernels = linear_deploy_kernels, .deploy_forward = linear_deploy_forward,
     .workspace = linear_workspace, .prepacked = linear_prepacked, .absorbs_next_scale = 1,
+    .applies_activation = 1,
 };

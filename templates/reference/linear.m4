@@ -1,14 +1,16 @@
 m4_dnl bz_linear_kernels(name, in, out, bias, pixels, optimised algorithm,
-m4_dnl workspace floats): x [B][pixels][in], w [out][in], y [B][pixels][out],
-m4_dnl as torch.nn.Linear on every pixel; the workspace unused.
+m4_dnl workspace floats, act): x [B][pixels][in], w [out][in], y [B][pixels][out],
+m4_dnl as torch.nn.Linear on every pixel; the workspace unused.  The forward
+m4_dnl (bz_linear_forward_kernel alone: a deploy step's) applies act, a
+m4_dnl constant of runtime/kernels/bz_activation.h, to y as it stores it.
 m4_dnl Every sum is in double, adding its terms in the order of the index it
 m4_dnl runs over; the loops innermost run over independent sums (a
 m4_dnl transposed copy of w in the forward), so that they vectorise.
-m4_define([<bz_linear_kernels>], [<
+m4_define([<bz_linear_forward_kernel>], [<
 bz_entry([<void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t *y,
                            real_t *workspace, int batch)>])
 {
-    enum { IN = $2, OUT = $3, HAS_BIAS = $4 };
+    enum { IN = $2, OUT = $3, HAS_BIAS = $4, ACT = $8 };
     long rows = (long)batch * $5;
     /* wt [IN][OUT]: w transposed; acc [OUT]: one row's sums */
     real_t *wt = bz_xmalloc(sizeof *wt * IN * OUT);
@@ -24,12 +26,12 @@ bz_entry([<void $1_forward(const real_t *x, const real_t *w, const real_t *b, re
             for (int o = 0; o < OUT; o++)
                 acc[o] += (double)x[n * IN + i] * wt[(long)i * OUT + o];
         for (int o = 0; o < OUT; o++)
-            y[n * OUT + o] = (real_t)acc[o];
+            y[n * OUT + o] = (real_t)bz_activate_double(ACT, acc[o]);
     }
     free(acc);
     free(wt);
-}
-
+}>])m4_dnl
+m4_define([<bz_linear_backward_kernel>], [<
 bz_entry([<void $1_backward(const real_t *x, const real_t *w, const real_t *dy, real_t *dx,
                             int accumulate_dx, real_t *dw, real_t *db, real_t *workspace,
                             int batch)>])
@@ -66,6 +68,8 @@ bz_entry([<void $1_backward(const real_t *x, const real_t *w, const real_t *dy, 
     free(sum_b);
     free(sum_w);
 }>])m4_dnl
+m4_define([<bz_linear_kernels>], [<bz_linear_forward_kernel($@)
+bz_linear_backward_kernel($@)>])m4_dnl
 m4_dnl bz_linear_deploy_kernel(the same arguments): the deploy conv's
 m4_dnl prepack (here none) and forward on the prepacked weights.
 m4_define([<bz_linear_deploy_kernel>], m4_defn([<bz_conv2d_unpacked_deploy_kernel>]))m4_dnl

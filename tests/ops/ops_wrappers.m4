@@ -327,7 +327,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 }
 >])m4_dnl
 m4_define([<bz_linear_case>], [<bz_linear_case_sizes($@)
-bz_linear_kernels([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS)
+bz_linear_kernels([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, BZ_ACT_NONE)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
@@ -342,12 +342,29 @@ bz_linear_case_backward($@)
 static const op_case $1_case = {"linear $1 ($2)", $3, $6 ? 3 : 2, {$1_NX, $1_NW, $1_NB}, $1_NY,
                                 1, $1_case_forward, $1_case_backward};>])m4_dnl
 m4_dnl
-m4_dnl bz_linear_deploy_case(the arguments of bz_linear_case): the deploy
-m4_dnl form, weights prepacked once and the forward run on them (and the
-m4_dnl training backward beside it, which the kernels define with it).
+m4_dnl bz_linear_act_case(the arguments of bz_linear_case, act): a deploy
+m4_dnl step's forward, through its fused activation act.
+m4_define([<bz_linear_act_case>], [<bz_linear_case_sizes($@)
+bz_linear_forward_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, $8)
+
+static void $1_case_forward(const double *const *in, double *out)
+{
+    real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
+    real_t *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
+    $1_forward(x, w, $6 ? b : NULL, y, ws, $3);
+    to_double(y, out, $1_NY);
+    release(x), release(w), release(b), release(y), release(ws);
+}
+
+static const op_case $1_case = {"linear $1 ($2, $8 fused)", $3, $6 ? 3 : 2,
+                                {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
+m4_dnl
+m4_dnl bz_linear_deploy_case(the arguments of bz_linear_case, act): the
+m4_dnl deploy form, weights prepacked once and the forward run on them,
+m4_dnl through the fused activation act.
 m4_define([<bz_linear_deploy_case>], [<bz_linear_case_sizes($@)
-bz_linear_kernels([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS)
-bz_linear_deploy_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS)
+bz_linear_forward_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, $8)
+bz_linear_deploy_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, $8)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
@@ -358,10 +375,9 @@ static void $1_case_forward(const double *const *in, double *out)
     to_double(y, out, $1_NY);
     release(x), release(w), release(b), release(y), release(ws);
 }
-bz_linear_case_backward($@)
-static const op_case $1_case = {"linear $1 ($2, deploy: prepacked)", $3, $6 ? 3 : 2,
-                                {$1_NX, $1_NW, $1_NB}, $1_NY, 1, $1_case_forward,
-                                $1_case_backward};>])m4_dnl
+
+static const op_case $1_case = {"linear $1 ($2, deploy: prepacked, $8)", $3, $6 ? 3 : 2,
+                                {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
 m4_dnl
 m4_dnl bz_affine_case(name, batch, channels, pixels): deploy-time BatchNorm
 m4_define([<bz_affine_case>], [<bz_channel_affine_kernel([<$1>], $3, $4)
