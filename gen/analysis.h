@@ -35,6 +35,10 @@ typedef struct {
                            sum: ReLU), or NULL                            */
     int folded_scale;   /* layer scale (channel_scale) node folded into its
                            weights and bias after the BN, or -1           */
+    int residual;       /* the other operand of the add it absorbed, which
+                           its kernel adds as it stores (the memory plan
+                           gives the sum that operand's buffer: y holds it
+                           when the kernel runs), or -1                   */
 } deploy_step;
 
 typedef struct {

@@ -55,25 +55,67 @@ static void add_group_step(const graph *g, deploy_graph *d, int k, char *absorbe
 {
     const reparam_group *r = &g->groups[k];
     deploy_step *s = &d->steps[d->n_steps++];
-    *s = (deploy_step){&r->merged, -1, k, -1, r->in, r->out, d->n_floats, -1, NULL, -1};
+    *s = (deploy_step){&r->merged, -1, k, -1, r->in, r->out, d->n_floats, -1, NULL, -1, -1};
     fuse_activation(g, s, absorbed, is_conv_activation);
     d->n_floats += r->merged.op->deploy_weights(&r->merged);
     s->b_offset = d->n_floats;
     d->n_floats += r->merged.conv.out_c;
 }
 
+/* Whether an earlier step than the last one computes tensor t. */
+static int computed_before(const deploy_graph *d, int t)
+{
+    for (int k = 0; k < d->n_steps - 1; k++)
+        if (d->steps[k].out == t)
+            return 1;
+    return 0;
+}
+
+/* Whether a node after `node`, other than `except`, reads tensor t. */
+static int read_later(const graph *g, int t, int node, int except)
+{
+    for (int j = node + 1; j < g->n_nodes; j++)
+        for (int k = 0; j != except && k < g->nodes[j].n_in; k++)
+            if (g->nodes[j].in[k] == t)
+                return 1;
+    return 0;
+}
+
+/* A dense conv or a linear absorbs the add that is its output's only
+ * consumer, and adds the add's other operand as its kernel stores: that
+ * operand's buffer becomes the sum's (gen/plan.c), so the operand must
+ * be an earlier step's output that nothing after this node reads but the
+ * add (a residual: a block's shortcut or its input).  Saves the add's
+ * pass over three tensors. */
+static void absorb_residual_add(const graph *g, const deploy_graph *d, deploy_step *s,
+                                char *absorbed)
+{
+    int c = sole_consumer(g, s->out);
+    if (c < 0 || absorbed[c] || !g->nodes[c].op->folds_as_residual || c == g->n_nodes - 1)
+        return;
+    const node *add = &g->nodes[c];
+    int r = add->in[0] == s->out ? add->in[1] : add->in[0];
+    if (r == s->out || !computed_before(d, r) || read_later(g, r, s->node, c))
+        return;
+    s->residual = r;
+    s->out = add->out;
+    absorbed[c] = 1;
+}
+
 /* A node's step; a conv absorbs the BatchNorm that is its only consumer,
- * the layer scale and the activation after them; a linear the layer scale
- * and the activation; a sum the ReLU after it. */
+ * the layer scale, a residual add and the activation after them; a linear
+ * the layer scale, the add and the activation; a sum the ReLU after it. */
 static void add_node_step(const graph *g, deploy_graph *d, int i, char *absorbed)
 {
     const node *n = &g->nodes[i];
     deploy_step *s = &d->steps[d->n_steps++];
-    *s = (deploy_step){n, i, -1, -1, n->in[0], n->out, d->n_floats, -1, NULL, -1};
+    *s = (deploy_step){n, i, -1, -1, n->in[0], n->out, d->n_floats, -1, NULL, -1, -1};
     if (n->op->absorbs_next_norm)
         absorb_consumer(g, s, absorbed, is_foldable_norm, &s->folded_bn);
     if (n->op->absorbs_next_scale)
         absorb_consumer(g, s, absorbed, is_foldable_scale, &s->folded_scale);
+    if (n->op->adds_residual && n->op->adds_residual(n))
+        absorb_residual_add(g, d, s, absorbed);
     if (n->op->applies_activation)
         fuse_activation(g, s, absorbed, is_conv_activation);
     else if (n->op->deploy_relu_epilogue)

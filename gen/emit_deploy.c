@@ -140,9 +140,10 @@ void emit_deploy_functions(FILE *out, const model_facts *f)
     fprintf(out, "bz_forward_begin([<forward_deploy>])\n");
     for (int s = 0; s < f->deploy.n_steps; s++) {
         const deploy_step *d = &f->deploy.steps[s];
-        char *what = xasprintf("%s%s%s%s%s", d->folded_bn >= 0 ? " + BatchNorm2d folded"
-                                             : d->group >= 0 ? " (re-parameterised branches)" : "",
+        char *what = xasprintf("%s%s%s%s%s%s", d->folded_bn >= 0 ? " + BatchNorm2d folded"
+                                               : d->group >= 0 ? " (re-parameterised branches)" : "",
                                d->folded_scale >= 0 ? " + layer scale folded" : "",
+                               d->residual >= 0 ? " + residual add fused" : "",
                                d->fused_act ? " + " : "",
                                d->fused_act ? d->fused_act->torch_class : "",
                                d->fused_act ? " fused" : "");

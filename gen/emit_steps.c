@@ -44,9 +44,10 @@ char *deploy_kernel_name(const deploy_step *s)
 {
     char *name =
         kernel_name(s->n, s->n->op->deploy_own_kernel || s->folded_bn >= 0 || s->group >= 0);
-    if (!s->fused_act || s->n->op->deploy_relu_epilogue)
+    if (s->n->op->deploy_relu_epilogue)
         return name;  /* a sum's kernel takes the ReLU as an argument */
-    char *fused = xasprintf("%s_%s", name, s->fused_act->name);
+    char *fused = xasprintf("%s%s%s%s", name, s->residual >= 0 ? "_add" : "",
+                            s->fused_act ? "_" : "", s->fused_act ? s->fused_act->name : "");
     free(name);
     return fused;
 }

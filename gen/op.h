@@ -162,6 +162,11 @@ struct op_def {
     int absorbs_next_scale;         /* a following layer scale folds into its
                                        weights, after any BN (conv, linear)     */
     int folds_as_scale;             /* it folds so: y = x gamma[c] (channel_scale) */
+    int (*adds_residual)(const node *n); /* its deploy kernel can add a residual
+                                       as it stores: it absorbs the add after
+                                       it (dense convs, linear); NULL: never    */
+    int folds_as_residual;          /* a conv or linear before it adds its other
+                                       operand in its kernel (add)              */
     int applies_activation;         /* its deploy kernel applies the activation
                                        (one with deploy_activation) that is the
                                        only consumer of its output, after any

@@ -318,28 +318,29 @@ static const char *conv_cuda_algorithm(const node *n)
 
 /* bz_conv2d_<pass>_kernel(name, shapes and attributes, chunk, workspace,
  * optimised algorithm, CUDA algorithm, dilation, act: the activation
- * applied to the output as it is stored, a bz_activation.h constant) */
+ * applied to the output as it is stored, a bz_activation.h constant,
+ * residual: 1 where the output adds to what y holds, before act) */
 static void conv_kernel(kernel_sink *k, const node *n, const char *name, int bias,
-                        const char *act, const char *pass)
+                        const char *act, int residual, const char *pass)
 {
     int max_batch = kernel_sink_max_batch(k);
     const conv_attrs *c = &n->conv;
     long workspace = conv_workspace(n, max_batch);
     char *macro = xasprintf("bz_conv2d_%s_kernel", pass);
     kernel_macro(k, macro, name, "%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %ld, "
-                 "[<%s>], [<%s>], %d, %s", n->in_shape.c, n->in_shape.h, n->in_shape.w,
+                 "[<%s>], [<%s>], %d, %s, %d", n->in_shape.c, n->in_shape.h, n->in_shape.w,
                  c->out_c, n->out_shape.h, n->out_shape.w, c->kh, c->kw, c->stride, c->pad,
                  c->groups, c->bias || bias, workspace ? conv_chunk_samples(n, max_batch) : 0,
                  workspace, conv_algorithm(n, max_batch), conv_cuda_algorithm(n), c->dilation,
-                 act);
+                 act, residual);
     free(macro);
 }
 
 static void conv_kernels(kernel_sink *k, const node *n)
 {
     char *name = conv_kernel_name(n, 0);
-    conv_kernel(k, n, name, 0, "BZ_ACT_NONE", "forward");
-    conv_kernel(k, n, name, 0, "BZ_ACT_NONE", "backward");
+    conv_kernel(k, n, name, 0, "BZ_ACT_NONE", 0, "forward");
+    conv_kernel(k, n, name, 0, "BZ_ACT_NONE", 0, "backward");
     free(name);
 }
 
@@ -348,10 +349,17 @@ static void conv_deploy_kernels(kernel_sink *k, const deploy_step *s)
     int bias = s->folded_bn >= 0 || s->group >= 0;
     const char *act = s->fused_act ? s->fused_act->deploy_activation : "BZ_ACT_NONE";
     char *name = deploy_kernel_name(s);
-    conv_kernel(k, s->n, name, bias, act, "forward");
+    int residual = s->residual >= 0;
+    conv_kernel(k, s->n, name, bias, act, residual, "forward");
     if (conv_prepacked(s->n, kernel_sink_max_batch(k)))
-        conv_kernel(k, s->n, name, bias, act, "deploy");
+        conv_kernel(k, s->n, name, bias, act, residual, "deploy");
     free(name);
+}
+
+/* The dense algorithms' kernels (every backend's) add a residual. */
+static int conv_adds_residual(const node *n)
+{
+    return n->conv.groups == 1;
 }
 
 static void conv_forward(const op_call *c, int train)
@@ -453,6 +461,7 @@ const op_def op_conv2d = {
     .deploy_kernels = conv_deploy_kernels,
     .deploy_forward = conv_deploy_forward,
     .absorbs_next_norm = 1, .applies_activation = 1,
+    .adds_residual = conv_adds_residual,
     .absorbs_next_scale = 1,
     .workspace = conv_workspace,
     .prepacked = conv_prepacked,

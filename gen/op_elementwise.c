@@ -69,7 +69,7 @@ const op_def op_add = {
     .kernels = op_numel_kernels, .forward = sum_forward, .backward = binary_backward,
     .recompute = op_recompute_by_forward, .relu_epilogue = 1, .deploy_relu_epilogue = 1,
     .affine_kernels = add_affine_kernels, .forward_affine = add_forward_affine,
-    .reparam = REPARAM_SUM, .reparam_sign = 1,
+    .reparam = REPARAM_SUM, .reparam_sign = 1, .folds_as_residual = 1,
 };
 
 /* a - b (FastViT's RepMixer) */

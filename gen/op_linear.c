@@ -86,35 +86,43 @@ static char *linear_kernel_name(const node *n, int deploy_form)
 
 /* bz_linear_<kernels, forward_kernel or deploy_kernel>(name, in, out,
  * bias, pixels, optimised algorithm, workspace floats, act: the
- * bz_activation.h constant of the activation applied as y is stored) */
+ * bz_activation.h constant of the activation applied as y is stored,
+ * residual: 1 where y adds to what it holds, before act) */
 static void linear_kernel(kernel_sink *k, const node *n, const char *macro, const char *name,
-                          const char *act)
+                          const char *act, int residual)
 {
-    kernel_macro(k, macro, name, "%d, %d, %d, %d, [<%s>], %ld, %s", n->in_shape.c,
+    kernel_macro(k, macro, name, "%d, %d, %d, %d, [<%s>], %ld, %s, %d", n->in_shape.c,
                  n->out_shape.c, n->bias, pixels(n),
                  linear_uses_tiled(n) ? "pointwise_tiled" : "pointwise",
-                 linear_workspace(n, kernel_sink_max_batch(k)), act);
+                 linear_workspace(n, kernel_sink_max_batch(k)), act, residual);
 }
 
 static void linear_kernels(kernel_sink *k, const node *n)
 {
     char *name = linear_kernel_name(n, 0);
-    linear_kernel(k, n, "bz_linear_kernels", name, "BZ_ACT_NONE");
+    linear_kernel(k, n, "bz_linear_kernels", name, "BZ_ACT_NONE", 0);
     free(name);
 }
 
-/* The training forward serves a deploy step without an activation; one
- * with an activation has a forward of its own.  A prepacked one adds its
- * packing and its forward on the packed weights. */
+/* The training forward serves a deploy step without an activation or a
+ * residual; one with either has a forward of its own.  A prepacked one
+ * adds its packing and its forward on the packed weights. */
 static void linear_deploy_kernels(kernel_sink *k, const deploy_step *s)
 {
     const char *act = s->fused_act ? s->fused_act->deploy_activation : "BZ_ACT_NONE";
+    int residual = s->residual >= 0;
     char *name = deploy_kernel_name(s);
-    if (s->fused_act)
-        linear_kernel(k, s->n, "bz_linear_forward_kernel", name, act);
+    if (s->fused_act || residual)
+        linear_kernel(k, s->n, "bz_linear_forward_kernel", name, act, residual);
     if (linear_prepacked(s->n, kernel_sink_max_batch(k)))
-        linear_kernel(k, s->n, "bz_linear_deploy_kernel", name, act);
+        linear_kernel(k, s->n, "bz_linear_deploy_kernel", name, act, residual);
     free(name);
+}
+
+static int linear_adds_residual(const node *n)
+{
+    (void)n;
+    return 1;
 }
 
 static void linear_forward(const op_call *c, int train)
@@ -162,5 +170,5 @@ const op_def op_linear = {
     .deploy_bias = linear_deploy_bias, .fold = linear_fold,
     .deploy_kernels = linear_deploy_kernels, .deploy_forward = linear_deploy_forward,
     .workspace = linear_workspace, .prepacked = linear_prepacked, .absorbs_next_scale = 1,
-    .applies_activation = 1,
+    .applies_activation = 1, .adds_residual = linear_adds_residual,
 };

@@ -285,30 +285,44 @@ memory_plan plan_training(const graph *g, const training_fusion *fusion, int rec
     return best;
 }
 
-/* Forward-only lifetimes over a sequence of (in, in2, out) steps. */
-static memory_plan plan_forward(const graph *g, int n_steps, const int (*io)[3])
+/* Forward-only lifetimes over a sequence of (in, in2, out) steps.  share
+ * (NULL: none) gives step s's output the buffer of tensor share[s], whose
+ * last reader that step is (a deploy step's residual, -1: none): one
+ * buffer, living from the first tensor's write to the last one's read. */
+static memory_plan plan_forward(const graph *g, int n_steps, const int (*io)[3],
+                                const int *share)
 {
     int T = g->n_tensors;
     int *end = calloc((size_t)T, sizeof *end);
     int *start = calloc((size_t)T, sizeof *start);
+    int *root = malloc((size_t)T * sizeof *root);   /* the tensor whose buffer t has */
+    for (int t = 0; t < T; t++)
+        root[t] = t;
     for (int s = 0; s < n_steps; s++) {
         for (int k = 0; k < 2; k++)
-            if (io[s][k] >= 0 && s > end[io[s][k]])
-                end[io[s][k]] = s;
-        start[io[s][2]] = s;
-        end[io[s][2]] = s;
+            if (io[s][k] >= 0)
+                extend_lifetime(end, root[io[s][k]], s);
+        int out = io[s][2];
+        if (share && share[s] >= 0)
+            root[out] = root[share[s]];
+        else
+            start[out] = s;
+        extend_lifetime(end, root[out], s);
     }
     memory_plan p = {new_offsets(T), NULL, NULL, NULL, 0};
     buffer_req *r = malloc((size_t)T * sizeof *r);
     int n = 0;
     for (int s = 0; s < n_steps; s++) {
         int t = io[s][2];
-        if (in_arena(g, t))
+        if (in_arena(g, t) && root[t] == t)
             r[n++] = (buffer_req){round16(shape_numel(g->tensors[t].s)), start[t], end[t],
                                   &p.act_offset[t]};
     }
     p.size = place_buffers(r, n);
+    for (int s = 0; s < n_steps; s++)
+        p.act_offset[io[s][2]] = p.act_offset[root[io[s][2]]];
     free(r);
+    free(root);
     free(start);
     free(end);
     return p;
@@ -323,7 +337,7 @@ memory_plan plan_inference(const graph *g)
         io[i][1] = n->n_in > 1 ? n->in[1] : -1;
         io[i][2] = n->out;
     }
-    memory_plan p = plan_forward(g, g->n_nodes, (const int (*)[3])io);
+    memory_plan p = plan_forward(g, g->n_nodes, (const int (*)[3])io, NULL);
     free(io);
     return p;
 }
@@ -331,13 +345,17 @@ memory_plan plan_inference(const graph *g)
 memory_plan plan_deploy(const graph *g, const deploy_graph *d)
 {
     int (*io)[3] = malloc((size_t)d->n_steps * sizeof *io);
+    int *share = malloc((size_t)d->n_steps * sizeof *share);
     for (int s = 0; s < d->n_steps; s++) {
-        const node *n = d->steps[s].n;
-        io[s][0] = d->steps[s].in;
-        io[s][1] = n->n_in > 1 ? n->in[1] : -1;
-        io[s][2] = d->steps[s].out;
+        const deploy_step *step = &d->steps[s];
+        io[s][0] = step->in;
+        io[s][1] = step->residual >= 0 ? step->residual
+                 : step->n->n_in > 1 ? step->n->in[1] : -1;
+        io[s][2] = step->out;
+        share[s] = step->residual;
     }
-    memory_plan p = plan_forward(g, d->n_steps, (const int (*)[3])io);
+    memory_plan p = plan_forward(g, d->n_steps, (const int (*)[3])io, share);
     free(io);
+    free(share);
     return p;
 }

@@ -99,10 +99,11 @@ static void sgemm(cublasOperation_t ta, cublasOperation_t tb, long m, long n, lo
                "sgemm");
 }
 
-void bz_cuda_gemm_forward(const float *x, const float *w, float *y, long rows, int in, int out)
+void bz_cuda_gemm_forward(const float *x, const float *w, float *y, long rows, int in, int out,
+                          int accumulate)
 {
-    /* y^T[out][rows] = w[out][in] x^T[in][rows] */
-    sgemm(CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, w, in, x, in, 0.0f, y, out);
+    /* y^T[out][rows] (+)= w[out][in] x^T[in][rows] */
+    sgemm(CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, w, in, x, in, accumulate ? 1.0f : 0.0f, y, out);
 }
 
 void bz_cuda_gemm_input_grad(const float *dy, const float *w, float *dx, long rows, int in,

@@ -18,8 +18,9 @@ void bz_cuda_blas_prepare(int tf32);
 
 /* Row-major GEMMs on device pointers (runtime/cuda/bz_cuda_blas.cu), for 1x1
  * convolutions and linear layers: x [rows][in], w [out][in], y [rows][out].
- * y = x w^T; dx = dy w (+ dx); dw = dy^T x. */
-void bz_cuda_gemm_forward(const float *x, const float *w, float *y, long rows, int in, int out);
+ * y = x w^T (+ y: a deploy step's residual); dx = dy w (+ dx); dw = dy^T x. */
+void bz_cuda_gemm_forward(const float *x, const float *w, float *y, long rows, int in, int out,
+                          int accumulate);
 void bz_cuda_gemm_input_grad(const float *dy, const float *w, float *dx, long rows, int in,
                              int out, int accumulate);
 void bz_cuda_gemm_weight_grad(const float *x, const float *dy, float *dw, long rows, int in,

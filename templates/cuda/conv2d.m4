@@ -4,7 +4,7 @@ m4_dnl dense conv (cuBLAS) and "direct" for every other one (the same direct
 m4_dnl kernels for dense, grouped and depthwise convs).
 m4_dnl x [B][h][w][cin], w [cout][kh][kw][cin/groups], y [B][ho][wo][cout]
 m4_define([<bz_cuda_conv2d_shape>], [<enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, KH = $8, KW = $9,
-           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13, DIL = $18, ACT = $19,
+           STRIDE = $10, PAD = $11, GROUPS = $12, HAS_BIAS = $13, DIL = $18, ACT = $19, RESIDUAL = $20,
            CIN_G = $2 / $12, COUT_G = $5 / $12 };>])m4_dnl
 m4_define([<bz_cuda_conv2d_direct_forward>], [<
 static __global__ void $1_forward_kernel(const float *x, const float *w, const float *b,
@@ -26,7 +26,7 @@ static __global__ void $1_forward_kernel(const float *x, const float *w, const f
                 for (int ci = 0; ci < CIN_G; ci++)
                     acc += xp[ci] * wp[ci];
             }
-        y[i] = bz_activate(ACT, acc);
+        y[i] = bz_activate(ACT, RESIDUAL ? acc + y[i] : acc);
     }
 }
 
@@ -130,7 +130,7 @@ bz_entry([<void $1_forward(const float *x, const float *w, const float *b, float
     bz_cuda_conv2d_shape($@)
     long rows = (long)batch * H * W;
     (void)workspace;
-    bz_cuda_gemm_forward(x, w, y, rows, CIN, COUT);
+    bz_cuda_gemm_forward(x, w, y, rows, CIN, COUT, RESIDUAL);
     if (HAS_BIAS)
         bz_cuda_add_bias(y, b, rows, COUT);
     if ((int)ACT != BZ_ACT_NONE)

@@ -17,6 +17,8 @@ m4_dnl sends each call to the algorithm bzgen named.
 m4_dnl
 m4_dnl y[M][cout] += bias, M rows of output pixels, then the deploy graph's
 m4_dnl fused activation (argument 19, runtime/kernels/bz_activation.h).
+m4_dnl Argument 20, residual 1: the GEMM adds to what y holds (beta 1), a
+m4_dnl deploy step's residual, before the bias and activation.
 m4_define([<bz_conv2d_epilogue>], [<
     if (HAS_BIAS || (int)ACT != BZ_ACT_NONE)
         bz_channel_bias_act(y, HAS_BIAS ? b : NULL, M, COUT, ACT);>])m4_dnl
@@ -27,11 +29,11 @@ m4_define([<bz_conv2d_pointwise_forward_kernel>], [<
 bz_entry([<void $1_forward(const float *x, const float *w, const float *b, float *y,
                            float *workspace, int batch)>])
 {
-    enum { CIN = $2, COUT = $5, HW = $6 * $7, HAS_BIAS = $13, ACT = $19 };
+    enum { CIN = $2, COUT = $5, HW = $6 * $7, HAS_BIAS = $13, ACT = $19, RESIDUAL = $20 };
     long M = (long)batch * HW;
     (void)workspace;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, COUT, CIN, 1.0f, x, CIN, w, CIN,
-                0.0f, y, COUT);bz_conv2d_epilogue
+                RESIDUAL ? 1.0f : 0.0f, y, COUT);bz_conv2d_epilogue
 }>])m4_dnl
 m4_define([<bz_conv2d_pointwise_backward_kernel>], [<
 bz_entry([<void $1_backward(const float *x, const float *w, const float *dy, float *dx,
@@ -76,13 +78,14 @@ bz_entry([<void $1_forward(const float *x, const float *w, const float *b, float
                            float *workspace, int batch)>])
 {
     enum { CIN = $2, H = $3, W = $4, COUT = $5, HO = $6, WO = $7, K = $8 * $9 * $2,
-           HAS_BIAS = $13, CHUNK = $14, ACT = $19 };
+           HAS_BIAS = $13, CHUNK = $14, ACT = $19, RESIDUAL = $20 };
     long M = (long)batch * HO * WO;
     for (int n0 = 0; n0 < batch; n0 += CHUNK) {
         int samples = batch - n0 < CHUNK ? batch - n0 : CHUNK;
         $1_im2col(x + (long)n0 * H * W * CIN, workspace, samples);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, samples * HO * WO, COUT, K, 1.0f,
-                    workspace, K, w, K, 0.0f, y + (long)n0 * HO * WO * COUT, COUT);
+                    workspace, K, w, K, RESIDUAL ? 1.0f : 0.0f, y + (long)n0 * HO * WO * COUT,
+                    COUT);
     }bz_conv2d_epilogue
 }>])m4_dnl
 m4_define([<bz_conv2d_col2im_helper>], [<

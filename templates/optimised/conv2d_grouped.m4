@@ -166,6 +166,7 @@ static void $1_run(const float *x, const float *wt, const float *b, float *y, in
 bz_entry([<void $1_forward(const float *x, const float *w, const float *b,
                            float *y, float *workspace, int batch)>])
 {bz_conv2d_grouped_sizes($@)
+    _Static_assert(!$20, "grouped conv: bzgen adds a residual only in dense convs");
     float wt[WEIGHTS];
     (void)workspace;
     $1_transpose(w, wt);

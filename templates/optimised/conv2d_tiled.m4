@@ -59,8 +59,9 @@ static const float *$1_padded(const float *x, float *buffer, int samples)
 }>])m4_dnl
 m4_dnl bz_conv2d_tiled_core(prefix, cin, h, w, cout, ho, wo, kh, kw, stride,
 m4_dnl                      pad, bias, workspace floats, act): prefix_run(x,
-m4_dnl wp, b, y, buffer, batch, accumulate) computes y (+)= conv(x) (through
-m4_dnl a ReLU with relu 1, never accumulating) from packed
+m4_dnl wp, b, y, buffer, batch, accumulate) computes y = act(conv(x) + b
+m4_dnl (+ y with accumulate: a deploy step's residual, or an input
+m4_dnl gradient's sum; act a bz_activation.h constant)) from packed
 m4_dnl weights wp [COUT / CB][KH][KW][CIN][CB], CB = 16 * NV channels per
 m4_dnl block, through a zero-padded copy xp [PCHUNK][HP][WP][CIN] of up to
 m4_dnl PCHUNK samples in `buffer`.  A tile is R consecutive output pixels
@@ -101,9 +102,11 @@ $1_tile(const float *xsample, const long *off, const float *wblock, const float 
     #pragma GCC unroll 24
     for (int p = 0; p < R; p++)
         #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            acc[p][v] = accumulate && p < r ? _mm512_loadu_ps(yp[p] + 16 * v)
-                      : HAS_BIAS ? _mm512_loadu_ps(bias + 16 * v) : _mm512_setzero_ps();
+        for (int v = 0; v < NV; v++) {
+            __m512 start = HAS_BIAS ? _mm512_loadu_ps(bias + 16 * v) : _mm512_setzero_ps();
+            __m512 held = accumulate && p < r ? _mm512_loadu_ps(yp[p] + 16 * v) : start;
+            acc[p][v] = accumulate && p < r && HAS_BIAS ? _mm512_add_ps(held, start) : held;
+        }
     for (int i = 0; i < kh; i++)
         for (int j = 0; j < kw; j++) {
             const float *xq = xsample + ((long)i * WP + j) * CIN;
@@ -234,7 +237,7 @@ bz_entry([<void $1_forward(const float *x, const float *w, const float *b,
 {
     _Static_assert($1_fwd_USABLE, "tiled conv: bzgen chose it for a shape it cannot run");
     $1_pack_weights(w, workspace);
-    $1_fwd_run(x, workspace, b, y, workspace + $1_fwd_WEIGHTS, batch, 0);
+    $1_fwd_run(x, workspace, b, y, workspace + $1_fwd_WEIGHTS, batch, $20);
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_conv2d_tiled_wgrad_sum(name, the 13 kernel arguments):
@@ -600,7 +603,7 @@ bz_entry([<void $1_prepack(float *w, float *workspace)>])
 bz_entry([<void $1_forward_packed(const float *x, const float *wp, const float *b, float *y,
                                   float *workspace, int batch)>])
 {
-    $1_fwd_run(x, wp, b, y, workspace, batch, 0);
+    $1_fwd_run(x, wp, b, y, workspace, batch, $20);
 }>])m4_dnl
 m4_dnl
 m4_dnl The kernels bzgen names: "tiled" for KxK and strided convs (im2col +

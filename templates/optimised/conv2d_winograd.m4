@@ -365,7 +365,8 @@ static void $1_run_local(const float *x, const float *u, const float *b, float *
 m4_dnl
 m4_dnl bz_winograd_forward(prefix, tile size, the kernel arguments after the
 m4_dnl name): prefix_pack_weights(w, u) transforms and packs the kernel;
-m4_dnl prefix_run(x, u, b, y, buffer, batch) runs on it, chunk by chunk.
+m4_dnl prefix_run(x, u, b, y, buffer, batch) runs on it, chunk by chunk
+m4_dnl (adding to what y holds where the kernel's residual argument is 1).
 m4_define([<bz_winograd_forward>], [<bz_winograd_sizes([<$1>], $2, $3, $4, $5, $6, $19, $16)
 bz_winograd_products([<$1_wf>], $2, $3, $6)
 bz_winograd_input_transform([<$1_wf>], $2, $3, $4, $5, $19)
@@ -391,11 +392,12 @@ static void $1_pack_weights(const float *w, float *u)
 static void $1_run(const float *x, const float *u, const float *b, float *y, float *buffer,
                    int batch)
 {
-    enum { CIN = $3, H = $4, W = $5, COUT = $6, TILES = $1_TILES, SAMPLES = $1_SAMPLES };
+    enum { CIN = $3, H = $4, W = $5, COUT = $6, TILES = $1_TILES, SAMPLES = $1_SAMPLES,
+           RESIDUAL = $21 };
     _Static_assert($1_SAMPLES >= 1, "winograd conv: workspace too small");
     int stream = (long)batch * H * W * COUT > BZ_STREAM_FLOATS;
     if ($1_wf_local(batch)) {
-        $1_wf_run_local(x, u, b, y, buffer, batch, 0, stream);
+        $1_wf_run_local(x, u, b, y, buffer, batch, RESIDUAL, stream);
         return;
     }
     for (int n0 = 0; n0 < batch; n0 += SAMPLES) {
@@ -404,7 +406,7 @@ static void $1_run(const float *x, const float *u, const float *b, float *y, flo
         float *v = buffer, *m = buffer + $1_POSITIONS * bz_winograd_plane(tiles, CIN);
         $1_wf_input_transform(x + (long)n0 * H * W * CIN, v, samples);
         $1_wf_products(v, u, m, tiles);
-        $1_wf_output_transform(m, b, y + (long)n0 * H * W * COUT, samples, 0, stream);
+        $1_wf_output_transform(m, b, y + (long)n0 * H * W * COUT, samples, RESIDUAL, stream);
     }
 }>])m4_dnl
 m4_dnl

@@ -1,9 +1,10 @@
 m4_dnl bz_conv2d_forward_kernel(name, cin, h, w, cout, ho, wo, kh, kw,
 m4_dnl     stride, pad, groups, bias, chunk, workspace, algorithm, cuda_algorithm,
-m4_dnl     dilation, act)
+m4_dnl     dilation, act, residual)
 m4_dnl act: the activation the output goes through, a constant of
 m4_dnl runtime/kernels/bz_activation.h (BZ_ACT_NONE, or a deploy conv's
-m4_dnl activation that bzgen fused).
+m4_dnl activation that bzgen fused); residual 1: the output adds to what y
+m4_dnl holds, before act (a deploy conv that absorbed the add after it).
 m4_dnl x [B][h][w][cin], w [cout][kh][kw][cin/groups], y [B][ho][wo][cout].
 m4_dnl bzgen chooses the algorithm of each backend (gen/op_conv2d.c) and
 m4_dnl sizes the workspace (floats) for it; chunk is the samples per im2col
@@ -11,7 +12,7 @@ m4_dnl GEMM.  Here every algorithm is the same loop nest.
 m4_define([<bz_conv2d_forward_kernel>], [<
 enum { $1_CIN = $2, $1_H = $3, $1_W = $4, $1_COUT = $5, $1_HO = $6, $1_WO = $7, $1_KH = $8,
        $1_KW = $9, $1_STRIDE = $10, $1_PAD = $11, $1_GROUPS = $12, $1_HAS_BIAS = $13,
-       $1_DIL = $18, $1_ACT = $19, $1_CIN_G = $2 / $12, $1_COUT_G = $5 / $12 };
+       $1_DIL = $18, $1_ACT = $19, $1_RESIDUAL = $20, $1_CIN_G = $2 / $12, $1_COUT_G = $5 / $12 };
 
 /* The offset in x of the input pixel under tap (i, j) of output pixel
  * (oh, ow) of sample n, or -1 where the tap falls in the padding. */
@@ -58,7 +59,8 @@ bz_entry([<void $1_forward(const real_t *x, const real_t *w, const real_t *b, re
                         }
                     real_t *yp = y + (((long)n * $1_HO + oh) * $1_WO + ow) * COUT + g * COUT_G;
                     for (int c = 0; c < COUT_G; c++)
-                        yp[c] = (real_t)bz_activate_double($1_ACT, acc[c]);
+                        yp[c] = (real_t)bz_activate_double(
+                            $1_ACT, acc[c] + ($1_RESIDUAL ? (double)yp[c] : 0.0));
                 }
     free(acc);
     free(wt);

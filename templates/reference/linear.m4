@@ -1,8 +1,9 @@
 m4_dnl bz_linear_kernels(name, in, out, bias, pixels, optimised algorithm,
-m4_dnl workspace floats, act): x [B][pixels][in], w [out][in], y [B][pixels][out],
-m4_dnl as torch.nn.Linear on every pixel; the workspace unused.  The forward
-m4_dnl (bz_linear_forward_kernel alone: a deploy step's) applies act, a
-m4_dnl constant of runtime/kernels/bz_activation.h, to y as it stores it.
+m4_dnl workspace floats, act, residual): x [B][pixels][in], w [out][in],
+m4_dnl y [B][pixels][out], as torch.nn.Linear on every pixel; the workspace
+m4_dnl unused.  The forward (bz_linear_forward_kernel alone: a deploy
+m4_dnl step's) adds what y holds where residual is 1 and applies act, a
+m4_dnl constant of runtime/kernels/bz_activation.h, as it stores y.
 m4_dnl Every sum is in double, adding its terms in the order of the index it
 m4_dnl runs over; the loops innermost run over independent sums (a
 m4_dnl transposed copy of w in the forward), so that they vectorise.
@@ -10,7 +11,7 @@ m4_define([<bz_linear_forward_kernel>], [<
 bz_entry([<void $1_forward(const real_t *x, const real_t *w, const real_t *b, real_t *y,
                            real_t *workspace, int batch)>])
 {
-    enum { IN = $2, OUT = $3, HAS_BIAS = $4, ACT = $8 };
+    enum { IN = $2, OUT = $3, HAS_BIAS = $4, ACT = $8, RESIDUAL = $9 };
     long rows = (long)batch * $5;
     /* wt [IN][OUT]: w transposed; acc [OUT]: one row's sums */
     real_t *wt = bz_xmalloc(sizeof *wt * IN * OUT);
@@ -26,7 +27,8 @@ bz_entry([<void $1_forward(const real_t *x, const real_t *w, const real_t *b, re
             for (int o = 0; o < OUT; o++)
                 acc[o] += (double)x[n * IN + i] * wt[(long)i * OUT + o];
         for (int o = 0; o < OUT; o++)
-            y[n * OUT + o] = (real_t)bz_activate_double(ACT, acc[o]);
+            y[n * OUT + o] = (real_t)bz_activate_double(
+                ACT, acc[o] + (RESIDUAL ? (double)y[n * OUT + o] : 0.0));
     }
     free(acc);
     free(wt);

@@ -4,7 +4,7 @@
 #ifndef OP_CASE_H
 #define OP_CASE_H
 
-enum { OP_CASE_MAX_INPUTS = 3 };
+enum { OP_CASE_MAX_INPUTS = 4 };
 
 typedef struct {
     const char *name;

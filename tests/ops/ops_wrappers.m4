@@ -21,8 +21,8 @@ m4_dnl               bz_conv2d_forward_kernel after its name, CUDA algorithm,
 m4_dnl               dilation):
 m4_dnl the workspace passed is NWS, the size bzgen would reserve
 m4_define([<bz_conv_case>], [<bz_conv_case_sizes($@)
-bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, BZ_ACT_NONE)
-bz_conv2d_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, BZ_ACT_NONE)
+bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, BZ_ACT_NONE, 0)
+bz_conv2d_backward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, BZ_ACT_NONE, 0)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
@@ -51,17 +51,19 @@ static const op_case $1_case = {"conv2d $1 ($2)", $3, $15 ? 3 : 2, {$1_NX, $1_NW
                                 $1_NY, 1, $1_case_forward, $1_case_backward};>])m4_dnl
 m4_dnl
 m4_dnl bz_conv_deploy_case(name, algorithm, batch, then the 13 arguments,
-m4_dnl CUDA algorithm, dilation, act): the deploy form, weights prepacked
-m4_dnl once and the forward run on them, through the fused activation act
-m4_dnl (a constant of runtime/kernels/bz_activation.h).
+m4_dnl CUDA algorithm, dilation, act, residual): the deploy form, weights
+m4_dnl prepacked once and the forward run on them, through the fused
+m4_dnl activation act (a constant of runtime/kernels/bz_activation.h);
+m4_dnl residual 1: y holds a fourth input, the residual its output adds to.
 m4_define([<bz_conv_deploy_case>], [<bz_conv_case_sizes($@)
-bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19)
-bz_conv2d_deploy_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19)
+bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19, $20)
+bz_conv2d_deploy_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19, $20)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
     real_t *x = to_real(in[0], $1_NX), *w = to_real(NULL, $1_NW_DEPLOY);
-    real_t *b = to_real(in[2], $1_NB), *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
+    real_t *b = to_real(in[2], $1_NB), *y = to_real($20 ? in[3] : NULL, $1_NY);
+    real_t *ws = workspace($1_NWS);
     for (long i = 0; i < $1_NW; i++)
         w[i] = (real_t)in[1][i];
     $1_prepack(w, ws);
@@ -70,25 +72,28 @@ static void $1_case_forward(const double *const *in, double *out)
     release(x), release(w), release(b), release(y), release(ws);
 }
 
-static const op_case $1_case = {"conv2d $1 ($2, deploy: prepacked, $19)", $3, $15 ? 3 : 2,
-                                {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
+static const op_case $1_case = {"conv2d $1 ($2, deploy: prepacked, $19, residual $20)", $3,
+                                $20 ? 4 : $15 ? 3 : 2, {$1_NX, $1_NW, $1_NB, $1_NY}, $1_NY, 0,
+                                $1_case_forward, NULL};>])m4_dnl
 m4_dnl
-m4_dnl bz_conv_act_case(the arguments of bz_conv_case, act): the forward
-m4_dnl with the deploy graph's fused activation act, on weights as they are.
+m4_dnl bz_conv_act_case(the arguments of bz_conv_case, act, residual): the
+m4_dnl forward with the deploy graph's fused activation act (and residual,
+m4_dnl as bz_conv_deploy_case's), on weights as they are.
 m4_define([<bz_conv_act_case>], [<bz_conv_case_sizes($@)
-bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19)
+bz_conv2d_forward_kernel([<$1>], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $1_NWS, [<$2>], [<$17>], $18, $19, $20)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
     real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
-    real_t *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
+    real_t *y = to_real($20 ? in[3] : NULL, $1_NY), *ws = workspace($1_NWS);
     $1_forward(x, w, $15 ? b : NULL, y, ws, $3);
     to_double(y, out, $1_NY);
     release(x), release(w), release(b), release(y), release(ws);
 }
 
-static const op_case $1_case = {"conv2d $1 ($2, $19 fused)", $3, $15 ? 3 : 2,
-                                {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
+static const op_case $1_case = {"conv2d $1 ($2, $19 fused, residual $20)", $3,
+                                $20 ? 4 : $15 ? 3 : 2, {$1_NX, $1_NW, $1_NB, $1_NY}, $1_NY, 0,
+                                $1_case_forward, NULL};>])m4_dnl
 m4_dnl
 m4_dnl bz_batchnorm_case(name, batch, channels, pixels, relu): train mode
 m4_dnl (batch statistics) with backward, eval mode (fixed running
@@ -327,7 +332,7 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 }
 >])m4_dnl
 m4_define([<bz_linear_case>], [<bz_linear_case_sizes($@)
-bz_linear_kernels([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, BZ_ACT_NONE)
+bz_linear_kernels([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, BZ_ACT_NONE, 0)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
@@ -342,42 +347,44 @@ bz_linear_case_backward($@)
 static const op_case $1_case = {"linear $1 ($2)", $3, $6 ? 3 : 2, {$1_NX, $1_NW, $1_NB}, $1_NY,
                                 1, $1_case_forward, $1_case_backward};>])m4_dnl
 m4_dnl
-m4_dnl bz_linear_act_case(the arguments of bz_linear_case, act): a deploy
-m4_dnl step's forward, through its fused activation act.
+m4_dnl bz_linear_act_case(the arguments of bz_linear_case, act, residual): a
+m4_dnl deploy step's forward, through its fused activation act; residual 1:
+m4_dnl y holds a fourth input, the residual its output adds to.
 m4_define([<bz_linear_act_case>], [<bz_linear_case_sizes($@)
-bz_linear_forward_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, $8)
+bz_linear_forward_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, $8, $9)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
     real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
-    real_t *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
+    real_t *y = to_real($9 ? in[3] : NULL, $1_NY), *ws = workspace($1_NWS);
     $1_forward(x, w, $6 ? b : NULL, y, ws, $3);
     to_double(y, out, $1_NY);
     release(x), release(w), release(b), release(y), release(ws);
 }
 
-static const op_case $1_case = {"linear $1 ($2, $8 fused)", $3, $6 ? 3 : 2,
-                                {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
+static const op_case $1_case = {"linear $1 ($2, $8 fused, residual $9)", $3,
+                                $9 ? 4 : $6 ? 3 : 2, {$1_NX, $1_NW, $1_NB, $1_NY}, $1_NY, 0,
+                                $1_case_forward, NULL};>])m4_dnl
 m4_dnl
-m4_dnl bz_linear_deploy_case(the arguments of bz_linear_case, act): the
-m4_dnl deploy form, weights prepacked once and the forward run on them,
-m4_dnl through the fused activation act.
+m4_dnl bz_linear_deploy_case(the arguments of bz_linear_act_case): the
+m4_dnl deploy form, weights prepacked once and the forward run on them.
 m4_define([<bz_linear_deploy_case>], [<bz_linear_case_sizes($@)
-bz_linear_forward_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, $8)
-bz_linear_deploy_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, $8)
+bz_linear_forward_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, $8, $9)
+bz_linear_deploy_kernel([<$1>], $4, $5, $6, $7, [<$2>], $1_NWS, $8, $9)
 
 static void $1_case_forward(const double *const *in, double *out)
 {
     real_t *x = to_real(in[0], $1_NX), *w = to_real(in[1], $1_NW), *b = to_real(in[2], $1_NB);
-    real_t *y = to_real(NULL, $1_NY), *ws = workspace($1_NWS);
+    real_t *y = to_real($9 ? in[3] : NULL, $1_NY), *ws = workspace($1_NWS);
     $1_prepack(w, ws);
     $1_forward_packed(x, w, $6 ? b : NULL, y, ws, $3);
     to_double(y, out, $1_NY);
     release(x), release(w), release(b), release(y), release(ws);
 }
 
-static const op_case $1_case = {"linear $1 ($2, deploy: prepacked, $8)", $3, $6 ? 3 : 2,
-                                {$1_NX, $1_NW, $1_NB}, $1_NY, 0, $1_case_forward, NULL};>])m4_dnl
+static const op_case $1_case = {"linear $1 ($2, deploy: prepacked, $8, residual $9)", $3,
+                                $9 ? 4 : $6 ? 3 : 2, {$1_NX, $1_NW, $1_NB, $1_NY}, $1_NY, 0,
+                                $1_case_forward, NULL};>])m4_dnl
 m4_dnl
 m4_dnl bz_affine_case(name, batch, channels, pixels): deploy-time BatchNorm
 m4_define([<bz_affine_case>], [<bz_channel_affine_kernel([<$1>], $3, $4)
