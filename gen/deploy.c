@@ -84,9 +84,10 @@ static int read_later(const graph *g, int t, int node, int except)
 /* A dense conv or a linear absorbs the add that is its output's only
  * consumer, and adds the add's other operand as its kernel stores: that
  * operand's buffer becomes the sum's (gen/plan.c), so the operand must
- * be an earlier step's output that nothing after this node reads but the
- * add (a residual: a block's shortcut or its input).  Saves the add's
- * pass over three tensors. */
+ * be an earlier step's output that neither this step (its input: the
+ * kernel would overwrite what it still reads) nor anything after it reads
+ * but the add (a residual: a block's shortcut or its input).  Saves the
+ * add's pass over three tensors. */
 static void absorb_residual_add(const graph *g, const deploy_graph *d, deploy_step *s,
                                 char *absorbed)
 {
@@ -95,7 +96,7 @@ static void absorb_residual_add(const graph *g, const deploy_graph *d, deploy_st
         return;
     const node *add = &g->nodes[c];
     int r = add->in[0] == s->out ? add->in[1] : add->in[0];
-    if (r == s->out || !computed_before(d, r) || read_later(g, r, s->node, c))
+    if (r == s->out || r == s->in || !computed_before(d, r) || read_later(g, r, s->node, c))
         return;
     s->residual = r;
     s->out = add->out;
