@@ -188,6 +188,38 @@ else
     fail "bzgen writes a BatchNorm eps exactly: $(grep -o "[0-9.e-]*, bz_momentum" "$tmp/eps.m4" | sort -u | tr '\n' ' ')"
 fi
 
+# A residual add folds into the conv before it only where the add's other
+# operand may be overwritten: not the conv's own input (sum1: conv2 reads
+# act1, which the sum would take over while conv2 still reads it), but a
+# tensor nothing reads after the conv but the add (sum2: d, that conv3 read).
+mkdir -p "$tmp/residual/blocks"
+cp blocks/*.yaml specs/defaults.yaml "$tmp/residual/blocks/"
+mv "$tmp/residual/blocks/defaults.yaml" "$tmp/residual/"
+printf 'block: selfres\nposition: late\nscaffold: {num_blocks: 1}\n' >"$tmp/residual/spec.yaml"
+cat >"$tmp/residual/blocks/selfres.yaml" <<'YAML'
+name: SelfRes
+nodes:
+  - {name: conv1, op: conv2d, out: out, kernel: 1, stride: stride}
+  - {name: act1, op: relu}
+  - {name: conv2, op: conv2d, out: out, kernel: 3, padding: 1}
+  - {name: sum1, op: add, inputs: [act1, conv2]}
+  - {name: conv3, op: conv2d, out: out, kernel: 1}
+  - {name: conv4, op: conv2d, out: out, kernel: 1}
+  - {name: sum2, op: add, inputs: [sum1, conv4]}
+YAML
+if (cd "$tmp/residual" && $runner "$bzgen" --spec spec.yaml --blocks blocks --defaults defaults.yaml \
+        --output "$tmp/residual/model.m4" >/dev/null 2>"$tmp/stderr") &&
+   sed -n '/^bz_forward_begin(\[<forward_deploy>\])/,$p' "$tmp/residual/model.m4" \
+       >"$tmp/residual/deploy.m4" &&
+   grep -q '^bz_layer(\[<stage3\.0\.sum1>\], \[<add>\]' "$tmp/residual/deploy.m4" &&
+   grep -q '^bz_layer(\[<stage3\.0\.conv2>\], \[<Conv2d>\]' "$tmp/residual/deploy.m4" &&
+   grep -q '^bz_layer(\[<stage3\.0\.conv4>\], \[<Conv2d + residual add fused>\]' "$tmp/residual/deploy.m4" &&
+   ! grep -q '^bz_layer(\[<stage3\.0\.sum2>\]' "$tmp/residual/deploy.m4"; then
+    pass "deploy graph: an add folds into the conv before it (sum2 into conv4), not where that conv reads the other operand (sum1)"
+else
+    fail "deploy graph's residual adds: $(head -c 300 "$tmp/stderr"; grep -o '^bz_layer(\[<stage3\.0\.[a-z0-9]*>\], \[<[^>]*>' "$tmp/residual/deploy.m4" | tr '\n' ' ')"
+fi
+
 # --output must not overwrite an input: the spec, the defaults, a block file.
 for victim in spec defaults block; do
     mkdir -p "$tmp/victim_$victim/blocks"
