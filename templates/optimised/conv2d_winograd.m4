@@ -104,11 +104,12 @@ static void $1_input_transform(const float *x, float *v, int samples)
 }>])m4_dnl
 m4_dnl
 m4_dnl bz_winograd_output_transform(prefix, tile size, channels, h, w, dilation,
-m4_dnl bias, relu): prefix_output_tile(mt, plane, b, y, n, phase, th, tw,
+m4_dnl bias, act): prefix_output_tile(mt, plane, b, y, n, phase, th, tw,
 m4_dnl accumulate, stream) for one tile (its positions plane floats apart);
 m4_dnl prefix_output_transform(m, b, y, samples, accumulate, stream) for every
-m4_dnl tile of a chunk: y [samples][h][w][C] (+)= A^T m A (+ b) (through a
-m4_dnl ReLU: the deploy graph's fused one, never with accumulate), the parts
+m4_dnl tile of a chunk: y [samples][h][w][C] = act(A^T m A (+ b) (+ y with
+m4_dnl accumulate: an input gradient's sum, or a deploy step's residual)),
+m4_dnl act the deploy graph's fused activation (bz_activation.h), the parts
 m4_dnl of edge tiles outside y dropped; stream: with streaming stores (an
 m4_dnl output larger than the L3; the caller fences them).
 m4_define([<bz_winograd_output_transform>], [<
