@@ -74,20 +74,24 @@ BZ_ACTIVATION_FN double bz_activate_double(int act, double x)
 
 /* 16 lanes of bz_activate: the same values (GELU: bz_gelu16, the erf of
  * bz_erf.h, as the optimised GELU kernel under AVX-512). */
+/* relu6(x + 3) */
+static inline __m512 bz_relu6_shifted16(__m512 x)
+{
+    return _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()),
+                         _mm512_set1_ps(6.0f));
+}
+
 static inline __m512 bz_activate16(int act, __m512 x)
 {
-    __m512 zero = _mm512_setzero_ps(), three = _mm512_set1_ps(3.0f);
-    __m512 clamp = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, three), zero),
-                                 _mm512_set1_ps(6.0f));
     switch (act) {
     case BZ_ACT_NONE:
         return x;
     case BZ_ACT_RELU:
-        return _mm512_max_ps(x, zero);
+        return _mm512_max_ps(x, _mm512_setzero_ps());
     case BZ_ACT_HARDSWISH:
-        return _mm512_mul_ps(_mm512_mul_ps(x, clamp), _mm512_set1_ps(1.0f / 6.0f));
+        return _mm512_mul_ps(_mm512_mul_ps(x, bz_relu6_shifted16(x)), _mm512_set1_ps(1.0f / 6.0f));
     case BZ_ACT_HARD_SIGMOID:
-        return _mm512_mul_ps(clamp, _mm512_set1_ps(1.0f / 6.0f));
+        return _mm512_mul_ps(bz_relu6_shifted16(x), _mm512_set1_ps(1.0f / 6.0f));
     case BZ_ACT_GELU:
         return bz_gelu16(x);
     default: {

@@ -210,9 +210,14 @@ void bz_channel_affine_add(const float *a, const float *scale_a, const float *sh
         _Pragma("omp parallel for schedule(static)")                                               \
         for (long i = 0; i < rows; i++) {                                                          \
             float *row = y + i * channels;                                                         \
-            _Pragma("omp simd")                                                                    \
-            for (int c = 0; c < channels; c++)                                                     \
-                row[c] = bz_activate(act, row[c] + (bias ? bias[c] : 0.0f));                       \
+            if (bias)                                                                              \
+                _Pragma("omp simd")                                                                \
+                for (int c = 0; c < channels; c++)                                                 \
+                    row[c] = bz_activate(act, row[c] + bias[c]);                                   \
+            else                                                                                   \
+                _Pragma("omp simd")                                                                \
+                for (int c = 0; c < channels; c++)                                                 \
+                    row[c] = bz_activate(act, row[c]);                                             \
         }                                                                                          \
         break;
 
