@@ -248,11 +248,11 @@ static void free_plan(memory_plan *p)
 
 /* Flips whether node i may be rerun; keeps the flip if the plan shrinks. */
 static void try_flip(const graph *g, const training_fusion *fusion, char *rerun, int i,
-                     memory_plan *best)
+                     memory_plan *best, int keep_equal)
 {
     rerun[i] = !rerun[i];
     memory_plan p = training_plan_with(g, fusion, rerun);
-    if (p.size < best->size) {
+    if (p.size < best->size || (keep_equal && p.size == best->size)) {
         free_plan(best);
         *best = p;
     } else {
@@ -269,7 +269,10 @@ enum { MAX_NODES_TRIED = 2000 };
  * plan without that node rerun is tried (a chain through a block's
  * identity branch can reach back to the stem: all its links recomputed at
  * once), then a plan with each cheap conv rerun; each kept where it is
- * smaller.  Greedy, and deterministic. */
+ * smaller.  Last, each rerun left is dropped where the plan is no larger
+ * without it: a recompute of a tensor that is not live at the arena's peak
+ * (a late stage's, the pooled features) saves no memory and costs a pass.
+ * Greedy, and deterministic. */
 memory_plan plan_training(const graph *g, const training_fusion *fusion, int recompute)
 {
     char *rerun = recompute ? recompute_always(g) : calloc((size_t)g->n_nodes, 1);
@@ -277,10 +280,13 @@ memory_plan plan_training(const graph *g, const training_fusion *fusion, int rec
     int tries = recompute && g->n_nodes <= MAX_NODES_TRIED;
     for (int i = 0; tries && i < g->n_nodes; i++)
         if (rerun[i])
-            try_flip(g, fusion, rerun, i, &best);
+            try_flip(g, fusion, rerun, i, &best, 0);
     for (int i = 0; tries && i < g->n_nodes; i++)
         if (recompute_on_trial(g, i))
-            try_flip(g, fusion, rerun, i, &best);
+            try_flip(g, fusion, rerun, i, &best, 0);
+    for (int i = 0; tries && i < g->n_nodes; i++)
+        if (rerun[i])
+            try_flip(g, fusion, rerun, i, &best, 1);
     free(rerun);
     return best;
 }
