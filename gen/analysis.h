@@ -76,9 +76,13 @@ int *plan_recompute(const graph *g, const char *rerun);
 /* Training-step fusion (gen/fuse.c), by node: applier[i], the node whose
  * kernels apply ReLU i (op_def.relu_epilogue); applied[i], the ReLU that
  * node i's kernels apply; absorber[i], the node whose forward_affine
- * applies BatchNorm i (which then only computes its statistics); -1: none. */
+ * applies BatchNorm i (which then only computes its statistics); -1: none.
+ * By tensor: grad_alias[t], the tensor whose gradient buffer is t's (an
+ * add passed its gradient to t unchanged: op_def.passes_gradient), -1:
+ * its own. */
 typedef struct {
     int *applier, *applied, *absorber;
+    int *grad_alias;
 } training_fusion;
 training_fusion plan_training_fusion(const graph *g);
 

@@ -181,6 +181,16 @@ static void emit_recomputes(FILE *out, const model_facts *f, int j)
     }
 }
 
+/* Node i's inputs whose gradient is its own (gen/fuse.c): a bit each. */
+static int passed_inputs(const model_facts *f, const node *n)
+{
+    int passed = 0;
+    for (int k = 0; k < n->n_in; k++)
+        if (f->fusion.grad_alias[n->in[k]] >= 0 && (n->op->passes_gradient >> k & 1))
+            passed |= 1 << k;
+    return passed;
+}
+
 void emit_backward_function(FILE *out, const model_facts *f)
 {
     const graph *g = f->g;
@@ -191,10 +201,22 @@ void emit_backward_function(FILE *out, const model_facts *f)
         emit_recomputes(out, f, i);
         emit_layer_comment(out, n, " backward", 2 * node_macs(n),
                            step_of_node(g, PHASE_BACKWARD, i));
+        int passed = passed_inputs(f, n);
+        if (passed == (1 << n->n_in) - 1) {
+            fprintf(out, "bz_passed_comment\n");
+            for (int k = 0; k < n->n_in; k++)
+                take_accumulate(written, n->in[k]);
+            continue;
+        }
         op_call c = op_call_open(out, g, &f->train, n, CALL_BACKWARD);
         c.kernel = kernel_name(n, 0);
-        for (int k = 0; k < n->n_in; k++)
+        for (int k = 0; k < n->n_in; k++) {
             c.accumulate[k] = take_accumulate(written, n->in[k]);
+            if (passed >> k & 1) {
+                free(c.dx[k]);
+                c.dx[k] = xstrdup("bz_null");
+            }
+        }
         n->op->backward(&c);
         op_call_close(&c);
     }

@@ -7,7 +7,11 @@
  *     computes its batch statistics alone, and the add applies its scale
  *     and shift as it reads the BatchNorm's input: the BatchNorm's output is
  *     never written, and a residual sum bn2(x) + bn(shortcut) is one pass.
- *     Its backward is unchanged (it reads its input and the statistics).
+ *     Its backward is unchanged (it reads its input and the statistics);
+ *   - an add (op_def.passes_gradient) hands its gradient unchanged to an
+ *     input that it alone reads: that input's gradient is the add's own
+ *     gradient buffer (the root of a chain of such adds), and the add's
+ *     backward copies nothing for it.
  * The deploy graph's convs absorb their BatchNorm and ReLU in gen/deploy.c. */
 #include "op.h"
 
@@ -21,9 +25,26 @@ static int *unset(int n)
     return v;
 }
 
+/* From the last node back, so that an add's output knows its root before
+ * its inputs take it.  Not into the logits' gradient, which is not in the
+ * arena. */
+static void alias_passed_gradients(const graph *g, int *grad_alias)
+{
+    for (int i = g->n_nodes - 2; i >= 0; i--) {
+        const node *n = &g->nodes[i];
+        int root = grad_alias[n->out] >= 0 ? grad_alias[n->out] : n->out;
+        for (int k = 0; k < n->n_in; k++)
+            if ((n->op->passes_gradient >> k & 1) && n->in[k] != 0 &&
+                sole_consumer(g, n->in[k]) == i)
+                grad_alias[n->in[k]] = root;
+    }
+}
+
 training_fusion plan_training_fusion(const graph *g)
 {
-    training_fusion f = {unset(g->n_nodes), unset(g->n_nodes), unset(g->n_nodes)};
+    training_fusion f = {unset(g->n_nodes), unset(g->n_nodes), unset(g->n_nodes),
+                         unset(g->n_tensors)};
+    alias_passed_gradients(g, f.grad_alias);
     for (int i = 0; i < g->n_nodes; i++) {
         const op_def *op = g->nodes[i].op;
         int c = sole_consumer(g, g->nodes[i].out);

@@ -134,6 +134,11 @@ struct op_def {
      * output's only consumer (op_call.relu), saving that ReLU's pass over
      * memory (gen/fuse.c): BatchNorm, add, sub. */
     int relu_epilogue;
+    /* Bit k set: input k's gradient is dy itself (add: both inputs; sub: the
+     * first).  Where this node is that input's only consumer, the input's
+     * gradient is dy's buffer and its backward writes nothing for it
+     * (gen/fuse.c, training_fusion.grad_alias): NULL as that dx. */
+    int passes_gradient;
     /* Training-step fusion with the BatchNorms before it (gen/fuse.c): a
      * BatchNorm whose output only this node reads computes its batch
      * statistics alone (its forward_statistics), and this node's

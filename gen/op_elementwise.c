@@ -68,7 +68,7 @@ const op_def op_add = {
     .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = add_macros,
     .kernels = op_numel_kernels, .forward = sum_forward, .backward = binary_backward,
     .recompute = op_recompute_by_forward, .relu_epilogue = 1, .deploy_relu_epilogue = 1,
-    .affine_kernels = add_affine_kernels, .forward_affine = add_forward_affine,
+    .passes_gradient = 3, .affine_kernels = add_affine_kernels, .forward_affine = add_forward_affine,
     .reparam = REPARAM_SUM, .reparam_sign = 1, .folds_as_residual = 1,
 };
 
@@ -78,7 +78,7 @@ const op_def op_sub = {
     .infer_shape = same_shape, .kernel_name = op_numel_kernel_name, .kernel_macros = sub_macros,
     .kernels = op_numel_kernels, .forward = sum_forward, .backward = binary_backward,
     .recompute = op_recompute_by_forward, .relu_epilogue = 1, .deploy_relu_epilogue = 1,
-    .reparam = REPARAM_SUM, .reparam_sign = -1,
+    .passes_gradient = 1, .reparam = REPARAM_SUM, .reparam_sign = -1,
 };
 
 /* ---- mul: b of a's shape, or a per-sample gate [C][1][1] ---- */

@@ -140,7 +140,8 @@ static int write_time(const node *n, int event)
  * kept), its recomputed copy, its gradient (from the first backward that
  * writes it to its producer's backward).  A start of -1: not materialised
  * (a BatchNorm output whose ReLU its kernel applies, or that the add after
- * it applies: gen/fuse.c). */
+ * it applies: gen/fuse.c).  A gradient that an add passed on unchanged
+ * (training_fusion.grad_alias) is its root's buffer (training_plan_with). */
 typedef struct {
     int *start, *end;
     int *again_start, *again_end;
@@ -218,6 +219,19 @@ static memory_plan training_plan_with(const graph *g, const training_fusion *fus
     timeline tl = training_timeline(g, before);
     lifetimes l = training_lifetimes(g, fusion, before, &tl);
     memory_plan p = {new_offsets(T), new_offsets(T), new_offsets(T), before, 0};
+    /* a gradient read last by its producer's backward; one an add passed
+     * on shares its root's buffer, which lives until every such read */
+    int *grad_end = malloc((size_t)T * sizeof *grad_end);
+    for (int t = 0; t < T; t++)
+        grad_end[t] = read_time(tl.backward[g->tensors[t].producer]);
+    for (int t = 0; t < T; t++) {
+        int root = fusion->grad_alias[t];
+        if (root >= 0) {
+            extend_lifetime(grad_end, root, grad_end[t]);
+            if (l.grad_start[t] < l.grad_start[root])
+                l.grad_start[root] = l.grad_start[t];
+        }
+    }
     buffer_req *r = malloc((size_t)(3 * T) * sizeof *r);
     int n = 0;
     for (int t = 0; t < T; t++) {
@@ -228,13 +242,17 @@ static memory_plan training_plan_with(const graph *g, const training_fusion *fus
             r[n++] = (buffer_req){size, l.start[t], l.end[t], &p.act_offset[t]};
         if (l.again_start[t] >= 0)
             r[n++] = (buffer_req){size, l.again_start[t], l.again_end[t], &p.back_offset[t]};
-        r[n++] = (buffer_req){size, l.grad_start[t], read_time(tl.backward[g->tensors[t].producer]),
-                              &p.grad_offset[t]};
+        if (fusion->grad_alias[t] < 0)
+            r[n++] = (buffer_req){size, l.grad_start[t], grad_end[t], &p.grad_offset[t]};
     }
     p.size = place_buffers(r, n);
-    for (int t = 0; t < T; t++)
+    for (int t = 0; t < T; t++) {
         if (before[t] < 0)
             p.back_offset[t] = p.act_offset[t];
+        if (fusion->grad_alias[t] >= 0)
+            p.grad_offset[t] = p.grad_offset[fusion->grad_alias[t]];
+    }
+    free(grad_end);
     free(r);
     free(l.start), free(l.end), free(l.again_start), free(l.again_end), free(l.grad_start);
     free(tl.recompute), free(tl.backward);

@@ -25,6 +25,9 @@ m4_define([<bz_statistics_comment>], [<    /* batch statistics only: [<$1>] appl
 m4_dnl bz_applied_comment(name): a ReLU whose producer's kernel applies it
 m4_dnl as it writes (gen/fuse.c)
 m4_define([<bz_applied_comment>], [<    /* applied by [<$1>]'s kernel as it writes */>])m4_dnl
+m4_dnl bz_passed_comment: an add's backward whose inputs' gradients are its
+m4_dnl own gradient's buffer (gen/fuse.c): nothing to compute
+m4_define([<bz_passed_comment>], [<    /* gradient passed on: each input's gradient is this buffer */>])m4_dnl
 m4_dnl bz_call(function, arguments): a kernel call at the current batch (the
 m4_dnl function named without the backend's prefix)
 m4_define([<bz_call>], [<    bz_kernel_name($1)($2, batch);>])m4_dnl

@@ -7,6 +7,9 @@
 #   - the default build recomputes (its generated code says so) and the other
 #     does not; it does not recompute the pooled features (head.0), whose
 #     recompute would not shrink the plan;
+#   - resnet_basic_block_mid's residual adds run no backward (their inputs'
+#     gradients are their own buffer, gen/fuse.c; the gradients' bytes
+#     above and tests/t_torch_parity.sh check that nothing overwrites it);
 #   - its training activations plan is at most 60% of the other's, and its
 #     measured peak RSS of a batch-64 training step is smaller.
 # resnet_basic_block_mid: BatchNorm -> ReLU and BatchNorm + BatchNorm -> add
@@ -53,6 +56,12 @@ for e in resnet_basic_block_mid mobile_one_block_early inverted_residual_mid; do
     # arena's peak is long past, so their recompute would save nothing
     check "$e: nothing is recomputed whose recompute does not shrink the plan (head.0 is kept)" \
         sh -c "! grep -q '/\* recompute head\.0 ' build/$e/model_opt.c"
+    # every residual add of the scaffold reads two BatchNorm outputs that
+    # nothing else reads: its inputs' gradients are its own (gen/fuse.c)
+    [ $e = resnet_basic_block_mid ] &&
+        check "$e: no add backward runs, each hands its gradient on in place" \
+            sh -c "grep -q 'gradient passed on' build/$e/model_opt.c &&
+                   ! grep -q '^ .*_add_[0-9]*_backward(' build/$e/model_opt.c"
     if "$re" profile --batch-size 64 --json >"$T/re.json" 2>"$T/err" && "$keep" profile --batch-size 64 --json >"$T/keep.json" 2>>"$T/err"; then
         check "$e: activations plan at most 60% of the kept one's, and a smaller measured peak RSS" \
             "$PY" -c '

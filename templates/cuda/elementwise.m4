@@ -3,7 +3,8 @@ m4_dnl over NHWC [B][pixels][C]; the functions of templates/reference/elementwis
 m4_dnl
 m4_dnl bz_cuda_binary(name, elements per sample, sign of b): y = a + sign b
 m4_dnl (relu 1: through a ReLU);
-m4_dnl the backward hands dy to a and sign dy to b.
+m4_dnl the backward hands dy to a and sign dy to b (a NULL da or db: that
+m4_dnl gradient is dy's buffer, gen/fuse.c).
 m4_define([<bz_cuda_binary>], [<
 static __global__ void $1_forward_kernel(const float *a, const float *b, float *y, int relu,
                                          long n)
@@ -19,8 +20,10 @@ static __global__ void $1_backward_kernel(const float *dy, float *da, int accumu
 {
     BZ_CUDA_FOR(i, n) {
         float g = dy[i];
-        da[i] = accumulate_da ? da[i] + g : g;
-        db[i] = accumulate_db ? db[i] + ($3) * g : ($3) * g;
+        if (da)
+            da[i] = accumulate_da ? da[i] + g : g;
+        if (db)
+            db[i] = accumulate_db ? db[i] + ($3) * g : ($3) * g;
     }
 }
 

@@ -16,13 +16,23 @@ bz_entry([<void $1_forward(const float *a, const float *b, float *y, int relu, i
     }
 }
 
+/* a NULL da or db: that gradient is dy's buffer (gen/fuse.c) */
 bz_entry([<void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
                             int accumulate_db, int batch)>])
 {
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++) {
-        da[i] = accumulate_da ? da[i] + dy[i] : dy[i];
-        db[i] = accumulate_db ? db[i] + dy[i] : dy[i];
+    long n = (long)batch * $2;
+    if (da && db) {
+        #pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++) {
+            da[i] = accumulate_da ? da[i] + dy[i] : dy[i];
+            db[i] = accumulate_db ? db[i] + dy[i] : dy[i];
+        }
+    } else if (da || db) {
+        float *d = da ? da : db;
+        int accumulate = da ? accumulate_da : accumulate_db;
+        #pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++)
+            d[i] = accumulate ? d[i] + dy[i] : dy[i];
     }
 }>])m4_dnl
 m4_dnl Optimised difference (RepMixer): OpenMP + SIMD.
@@ -43,13 +53,21 @@ bz_entry([<void $1_forward(const float *a, const float *b, float *y, int relu, i
     }
 }
 
+/* a NULL da: a's gradient is dy's buffer (gen/fuse.c) */
 bz_entry([<void $1_backward(const float *dy, float *da, int accumulate_da, float *db,
                             int accumulate_db, int batch)>])
 {
-    #pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < (long)batch * $2; i++) {
-        da[i] = accumulate_da ? da[i] + dy[i] : dy[i];
-        db[i] = accumulate_db ? db[i] - dy[i] : -dy[i];
+    long n = (long)batch * $2;
+    if (da) {
+        #pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++) {
+            da[i] = accumulate_da ? da[i] + dy[i] : dy[i];
+            db[i] = accumulate_db ? db[i] - dy[i] : -dy[i];
+        }
+    } else {
+        #pragma omp parallel for simd schedule(static)
+        for (long i = 0; i < n; i++)
+            db[i] = accumulate_db ? db[i] - dy[i] : -dy[i];
     }
 }>])m4_dnl
 m4_dnl Optimised LayerScale2d: OpenMP over rows, SIMD over channels; the

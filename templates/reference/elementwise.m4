@@ -1,6 +1,6 @@
 m4_dnl bz_add_kernels(name, elements per sample): a residual sum (relu 1:
 m4_dnl through the ReLU after it, gen/fuse.c); its backward hands dy to both
-m4_dnl inputs.
+m4_dnl inputs (a NULL da or db: that gradient is dy's buffer, gen/fuse.c).
 m4_define([<bz_add_kernels>], [<
 bz_entry([<void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu, int batch)>])
 {
@@ -13,13 +13,14 @@ bz_entry([<void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu
 bz_entry([<void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
                             int accumulate_db, int batch)>])
 {
-    for (long i = 0; i < (long)batch * $2; i++) {
+    for (long i = 0; da && i < (long)batch * $2; i++)
         da[i] = accumulate_da ? da[i] + dy[i] : dy[i];
+    for (long i = 0; db && i < (long)batch * $2; i++)
         db[i] = accumulate_db ? db[i] + dy[i] : dy[i];
-    }
 }>])m4_dnl
 m4_dnl bz_sub_kernels(name, elements per sample): y = a - b (FastViT's
-m4_dnl RepMixer); its backward hands dy to a and -dy to b.
+m4_dnl RepMixer); its backward hands dy to a (a NULL da: a's gradient is dy's
+m4_dnl buffer) and -dy to b.
 m4_define([<bz_sub_kernels>], [<
 bz_entry([<void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu, int batch)>])
 {
@@ -32,10 +33,10 @@ bz_entry([<void $1_forward(const real_t *a, const real_t *b, real_t *y, int relu
 bz_entry([<void $1_backward(const real_t *dy, real_t *da, int accumulate_da, real_t *db,
                             int accumulate_db, int batch)>])
 {
-    for (long i = 0; i < (long)batch * $2; i++) {
+    for (long i = 0; da && i < (long)batch * $2; i++)
         da[i] = accumulate_da ? da[i] + dy[i] : dy[i];
+    for (long i = 0; i < (long)batch * $2; i++)
         db[i] = accumulate_db ? db[i] - dy[i] : -dy[i];
-    }
 }>])m4_dnl
 m4_dnl bz_channel_scale_kernels(name, channels, pixels): timm's LayerScale2d,
 m4_dnl y = x * gamma[c] over x [B][pixels][C].
