@@ -223,7 +223,7 @@ static memory_plan training_plan_with(const graph *g, const training_fusion *fus
      * on shares its root's buffer, which lives until every such read */
     int *grad_end = malloc((size_t)T * sizeof *grad_end);
     for (int t = 0; t < T; t++)
-        grad_end[t] = read_time(tl.backward[g->tensors[t].producer]);
+        grad_end[t] = in_arena(g, t) ? read_time(tl.backward[g->tensors[t].producer]) : 0;
     for (int t = 0; t < T; t++) {
         int root = fusion->grad_alias[t];
         if (root >= 0) {
