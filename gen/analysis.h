@@ -78,8 +78,9 @@ int *plan_recompute(const graph *g, const char *rerun);
  * node i's kernels apply; absorber[i], the node whose forward_affine
  * applies BatchNorm i (which then only computes its statistics); -1: none.
  * By tensor: grad_alias[t], the tensor whose gradient buffer is t's (an
- * add passed its gradient to t unchanged: op_def.passes_gradient), -1:
- * its own. */
+ * add passed its gradient to t unchanged: op_def.passes_gradient; or t's
+ * gradient is never written, its producer's backward reading that of the
+ * ReLU after it: op_def.backward_relu), -1: its own. */
 typedef struct {
     int *applier, *applied, *absorber;
     int *grad_alias;

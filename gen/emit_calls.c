@@ -201,6 +201,12 @@ void emit_backward_function(FILE *out, const model_facts *f)
         emit_recomputes(out, f, i);
         emit_layer_comment(out, n, " backward", 2 * node_macs(n),
                            step_of_node(g, PHASE_BACKWARD, i));
+        int applier = f->fusion.applier[i];
+        if (applier >= 0 && g->nodes[applier].op->backward_relu) {
+            fprintf(out, "bz_relu_backward_comment([<%s>])\n", g->nodes[applier].name);
+            take_accumulate(written, n->in[0]);
+            continue;
+        }
         int passed = passed_inputs(f, n);
         if (passed == (1 << n->n_in) - 1) {
             fprintf(out, "bz_passed_comment\n");
@@ -217,6 +223,7 @@ void emit_backward_function(FILE *out, const model_facts *f)
                 c.dx[k] = xstrdup("bz_null");
             }
         }
+        c.relu = f->fusion.applied[i] >= 0 && n->op->backward_relu;
         n->op->backward(&c);
         op_call_close(&c);
     }

@@ -11,7 +11,11 @@
  *   - an add (op_def.passes_gradient) hands its gradient unchanged to an
  *     input that it alone reads: that input's gradient is the add's own
  *     gradient buffer (the root of a chain of such adds), and the add's
- *     backward copies nothing for it.
+ *     backward copies nothing for it;
+ *   - a node that applies a ReLU in its forward and whose backward can
+ *     apply the ReLU's too (op_def.backward_relu: BatchNorm) reads the
+ *     ReLU output's gradient: its own output's gradient is never written,
+ *     and names that buffer; the ReLU's backward pass goes.
  * The deploy graph's convs absorb their BatchNorm and ReLU in gen/deploy.c. */
 #include "op.h"
 
@@ -25,10 +29,10 @@ static int *unset(int n)
     return v;
 }
 
-/* From the last node back, so that an add's output knows its root before
+/* From the last node back, so that a node's output knows its root before
  * its inputs take it.  Not into the logits' gradient, which is not in the
  * arena. */
-static void alias_passed_gradients(const graph *g, int *grad_alias)
+static void alias_gradients(const graph *g, const int *applier, int *grad_alias)
 {
     for (int i = g->n_nodes - 2; i >= 0; i--) {
         const node *n = &g->nodes[i];
@@ -37,6 +41,8 @@ static void alias_passed_gradients(const graph *g, int *grad_alias)
             if ((n->op->passes_gradient >> k & 1) && n->in[k] != 0 &&
                 sole_consumer(g, n->in[k]) == i)
                 grad_alias[n->in[k]] = root;
+        if (applier[i] >= 0 && g->nodes[applier[i]].op->backward_relu)
+            grad_alias[n->in[0]] = root;
     }
 }
 
@@ -44,7 +50,6 @@ training_fusion plan_training_fusion(const graph *g)
 {
     training_fusion f = {unset(g->n_nodes), unset(g->n_nodes), unset(g->n_nodes),
                          unset(g->n_tensors)};
-    alias_passed_gradients(g, f.grad_alias);
     for (int i = 0; i < g->n_nodes; i++) {
         const op_def *op = g->nodes[i].op;
         int c = sole_consumer(g, g->nodes[i].out);
@@ -57,5 +62,6 @@ training_fusion plan_training_fusion(const graph *g)
             f.absorber[i] = c;
         }
     }
+    alias_gradients(g, f.applier, f.grad_alias);
     return f;
 }

@@ -64,7 +64,9 @@ typedef struct {
     int prepacked;              /* deploy conv on weights packed once  */
     int relu;                   /* training forward or recompute: y is the
                                    output of the ReLU after this node, which
-                                   the kernel applies (op_def.relu_epilogue) */
+                                   the kernel applies (op_def.relu_epilogue);
+                                   backward: dy is that ReLU's output
+                                   gradient (op_def.backward_relu) */
     char *affine[2];            /* forward_affine: input k's BatchNorm as
                                    "gamma, beta, saved" (x[k] is that
                                    BatchNorm's input), or "bz_null, bz_null,
@@ -134,6 +136,11 @@ struct op_def {
      * output's only consumer (op_call.relu), saving that ReLU's pass over
      * memory (gen/fuse.c): BatchNorm, add, sub. */
     int relu_epilogue;
+    /* With relu_epilogue: its backward can apply that ReLU's backward too
+     * (op_call.relu in the backward call: dy is the ReLU output's gradient,
+     * zero where its own output was not positive), and the ReLU's backward
+     * pass goes (gen/fuse.c): BatchNorm. */
+    int backward_relu;
     /* Bit k set: input k's gradient is dy itself (add: both inputs; sub: the
      * first).  Where this node is that input's only consumer, the input's
      * gradient is dy's buffer and its backward writes nothing for it

@@ -87,11 +87,13 @@ static void batchnorm_forward(const op_call *c, int train)
                      c->param[1], c->param[2], c->param[3], c->y, exact_double(n->eps));
 }
 
+/* relu: through the ReLU after it, whose backward this one applies
+ * (op_def.backward_relu, gen/fuse.c) */
 static void batchnorm_backward(const op_call *c)
 {
-    op_call_emit(c, "_backward", "%s, %s, bz_bn_saved(%ld, [<%s batch statistics>]), %s, %s, "
-                 "%d, %s, %s", c->x[0], c->param[0], c->n->bn_saved_offset, c->n->name, c->dy,
-                 c->dx[0], c->accumulate[0], c->grad[0], c->grad[1]);
+    op_call_emit(c, "_backward", "%s, %s, %s, bz_bn_saved(%ld, [<%s batch statistics>]), %s, "
+                 "%s, %d, %s, %s, %d", c->x[0], c->param[0], c->param[1], c->n->bn_saved_offset,
+                 c->n->name, c->dy, c->dx[0], c->accumulate[0], c->grad[0], c->grad[1], c->relu);
 }
 
 /* The batch statistics as the add that applies this BatchNorm reads them
@@ -166,6 +168,7 @@ const op_def op_batchnorm2d = {
     .recompute = batchnorm_recompute,
     .in_place = 1,
     .relu_epilogue = 1,
+    .backward_relu = 1,
     .forward_statistics = batchnorm_statistics,
     .affine_operands = batchnorm_affine_operands,
     .deploy_weights = two_per_channel,

@@ -28,6 +28,9 @@ m4_define([<bz_applied_comment>], [<    /* applied by [<$1>]'s kernel as it writ
 m4_dnl bz_passed_comment: an add's backward whose inputs' gradients are its
 m4_dnl own gradient's buffer (gen/fuse.c): nothing to compute
 m4_define([<bz_passed_comment>], [<    /* gradient passed on: each input's gradient is this buffer */>])m4_dnl
+m4_dnl bz_relu_backward_comment(name): a ReLU whose backward the backward of
+m4_dnl its producer, name, applies (gen/fuse.c)
+m4_define([<bz_relu_backward_comment>], [<    /* applied by [<$1>]'s backward, which reads this gradient */>])m4_dnl
 m4_dnl bz_call(function, arguments): a kernel call at the current batch (the
 m4_dnl function named without the backend's prefix)
 m4_define([<bz_call>], [<    bz_kernel_name($1)($2, batch);>])m4_dnl

@@ -25,16 +25,28 @@ static void merge_partials(const double *partials, int threads, int channels, do
             out[c] += partials[(size_t)t * channels + c];
 }
 
+/* A BatchNorm's backward through the ReLU that its forward applied
+ * (gen/fuse.c): dy counts where x * scale + shift, the forward's output
+ * before the ReLU (the same floats: no FMA, as bz_channel_affine), is
+ * positive.  scale NULL: dy as it is. */
+typedef struct {
+    const float *scale, *shift;
+} relu_mask;
+
 /* Rows [r, end) of one block, channels [c0, c1): a[c] += sum of u,
  * b[c] += sum of u * v, where u = x - shift and v = u (dy == NULL: moments
- * of x), or u = dy and v = x - shift; one channel at a time. */
-static void block_sums_scalar(const float *x, const float *dy, const float *shift, long r,
-                              long end, int channels, int c0, int c1, double *a, double *b)
+ * of x), or u = dy (through the mask) and v = x - shift; one channel at a
+ * time. */
+static void block_sums_scalar(const float *x, const float *dy, const float *shift,
+                              const relu_mask *m, long r, long end, int channels, int c0, int c1,
+                              double *a, double *b)
 {
     for (int c = c0; c < c1; c++) {
         float fa = 0, fb = 0;
         for (long i = r; i < end; i++) {
-            float v = x[i * channels + c] - shift[c], u = dy ? dy[i * channels + c] : v;
+            float xi = x[i * channels + c], v = xi - shift[c], u = dy ? dy[i * channels + c] : v;
+            if (m->scale && !(xi * m->scale[c] + m->shift[c] > 0))
+                u = 0;
             fa += u;
             fb += u * v;
         }
@@ -44,24 +56,37 @@ static void block_sums_scalar(const float *x, const float *dy, const float *shif
 }
 
 #if defined(__AVX512F__)
+/* The lanes where x * scale + shift > 0, rounded as the scalar code (and
+ * bz_channel_affine) rounds it: the product, then the sum. */
+static inline __mmask16 bz_relu_positive16(__m512 x, __m512 scale, __m512 shift)
+{
+    __m512 v = _mm512_add_ps(_mm512_mul_ps(x, scale), shift);
+    return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+}
+
 /* The same for channels [c0, c0 + 16 * V), V vectors of 16, with the
  * block's sums in registers (in memory, each row's sums waited for the
  * previous row's stores: the pass ran at a third of the memory rate).
  * Same order of additions; u * v is fused into its sum. */
 #define BZ_BLOCK_SUMS_V(V)                                                                      \
-    static void block_sums_v##V(const float *x, const float *dy, const float *shift, long r,    \
-                                long end, int channels, int c0, double *a, double *b)           \
+    static void block_sums_v##V(const float *x, const float *dy, const float *shift,            \
+                                const relu_mask *m, long r, long end, int channels, int c0,     \
+                                double *a, double *b)                                           \
     {                                                                                           \
-        __m512 fa[V], fb[V], s[V];                                                              \
+        __m512 fa[V], fb[V], s[V], ms[V], mt[V];                                                \
         for (int v = 0; v < V; v++) {                                                           \
             fa[v] = fb[v] = _mm512_setzero_ps();                                                \
             s[v] = _mm512_loadu_ps(shift + c0 + 16 * v);                                        \
+            ms[v] = m->scale ? _mm512_loadu_ps(m->scale + c0 + 16 * v) : _mm512_setzero_ps();   \
+            mt[v] = m->scale ? _mm512_loadu_ps(m->shift + c0 + 16 * v) : _mm512_setzero_ps();   \
         }                                                                                       \
         for (long i = r; i < end; i++)                                                          \
             for (int v = 0; v < V; v++) {                                                       \
                 long at = i * channels + c0 + 16 * v;                                           \
-                __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + at), s[v]);                        \
+                __m512 xv = _mm512_loadu_ps(x + at), d = _mm512_sub_ps(xv, s[v]);               \
                 __m512 u = dy ? _mm512_loadu_ps(dy + at) : d;                                   \
+                if (m->scale)                                                                   \
+                    u = _mm512_maskz_mov_ps(bz_relu_positive16(xv, ms[v], mt[v]), u);           \
                 fa[v] = _mm512_add_ps(fa[v], u);                                                \
                 fb[v] = _mm512_fmadd_ps(u, d, fb[v]);                                           \
             }                                                                                   \
@@ -81,26 +106,27 @@ BZ_BLOCK_SUMS_V(1)
 
 /* Rows [r0, r1) in blocks of BLOCK_ROWS (a block stays in the L1 or L2
  * cache while its channels are summed). */
-static void block_sums(const float *x, const float *dy, const float *shift, long r0, long r1,
-                       int channels, double *a, double *b)
+static void block_sums(const float *x, const float *dy, const float *shift, const relu_mask *m,
+                       long r0, long r1, int channels, double *a, double *b)
 {
     for (long r = r0; r < r1; r += BLOCK_ROWS) {
         long end = r + BLOCK_ROWS < r1 ? r + BLOCK_ROWS : r1;
         int c0 = 0;
 #if defined(__AVX512F__)
         for (; c0 + 64 <= channels; c0 += 64)
-            block_sums_v4(x, dy, shift, r, end, channels, c0, a, b);
+            block_sums_v4(x, dy, shift, m, r, end, channels, c0, a, b);
         for (; c0 + 16 <= channels; c0 += 16)
-            block_sums_v1(x, dy, shift, r, end, channels, c0, a, b);
+            block_sums_v1(x, dy, shift, m, r, end, channels, c0, a, b);
 #endif
-        block_sums_scalar(x, dy, shift, r, end, channels, c0, channels, a, b);
+        block_sums_scalar(x, dy, shift, m, r, end, channels, c0, channels, a, b);
     }
 }
 
 /* One pass: each thread sums its share of the rows (fixed by the thread
  * count, so results do not depend on scheduling) into private sums. */
-static void channel_sums(const float *x, const float *dy, const float *shift, long rows,
-                         int channels, double *out_a, double *out_b)
+static void channel_sums(const float *x, const float *dy, const float *shift,
+                         const relu_mask *m, long rows, int channels, double *out_a,
+                         double *out_b)
 {
     int threads = omp_get_max_threads();
     double *pa = calloc((size_t)threads * channels, sizeof *pa);
@@ -110,7 +136,7 @@ static void channel_sums(const float *x, const float *dy, const float *shift, lo
     #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        block_sums(x, dy, shift, rows * t / nt, rows * (t + 1) / nt, channels,
+        block_sums(x, dy, shift, m, rows * t / nt, rows * (t + 1) / nt, channels,
                    pa + (size_t)t * channels, pb + (size_t)t * channels);
     }
     merge_partials(pa, threads, channels, out_a);
@@ -125,7 +151,7 @@ void bz_channel_sum(const float *x, long rows, int channels, float *sum)
     double *unused = malloc(sizeof(double) * (size_t)channels);
     if (!zero || !a || !unused)
         abort();
-    channel_sums(x, NULL, zero, rows, channels, a, unused);
+    channel_sums(x, NULL, zero, &(relu_mask){NULL, NULL}, rows, channels, a, unused);
     for (int c = 0; c < channels; c++)
         sum[c] = (float)a[c];
     free(zero), free(a), free(unused);
@@ -143,7 +169,7 @@ void bz_channel_mean_var(const float *x, long rows, int channels, double *mean, 
     for (long i = 0; i < head; i++)
         for (int c = 0; c < channels; c++)
             shift[c] += x[i * channels + c] / (float)head;
-    channel_sums(x, NULL, shift, rows, channels, mean, sum_u2);
+    channel_sums(x, NULL, shift, &(relu_mask){NULL, NULL}, rows, channels, mean, sum_u2);
     for (int c = 0; c < channels; c++) {
         double mu = mean[c] / rows, v = sum_u2[c] / rows - mu * mu;
         mean[c] = shift[c] + mu;
@@ -237,19 +263,22 @@ void bz_channel_bias_act(float *y, const float *bias, long rows, int channels, i
 }
 
 void bz_channel_grad_sums(const float *x, const float *dy, const double *mean, long rows,
-                          int channels, double *sum_dy, double *sum_dy_xc)
+                          int channels, const float *relu_scale, const float *relu_shift,
+                          double *sum_dy, double *sum_dy_xc)
 {
     float *shift = malloc(sizeof(float) * (size_t)channels);
     if (!shift)
         abort();
     for (int c = 0; c < channels; c++)
         shift[c] = (float)mean[c];
-    channel_sums(x, dy, shift, rows, channels, sum_dy, sum_dy_xc);
+    channel_sums(x, dy, shift, &(relu_mask){relu_scale, relu_shift}, rows, channels, sum_dy,
+                 sum_dy_xc);
     free(shift);
 }
 
 void bz_batchnorm_input_grad(const float *x, const float *dy, long rows, int channels,
                              const float *mean, const float *invstd, const float *gamma,
+                             const float *relu_scale, const float *relu_shift,
                              const double *sum_dy, const double *sum_dy_xc, float *dx,
                              int accumulate)
 {
@@ -262,12 +291,22 @@ void bz_batchnorm_input_grad(const float *x, const float *dy, long rows, int cha
         mu[c] = mean[c];
     }
     #pragma omp parallel for schedule(static)
-    for (long i = 0; i < rows; i++)
-        #pragma omp simd
-        for (int c = 0; c < channels; c++) {
-            long j = i * channels + c;
-            float g = scale[c] * (dy[j] - mean_dy[c] - (x[j] - mu[c]) * coef[c]);
-            dx[j] = accumulate ? dx[j] + g : g;
-        }
+    for (long i = 0; i < rows; i++) {
+        if (relu_scale)
+            #pragma omp simd
+            for (int c = 0; c < channels; c++) {
+                long j = i * channels + c;
+                float d = x[j] * relu_scale[c] + relu_shift[c] > 0 ? dy[j] : 0;
+                float g = scale[c] * (d - mean_dy[c] - (x[j] - mu[c]) * coef[c]);
+                dx[j] = accumulate ? dx[j] + g : g;
+            }
+        else
+            #pragma omp simd
+            for (int c = 0; c < channels; c++) {
+                long j = i * channels + c;
+                float g = scale[c] * (dy[j] - mean_dy[c] - (x[j] - mu[c]) * coef[c]);
+                dx[j] = accumulate ? dx[j] + g : g;
+            }
+    }
     free(k);
 }

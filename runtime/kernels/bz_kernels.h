@@ -167,12 +167,17 @@ void bz_channel_affine_add(const float *a, const float *scale_a, const float *sh
 /* y[r][c] = act(y[r][c] + bias[c]) (bias NULL: none; act a constant of
  * bz_activation.h): a GEMM conv's epilogue */
 void bz_channel_bias_act(float *y, const float *bias, long rows, int channels, int act);
-/* sum_dy[c] = sum dy, sum_dy_xc[c] = sum dy * (x - mean) */
+/* sum_dy[c] = sum dy, sum_dy_xc[c] = sum dy * (x - mean); relu_scale
+ * non-NULL: dy where x * relu_scale[c] + relu_shift[c] > 0, else 0 (a
+ * BatchNorm's backward through the ReLU its forward applied, gen/fuse.c),
+ * here and in bz_batchnorm_input_grad */
 void bz_channel_grad_sums(const float *x, const float *dy, const double *mean, long rows,
-                          int channels, double *sum_dy, double *sum_dy_xc);
+                          int channels, const float *relu_scale, const float *relu_shift,
+                          double *sum_dy, double *sum_dy_xc);
 /* dx (+)= gamma*invstd * (dy - mean(dy) - (x-mean)*invstd^2*mean(dy*(x-mean))) */
 void bz_batchnorm_input_grad(const float *x, const float *dy, long rows, int channels,
                              const float *mean, const float *invstd, const float *gamma,
+                             const float *relu_scale, const float *relu_shift,
                              const double *sum_dy, const double *sum_dy_xc, float *dx,
                              int accumulate);
 

@@ -6,8 +6,11 @@ m4_dnl The statistics and the gradient sums take one block per channel,
 m4_dnl two passes over the channel in double (the reference's numerics).
 m4_dnl bz_cuda_normalised(x, gamma, beta, stats, c): the one expression of a
 m4_dnl BatchNorm's output (C in scope), so that the add that applies it
-m4_dnl (bz_add_affine_kernels) writes the same floats.
-m4_define([<bz_cuda_normalised>], [<(($1 - $4[$5]) * $4[C + $5] * $2[$5] + $3[$5])>])m4_dnl
+m4_dnl (bz_add_affine_kernels) writes the same floats, and the backward that
+m4_dnl applies the ReLU after it finds the same signs: each operation rounded
+m4_dnl on its own (nvcc would otherwise contract some into FMAs).
+m4_define([<bz_cuda_normalised>],
+          [<__fadd_rn(__fmul_rn(__fmul_rn(__fsub_rn($1, $4[$5]), $4[C + $5]), $2[$5]), $3[$5])>])m4_dnl
 m4_define([<bz_batchnorm2d_kernels>], [<
 static __global__ void $1_stats_kernel(const float *x, float *saved, float *running_mean,
                                        float *running_var, int64_t *num_batches_tracked,
@@ -56,15 +59,27 @@ static __global__ void $1_eval_stats_kernel(const float *running_mean, const flo
     }
 }
 
-static __global__ void $1_grad_sums_kernel(const float *x, const float *saved, const float *dy,
+/* dy through the ReLU after it where relu is 1 (its backward, applied
+ * here: gen/fuse.c): 0 where the forward's output was not positive */
+static __device__ float $1_masked(const float *x, const float *gamma, const float *beta,
+                                  const float *saved, const float *dy, int relu, long i)
+{
+    enum { C = $2 };
+    int c = (int)(i % C);
+    return relu && !(bz_cuda_normalised(x[i], gamma, beta, saved, c) > 0) ? 0.f : dy[i];
+}
+
+static __global__ void $1_grad_sums_kernel(const float *x, const float *gamma, const float *beta,
+                                           const float *saved, const float *dy, int relu,
                                            float *dgamma, float *dbeta, long count)
 {
     enum { C = $2 };
     int c = blockIdx.x;
     double mean = saved[c], invstd = saved[C + c], sum_dy = 0, sum_dy_xhat = 0;
     for (long i = threadIdx.x; i < count; i += blockDim.x) {
-        sum_dy += dy[i * C + c];
-        sum_dy_xhat += dy[i * C + c] * (x[i * C + c] - mean) * invstd;
+        float d = $1_masked(x, gamma, beta, saved, dy, relu, i * C + c);
+        sum_dy += d;
+        sum_dy_xhat += d * (x[i * C + c] - mean) * invstd;
     }
     sum_dy = bz_block_sum(sum_dy);
     sum_dy_xhat = bz_block_sum(sum_dy_xhat);
@@ -75,16 +90,17 @@ static __global__ void $1_grad_sums_kernel(const float *x, const float *saved, c
 }
 
 /* dgamma, dbeta hold sum(dy * xhat) and sum(dy) */
-static __global__ void $1_input_grad_kernel(const float *x, const float *gamma, const float *saved,
-                                            const float *dy, const float *dgamma,
-                                            const float *dbeta, float *dx, int accumulate_dx,
-                                            long n, long count)
+static __global__ void $1_input_grad_kernel(const float *x, const float *gamma, const float *beta,
+                                            const float *saved, const float *dy, int relu,
+                                            const float *dgamma, const float *dbeta, float *dx,
+                                            int accumulate_dx, long n, long count)
 {
     enum { C = $2 };
     BZ_CUDA_FOR(i, n) {
         int c = (int)(i % C);
         float invstd = saved[C + c], xhat = (x[i] - saved[c]) * invstd;
-        float g = gamma[c] * invstd / count * (count * dy[i] - dbeta[c] - xhat * dgamma[c]);
+        float d = $1_masked(x, gamma, beta, saved, dy, relu, i);
+        float g = gamma[c] * invstd / count * (count * d - dbeta[c] - xhat * dgamma[c]);
         dx[i] = accumulate_dx ? dx[i] + g : g;
     }
 }
@@ -142,15 +158,19 @@ bz_entry([<void $1_forward_eval(const float *x, const float *gamma, const float 
     BZ_CUDA_LAUNCHED("[<$1>] normalise");
 }
 
-bz_entry([<void $1_backward(const float *x, const float *gamma, const float *saved, const float *dy,
-                            float *dx, int accumulate_dx, float *dgamma, float *dbeta, int batch)>])
+/* relu 1: dy is the gradient of the ReLU after it, whose backward this
+ * applies (gen/fuse.c) */
+bz_entry([<void $1_backward(const float *x, const float *gamma, const float *beta,
+                            const float *saved, const float *dy, float *dx, int accumulate_dx,
+                            float *dgamma, float *dbeta, int relu, int batch)>])
 {
     long count = (long)batch * $3, n = count * $2;
-    $1_grad_sums_kernel<<<$2, BZ_CUDA_THREADS>>>(x, saved, dy, dgamma, dbeta, count);
+    $1_grad_sums_kernel<<<$2, BZ_CUDA_THREADS>>>(x, gamma, beta, saved, dy, relu, dgamma, dbeta,
+                                                 count);
     BZ_CUDA_LAUNCHED("[<$1>] gradient sums");
-    $1_input_grad_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, saved, dy, dgamma,
-                                                                 dbeta, dx, accumulate_dx, n,
-                                                                 count);
+    $1_input_grad_kernel<<<bz_cuda_blocks(n), BZ_CUDA_THREADS>>>(x, gamma, beta, saved, dy, relu,
+                                                                 dgamma, dbeta, dx,
+                                                                 accumulate_dx, n, count);
     BZ_CUDA_LAUNCHED("[<$1>] input gradient");
 }>])m4_dnl
 m4_dnl

@@ -62,22 +62,28 @@ bz_entry([<void $1_forward_eval(const float *x, const float *gamma, const float 
     bz_channel_affine(x, (long)batch * HW, C, scale, shift, 0, y);
 }
 
-bz_entry([<void $1_backward(const float *x, const float *gamma, const float *saved,
-                            const float *dy, float *dx, int accumulate_dx, float *dgamma,
-                            float *dbeta, int batch)>])
+/* relu 1: dy is the gradient of the ReLU after it, whose backward this
+ * kernel applies (gen/fuse.c): dy counts where the forward's output was
+ * positive, from the saved scale and shift as bz_channel_affine applied
+ * them (the same floats). */
+bz_entry([<void $1_backward(const float *x, const float *gamma, const float *beta,
+                            const float *saved, const float *dy, float *dx, int accumulate_dx,
+                            float *dgamma, float *dbeta, int relu, int batch)>])
 {
     enum { C = $2, HW = $3 };
+    (void)beta;
     long count = (long)batch * HW;
     double mean[C], sum_dy[C], sum_dy_xc[C];
+    const float *relu_scale = relu ? saved + 2 * C : NULL, *relu_shift = saved + 3 * C;
     for (int c = 0; c < C; c++)
         mean[c] = saved[c];
-    bz_channel_grad_sums(x, dy, mean, count, C, sum_dy, sum_dy_xc);
+    bz_channel_grad_sums(x, dy, mean, count, C, relu_scale, relu_shift, sum_dy, sum_dy_xc);
     for (int c = 0; c < C; c++) {
         dgamma[c] = (float)(sum_dy_xc[c] * saved[C + c]);
         dbeta[c] = (float)sum_dy[c];
     }
-    bz_batchnorm_input_grad(x, dy, count, C, saved, saved + C, gamma, sum_dy, sum_dy_xc, dx,
-                            accumulate_dx);
+    bz_batchnorm_input_grad(x, dy, count, C, saved, saved + C, gamma, relu_scale, relu_shift,
+                            sum_dy, sum_dy_xc, dx, accumulate_dx);
 }>])m4_dnl
 m4_define([<bz_channel_affine_kernel>], [<
 bz_entry([<void $1_forward(const float *x, const float *scale, const float *shift, float *y,

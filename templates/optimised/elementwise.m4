@@ -89,7 +89,7 @@ bz_entry([<void $1_backward(const float *x, const float *gamma, const float *dy,
     enum { C = $2, HW = $3 };
     double zero[C], sum_dy[C], sum_dy_x[C];
     memset(zero, 0, sizeof zero);
-    bz_channel_grad_sums(x, dy, zero, (long)batch * HW, C, sum_dy, sum_dy_x);
+    bz_channel_grad_sums(x, dy, zero, (long)batch * HW, C, NULL, NULL, sum_dy, sum_dy_x);
     for (int c = 0; c < C; c++)
         dgamma[c] = (float)sum_dy_x[c];
     #pragma omp parallel for schedule(static)

@@ -67,23 +67,32 @@ bz_entry([<void $1_forward_eval(const real_t *x, const real_t *gamma, const real
                                     sqrt((double)running_var[c] + eps) * gamma[c] + beta[c]);
 }
 
-bz_entry([<void $1_backward(const real_t *x, const real_t *gamma, const real_t *saved,
-                            const real_t *dy, real_t *dx, int accumulate_dx, real_t *dgamma,
-                            real_t *dbeta, int batch)>])
+/* relu 1: dy is the gradient of the ReLU after it, whose backward this
+ * kernel applies (gen/fuse.c): dy counts where the forward's output,
+ * bz_ref_normalised (the same floats), was positive. */
+bz_entry([<void $1_backward(const real_t *x, const real_t *gamma, const real_t *beta,
+                            const real_t *saved, const real_t *dy, real_t *dx, int accumulate_dx,
+                            real_t *dgamma, real_t *dbeta, int relu, int batch)>])
 {
     enum { C = $2, HW = $3 };
     long count = (long)batch * HW;
     for (int c = 0; c < C; c++) {
         double mean = saved[c], invstd = saved[C + c], sum_dy = 0, sum_dy_xhat = 0;
         for (long i = 0; i < count; i++) {
-            sum_dy += dy[i * C + c];
-            sum_dy_xhat += dy[i * C + c] * (x[i * C + c] - mean) * invstd;
+            real_t d = dy[i * C + c];
+            if (relu && !(bz_ref_normalised([<x[i * C + c]>], gamma, beta, saved, c) > 0))
+                d = 0;
+            sum_dy += d;
+            sum_dy_xhat += d * (x[i * C + c] - mean) * invstd;
         }
         dgamma[c] = (real_t)sum_dy_xhat;
         dbeta[c] = (real_t)sum_dy;
         for (long i = 0; i < count; i++) {
+            real_t d = dy[i * C + c];
+            if (relu && !(bz_ref_normalised([<x[i * C + c]>], gamma, beta, saved, c) > 0))
+                d = 0;
             double xhat = (x[i * C + c] - mean) * invstd;
-            double g = gamma[c] * invstd / count * (count * dy[i * C + c] - sum_dy - xhat * sum_dy_xhat);
+            double g = gamma[c] * invstd / count * (count * d - sum_dy - xhat * sum_dy_xhat);
             dx[i * C + c] = (real_t)(accumulate_dx ? dx[i * C + c] + g : g);
         }
     }

@@ -143,6 +143,9 @@ bz_batchnorm_case([<bn_relu>], 3, 5, 9, 1)
 m4_dnl 84 channels: the optimised statistics' 64- and 16-channel vector
 m4_dnl paths and a scalar rest; 140 rows: two blocks of 64 and a partial one
 bz_batchnorm_case([<bn_wide>], 2, 84, 70, 0)
+m4_dnl the same through the ReLU: the backward's masked vector paths (69
+m4_dnl pixels: with these inputs no finite-difference step crosses the kink)
+bz_batchnorm_case([<bn_wide_relu>], 2, 84, 69, 1)
 bz_unary_case([<relu>], [<relu>], 2, 15)
 bz_unary_case([<hswish>], [<hardswish>], 2, 40)
 m4_dnl pool: name, operator, batch, input and output elements per sample,
@@ -323,6 +326,9 @@ bz_table_entry([<bn_relu_recompute_case>])
 bz_table_entry([<bn_wide_case>])
 bz_table_entry([<bn_wide_eval_case>])
 bz_table_entry([<bn_wide_recompute_case>])
+bz_table_entry([<bn_wide_relu_case>])
+bz_table_entry([<bn_wide_relu_eval_case>])
+bz_table_entry([<bn_wide_relu_recompute_case>])
 bz_table_entry([<relu_case>])
 bz_table_entry([<hswish_case>])
 bz_table_entry([<avg_ceil_case>])

@@ -100,7 +100,7 @@ m4_dnl (batch statistics) with backward, eval mode (fixed running
 m4_dnl statistics), and the recompute from the saved statistics: it must give
 m4_dnl the train forward's floats exactly (else its output is NaN, and fails).
 m4_dnl relu 1: the ReLU after it applied by its kernels (gen/fuse.c), in the
-m4_dnl train forward and the recompute; no backward (that is the ReLU's).
+m4_dnl train forward, the recompute and the backward.
 m4_define([<bz_batchnorm_case>], [<bz_batchnorm2d_kernels([<$1>], $3, $4)
 enum { $1_NX = $2 * $3 * $4 };
 
@@ -143,14 +143,15 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
 {
     real_t *y = to_real(NULL, $1_NX), *saved = to_real(NULL, 4 * $3);
     $1_train(in, y, saved);
-    real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *g = to_real(dy, $1_NX);
-    real_t *dx = grad_buffer(grads[0], $1_NX, accumulate);
+    real_t *x = to_real(in[0], $1_NX), *gamma = to_real(in[1], $3), *beta = to_real(in[2], $3);
+    real_t *g = to_real(dy, $1_NX), *dx = grad_buffer(grads[0], $1_NX, accumulate);
     real_t *dgamma = to_real(NULL, $3), *dbeta = to_real(NULL, $3);
-    $1_backward(x, gamma, saved, g, dx, accumulate, dgamma, dbeta, $2);
+    $1_backward(x, gamma, beta, saved, g, dx, accumulate, dgamma, dbeta, $5, $2);
     to_double(dx, grads[0], $1_NX);
     store_grad(dgamma, grads[1], $3, accumulate);
     store_grad(dbeta, grads[2], $3, accumulate);
-    release(y), release(saved), release(x), release(gamma), release(g), release(dx), release(dgamma), release(dbeta);
+    release(y), release(saved), release(x), release(gamma), release(beta), release(g);
+    release(dx), release(dgamma), release(dbeta);
 }
 
 static void $1_eval_case_forward(const double *const *in, double *out)
@@ -166,8 +167,8 @@ static void $1_eval_case_forward(const double *const *in, double *out)
     release(x), release(gamma), release(beta), release(mean), release(var), release(y);
 }
 
-static const op_case $1_case = {"batchnorm2d train $1", $2, 3, {$1_NX, $3, $3}, $1_NX, !$5,
-                                $1_case_forward, $5 ? NULL : $1_case_backward};
+static const op_case $1_case = {"batchnorm2d train $1", $2, 3, {$1_NX, $3, $3}, $1_NX, 1,
+                                $1_case_forward, $1_case_backward};
 static const op_case $1_eval_case = {"batchnorm2d eval $1", $2, 3, {$1_NX, $3, $3}, $1_NX, 0,
                                      $1_eval_case_forward, NULL};
 static const op_case $1_recompute_case = {"batchnorm2d recompute $1", $2, 3, {$1_NX, $3, $3},
