@@ -284,8 +284,11 @@ static const op_case $1_case = {"maxpool2d $1", $2, 1, {$1_NX}, $1_NY, 1, $1_cas
                                 $1_case_backward};>])m4_dnl
 m4_dnl
 m4_dnl
-m4_dnl bz_elementwise_case(name, operator, batch, elements, relu): add or sub
-m4_dnl (relu 1: through the ReLU after it, forward only)
+m4_dnl bz_elementwise_case(name, operator, batch, elements, relu, passed): add
+m4_dnl or sub (relu 1: through the ReLU after it, forward only); passed, a
+m4_dnl bit per input whose gradient is dy's buffer (gen/fuse.c): the kernel
+m4_dnl gets NULL for it, and the case gives the gradient the buffer would
+m4_dnl hold, dy (plus what it held, accumulating).
 m4_define([<bz_elementwise_case>], [<bz_$2_kernels([<$1>], $4)
 enum { $1_N = $3 * $4 };
 
@@ -301,12 +304,19 @@ static void $1_case_backward(const double *const *in, const double *dy, double *
                              int accumulate)
 {
     (void)in;
-    real_t *g = to_real(dy, $1_N);
-    real_t *da = grad_buffer(grads[0], $1_N, accumulate), *db = grad_buffer(grads[1], $1_N, accumulate);
-    $1_backward(g, da, accumulate, db, accumulate, $3);
-    to_double(da, grads[0], $1_N);
-    to_double(db, grads[1], $1_N);
-    release(g), release(da), release(db);
+    real_t *g = to_real(dy, $1_N), *d[2];
+    for (int k = 0; k < 2; k++)
+        d[k] = ($6) >> k & 1 ? NULL : grad_buffer(grads[k], $1_N, accumulate);
+    $1_backward(g, d[0], accumulate, d[1], accumulate, $3);
+    for (int k = 0; k < 2; k++) {
+        if (d[k])
+            to_double(d[k], grads[k], $1_N);
+        else
+            for (long i = 0; i < $1_N; i++)
+                grads[k][i] = (accumulate ? grads[k][i] : 0) + dy[i];
+        release(d[k]);
+    }
+    release(g);
 }
 
 static const op_case $1_case = {"$2 $1", $3, 2, {$1_N, $1_N}, $1_N, !$5, $1_case_forward,
