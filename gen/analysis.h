@@ -64,15 +64,6 @@ typedef struct {
     long size;
 } memory_plan;
 
-/* Tensors the backward recomputes rather than keeps (gen/recompute.c).
- * rerun: by node, whether it may be rerun; recompute_always gives the
- * nodes of operators that always may, recompute_on_trial says whether a
- * node may be tried (a cheap conv: kept where the plan is not smaller).
- * plan_recompute returns, by tensor id, the node before whose backward it
- * is recomputed, -1 for the others. */
-char *recompute_always(const graph *g);
-int recompute_on_trial(const graph *g, int node);
-int *plan_recompute(const graph *g, const char *rerun);
 /* Training-step fusion (gen/fuse.c), by node: applier[i], the node whose
  * kernels apply ReLU i (op_def.relu_epilogue); applied[i], the ReLU that
  * node i's kernels apply; absorber[i], the node whose forward_affine
@@ -86,6 +77,19 @@ typedef struct {
     int *grad_alias;
 } training_fusion;
 training_fusion plan_training_fusion(const graph *g);
+/* Whether node i's backward runs inside its producer's (a ReLU whose
+ * producer has op_def.backward_relu): it reads nothing of its own. */
+int backward_applied_by_producer(const graph *g, const training_fusion *f, int i);
+
+/* Tensors the backward recomputes rather than keeps (gen/recompute.c).
+ * rerun: by node, whether it may be rerun; recompute_always gives the
+ * nodes of operators that always may, recompute_on_trial says whether a
+ * node may be tried (a cheap conv: kept where the plan is not smaller).
+ * plan_recompute returns, by tensor id, the node before whose backward it
+ * is recomputed, -1 for the others. */
+char *recompute_always(const graph *g);
+int recompute_on_trial(const graph *g, int node);
+int *plan_recompute(const graph *g, const training_fusion *fusion, const char *rerun);
 
 /* recompute 0: every tensor a backward reads is kept from the forward. */
 memory_plan plan_training(const graph *g, const training_fusion *fusion, int recompute);

@@ -201,9 +201,9 @@ void emit_backward_function(FILE *out, const model_facts *f)
         emit_recomputes(out, f, i);
         emit_layer_comment(out, n, " backward", 2 * node_macs(n),
                            step_of_node(g, PHASE_BACKWARD, i));
-        int applier = f->fusion.applier[i];
-        if (applier >= 0 && g->nodes[applier].op->backward_relu) {
-            fprintf(out, "bz_relu_backward_comment([<%s>])\n", g->nodes[applier].name);
+        if (backward_applied_by_producer(g, &f->fusion, i)) {
+            fprintf(out, "bz_relu_backward_comment([<%s>])\n",
+                     g->nodes[f->fusion.applier[i]].name);
             take_accumulate(written, n->in[0]);
             continue;
         }

@@ -46,6 +46,11 @@ static void alias_gradients(const graph *g, const int *applier, int *grad_alias)
     }
 }
 
+int backward_applied_by_producer(const graph *g, const training_fusion *f, int i)
+{
+    return f->applier[i] >= 0 && g->nodes[f->applier[i]].op->backward_relu;
+}
+
 training_fusion plan_training_fusion(const graph *g)
 {
     training_fusion f = {unset(g->n_nodes), unset(g->n_nodes), unset(g->n_nodes),

@@ -140,8 +140,10 @@ static int write_time(const node *n, int event)
  * kept), its recomputed copy, its gradient (from the first backward that
  * writes it to its producer's backward).  A start of -1: not materialised
  * (a BatchNorm output whose ReLU its kernel applies, or that the add after
- * it applies: gen/fuse.c).  A gradient that an add passed on unchanged
- * (training_fusion.grad_alias) is its root's buffer (training_plan_with). */
+ * it applies: gen/fuse.c).  A gradient with a training_fusion.grad_alias
+ * (an add passed it on; a BatchNorm reads its ReLU's instead) is its
+ * root's buffer (training_plan_with); a ReLU whose backward its BatchNorm
+ * applies reads nothing. */
 typedef struct {
     int *start, *end;
     int *again_start, *again_end;
@@ -179,7 +181,9 @@ static lifetimes training_lifetimes(const graph *g, const training_fusion *fusio
                    new_times(T, INT_MAX)};
     for (int i = 0; i < N; i++) {
         const node *n = &g->nodes[i];
-        int back = tl->backward[i], saves = n->op->backward_saves, b = fusion->applier[i];
+        int back = tl->backward[i], b = fusion->applier[i];
+        int saves = backward_applied_by_producer(g, fusion, i) ? SAVES_NOTHING
+                                                               : n->op->backward_saves;
         for (int k = 0; k < n->n_in; k++) {
             int t = n->in[k];
             if (b < 0)
@@ -215,7 +219,7 @@ static memory_plan training_plan_with(const graph *g, const training_fusion *fus
                                       const char *rerun)
 {
     int T = g->n_tensors;
-    int *before = plan_recompute(g, rerun);
+    int *before = plan_recompute(g, fusion, rerun);
     timeline tl = training_timeline(g, before);
     lifetimes l = training_lifetimes(g, fusion, before, &tl);
     memory_plan p = {new_offsets(T), new_offsets(T), new_offsets(T), before, 0};

@@ -21,11 +21,13 @@
 
 #include <stdlib.h>
 
-static void mark_backward_readers(const graph *g, int *first_reader)
+static void mark_backward_readers(const graph *g, const training_fusion *fusion,
+                                  int *first_reader)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         const node *n = &g->nodes[i];
-        int saves = n->op->backward_saves;
+        int saves = backward_applied_by_producer(g, fusion, i) ? SAVES_NOTHING
+                                                               : n->op->backward_saves;
         /* backward runs in reverse: the highest node index reads first */
         if (saves & SAVES_INPUTS)
             for (int k = 0; k < n->n_in; k++)
@@ -76,14 +78,14 @@ static char *find_recomputable(const graph *g, const char *rerun, const int *fir
     return ok;
 }
 
-int *plan_recompute(const graph *g, const char *rerun)
+int *plan_recompute(const graph *g, const training_fusion *fusion, const char *rerun)
 {
     int T = g->n_tensors;
     int *first_reader = malloc((size_t)T * sizeof *first_reader);
     int *before = malloc((size_t)T * sizeof *before);
     for (int t = 0; t < T; t++)
         first_reader[t] = before[t] = -1;
-    mark_backward_readers(g, first_reader);
+    mark_backward_readers(g, fusion, first_reader);
     char *ok = find_recomputable(g, rerun, first_reader);
     /* Highest id first: every consumer's need is known before its inputs'. */
     for (int t = T - 1; t > 0; t--) {
