@@ -78,8 +78,11 @@ typedef struct {
 } training_fusion;
 training_fusion plan_training_fusion(const graph *g);
 /* Whether node i's backward runs inside its producer's (a ReLU whose
- * producer has op_def.backward_relu): it reads nothing of its own. */
+ * producer has op_def.backward_relu); backward_reads: what node i's own
+ * backward reads besides dy (op_def.backward_saves; nothing when its
+ * producer's backward applies it). */
 int backward_applied_by_producer(const graph *g, const training_fusion *f, int i);
+int backward_reads(const graph *g, const training_fusion *f, int i);
 
 /* Tensors the backward recomputes rather than keeps (gen/recompute.c).
  * rerun: by node, whether it may be rerun; recompute_always gives the

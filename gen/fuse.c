@@ -29,11 +29,22 @@ static int *unset(int n)
     return v;
 }
 
+int backward_applied_by_producer(const graph *g, const training_fusion *f, int i)
+{
+    return f->applier[i] >= 0 && g->nodes[f->applier[i]].op->backward_relu;
+}
+
+int backward_reads(const graph *g, const training_fusion *f, int i)
+{
+    return backward_applied_by_producer(g, f, i) ? SAVES_NOTHING : g->nodes[i].op->backward_saves;
+}
+
 /* From the last node back, so that a node's output knows its root before
  * its inputs take it.  Not into the logits' gradient, which is not in the
  * arena. */
-static void alias_gradients(const graph *g, const int *applier, int *grad_alias)
+static void alias_gradients(const graph *g, training_fusion *f)
 {
+    int *grad_alias = f->grad_alias;
     for (int i = g->n_nodes - 2; i >= 0; i--) {
         const node *n = &g->nodes[i];
         int root = grad_alias[n->out] >= 0 ? grad_alias[n->out] : n->out;
@@ -41,14 +52,9 @@ static void alias_gradients(const graph *g, const int *applier, int *grad_alias)
             if ((n->op->passes_gradient >> k & 1) && n->in[k] != 0 &&
                 sole_consumer(g, n->in[k]) == i)
                 grad_alias[n->in[k]] = root;
-        if (applier[i] >= 0 && g->nodes[applier[i]].op->backward_relu)
+        if (backward_applied_by_producer(g, f, i))
             grad_alias[n->in[0]] = root;
     }
-}
-
-int backward_applied_by_producer(const graph *g, const training_fusion *f, int i)
-{
-    return f->applier[i] >= 0 && g->nodes[f->applier[i]].op->backward_relu;
 }
 
 training_fusion plan_training_fusion(const graph *g)
@@ -67,6 +73,6 @@ training_fusion plan_training_fusion(const graph *g)
             f.absorber[i] = c;
         }
     }
-    alias_gradients(g, f.applier, f.grad_alias);
+    alias_gradients(g, &f);
     return f;
 }

@@ -182,8 +182,7 @@ static lifetimes training_lifetimes(const graph *g, const training_fusion *fusio
     for (int i = 0; i < N; i++) {
         const node *n = &g->nodes[i];
         int back = tl->backward[i], b = fusion->applier[i];
-        int saves = backward_applied_by_producer(g, fusion, i) ? SAVES_NOTHING
-                                                               : n->op->backward_saves;
+        int saves = backward_reads(g, fusion, i);
         for (int k = 0; k < n->n_in; k++) {
             int t = n->in[k];
             if (b < 0)

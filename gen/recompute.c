@@ -26,8 +26,7 @@ static void mark_backward_readers(const graph *g, const training_fusion *fusion,
 {
     for (int i = 0; i < g->n_nodes; i++) {
         const node *n = &g->nodes[i];
-        int saves = backward_applied_by_producer(g, fusion, i) ? SAVES_NOTHING
-                                                               : n->op->backward_saves;
+        int saves = backward_reads(g, fusion, i);
         /* backward runs in reverse: the highest node index reads first */
         if (saves & SAVES_INPUTS)
             for (int k = 0; k < n->n_in; k++)
