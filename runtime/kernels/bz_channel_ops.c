@@ -66,7 +66,9 @@ static inline __mmask16 bz_relu_positive16(__m512 x, __m512 scale, __m512 shift)
 
 /* The same for channels [c0, c0 + 16 * V), V vectors of 16, with the
  * block's sums in registers (in memory, each row's sums waited for the
- * previous row's stores: the pass ran at a third of the memory rate).
+ * previous row's stores: the pass ran at a third of the memory rate; the
+ * loops over V unrolled, since -O2 left them rolled and the sums on the
+ * stack).
  * Same order of additions; u * v is fused into its sum. */
 #define BZ_BLOCK_SUMS_V(V)                                                                      \
     static void block_sums_v##V(const float *x, const float *dy, const float *shift,            \
@@ -74,6 +76,7 @@ static inline __mmask16 bz_relu_positive16(__m512 x, __m512 scale, __m512 shift)
                                 double *a, double *b)                                           \
     {                                                                                           \
         __m512 fa[V], fb[V], s[V], ms[V], mt[V];                                                \
+        _Pragma("GCC unroll 4")                                                                 \
         for (int v = 0; v < V; v++) {                                                           \
             fa[v] = fb[v] = _mm512_setzero_ps();                                                \
             s[v] = _mm512_loadu_ps(shift + c0 + 16 * v);                                        \
@@ -81,6 +84,7 @@ static inline __mmask16 bz_relu_positive16(__m512 x, __m512 scale, __m512 shift)
             mt[v] = m->scale ? _mm512_loadu_ps(m->shift + c0 + 16 * v) : _mm512_setzero_ps();   \
         }                                                                                       \
         for (long i = r; i < end; i++)                                                          \
+            _Pragma("GCC unroll 4")                                                             \
             for (int v = 0; v < V; v++) {                                                       \
                 long at = i * channels + c0 + 16 * v;                                           \
                 __m512 xv = _mm512_loadu_ps(x + at), d = _mm512_sub_ps(xv, s[v]);               \
