@@ -23,7 +23,7 @@ void bz_set_program_name(const char *name);
 void *bz_xmalloc(size_t bytes);          /* aborts via bz_fatal on failure  */
 void *bz_xrealloc(void *p, size_t bytes);
 void *bz_xcalloc(size_t n, size_t size);
-float *bz_alloc_floats(int64_t n);       /* 64-byte aligned, zeroed         */
+float *bz_alloc_floats(int64_t n);       /* 64-byte aligned, zeroed; >= 2 MiB: huge pages */
 
 /* Atomic output: write to "<path>.tmp.<pid>", rename on commit; abort
  * unlinks.  An atexit hook unlinks any temp file still open, so a failed

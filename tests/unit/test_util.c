@@ -56,6 +56,12 @@ static void test_errors_and_alloc(void)
         free(p);
     }
     CHECK(aligned && zeroed, "bz_alloc_floats is 64-byte aligned and zeroed", " ");
+    int64_t big = (int64_t)3 << 19; /* 6 MiB: starts on a huge-page boundary */
+    float *h = bz_alloc_floats(big);
+    int big_zeroed = h[0] == 0.0f && h[big / 2] == 0.0f && h[big - 1] == 0.0f;
+    CHECK(((uintptr_t)h % ((uintptr_t)2 << 20)) == 0 && big_zeroed,
+          "bz_alloc_floats of 2 MiB or more is 2 MiB aligned and zeroed", "%p", (void *)h);
+    free(h);
     char *c = bz_xcalloc(0, 8);
     free(c);
     free(bz_xmalloc(0));
