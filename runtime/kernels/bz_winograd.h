@@ -259,6 +259,19 @@ static inline long bz_winograd_plane(long tiles, int channels)
     return tiles * channels + BZ_WINOGRAD_PLANE_PAD;
 }
 
+/* Whether the products prefetch, among their FMAs, the next block of the
+ * transformed kernel (conv2d_winograd.m4's products), for batch 1, where a
+ * block serves a few tasks and comes from memory.  On the Intel host of
+ * sessions 9 to 20 (4 KiB pages) it took batch-1 inference to 0.84-0.87
+ * of the time; on AMD Zen 4, with the kernels in huge pages (bz_util.c),
+ * the inference ran 3 to 7% faster without it, training unchanged: its
+ * hardware prefetchers stream the blocks, and the prefetches only compete
+ * with them. */
+static inline int bz_winograd_prefetches(void)
+{
+    return __builtin_cpu_is("intel");
+}
+
 /* Where a kernel stays in each core's L2 (at most 64 x 64 channels: 256
  * KB for F(2x2), 576 KB for F(4x4)), each thread runs its own tiles end
  * to end, a group at a time, whose transformed buffers take GROUP_FLOATS

@@ -276,11 +276,11 @@ static void $1_products(const float *v, const float *u, float *m, long tiles)
     enum { CIN = $3, COUT = $4, POSITIONS = ($2 + 2) * ($2 + 2), CB = $1_CB, R = $1_R,
            BLOCKS = COUT / CB, BLOCK_LINES = CIN * CB / 16 };
     long tasks = (tiles + R - 1) / R;
-    /* a thread's blocks are consecutive in u: each task prefetches its
-     * share of the next one, which at batch 1 comes from memory (a block
-     * serves a few tasks only, and the hardware prefetcher stops at the
-     * end of each) */
-    long share = (BLOCK_LINES + tasks - 1) / tasks;
+    /* a thread's blocks are consecutive in u: where the CPU gains by it
+     * (bz_winograd_prefetches), each task prefetches its share of the next
+     * one, which at batch 1 comes from memory (a block serves a few tasks
+     * only, and Intel's hardware prefetcher stops at each 4 KiB page) */
+    long share = bz_winograd_prefetches() ? (BLOCK_LINES + tasks - 1) / tasks : 0;
     #pragma omp parallel for collapse(3) schedule(static)
     for (int p = 0; p < POSITIONS; p++)
         for (int blk = 0; blk < BLOCKS; blk++)
