@@ -76,10 +76,10 @@ void *bz_xcalloc(size_t n, size_t size)
 
 /* Buffers of 2 MiB or more (weights, packed deploy kernels, activations,
  * workspaces) start on a 2 MiB boundary and ask for transparent huge
- * pages: a batch-1 inference streams 40 MB of packed kernels, which in 4 KiB
- * pages walk 10,000 TLB entries per pass (measured on Zen 4: batch-1 and
- * batch-64 training 3 to 5% faster).  Where THP is off, madvise fails and
- * the buffer keeps small pages. */
+ * pages: a batch-1 inference streams 39 MB of packed kernels, 10,000 pages
+ * of 4 KiB (on Zen 4, side by side: batch 1 and batch-64 training 3 to 5%
+ * faster).  Where THP is off, madvise fails and the buffer keeps small
+ * pages. */
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
 static void advise_huge_pages(void *p, size_t bytes)
