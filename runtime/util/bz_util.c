@@ -98,10 +98,10 @@ float *bz_alloc_floats(int64_t n)
     if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float))
         bz_fatal("cannot allocate %lld floats", (long long)n);
     size_t bytes = (size_t)n * sizeof(float);
-    size_t align = bytes >= HUGE_PAGE_BYTES ? HUGE_PAGE_BYTES : 64;
-    if (posix_memalign(&p, align, bytes ? bytes : 64) != 0)
+    int huge = bytes >= HUGE_PAGE_BYTES;
+    if (posix_memalign(&p, huge ? HUGE_PAGE_BYTES : 64, bytes ? bytes : 64) != 0)
         bz_fatal("out of memory allocating %lld floats", (long long)n);
-    if (align == HUGE_PAGE_BYTES)
+    if (huge)
         advise_huge_pages(p, bytes);
     memset(p, 0, bytes);
     return p;
