@@ -275,11 +275,15 @@ static inline int bz_winograd_prefetches(void)
 /* Where a kernel stays in each core's L2 (at most 64 x 64 channels: 256
  * KB for F(2x2), 576 KB for F(4x4)), each thread runs its own tiles end
  * to end, a group at a time, whose transformed buffers take GROUP_FLOATS
- * (256 KB: with the kernel they stay in the L2); with at least
- * GROUPS_PER_THREAD groups a thread, since each thread reads the whole
- * kernel (conv2d_winograd.m4's bz_winograd_sweep). */
-enum { BZ_WINOGRAD_GROUP_FLOATS = 1 << 16, BZ_WINOGRAD_LOCAL_KERNEL_MAX = 36 * 64 * 64,
-       BZ_WINOGRAD_GROUPS_PER_THREAD = 4 };
+ * (256 KB: with the kernel they stay in the L2): one parallel region
+ * instead of the chunked path's three, and no transformed tile crossing
+ * between cores (conv2d_winograd.m4's bz_winograd_sweep).  Also at batch
+ * 1, where each thread has a group or less: on Zen 4 (session 30, old and
+ * new binaries alternated) mobile_one_block_mid's six 64 -> 64-channel
+ * 32x32 convs took 0.69-0.82 ms against 0.77-1.43 ms, the gap widest
+ * while other tenants load the host and a region's barriers wait on a
+ * descheduled thread. */
+enum { BZ_WINOGRAD_GROUP_FLOATS = 1 << 16, BZ_WINOGRAD_LOCAL_KERNEL_MAX = 36 * 64 * 64 };
 
 /* Whether a batch of `tiles` tiles runs so on `threads` threads, each
  * taking per_thread floats of a buffer of buffer_floats. */
@@ -287,8 +291,7 @@ static inline int bz_winograd_runs_local(long kernel_floats, long group, long pe
                                     long buffer_floats, long tiles, int threads)
 {
     return group > 0 && kernel_floats <= BZ_WINOGRAD_LOCAL_KERNEL_MAX &&
-           threads * per_thread <= buffer_floats &&
-           tiles >= (long)threads * BZ_WINOGRAD_GROUPS_PER_THREAD * group;
+           threads * per_thread <= buffer_floats && tiles >= threads;
 }
 
 #endif

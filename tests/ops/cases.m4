@@ -125,6 +125,8 @@ bz_conv_case([<wino_local>], [<winograd>], 4, 64, 18, 22, 64, 18, 22, 3, 3, 1, 1
 bz_conv_case([<wino_local_nv3>], [<winograd>], 6, 32, 18, 22, 48, 18, 22, 3, 3, 1, 1, 1, 0, 4, [<direct>], 1)
 bz_conv_case([<wino_local_dil2>], [<winograd>], 4, 64, 20, 24, 64, 20, 24, 3, 3, 1, 2, 1, 0, 3, [<direct>], 2)
 bz_conv_deploy_case([<dep_wino_local>], [<winograd>], 4, 64, 18, 22, 64, 18, 22, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1, BZ_ACT_RELU, 0)
+m4_dnl ... at batch 1, each thread less than a group (6 F(4x4) tiles, 3 a thread)
+bz_conv_deploy_case([<dep_wino_local_b1>], [<winograd>], 1, 64, 8, 12, 64, 8, 12, 3, 3, 1, 1, 1, 1, 8, [<direct>], 1, BZ_ACT_RELU, 0)
 m4_dnl residuals: a deploy step that absorbed the add after it adds what y
 m4_dnl holds (a fourth input) before its activation, on every dense path
 bz_conv_deploy_case([<dep_tiled_add>], [<tiled>], 2, 5, 7, 9, 32, 7, 9, 3, 3, 1, 1, 1, 1, 2, [<direct>], 1, BZ_ACT_RELU, 1)
@@ -311,6 +313,7 @@ bz_table_entry([<wino_local_case>])
 bz_table_entry([<wino_local_nv3_case>])
 bz_table_entry([<wino_local_dil2_case>])
 bz_table_entry([<dep_wino_local_case>])
+bz_table_entry([<dep_wino_local_b1_case>])
 bz_table_entry([<dep_tiled_add_case>])
 bz_table_entry([<dep_pw_tiled_add_case>])
 bz_table_entry([<dep_wino_add_case>])
