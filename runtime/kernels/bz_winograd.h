@@ -281,8 +281,7 @@ static inline int bz_winograd_prefetches(void)
  * 1, where each thread has a group or less: on Zen 4 (session 30, old and
  * new binaries alternated) mobile_one_block_mid's six 64 -> 64-channel
  * 32x32 convs took 0.69-0.82 ms against 0.77-1.43 ms, the gap widest
- * while other tenants load the host and a region's barriers wait on a
- * descheduled thread. */
+ * in the minutes when other tenants load the host. */
 enum { BZ_WINOGRAD_GROUP_FLOATS = 1 << 16, BZ_WINOGRAD_LOCAL_KERNEL_MAX = 36 * 64 * 64 };
 
 /* Whether a batch of `tiles` tiles runs so on `threads` threads, each
