@@ -277,11 +277,11 @@ static inline int bz_winograd_prefetches(void)
  * to end, a group at a time, whose transformed buffers take GROUP_FLOATS
  * (256 KB: with the kernel they stay in the L2): one parallel region
  * instead of the chunked path's three, and no transformed tile crossing
- * between cores (conv2d_winograd.m4's bz_winograd_sweep).  Also at batch
- * 1, where each thread has a group or less: on Zen 4 (session 30, old and
- * new binaries alternated) mobile_one_block_mid's six 64 -> 64-channel
- * 32x32 convs took 0.69-0.82 ms against 0.77-1.43 ms, the gap widest
- * in the minutes when other tenants load the host. */
+ * between cores (conv2d_winograd.m4's bz_winograd_sweep).  Also with
+ * few groups a thread (batch 1: 32 tiles, groups of 12): on Zen 4
+ * (session 30, old and new binaries alternated) mobile_one_block_mid's
+ * six 64 -> 64-channel 32x32 convs took 0.69-0.82 ms against 0.77-1.43
+ * ms, the gap widest in the minutes when other tenants load the host. */
 enum { BZ_WINOGRAD_GROUP_FLOATS = 1 << 16, BZ_WINOGRAD_LOCAL_KERNEL_MAX = 36 * 64 * 64 };
 
 /* Whether a batch of `tiles` tiles runs so on `threads` threads, each

@@ -117,8 +117,8 @@ m4_dnl ... 256 input channels: the float error of a long channel sum
 bz_conv_case([<wino_wide>], [<winograd>], 2, 256, 8, 8, 16, 8, 8, 3, 3, 1, 1, 1, 0, 3, [<direct>], 1)
 bz_conv_case([<wino_dil2>], [<winograd>], 3, 16, 10, 8, 32, 10, 8, 3, 3, 1, 2, 1, 1, 6, [<direct>], 2)
 bz_conv_case([<wino_dil3>], [<winograd>], 2, 32, 12, 9, 16, 12, 9, 3, 3, 1, 3, 1, 0, 2, [<direct>], 3)
-m4_dnl ... tile groups run end to end in each thread (enough tiles a thread,
-m4_dnl a kernel of at most 64 x 64 channels): groups across samples, edge
+m4_dnl ... tile groups run end to end in each thread (a tile or more a
+m4_dnl thread, a kernel of at most 64 x 64 channels): groups across samples, edge
 m4_dnl tiles, 4 and 3 vectors of 16 channels, dilated, the deploy form; the
 m4_dnl workspace holds every thread's weight-gradient sums (as in a model)
 bz_conv_case([<wino_local>], [<winograd>], 4, 64, 18, 22, 64, 18, 22, 3, 3, 1, 1, 1, 1, 4, [<direct>], 1)
